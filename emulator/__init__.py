@@ -1,0 +1,1 @@
+"""The provider emulator: one HTTP server speaking all five hosted Aleph wire protocols."""

@@ -1,0 +1,1 @@
+"""The domain: jobs and their states, the Redis ledger (compare-and-set), the limiter."""

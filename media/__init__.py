@@ -1,0 +1,1 @@
+"""Video with PyAV: sample clips, probing, frames."""

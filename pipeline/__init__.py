@@ -1,0 +1,1 @@
+"""What each task decides, without Celery: submit, poll, archive, reconcile."""

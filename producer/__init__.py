@@ -1,0 +1,1 @@
+"""The producer side: manifests, S3 listings, preflight, estimates, batches and reports."""

@@ -1,0 +1,1 @@
+"""Provider adapters: one module per hosted Aleph API, one interface, one error taxonomy."""

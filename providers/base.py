@@ -1,0 +1,81 @@
+"""The interface every provider adapter implements, and the values it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from config.settings import ProviderName
+from providers.errors import FailureKind
+from providers.request import EditRequest
+
+
+class RemoteState(StrEnum):
+    """Where a remote job stands, in restyle's words."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (RemoteState.SUCCEEDED, RemoteState.FAILED, RemoteState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class RemoteJob:
+    """What a successful submit returns."""
+
+    remote_id: str
+    poll_after_s: float
+    typical_duration_s: float
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class RemoteStatus:
+    """One poll's answer. ``failure_kind`` and ``message`` are set when state is FAILED."""
+
+    state: RemoteState
+    progress: float | None = None
+    output_urls: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+    failure_kind: FailureKind | None = None
+    message: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+class ProviderAdapter(Protocol):
+    """One provider's wire protocol behind restyle's verbs. Never retries; raises the taxonomy."""
+
+    name: ProviderName
+
+    def submit(self, request: EditRequest, client_request_id: str) -> RemoteJob:
+        """POST the edit. Raises `InvalidRequest` before sending what the provider cannot take."""
+        ...
+
+    def poll(self, remote_id: str) -> RemoteStatus:
+        """GET the remote job's state once."""
+        ...
+
+
+@runtime_checkable
+class Cancellable(Protocol):
+    """Adapters whose provider can cancel a remote job."""
+
+    def cancel(self, remote_id: str) -> None:
+        """Cancel (or delete) the remote job."""
+        ...
+
+
+@runtime_checkable
+class CallbackReceiver(Protocol):
+    """Adapters whose provider POSTs the job's final state to a callback URL."""
+
+    def parse_callback(self, body: dict[str, Any]) -> tuple[str, RemoteStatus]:
+        """The remote id and status carried by a callback body."""
+        ...

@@ -1,0 +1,146 @@
+"""The one exception tree for everything that can go wrong talking to a provider.
+
+::
+
+    ProviderFailure                      (provider, message, status_code)
+    ├── RetryableFailure                 the call may succeed later; the task layer retries
+    │   ├── RateLimited(retry_after)     429
+    │   ├── ProviderUnavailable(retry_after)
+    │   │                                455, 502, 503, 504, connection errors, timeouts
+    │   └── ProviderError                500, unparseable or unexpected bodies
+    └── FatalFailure                     retrying cannot help; the job fails with `kind`
+        ├── InvalidRequest               400, 422 validation, or refused before sending
+        ├── AuthenticationFailed         401, 403 auth
+        ├── InsufficientCredits          402, aimlapi's 403, segmind's credit code
+        ├── ContentRejected              moderation, Runway SAFETY.*
+        ├── GenerationFailed             501, a remote job FAILED without a safety cause
+        ├── FeatureDisabled              505
+        └── ResultExpired                404 after the provider's retention
+
+"The call failed" is one of these exceptions; "the remote job failed" is a `RemoteStatus` whose
+state is FAILED and whose ``failure_kind`` names one of the fatal kinds. Messages carry the
+provider's own words and never an API key.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FailureKind(StrEnum):
+    """Why a job ended FAILED; stored on the job and shown in reports."""
+
+    VALIDATION = "validation"
+    AUTH = "auth"
+    CREDITS = "credits"
+    MODERATION = "moderation"
+    GENERATION = "generation"
+    FEATURE_DISABLED = "feature_disabled"
+    EXPIRED = "expired"
+    PROVIDER_UNAVAILABLE = "provider_unavailable"
+    PROVIDER = "provider"
+    BUDGET = "budget"
+    CANCELLED = "cancelled"
+    STORAGE = "storage"
+
+
+class ProviderFailure(Exception):
+    """Root of the tree: a provider call that did not give what was asked."""
+
+    kind: FailureKind = FailureKind.PROVIDER
+
+    def __init__(self, provider: str, message: str, status_code: int | None = None) -> None:
+        self.provider = provider
+        self.message = message
+        self.status_code = status_code
+        code = f" (HTTP {status_code})" if status_code is not None else ""
+        super().__init__(f"{provider}{code}: {message}")
+
+
+class RetryableFailure(ProviderFailure):
+    """The same call may succeed later. ``retry_after`` is the provider's hint in seconds."""
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(provider, message, status_code)
+        self.retry_after = retry_after
+
+
+class RateLimited(RetryableFailure):
+    """429: too many requests or too many jobs in flight for this key."""
+
+    kind = FailureKind.PROVIDER_UNAVAILABLE
+
+
+class ProviderUnavailable(RetryableFailure):
+    """The provider is down, in maintenance (455), overloaded, or did not answer in time."""
+
+    kind = FailureKind.PROVIDER_UNAVAILABLE
+
+
+class ProviderError(RetryableFailure):
+    """500, or an answer restyle cannot read (bad JSON, unknown status word)."""
+
+    kind = FailureKind.PROVIDER
+
+
+class FatalFailure(ProviderFailure):
+    """Retrying the same request cannot help."""
+
+
+class InvalidRequest(FatalFailure):
+    """The provider (or restyle, before sending) refused the request's content."""
+
+    kind = FailureKind.VALIDATION
+
+
+class AuthenticationFailed(FatalFailure):
+    """The API key is missing, wrong or not allowed."""
+
+    kind = FailureKind.AUTH
+
+
+class InsufficientCredits(FatalFailure):
+    """The account behind the key cannot pay for the job."""
+
+    kind = FailureKind.CREDITS
+
+
+class ContentRejected(FatalFailure):
+    """Moderation refused the input or the output."""
+
+    kind = FailureKind.MODERATION
+
+
+class GenerationFailed(FatalFailure):
+    """The remote job ran and failed for a reason other than moderation."""
+
+    kind = FailureKind.GENERATION
+
+
+class FeatureDisabled(FatalFailure):
+    """The provider has switched this model or feature off (crun 505)."""
+
+    kind = FailureKind.FEATURE_DISABLED
+
+
+class ResultExpired(FatalFailure):
+    """The remote job or its output is gone: the provider's retention has passed."""
+
+    kind = FailureKind.EXPIRED
+
+
+FATAL_BY_KIND: dict[FailureKind, type[FatalFailure]] = {
+    FailureKind.VALIDATION: InvalidRequest,
+    FailureKind.AUTH: AuthenticationFailed,
+    FailureKind.CREDITS: InsufficientCredits,
+    FailureKind.MODERATION: ContentRejected,
+    FailureKind.GENERATION: GenerationFailed,
+    FailureKind.FEATURE_DISABLED: FeatureDisabled,
+    FailureKind.EXPIRED: ResultExpired,
+}

@@ -1,0 +1,1 @@
+"""S3: streamed copies, presigned URLs, deterministic keys."""

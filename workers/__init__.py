@@ -1,0 +1,1 @@
+"""The Celery app (`workers.app:app`), worker boot, logging and signals."""
