@@ -1,7 +1,14 @@
 """Settings, the provider catalogue and Celery configuration, read once per process."""
 
 from config.catalogue import CATALOGUE, Price, ProviderSpec, provider_spec
-from config.settings import ProviderName, ProviderSettings, Settings, SettingsError, load_settings
+from config.settings import (
+    ProviderName,
+    ProviderSettings,
+    Settings,
+    SettingsError,
+    key_id,
+    load_settings,
+)
 
 __all__ = [
     "CATALOGUE",
@@ -11,6 +18,7 @@ __all__ = [
     "ProviderSpec",
     "Settings",
     "SettingsError",
+    "key_id",
     "load_settings",
     "provider_spec",
 ]

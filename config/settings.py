@@ -7,6 +7,7 @@ Nested values use ``__``: ``RESTYLE_SEGMIND__API_KEYS=k1,k2`` and
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -149,3 +150,8 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise SettingsError(f"{_env_name(first['loc'])}: {first['msg']}") from None
+
+
+def key_id(api_key: SecretStr) -> str:
+    """A short, non-secret name for an API key (for Redis keys, logs and job records)."""
+    return hashlib.sha256(api_key.get_secret_value().encode()).hexdigest()[:12]
