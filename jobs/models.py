@@ -71,6 +71,7 @@ class Job(BaseModel):
     deadline: datetime | None = None
     polls: int = 0
     last_poll_at: datetime | None = None
+    next_poll_at: datetime | None = None
     progress: float | None = None
     output_urls: tuple[str, ...] = ()
     expires_at: datetime | None = None
@@ -79,6 +80,7 @@ class Job(BaseModel):
     output_prefix: str | None = None
     failure_kind: FailureKind | None = None
     failure_message: str | None = None
+    cancel_requested: bool = False
     estimated_cost_usd: float = 0.0
     source_seconds: float | None = None
     created_at: datetime

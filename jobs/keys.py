@@ -1,0 +1,57 @@
+"""Every Redis key restyle writes, in one place, all under the ``restyle:`` prefix.
+
+The variable part (a job id, a batch name, a provider key) always comes last, so no batch name
+can make one key collide with another kind of key.
+"""
+
+from __future__ import annotations
+
+from jobs.states import JobState
+
+PREFIX = "restyle:"
+
+
+def job(job_id: str) -> str:
+    """Hash of one job: ``s`` state, ``v`` version, ``j`` the compact Job JSON."""
+    return f"{PREFIX}job:{job_id}"
+
+
+def state_index(state: JobState) -> str:
+    """Sorted set of the job ids in ``state``, scored by their last change (epoch seconds)."""
+    return f"{PREFIX}state:{state.value}"
+
+
+def batch_jobs(batch: str) -> str:
+    """Set of the job ids of ``batch``."""
+    return f"{PREFIX}batch-jobs:{batch}"
+
+
+def batch_counts(batch: str) -> str:
+    """Hash state -> number of the batch's jobs in that state."""
+    return f"{PREFIX}batch-counts:{batch}"
+
+
+def batches() -> str:
+    """Sorted set of the batch names that hold jobs, scored by their first job's creation."""
+    return f"{PREFIX}batches"
+
+
+def batch_record(batch: str) -> str:
+    """String: the `Batch` JSON."""
+    return f"{PREFIX}batch:{batch}"
+
+
+def batch_records() -> str:
+    """Sorted set of the names of the batch records, scored by creation time."""
+    return f"{PREFIX}batch-records"
+
+
+def budget(batch: str) -> str:
+    """Hash of a batch's money in micro-dollars: ``limit`` (absent: none), ``reserved``,
+    ``spent``."""
+    return f"{PREFIX}budget:{batch}"
+
+
+def limiter(kind: str, provider: str, key_id: str) -> str:
+    """One piece of the limiter's state for one API key of one provider (see jobs.limiter)."""
+    return f"{PREFIX}limiter:{kind}:{provider}:{key_id}"

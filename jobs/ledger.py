@@ -1,0 +1,224 @@
+"""The Redis job ledger: every transition a compare-and-set, indexes by state and by batch.
+
+Each job is a small hash (``s`` state, ``v`` version, ``j`` the Job JSON without its defaults).
+One Lua script creates a job with its indexes, another moves it: it writes only when the state
+and version are still the ones the caller read, so a duplicated or redelivered Celery message
+finds the job already moved and does nothing. Finished jobs keep their record for
+``record_ttl_s``; unfinished jobs never expire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from jobs import keys
+from jobs.models import Job
+from jobs.scripts import load_script
+from jobs.states import ACTIVE_STATES, JobState, can_transition
+
+DEFAULT_RECORD_TTL_S = 14 * 86400
+MAX_RACES = 20
+"""Version races tolerated in one call before `LedgerContention` (each means another writer won)."""
+
+FIXED_FIELDS = frozenset({"id", "batch", "state", "version", "events", "created_at", "updated_at"})
+_ACTIVE = sorted(state.value for state in ACTIVE_STATES)
+
+
+class LedgerError(Exception):
+    """Root of the ledger's own errors."""
+
+
+class JobNotFound(LedgerError, LookupError):
+    """No record of the job: never added, or finished long enough ago to have expired."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no job {job_id}")
+        self.job_id = job_id
+
+
+class IllegalTransition(LedgerError, ValueError):
+    """A move `jobs.states` does not allow: a bug in the caller, never retried."""
+
+    def __init__(self, job_id: str, current: JobState, new: JobState) -> None:
+        super().__init__(f"job {job_id}: {current} -> {new} is not a legal transition")
+        self.job_id, self.current, self.new = job_id, current, new
+
+
+class LedgerContention(LedgerError):
+    """Other writers kept changing the job; the caller's message should be retried later."""
+
+
+def encode(job: Job) -> str:
+    """The compact JSON stored for ``job`` (defaults left out)."""
+    return job.model_dump_json(exclude_defaults=True)
+
+
+def epoch(moment: datetime) -> float:
+    """Seconds since the epoch, the score of the indexes."""
+    return moment.timestamp()
+
+
+def advance(job: Job, now: datetime, changes: dict[str, Any], state: JobState | None) -> Job:
+    """A validated copy of ``job`` with ``changes``, a new version and ``updated_at = now``.
+
+    With ``state`` the copy is in that state and carries one more history event.
+    Raise TypeError on a field that does not exist or may not be changed this way.
+    """
+    wrong = sorted(set(changes) - (set(Job.model_fields) - FIXED_FIELDS))
+    if wrong:
+        raise TypeError(f"cannot change job field(s): {', '.join(wrong)}")
+    data = {**job.model_dump(), **changes, "version": job.version + 1, "updated_at": now}
+    if state is not None:
+        data["state"] = state
+    return Job.model_validate(data)
+
+
+class Ledger:
+    """Jobs in Redis: create, read, move by compare-and-set, and query by state and batch."""
+
+    def __init__(
+        self, client: redis.Redis[bytes], record_ttl_s: int = DEFAULT_RECORD_TTL_S
+    ) -> None:
+        self.client = client
+        self.record_ttl_s = record_ttl_s
+        self._add = load_script(client, "ledger_add")
+        self._move = load_script(client, "ledger_move")
+
+    def add(self, jobs: Sequence[Job]) -> list[bool]:
+        """Create ``jobs`` in one pipeline; False for an id that exists (left untouched)."""
+        pipe = self.client.pipeline(transaction=False)
+        for job in jobs:
+            self._add(keys=self._add_keys(job), args=self._add_args(job), client=pipe)
+        return [bool(created) for created in pipe.execute()]
+
+    def _add_keys(self, job: Job) -> list[str]:
+        return [
+            keys.job(job.id),
+            keys.state_index(job.state),
+            keys.batch_jobs(job.batch),
+            keys.batch_counts(job.batch),
+            keys.batches(),
+        ]
+
+    def _add_args(self, job: Job) -> list[str | int | float]:
+        ttl = self.record_ttl_s if job.state.terminal else 0
+        score = epoch(job.updated_at)
+        return [job.id, job.state.value, job.version, encode(job), score, job.batch, ttl]
+
+    def get(self, job_id: str) -> Job | None:
+        """The job, or None when there is no record of it."""
+        raw = self.client.hget(keys.job(job_id), "j")
+        return None if raw is None else Job.model_validate_json(raw)
+
+    def require(self, job_id: str) -> Job:
+        """The job; raise `JobNotFound` when there is no record of it."""
+        job = self.get(job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        return job
+
+    def get_many(self, ids: Sequence[str]) -> list[Job]:
+        """The jobs of ``ids`` that exist, in the order asked (one pipeline)."""
+        pipe = self.client.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hget(keys.job(job_id), "j")
+        return [Job.model_validate_json(raw) for raw in pipe.execute() if raw is not None]
+
+    def transition(
+        self,
+        job_id: str,
+        to: JobState,
+        *,
+        expect: Collection[JobState],
+        now: datetime,
+        detail: str = "",
+        **changes: Any,
+    ) -> Job | None:
+        """Move the job to ``to`` if it is in one of ``expect``; apply ``changes``; log an event.
+
+        Returns the new job, or None when the job is missing or in none of the expected states
+        (a duplicate message: the caller does nothing). Raise `IllegalTransition` when the
+        job's state may not move to ``to``, TypeError on an unknown field in ``changes``.
+        """
+        for _ in range(MAX_RACES):
+            job = self.get(job_id)
+            if job is None or job.state not in expect:
+                return None
+            if not can_transition(job.state, to):
+                raise IllegalTransition(job_id, job.state, to)
+            new = advance(job, now, changes, to).with_event(now, detail)
+            outcome = self._write(job, new)
+            if outcome != 0:
+                return new if outcome == 1 else None
+        raise LedgerContention(f"job {job_id}: lost {MAX_RACES} races moving to {to}")
+
+    def update(self, job_id: str, *, expect: JobState, now: datetime, **changes: Any) -> Job | None:
+        """Change fields of a job that is still in ``expect`` (no event); None otherwise."""
+        for _ in range(MAX_RACES):
+            job = self.get(job_id)
+            if job is None or job.state is not expect:
+                return None
+            new = advance(job, now, changes, None)
+            outcome = self._write(job, new)
+            if outcome != 0:
+                return new if outcome == 1 else None
+        raise LedgerContention(f"job {job_id}: lost {MAX_RACES} races updating it")
+
+    def _write(self, old: Job, new: Job) -> int:
+        """Run the CAS script: 1 written, 0 lost a race, -1 the record vanished."""
+        script_keys = [
+            keys.job(old.id),
+            keys.state_index(old.state),
+            keys.state_index(new.state),
+            keys.batch_jobs(old.batch),
+            keys.batch_counts(old.batch),
+        ]
+        score = epoch(new.updated_at)
+        args = [old.id, old.state.value, old.version, new.state.value, new.version, encode(new),
+                score, self.record_ttl_s, int(new.state.terminal),
+                score - self.record_ttl_s, *_ACTIVE]  # fmt: skip
+        return int(self._move(keys=script_keys, args=args))
+
+    def stale(self, state: JobState, older_than: datetime, limit: int = 1000) -> list[str]:
+        """Ids in ``state`` whose last change is older than ``older_than``, oldest first."""
+        raw = self.client.zrangebyscore(
+            keys.state_index(state), "-inf", f"({epoch(older_than)}", start=0, num=limit
+        )
+        return [item.decode() for item in raw]
+
+    def ids_in_state(self, state: JobState) -> list[str]:
+        """Every id in ``state``, oldest change first."""
+        return [item.decode() for item in self.client.zrange(keys.state_index(state), 0, -1)]
+
+    def count_by_state(self) -> dict[JobState, int]:
+        """How many jobs are in each state (finished ones until their records expire)."""
+        pipe = self.client.pipeline(transaction=False)
+        for state in JobState:
+            pipe.zcard(keys.state_index(state))
+        return dict(zip(JobState, (int(n) for n in pipe.execute()), strict=True))
+
+    def batch_ids(self, batch: str) -> list[str]:
+        """The ids of ``batch``'s jobs, sorted."""
+        return sorted(item.decode() for item in self.client.smembers(keys.batch_jobs(batch)))
+
+    def batch_counts(self, batch: str) -> dict[JobState, int]:
+        """How many of ``batch``'s jobs are in each state (every state present, maybe 0)."""
+        raw = self.client.hgetall(keys.batch_counts(batch))
+        found = {JobState(name.decode()): int(count) for name, count in raw.items()}
+        return {state: found.get(state, 0) for state in JobState}
+
+    def batches(self) -> list[str]:
+        """Names of the batches that still have job indexes, first enqueued first."""
+        names = [item.decode() for item in self.client.zrange(keys.batches(), 0, -1)]
+        pipe = self.client.pipeline(transaction=False)
+        for name in names:
+            pipe.exists(keys.batch_counts(name))
+        alive = pipe.execute()
+        gone = [name for name, exists in zip(names, alive, strict=True) if not exists]
+        if gone:
+            self.client.zrem(keys.batches(), *gone)
+        return [name for name, exists in zip(names, alive, strict=True) if exists]

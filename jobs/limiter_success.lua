@@ -1,0 +1,8 @@
+-- A call that went through: raise the effective rate additively, up to the ceiling.
+-- KEYS: aimd
+-- ARGV: ceiling, floor, step (requests/s)
+local ceiling = tonumber(ARGV[1])
+local rate = effective_rate(KEYS[1], ARGV[1], ARGV[2])
+rate = math.min(rate + tonumber(ARGV[3]), ceiling)
+redis.call('HSET', KEYS[1], 'rate', fmt(rate), 'streak', 0)
+return fmt(rate)
