@@ -106,10 +106,13 @@ class Settings(BaseSettings):
     poll_max_interval_s: float = Field(default=60.0, gt=0)
     job_deadline_s: float = Field(default=3 * 3600, gt=0)
     job_record_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
+    reconcile_interval_s: float = Field(default=60.0, gt=0)
+    archive_stall_s: float = Field(default=900.0, gt=0)
     archive_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
     allow_private_sources: bool = False
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
+    schedules_file: str = "config/schedules.yaml"
 
     @field_validator("redis_url", "broker_url", "result_backend")
     @classmethod

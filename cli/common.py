@@ -1,0 +1,38 @@
+"""What every command needs: settings that fail in one clear line, a console, a Redis client."""
+
+from __future__ import annotations
+
+import redis
+import typer
+from rich.console import Console
+
+from config.settings import Settings, SettingsError, load_settings
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def settings_or_exit() -> Settings:
+    """The environment's settings, or exit 2 with the one line that names the variable."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        errors.print(f"[red]configuration error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def redis_client(settings: Settings) -> redis.Redis[bytes]:
+    """A Redis client that fails with a readable message when Redis is unreachable."""
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        errors.print(f"[red]cannot reach Redis at {settings.redis_url}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    return client
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``message`` on stderr and return the Exit to raise."""
+    errors.print(f"[red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)

@@ -1,0 +1,93 @@
+"""Live progress of one batch from the ledger's per-state counts (used by status and the demo)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from rich.console import Group
+from rich.live import Live
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from cli.common import console
+from jobs.ledger import Ledger
+from jobs.states import TERMINAL_STATES, JobState
+
+SHOWN_STATES = (
+    JobState.QUEUED,
+    JobState.RETRY_WAIT,
+    JobState.SUBMITTING,
+    JobState.SUBMITTED,
+    JobState.SUCCEEDED,
+    JobState.ARCHIVING,
+    JobState.STORED,
+    JobState.FAILED,
+    JobState.EXPIRED,
+    JobState.CANCELLED,
+)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A batch's counts at one moment."""
+
+    at: float
+    counts: dict[JobState, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def finished(self) -> int:
+        return sum(self.counts.get(state, 0) for state in TERMINAL_STATES)
+
+
+def eta_s(first: Snapshot, last: Snapshot) -> float | None:
+    """Seconds until every job is finished at the throughput seen between two snapshots."""
+    done = last.finished - first.finished
+    elapsed = last.at - first.at
+    if done <= 0 or elapsed <= 0:
+        return None
+    return (last.total - last.finished) / (done / elapsed)
+
+
+def render(batch: str, first: Snapshot, last: Snapshot) -> Group:
+    """Bars per state, throughput and ETA."""
+    bars = Progress(
+        TextColumn("{task.description:>10}"),
+        BarColumn(bar_width=40),
+        TextColumn("{task.completed:>6.0f}/{task.total:.0f}"),
+    )
+    total = max(last.total, 1)
+    for state in SHOWN_STATES:
+        bars.add_task(state.value, total=total, completed=last.counts.get(state, 0))
+    elapsed = max(last.at - first.at, 1e-9)
+    rate = (last.finished - first.finished) / elapsed
+    remaining = eta_s(first, last)
+    summary = Table.grid(padding=(0, 2))
+    summary.add_row(
+        f"[bold]{batch}[/]",
+        f"{last.finished}/{last.total} finished",
+        f"{rate * 60:.1f} jobs/min",
+        f"ETA {remaining:.0f}s" if remaining is not None else "ETA -",
+    )
+    return Group(summary, bars)
+
+
+def watch(
+    ledger: Ledger, batch: str, interval_s: float = 0.5, timeout_s: float | None = None
+) -> Snapshot:
+    """Show live progress until every job of ``batch`` is finished (or the timeout)."""
+    first = Snapshot(time.monotonic(), ledger.batch_counts(batch))
+    last = first
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    with Live(render(batch, first, last), console=console, refresh_per_second=4) as live:
+        while last.total == 0 or last.finished < last.total:
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            time.sleep(interval_s)
+            last = Snapshot(time.monotonic(), ledger.batch_counts(batch))
+            live.update(render(batch, first, last))
+    return last

@@ -1,0 +1,72 @@
+"""`restyle providers`, `restyle limits` and `restyle emulator`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.common import console, redis_client, settings_or_exit
+from config.catalogue import Price, provider_spec
+from config.settings import ProviderName, key_id
+from jobs.limiter import KeyLimits, Limiter
+from providers.registry import describe
+
+
+def providers() -> None:
+    """List the provider catalogue and which providers are configured (never the keys)."""
+    table = Table("provider", "configured", "keys", "base URL", "concurrency", "rate/s",
+                  "price", "retention", "ratios")  # fmt: skip
+    for row in describe(settings_or_exit()):
+        table.add_row(
+            row.name.value,
+            "yes" if row.configured else "no",
+            ", ".join(row.key_ids) or "-",
+            row.base_url,
+            str(row.concurrency),
+            f"{row.rate_per_s:g}",
+            _price(row.price),
+            f"{row.retention_s / 3600:g} h",
+            " ".join(row.ratios),
+        )
+    console.print(table)
+
+
+def _price(price: Price) -> str:
+    parts = [f"${price.per_second_usd:g}/s"] if price.per_second_usd else []
+    parts += [f"${price.per_run_usd:g}/run"] if price.per_run_usd else []
+    parts += [f"min ${price.minimum_usd:g}"] if price.minimum_usd else []
+    return " ".join(parts)
+
+
+def limits() -> None:
+    """Show each configured key's limiter state: in flight, effective rate, cooldown."""
+    settings = settings_or_exit()
+    limiter = Limiter(redis_client(settings))
+    table = Table("provider", "key", "in flight", "concurrency", "effective rate/s", "cooldown s")
+    for name in ProviderName:
+        spec = provider_spec(name, settings)
+        key_limits = KeyLimits(concurrency=spec.concurrency, rate_per_s=spec.rate_per_s)
+        for key in settings.provider(name).api_keys:
+            snap = limiter.snapshot(name, key_id(key), key_limits)
+            table.add_row(
+                name.value,
+                key_id(key),
+                str(snap.get("in_flight", "?")),
+                str(spec.concurrency),
+                f"{snap.get('effective_rate', 0):.2f}",
+                f"{snap.get('cooldown_remaining', 0):.1f}",
+            )
+    console.print(table)
+
+
+def emulator(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8900,
+) -> None:
+    """Run the provider emulator (further options as `python -m emulator --help`)."""
+    from emulator.__main__ import main as emulator_main
+
+    emulator_main(["--host", host, "--port", str(port), *ctx.args])

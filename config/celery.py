@@ -1,0 +1,76 @@
+"""Celery configuration built from `Settings`: queues, routes, acks and the visibility timeout.
+
+Every countdown restyle schedules (poll intervals, retry backoff) is capped far below the
+broker's ``visibility_timeout``: a Redis-broker message that waits past it is handed to a
+second worker, so one timeout is used by broker and backend alike and checked against the
+longest countdown here, at start.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu.entity import Queue
+
+from config.settings import Settings
+
+QUEUES = ("submit", "submit.interactive", "poll", "archive", "batch")
+
+MAX_RETRY_COUNTDOWN_S = 600.0
+"""The longest countdown any task schedules (retry backoff cap); polls are capped lower."""
+
+TASK_ROUTES = {
+    "restyle.submit": {"queue": "submit"},
+    "restyle.poll": {"queue": "poll"},
+    "restyle.archive": {"queue": "archive"},
+    "restyle.cancel": {"queue": "submit"},
+    "restyle.reconcile": {"queue": "batch"},
+    "restyle.fire_schedule": {"queue": "batch"},
+    "restyle.dispatch_batch": {"queue": "batch"},
+}
+
+
+class VisibilityTimeoutTooShort(ValueError):
+    """The broker would redeliver scheduled messages before their countdown ends."""
+
+
+def check_visibility_timeout(settings: Settings) -> None:
+    """Refuse a visibility timeout that is not at least 10x every countdown restyle uses."""
+    longest = max(MAX_RETRY_COUNTDOWN_S, settings.poll_max_interval_s)
+    if settings.visibility_timeout_s < 10 * longest:
+        raise VisibilityTimeoutTooShort(
+            f"RESTYLE_VISIBILITY_TIMEOUT_S={settings.visibility_timeout_s} must be at least "
+            f"{int(10 * longest)} (10x the longest countdown, {longest:.0f}s)"
+        )
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """The Celery ``conf`` mapping for ``settings``."""
+    check_visibility_timeout(settings)
+    transport = {"visibility_timeout": settings.visibility_timeout_s}
+    return {
+        "broker_url": settings.celery_broker_url,
+        "result_backend": settings.celery_result_backend,
+        "broker_transport_options": transport,
+        "result_backend_transport_options": transport,
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_eta_task_limit": 1000,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,
+        "task_queues": [Queue(name) for name in QUEUES],
+        "task_default_queue": "batch",
+        "task_routes": TASK_ROUTES,
+        "timezone": "UTC",
+        "enable_utc": True,
+        "redbeat_redis_url": settings.redis_url,
+        "redbeat_key_prefix": "restyle:redbeat",
+        "beat_scheduler": "redbeat.RedBeatScheduler",
+    }

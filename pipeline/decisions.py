@@ -1,0 +1,33 @@
+"""What a pipeline step asks its task to do next. Tasks translate these into Celery calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Step(StrEnum):
+    """The tasks of a job's chain."""
+
+    SUBMIT = "submit"
+    POLL = "poll"
+    ARCHIVE = "archive"
+
+
+@dataclass(frozen=True)
+class Done:
+    """Nothing more to schedule: the job moved on, or another message owns it."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Then:
+    """Schedule ``step`` for the same job after ``countdown_s`` seconds."""
+
+    step: Step
+    countdown_s: float = 0.0
+    reason: str = ""
+
+
+Decision = Done | Then

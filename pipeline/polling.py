@@ -1,0 +1,185 @@
+"""Poll one job once: GET its remote status and decide the next poll, the archive, or the end."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from jobs.models import Job
+from jobs.states import JobState
+from jobs.timing import next_poll_delay, retry_delay
+from pipeline.context import Context
+from pipeline.decisions import Decision, Done, Step, Then
+from pipeline.failing import expire_job, fail_job
+from providers.base import RemoteState, RemoteStatus
+from providers.errors import FailureKind, FatalFailure, ResultExpired, RetryableFailure
+
+MIN_POLL_DELAY_S = 0.5
+EARLY_TOLERANCE = 0.5
+"""A poll arriving before half of its planned delay has passed belongs to a duplicate chain."""
+
+
+def first_poll_delay(poll_after_s: float) -> float:
+    """The countdown of a job's first poll, from the adapter's hint."""
+    return max(MIN_POLL_DELAY_S, poll_after_s)
+
+
+def poll_job(ctx: Context, job_id: str, now: datetime) -> Decision:
+    """Run the poll step for ``job_id``."""
+    job = ctx.ledger.get(job_id)
+    if job is None or job.state is not JobState.SUBMITTED:
+        return Done("job is not waiting on its provider")
+    if _is_duplicate_chain(job, now):
+        return Done("another poll chain is live for this job")
+    assert job.key_id is not None and job.remote_id is not None
+    grant = ctx.limiter.acquire_request(job.provider, job.key_id, ctx.limits(job.provider))
+    if not grant.allowed:
+        return _reschedule(ctx, job, now, grant.retry_after_s, f"limiter: {grant.reason}")
+    try:
+        status = ctx.adapter(job.provider, job.key_id).poll(
+            job.remote_id, submitted_at=job.submitted_at
+        )
+    except RetryableFailure as exc:
+        return _poll_failed_retryably(ctx, job, now, exc)
+    except ResultExpired as exc:
+        _release(ctx, job)
+        expire_job(ctx, job, now, exc.message)
+        return Done("expired at the provider")
+    except FatalFailure as exc:
+        _release(ctx, job)
+        fail_job(ctx, job, now, exc.kind, exc.message)
+        return Done(f"fatal: {exc.kind}")
+    ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider))
+    return _on_status(ctx, job, now, status)
+
+
+def _is_duplicate_chain(job: Job, now: datetime) -> bool:
+    if job.next_poll_at is None or job.last_poll_at is None:
+        return False
+    planned = (job.next_poll_at - job.last_poll_at).total_seconds()
+    return now < job.last_poll_at + timedelta(seconds=planned * EARLY_TOLERANCE)
+
+
+def _on_status(ctx: Context, job: Job, now: datetime, status: RemoteStatus) -> Decision:
+    if not status.state.terminal:
+        ctx.limiter.renew(job.provider, _key(job), job.id, ctx.slot_lease_s())
+        return _reschedule(
+            ctx, job, now, _planned_delay(ctx, job, now), "still running", progress=status.progress
+        )
+    _release(ctx, job)
+    if status.state is RemoteState.SUCCEEDED:
+        return _succeeded(ctx, job, now, status)
+    if status.state is RemoteState.CANCELLED:
+        ctx.ledger.transition(
+            job.id,
+            JobState.CANCELLED,
+            expect={JobState.SUBMITTED},
+            now=now,
+            detail="cancelled at the provider",
+        )
+        return Done("cancelled")
+    return _remote_failed(ctx, job, now, status)
+
+
+def _succeeded(ctx: Context, job: Job, now: datetime, status: RemoteStatus) -> Decision:
+    if not status.output_urls:
+        fail_job(ctx, job, now, FailureKind.PROVIDER, "succeeded without an output URL")
+        return Done("no output")
+    moved = ctx.ledger.transition(
+        job.id,
+        JobState.SUCCEEDED,
+        expect={JobState.SUBMITTED},
+        now=now,
+        detail=f"output ready; expires {status.expires_at or 'unknown'}",
+        output_urls=status.output_urls,
+        expires_at=status.expires_at,
+        remote_completed_at=now,
+        progress=1.0,
+        polls=job.polls + 1,
+        last_poll_at=now,
+    )
+    return Then(Step.ARCHIVE, 0, "succeeded") if moved else Done("job moved")
+
+
+def _remote_failed(ctx: Context, job: Job, now: datetime, status: RemoteStatus) -> Decision:
+    kind = status.failure_kind or FailureKind.GENERATION
+    message = status.message or "the provider reported FAILED without a message"
+    if kind is FailureKind.PROVIDER and job.attempt < ctx.settings.max_submit_attempts:
+        next_id = f"{job.id}.{_paid_tries(job) + 1}"
+        moved = ctx.ledger.transition(
+            job.id,
+            JobState.RETRY_WAIT,
+            expect={JobState.SUBMITTED},
+            now=now,
+            detail=f"remote job failed with a retryable cause: {message}",
+            client_request_id=next_id,
+            remote_id=None,
+        )
+        delay = retry_delay(job.attempt, None)
+        return Then(Step.SUBMIT, delay, "retryable remote failure") if moved else Done("moved")
+    fail_job(ctx, job, now, kind, message)
+    return Done(f"remote job failed: {kind}")
+
+
+def _paid_tries(job: Job) -> int:
+    suffix = (job.client_request_id or "").rpartition(".")[2]
+    return int(suffix) if suffix.isdigit() else 1
+
+
+def _poll_failed_retryably(
+    ctx: Context, job: Job, now: datetime, exc: RetryableFailure
+) -> Decision:
+    if exc.retry_after is not None or exc.status_code == 429:
+        ctx.limiter.on_throttled(job.provider, _key(job), ctx.limits(job.provider), exc.retry_after)
+    delay = max(retry_delay(min(job.polls, 6), exc.retry_after), MIN_POLL_DELAY_S)
+    return _reschedule(ctx, job, now, delay, f"{type(exc).__name__}: {exc.message}")
+
+
+def _planned_delay(ctx: Context, job: Job, now: datetime) -> float:
+    spec = ctx.spec(job.provider)
+    elapsed = (now - (job.submitted_at or now)).total_seconds()
+    remaining = ((job.deadline or now) - now).total_seconds()
+    delay = next_poll_delay(
+        polls_done=job.polls,
+        typical_s=spec.typical_duration_s,
+        elapsed_s=elapsed,
+        cap_s=ctx.settings.poll_max_interval_s,
+        deadline_remaining_s=max(remaining, 0.0),
+    )
+    pressure = ctx.limiter.rate_pressure(job.provider, _key(job), ctx.limits(job.provider))
+    # Near the key's request rate, spend fewer requests on status checks.
+    return delay * (1.0 + 2.0 * max(0.0, pressure - 0.5))
+
+
+def _reschedule(
+    ctx: Context,
+    job: Job,
+    now: datetime,
+    delay: float,
+    reason: str,
+    progress: float | None = None,
+) -> Decision:
+    if job.deadline is not None and now >= job.deadline:
+        _release(ctx, job)
+        fail_job(ctx, job, now, FailureKind.PROVIDER, "the remote job passed its deadline")
+        return Done("deadline passed")
+    if job.deadline is not None:
+        delay = min(delay, max((job.deadline - now).total_seconds(), MIN_POLL_DELAY_S))
+    delay = max(delay, MIN_POLL_DELAY_S)
+    changes: dict[str, object] = {
+        "polls": job.polls + 1,
+        "last_poll_at": now,
+        "next_poll_at": now + timedelta(seconds=delay),
+    }
+    if progress is not None:
+        changes["progress"] = progress
+    moved = ctx.ledger.update(job.id, expect=JobState.SUBMITTED, now=now, **changes)
+    return Then(Step.POLL, delay, reason) if moved else Done("job moved")
+
+
+def _key(job: Job) -> str:
+    assert job.key_id is not None, "a submitted job always has a key"
+    return job.key_id
+
+
+def _release(ctx: Context, job: Job) -> None:
+    ctx.limiter.release(job.provider, _key(job), job.id)

@@ -1,0 +1,50 @@
+"""Find jobs whose messages were lost (a killed worker, a restarted broker) and re-drive them.
+
+Every step is idempotent (compare-and-set on the job's state), so re-driving a job whose
+message is merely late costs one no-op task; missing one that was lost would strand it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from config.celery import MAX_RETRY_COUNTDOWN_S
+from jobs.states import JobState
+from pipeline.context import Context
+from pipeline.decisions import Step
+
+
+@dataclass(frozen=True)
+class Redrive:
+    """Send ``step`` for ``job_id`` again."""
+
+    job_id: str
+    step: Step
+    reason: str
+
+
+def stale_after(ctx: Context) -> dict[JobState, tuple[Step, timedelta]]:
+    """How long each state may stand still before its job is re-driven, and with which step."""
+    settings = ctx.settings
+    grace = settings.http_read_timeout_s + 5
+    longest_wait = MAX_RETRY_COUNTDOWN_S + grace
+    return {
+        JobState.SUBMITTING: (Step.SUBMIT, timedelta(seconds=grace)),
+        JobState.RETRY_WAIT: (Step.SUBMIT, timedelta(seconds=longest_wait)),
+        JobState.SUBMITTED: (
+            Step.POLL,
+            timedelta(seconds=2 * settings.poll_max_interval_s + grace),
+        ),
+        JobState.SUCCEEDED: (Step.ARCHIVE, timedelta(seconds=grace)),
+        JobState.ARCHIVING: (Step.ARCHIVE, timedelta(seconds=settings.archive_stall_s)),
+    }
+
+
+def find_stranded(ctx: Context, now: datetime, limit: int = 1000) -> list[Redrive]:
+    """Jobs that have not moved for longer than their state allows."""
+    found: list[Redrive] = []
+    for state, (step, age) in stale_after(ctx).items():
+        for job_id in ctx.ledger.stale(state, older_than=now - age, limit=limit):
+            found.append(Redrive(job_id, step, f"{state} unchanged for over {age}"))
+    return found

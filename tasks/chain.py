@@ -1,0 +1,50 @@
+"""Turn a pipeline `Decision` into the next Celery message. Messages carry a job id only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import current_app
+
+from jobs.models import Priority
+from pipeline.decisions import Decision, Done, Step
+
+TASK_NAMES = {
+    Step.SUBMIT: "restyle.submit",
+    Step.POLL: "restyle.poll",
+    Step.ARCHIVE: "restyle.archive",
+}
+
+
+def submit_queue(priority: Priority) -> str:
+    """Interactive submits have their own queue, so bulk backlogs never hide them."""
+    return "submit.interactive" if priority is Priority.INTERACTIVE else "submit"
+
+
+def follow(task: Any, decision: Decision, job_id: str, own_step: Step) -> str:
+    """Act on ``decision``: nothing, retry ``task`` itself, or send the next step's task."""
+    if isinstance(decision, Done):
+        return decision.reason
+    if decision.step is own_step and own_step is not Step.POLL:
+        # A retry of the same step keeps the message's queue (and so its priority).
+        raise task.retry(countdown=decision.countdown_s, max_retries=None)
+    send_step(decision.step, job_id, decision.countdown_s, queue=_queue_for(decision.step, task))
+    return decision.reason
+
+
+def send_step(step: Step, job_id: str, countdown_s: float = 0.0, queue: str | None = None) -> None:
+    """Publish ``step`` for ``job_id``."""
+    options: dict[str, Any] = {"countdown": countdown_s} if countdown_s > 0 else {}
+    if queue:
+        options["queue"] = queue
+    current_app.send_task(TASK_NAMES[step], args=[job_id], **options)
+
+
+def _queue_for(step: Step, task: Any) -> str | None:
+    if step is not Step.SUBMIT:
+        return None
+    delivered = getattr(task.request, "delivery_info", None) or {}
+    routing_key = delivered.get("routing_key")
+    return (
+        routing_key if isinstance(routing_key, str) and routing_key.startswith("submit") else None
+    )

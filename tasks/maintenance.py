@@ -1,0 +1,37 @@
+"""Housekeeping tasks: re-driving stranded jobs, and cancelling."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from pipeline.cancelling import cancel_job
+from pipeline.context import utcnow
+from pipeline.reconciling import find_stranded
+from tasks.chain import send_step
+from tasks.runtime import context
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="restyle.reconcile")
+def reconcile() -> int:
+    """Re-drive every job whose state has not moved for too long; return how many."""
+    redrives = find_stranded(context(), utcnow())
+    for redrive in redrives:
+        log.info(
+            "re-driving job %s with %s: %s",
+            redrive.job_id,
+            redrive.step,
+            redrive.reason,
+            extra={"job_id": redrive.job_id},
+        )
+        send_step(redrive.step, redrive.job_id)
+    return len(redrives)
+
+
+@shared_task(name="restyle.cancel")
+def cancel(job_id: str) -> str:
+    """Cancel one job (at the provider where it can be)."""
+    return cancel_job(context(), job_id, utcnow())

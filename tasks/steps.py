@@ -1,0 +1,33 @@
+"""The three steps of a job's chain as Celery tasks: decode a job id, call the pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from pipeline.archiving import archive_job
+from pipeline.context import utcnow
+from pipeline.decisions import Step
+from pipeline.polling import poll_job
+from pipeline.submitting import submit_job
+from tasks.chain import follow
+from tasks.runtime import context
+
+
+@shared_task(name="restyle.submit", bind=True, max_retries=None)
+def submit(self: Any, job_id: str) -> str:
+    """Submit the job to its provider (or wait for a limiter slot)."""
+    return follow(self, submit_job(context(), job_id, utcnow()), job_id, Step.SUBMIT)
+
+
+@shared_task(name="restyle.poll", bind=True, max_retries=None)
+def poll(self: Any, job_id: str) -> str:
+    """Ask the provider once how the remote job is doing."""
+    return follow(self, poll_job(context(), job_id, utcnow()), job_id, Step.POLL)
+
+
+@shared_task(name="restyle.archive", bind=True, max_retries=None)
+def archive(self: Any, job_id: str) -> str:
+    """Copy the finished video into S3."""
+    return follow(self, archive_job(context(), job_id, utcnow()), job_id, Step.ARCHIVE)

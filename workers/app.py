@@ -1,0 +1,32 @@
+"""The Celery app: ``celery -A workers.app worker`` and ``celery -A workers.app flower``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from config.celery import celery_config
+from config.settings import Settings, load_settings
+
+TASK_MODULES = ["tasks.steps", "tasks.maintenance"]
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    """A Celery app configured from ``settings`` (the environment's by default)."""
+    settings = settings or load_settings()
+    celery = Celery("restyle", include=TASK_MODULES)
+    celery.conf.update(celery_config(settings))
+    return celery
+
+
+@worker_process_init.connect
+def _fresh_context(**_: Any) -> None:
+    # Connections must not be shared across fork: each child builds its own.
+    from tasks.runtime import reset_context
+
+    reset_context()
+
+
+app = create_app()

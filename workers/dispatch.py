@@ -1,0 +1,23 @@
+"""Publishing the first message of each job's chain (used by the CLI, batches and schedules)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from celery import Celery
+
+from jobs.models import Job
+from tasks.chain import submit_queue
+
+
+def dispatch_jobs(app: Celery, jobs: Sequence[Job]) -> int:
+    """Send one ``restyle.submit`` per job on one broker connection; return how many."""
+    with app.producer_or_acquire() as producer:
+        for job in jobs:
+            app.send_task(
+                "restyle.submit",
+                args=[job.id],
+                queue=submit_queue(job.priority),
+                producer=producer,
+            )
+    return len(jobs)
