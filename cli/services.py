@@ -67,6 +67,10 @@ def emulator(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8900,
 ) -> None:
     """Run the provider emulator (further options as `python -m emulator --help`)."""
-    from emulator.__main__ import main as emulator_main
+    import os
 
-    emulator_main(["--host", host, "--port", str(port), *ctx.args])
+    from emulator.options import parse_options
+    from emulator.server import serve
+
+    options = parse_options(["--host", host, "--port", str(port), *ctx.args], os.environ)
+    serve(options.host, options.port, options.config)

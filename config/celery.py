@@ -71,6 +71,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "timezone": "UTC",
         "enable_utc": True,
         "redbeat_redis_url": settings.redis_url,
-        "redbeat_key_prefix": "restyle:redbeat",
+        "redbeat_key_prefix": "restyle:redbeat:",
+        "redbeat_redis_options": {},
         "beat_scheduler": "redbeat.RedBeatScheduler",
     }

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import current_app, shared_task
 
 from pipeline.cancelling import cancel_job
 from pipeline.context import utcnow
 from pipeline.reconciling import find_stranded
 from tasks.chain import send_step
 from tasks.runtime import context
+from workers.beat import sync_from_file
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,8 @@ log = logging.getLogger(__name__)
 @shared_task(name="restyle.reconcile")
 def reconcile() -> int:
     """Re-drive every job whose state has not moved for too long; return how many."""
-    redrives = find_stranded(context(), utcnow())
+    ctx, now = context(), utcnow()
+    redrives = find_stranded(ctx, now)
     for redrive in redrives:
         log.info(
             "re-driving job %s with %s: %s",
@@ -28,6 +30,8 @@ def reconcile() -> int:
             extra={"job_id": redrive.job_id},
         )
         send_step(redrive.step, redrive.job_id)
+    # Edits of the schedule file take effect without restarting beat.
+    sync_from_file(current_app, ctx.settings, now)
     return len(redrives)
 
 

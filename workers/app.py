@@ -9,6 +9,8 @@ from celery.signals import worker_process_init
 
 from config.celery import celery_config
 from config.settings import Settings, load_settings
+from workers.beat import connect_beat_sync
+from workers.logging import setup_celery_logging
 
 TASK_MODULES = ["tasks.steps", "tasks.maintenance"]
 
@@ -18,6 +20,8 @@ def create_app(settings: Settings | None = None) -> Celery:
     settings = settings or load_settings()
     celery = Celery("restyle", include=TASK_MODULES)
     celery.conf.update(celery_config(settings))
+    setup_celery_logging(settings)
+    connect_beat_sync(settings)
     return celery
 
 

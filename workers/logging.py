@@ -1,0 +1,262 @@
+"""Structured logs: one JSON object per line, with the job's fields, and never a secret.
+
+Every record that reaches the root handler passes `RedactingFilter` (configured API keys and the
+S3 secret become ``[key:<key_id>]`` / ``[REDACTED]``; anything shaped like a bearer token, a
+Runway key, a URL password or an S3 signature becomes ``[REDACTED]``, in the message, its
+arguments, the exception text and the stack) and `ContextFilter` (the fields bound with
+`log_context` for the current task: job id, batch, provider, remote id, state, key id, task,
+attempt). `JsonFormatter` writes them out::
+
+    {"ts": "2025-01-01T02:00:00.123Z", "level": "INFO", "logger": "pipeline.submitting",
+     "message": "submitted", "job_id": "…", "batch": "nightly-2025-01-01", "provider": "runway"}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, TextIO
+
+from celery.signals import (
+    setup_logging,
+    task_failure,
+    task_postrun,
+    task_prerun,
+    task_retry,
+)
+from pydantic import SecretStr
+
+from config.settings import ProviderName, Settings, key_id
+
+CONTEXT_FIELDS = ("job_id", "batch", "provider", "remote_id", "state", "key_id", "task", "attempt")
+REDACTED = "[REDACTED]"
+MIN_SECRET_LENGTH = 4
+JOB_ID = re.compile(r"[0-9a-f]{24}")
+
+_KEEP = r"\1" + REDACTED
+SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"key_[0-9a-fA-F]{128}", REDACTED),
+        (r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}", _KEEP),
+        (r"(?i)(x-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}]+", _KEEP),
+        (r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(?!bearer\s)[^\s\"',;}]+", _KEEP),
+        (r"\bSG_[0-9a-fA-F]{16}\b", REDACTED),
+        (r"([a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@", _KEEP + "@"),
+        (r"(?i)(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s\"']+", _KEEP),
+    )
+)
+"""Secret-shaped text redacted even when the value is not configured here (a foreign key)."""
+
+_context: ContextVar[Mapping[str, Any]] = ContextVar(
+    "restyle_log_context", default=MappingProxyType({})
+)
+
+
+class Redactor:
+    """Replaces known secret values and secret-shaped text in strings."""
+
+    def __init__(self, secrets: Iterable[tuple[str, str]] = ()) -> None:
+        usable = [(value, label) for value, label in secrets if len(value) >= MIN_SECRET_LENGTH]
+        self._known = sorted(usable, key=lambda pair: len(pair[0]), reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for value, label in self._known:
+            text = text.replace(value, label)
+        for pattern, replacement in SECRET_SHAPES:
+            text = pattern.sub(replacement, text)
+        return text
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Redactor:
+        """A redactor for every API key and the S3 secret in ``settings``."""
+        pairs = [
+            (key.get_secret_value(), f"[key:{key_id(key)}]")
+            for name in ProviderName
+            for key in settings.provider(name).api_keys
+        ]
+        if settings.s3_secret_access_key is not None:
+            pairs.append((settings.s3_secret_access_key.get_secret_value(), REDACTED))
+        return cls(pairs)
+
+
+def redact(text: str, secrets: Iterable[str | SecretStr] = ()) -> str:
+    """``text`` with each of ``secrets`` and anything secret-shaped replaced."""
+    values = (s.get_secret_value() if isinstance(s, SecretStr) else s for s in secrets)
+    return Redactor((value, REDACTED) for value in values)(text)
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs a record's message, arguments, exception and stack text before any handler."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redactor(_message(record))
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.exc_info = None
+        if record.exc_text:
+            record.exc_text = self.redactor(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor(record.stack_info)
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            if isinstance(value, str):
+                setattr(record, name, self.redactor(value))
+        return True
+
+
+class ContextFilter(logging.Filter):
+    """Copies the fields bound by `log_context` onto each record (explicit ``extra`` wins)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in _context.get().items():
+            if getattr(record, name, None) is None:
+                setattr(record, name, value)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message, the context fields, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": _timestamp(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                line[name] = value if isinstance(value, int | float) else str(value)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Bind ``fields`` (None values ignored) to every record logged inside the block."""
+    unknown = set(fields) - set(CONTEXT_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown log context fields: {sorted(unknown)}")
+    bound = {**_context.get(), **{k: v for k, v in fields.items() if v is not None}}
+    token = _context.set(bound)
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context() -> Mapping[str, Any]:
+    """The fields bound right now (read-only)."""
+    return dict(_context.get())
+
+
+def build_handler(settings: Settings, stream: TextIO | None = None) -> logging.Handler:
+    """A stream handler with redaction, job context and the configured format."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(ContextFilter())
+    handler.addFilter(RedactingFilter(Redactor.from_settings(settings)))
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.set_name("restyle")
+    return handler
+
+
+def configure_logging(
+    settings: Settings, level: int | str | None = None, stream: TextIO | None = None
+) -> logging.Handler:
+    """Replace the root logger's handlers with the restyle handler; return it."""
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    handler = build_handler(settings, stream)
+    root.addHandler(handler)
+    root.setLevel(level or settings.log_level.upper())
+    logging.captureWarnings(True)
+    return handler
+
+
+def setup_celery_logging(settings: Settings) -> None:
+    """Make Celery (worker and beat) log through `configure_logging`, with task context.
+
+    Connected to ``setup_logging``, so Celery installs no handler of its own; the level is
+    ``RESTYLE_LOG_LEVEL`` (one knob everywhere), not the command line's ``-l``. Each task's
+    records carry its name, retry count and, when its first argument is a job id, the job id.
+    A failed or retried task's exception and traceback are redacted in place before the worker
+    reports them, so task events (Flower) and the result backend carry no secret either.
+    """
+    redactor = Redactor.from_settings(settings)
+
+    def _setup(**_: Any) -> None:
+        configure_logging(settings)
+
+    def _scrub(exception: Any = None, reason: Any = None, einfo: Any = None, **_: Any) -> None:
+        scrub_exception(redactor, exception or reason, einfo)
+
+    setup_logging.connect(_setup, weak=False, dispatch_uid="restyle.logging.setup")
+    task_prerun.connect(_bind_task, weak=False, dispatch_uid="restyle.logging.bind")
+    task_postrun.connect(_unbind_task, weak=False, dispatch_uid="restyle.logging.unbind")
+    task_failure.connect(_scrub, weak=False, dispatch_uid="restyle.logging.scrub_failure")
+    task_retry.connect(_scrub, weak=False, dispatch_uid="restyle.logging.scrub_retry")
+
+
+def scrub_exception(redactor: Redactor, exc: Any, einfo: Any = None) -> None:
+    """Redact an exception's string arguments and a Celery ExceptionInfo's text, in place."""
+    if isinstance(exc, BaseException):
+        exc.args = tuple(redactor(a) if isinstance(a, str) else a for a in exc.args)
+    if isinstance(getattr(einfo, "traceback", None), str):
+        einfo.traceback = redactor(einfo.traceback)
+    if einfo is not None and isinstance(getattr(einfo, "exception", None), BaseException):
+        scrub_exception(redactor, einfo.exception)
+
+
+_task_tokens: dict[str, Token[Mapping[str, Any]]] = {}
+
+
+def _bind_task(task_id: str = "", task: Any = None, args: Any = None, **_: Any) -> None:
+    first = args[0] if isinstance(args, list | tuple) and args else None
+    fields = {
+        **_context.get(),
+        "task": getattr(task, "name", None),
+        "attempt": getattr(getattr(task, "request", None), "retries", None),
+        "job_id": first if isinstance(first, str) and JOB_ID.fullmatch(first) else None,
+    }
+    _task_tokens[task_id] = _context.set({k: v for k, v in fields.items() if v is not None})
+
+
+def _unbind_task(task_id: str = "", **_: Any) -> None:
+    token = _task_tokens.pop(task_id, None)
+    if token is not None:
+        _context.reset(token)
+
+
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except (TypeError, ValueError):
+        return f"{record.msg!s} {record.args!r}"
+
+
+def _timestamp(created: float) -> str:
+    moment = datetime.fromtimestamp(created, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
