@@ -55,3 +55,12 @@ def budget(batch: str) -> str:
 def limiter(kind: str, provider: str, key_id: str) -> str:
     """One piece of the limiter's state for one API key of one provider (see jobs.limiter)."""
     return f"{PREFIX}limiter:{kind}:{provider}:{key_id}"
+
+
+def watch() -> str:
+    """Sorted set of not-yet-submitted job ids, scored by when a worker expects to act on them.
+
+    A job whose score has passed without the job moving lost its message (a killed worker held
+    it, or its retry countdown); the reconciler re-drives it.
+    """
+    return f"{PREFIX}watch"

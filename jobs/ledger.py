@@ -190,6 +190,19 @@ class Ledger:
         )
         return [item.decode() for item in raw]
 
+    def watch(self, job_id: str, until: datetime) -> None:
+        """Expect a worker to act on ``job_id`` by ``until``; past that it counts as overdue."""
+        self.client.zadd(keys.watch(), {job_id: epoch(until)})
+
+    def unwatch(self, job_id: str) -> None:
+        """Stop expecting anything of ``job_id`` (it moved on, or ended)."""
+        self.client.zrem(keys.watch(), job_id)
+
+    def overdue(self, now: datetime, limit: int = 1000) -> list[str]:
+        """Watched ids whose expected time has passed, most overdue first."""
+        raw = self.client.zrangebyscore(keys.watch(), "-inf", f"({epoch(now)}", start=0, num=limit)
+        return [item.decode() for item in raw]
+
     def ids_in_state(self, state: JobState) -> list[str]:
         """Every id in ``state``, oldest change first."""
         return [item.decode() for item in self.client.zrange(keys.state_index(state), 0, -1)]

@@ -42,8 +42,11 @@ def stale_after(ctx: Context) -> dict[JobState, tuple[Step, timedelta]]:
 
 
 def find_stranded(ctx: Context, now: datetime, limit: int = 1000) -> list[Redrive]:
-    """Jobs that have not moved for longer than their state allows."""
-    found: list[Redrive] = []
+    """Jobs that have not moved for longer than their state allows, or whose submit is overdue."""
+    found = [
+        Redrive(job_id, Step.SUBMIT, "its submit message is overdue")
+        for job_id in ctx.ledger.overdue(now, limit)
+    ]
     for state, (step, age) in stale_after(ctx).items():
         for job_id in ctx.ledger.stale(state, older_than=now - age, limit=limit):
             found.append(Redrive(job_id, step, f"{state} unchanged for over {age}"))

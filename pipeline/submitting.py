@@ -31,8 +31,23 @@ SUBMITTABLE = frozenset({JobState.QUEUED, JobState.RETRY_WAIT})
 
 
 def submit_job(ctx: Context, job_id: str, now: datetime) -> Decision:
-    """Run the submit step for ``job_id``; the returned decision says what comes next."""
+    """Run the submit step for ``job_id``; the returned decision says what comes next.
+
+    While a job waits to be submitted it is on the ledger's watch list with the time by which a
+    worker should act on it again, so a message lost with a killed worker is re-driven.
+    """
     job = ctx.ledger.get(job_id)
+    if job is not None and job.state in SUBMITTABLE:
+        ctx.ledger.watch(job_id, now + _grace(ctx))
+    decision = _decide(ctx, job, now)
+    if isinstance(decision, Then) and decision.step is Step.SUBMIT:
+        ctx.ledger.watch(job_id, now + timedelta(seconds=decision.countdown_s) + _grace(ctx))
+    else:
+        ctx.ledger.unwatch(job_id)
+    return decision
+
+
+def _decide(ctx: Context, job: Job | None, now: datetime) -> Decision:
     if job is None or job.state.terminal:
         return Done("job is gone or finished")
     if job.state is JobState.SUBMITTING:
@@ -40,6 +55,11 @@ def submit_job(ctx: Context, job_id: str, now: datetime) -> Decision:
     if job.state not in SUBMITTABLE:
         return Done(f"job is already {job.state}")
     return _start_attempt(ctx, job, now)
+
+
+def _grace(ctx: Context) -> timedelta:
+    """How long one submit may take: a POST up to the read timeout, and a margin."""
+    return timedelta(seconds=ctx.settings.http_read_timeout_s + 5)
 
 
 def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision:
@@ -83,7 +103,7 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision:
 
 def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision:
     """A job found in SUBMITTING: a redelivered message, or a worker that died mid-POST."""
-    grace = timedelta(seconds=ctx.settings.http_read_timeout_s + 5)
+    grace = _grace(ctx)
     waited = now - job.updated_at
     if waited < grace:
         return Then(Step.SUBMIT, (grace - waited).total_seconds(), "a POST may still be in flight")

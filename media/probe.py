@@ -1,0 +1,92 @@
+"""`probe`: what a source video is (container, codec, duration, size, frame rate), cheaply.
+
+Only the container header is read: for a URL that is a few Range requests, not the file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from media.errors import ProbeError
+from media.source import DEFAULT_TIMEOUT_S, MediaSource, Opened, open_media
+
+__all__ = ["ProbeError", "VideoInfo", "probe"]
+
+WEBM_CODECS = frozenset({"vp8", "vp9", "av1", "opus", "vorbis"})
+MICROSECONDS = 1_000_000
+
+
+class VideoInfo(BaseModel):
+    """A source video as the providers' limits see it. ``size_bytes`` is None when unknown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    container: str
+    codec: str
+    duration_s: float
+    width: int
+    height: int
+    size_bytes: int | None
+    fps: float | None
+
+
+def probe(
+    source: MediaSource, *, http: httpx.Client | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> VideoInfo:
+    """Probe a local path, an http(s) URL (presigned S3 included) or a binary file object.
+
+    Raises `ProbeError` when the source is missing, unreachable, empty, not a video, or has no
+    known duration; ``ProbeError.temporary`` says whether a later try may work.
+    """
+    with open_media(source, http=http, timeout_s=timeout_s) as opened:
+        return describe_video(opened)
+
+
+def describe_video(opened: Opened) -> VideoInfo:
+    """The `VideoInfo` of an open container's first video stream."""
+    container = opened.container
+    if not container.streams.video:
+        raise ProbeError(opened.where, "no video stream")
+    stream = container.streams.video[0]
+    duration = duration_of(container, stream)
+    if duration is None:
+        raise ProbeError(opened.where, "the container does not say how long the video is")
+    return VideoInfo(
+        container=container_name(container),
+        codec=stream.codec_context.name,
+        duration_s=duration,
+        width=stream.codec_context.width,
+        height=stream.codec_context.height,
+        size_bytes=opened.size_bytes,
+        fps=frame_rate(stream),
+    )
+
+
+def duration_of(container: Any, stream: Any) -> float | None:
+    """Seconds, from the container or else the stream; None when neither knows."""
+    if container.duration is not None and container.duration > 0:
+        return float(container.duration / MICROSECONDS)
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    return None
+
+
+def frame_rate(stream: Any) -> float | None:
+    """The average frame rate, or FFmpeg's guess, or None."""
+    rate = stream.average_rate or stream.guessed_rate
+    return float(rate) if rate else None
+
+
+def container_name(container: Any) -> str:
+    """A short container name as providers list them: mp4, mov, webm, mkv, avi, ..."""
+    names = container.format.name.split(",")
+    if "mov" in names:
+        brand = str(container.metadata.get("major_brand", "")).strip()
+        return "mov" if brand == "qt" else "mp4"
+    if "matroska" in names:
+        codecs = {stream.codec_context.name for stream in container.streams}
+        return "webm" if codecs <= WEBM_CODECS else "mkv"
+    return str(names[0])

@@ -1,0 +1,268 @@
+"""A batch from SOURCE: plan it (expand, preflight, estimate), then enqueue it all or nothing.
+
+`plan_batch` reads and probes but writes nothing except staged copies of local files (and not
+even those on a dry run). `enqueue_batch` refuses a plan with problems (unless
+``skip_invalid``) or over its budget before writing anything; otherwise it stores the batch
+record (which also sets the budget limit), adds the jobs to the ledger (a job id is a hash of
+batch and item, so the same row submitted again is found, not duplicated) and hands the new
+jobs to ``dispatch``.
+
+Jobs that already existed and are still QUEUED are dispatched again: that heals a crash between
+the ledger write and the dispatch, and costs at most one no-op task per job (tasks move a job
+by compare-and-set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import httpx
+
+from config.catalogue import ProviderSpec, provider_spec
+from config.settings import ProviderName, Settings
+from jobs.batches import Batch, BatchStore
+from jobs.budget import Budget
+from jobs.ledger import Ledger
+from jobs.models import Job
+from jobs.states import JobState
+from media.probe import probe as probe_video
+from producer.checks import Problem
+from producer.estimate import PlanSummary, summarize
+from producer.manifest import ManifestError, ManifestProblems
+from producer.options import (
+    InvalidOption,
+    SubmitError,
+    SubmitOptions,
+    batch_name,
+    output_prefix,
+)
+from producer.preflight import (
+    DEFAULT_WORKERS,
+    JobTemplate,
+    PlannedJob,
+    Preflight,
+    Prober,
+    Validator,
+)
+from producer.safety import Resolver, cached, guarded_client, resolve_host
+from producer.sources import SourceLocator, expand_source
+from providers.registry import validate_request
+from providers.request import EditRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = [
+    "BatchPlan",
+    "BudgetExceeded",
+    "EnqueueResult",
+    "InvalidOption",
+    "PreflightFailed",
+    "SubmitError",
+    "SubmitOptions",
+    "check_plan",
+    "enqueue_batch",
+    "plan_batch",
+]
+
+Dispatch = Callable[[Sequence[Job]], object]
+
+
+class PreflightFailed(SubmitError):
+    """Rows failed preflight and ``skip_invalid`` was not given (or no row passed)."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        lines = [f"{len(self.problems)} problem(s); nothing was queued"]
+        lines.extend(str(problem) for problem in self.problems)
+        super().__init__("\n".join(lines))
+
+
+class BudgetExceeded(SubmitError):
+    """The batch's estimated cost is over its budget."""
+
+    def __init__(self, estimate_usd: float, budget_usd: float) -> None:
+        self.estimate_usd = estimate_usd
+        self.budget_usd = budget_usd
+        super().__init__(
+            f"estimated cost ${estimate_usd:.2f} exceeds the budget of ${budget_usd:.2f}; "
+            "nothing was queued"
+        )
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """What submitting SOURCE would do: the jobs, the problems, cost and time."""
+
+    batch: str
+    source: str
+    options: SubmitOptions
+    output_prefix: str
+    jobs: list[PlannedJob]
+    problems: list[Problem]
+    summary: PlanSummary
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def over_budget(self) -> bool:
+        """True when the estimate passes ``--budget``."""
+        budget = self.options.budget_usd
+        return budget is not None and self.summary.cost_usd > budget
+
+
+@dataclass(frozen=True)
+class EnqueueResult:
+    """What `enqueue_batch` wrote: new jobs, jobs found from an earlier submit, rows skipped."""
+
+    batch: str
+    created: list[Job]
+    existing: list[Job]
+    redispatched: list[Job]
+    skipped: list[Problem]
+
+
+def plan_batch(
+    source: str,
+    options: SubmitOptions,
+    settings: Settings,
+    now: datetime,
+    *,
+    s3: S3Client | None,
+    probe: Prober | None = None,
+    validate: Validator | None = None,
+    resolve: Resolver = resolve_host,
+    workers: int = DEFAULT_WORKERS,
+) -> BatchPlan:
+    """Expand SOURCE and preflight every row; writes nothing but staged local files.
+
+    Raises `SourceError`, `ManifestProblems` (a manifest without a single good row) or
+    `InvalidOption` when there is nothing to plan. ``probe`` defaults to `media.probe.probe`
+    through a `guarded_client`; ``validate`` to the adapters' own checks.
+    """
+    name = batch_name(options.batch, source)
+    prefix = output_prefix(options.output, settings)
+    expanded = expand_source(source, s3)
+    if expanded.errors and not expanded.rows:
+        raise ManifestProblems(expanded.errors)
+    resolve = cached(resolve)
+    template = JobTemplate(batch=name, priority=options.priority, output_prefix=prefix)
+    with ExitStack() as stack:
+        if probe is None:
+            probe = partial(probe_video, http=stack.enter_context(_probe_client(settings, resolve)))
+        locator = SourceLocator(settings, s3, resolve)
+        check = validate or _registry_validator(settings)
+        preflight = Preflight(settings, locator, probe, check, workers)
+        report = preflight.run(
+            expanded.rows, options.defaults(), template, now, not options.dry_run
+        )
+    problems = [*map(_problem_of, expanded.errors), *report.problems]
+    summary = summarize([p.job for p in report.valid], *_provider_facts(settings))
+    return BatchPlan(
+        batch=name,
+        source=source,
+        options=options,
+        output_prefix=prefix,
+        jobs=report.valid,
+        problems=sorted(problems, key=lambda problem: problem.row or 0),
+        summary=summary,
+        warnings=_warnings(summary, settings),
+    )
+
+
+def _probe_client(settings: Settings, resolve: Resolver) -> httpx.Client:
+    endpoint = urlsplit(settings.s3_endpoint_url or "").hostname
+    return guarded_client(
+        settings.allow_private_sources,
+        trusted_hosts=[endpoint] if endpoint else [],
+        timeout_s=settings.http_read_timeout_s,
+        resolve=resolve,
+    )
+
+
+def _registry_validator(settings: Settings) -> Validator:
+    def validate(provider: ProviderName, request: EditRequest) -> None:
+        validate_request(provider, settings, request)
+
+    return validate
+
+
+def _problem_of(error: ManifestError) -> Problem:
+    return Problem(error.line, None, error.field, error.message)
+
+
+def _provider_facts(
+    settings: Settings,
+) -> tuple[dict[ProviderName, ProviderSpec], dict[ProviderName, int]]:
+    specs = {name: provider_spec(name, settings) for name in ProviderName}
+    keys = {name: len(settings.provider(name).api_keys) for name in ProviderName}
+    return specs, keys
+
+
+def _warnings(summary: PlanSummary, settings: Settings) -> list[str]:
+    if summary.wall_s <= settings.presign_ttl_s:
+        return []
+    return [
+        f"the batch may take {summary.wall_s / 3600:.1f} h but presigned source URLs last "
+        f"{settings.presign_ttl_s / 3600:.1f} h (RESTYLE_PRESIGN_TTL_S): late jobs may find "
+        "their source expired; split the batch or raise the TTL (7 days at most)"
+    ]
+
+
+def check_plan(plan: BatchPlan) -> None:
+    """Raise the `SubmitError` that stops ``plan`` from being enqueued, if any."""
+    if plan.options.dry_run:
+        raise InvalidOption("a dry-run plan staged nothing and cannot be enqueued")
+    if plan.problems and not plan.options.skip_invalid:
+        raise PreflightFailed(plan.problems)
+    if not plan.jobs:
+        raise PreflightFailed(plan.problems or [Problem(None, None, None, "no rows to run")])
+    budget = plan.options.budget_usd
+    if budget is not None and plan.summary.cost_usd > budget:
+        raise BudgetExceeded(plan.summary.cost_usd, budget)
+
+
+def enqueue_batch(
+    plan: BatchPlan,
+    ledger: Ledger,
+    batch_store: BatchStore,
+    dispatch: Dispatch,
+    now: datetime,
+    budget: Budget | None = None,
+) -> EnqueueResult:
+    """Write the batch and its jobs, then dispatch the new ones; refuses via `check_plan`."""
+    check_plan(plan)
+    created_batch = batch_store.create(batch_record(plan, now))
+    if not created_batch and budget is not None and plan.options.budget_usd is not None:
+        budget.set_limit(plan.batch, plan.options.budget_usd)
+    jobs = [planned.job for planned in plan.jobs]
+    flags = ledger.add(jobs)
+    created = [job for job, new in zip(jobs, flags, strict=True) if new]
+    existing = ledger.get_many([job.id for job, new in zip(jobs, flags, strict=True) if not new])
+    stalled = [job for job in existing if job.state is JobState.QUEUED]
+    dispatch([*created, *stalled])
+    skipped = plan.problems if plan.options.skip_invalid else []
+    return EnqueueResult(plan.batch, created, existing, stalled, skipped)
+
+
+def batch_record(plan: BatchPlan, now: datetime) -> Batch:
+    """The `Batch` stored for ``plan``."""
+    options = plan.options
+    prompts = {planned.job.request.prompt for planned in plan.jobs}
+    summary = next(iter(prompts)) if len(prompts) == 1 else f"{len(prompts)} prompts"
+    return Batch(
+        name=plan.batch,
+        created_at=now,
+        priority=options.priority,
+        prompt_summary=summary[:200],
+        providers=tuple(p.provider for p in plan.summary.providers),
+        budget_usd=options.budget_usd,
+        output_prefix=plan.output_prefix,
+        total_jobs=len(plan.jobs),
+        options={"source": plan.source, "skip_invalid": options.skip_invalid},
+    )

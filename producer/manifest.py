@@ -1,0 +1,269 @@
+"""CSV and JSONL manifests: one row per clip, every problem collected before any is raised.
+
+Columns: ``source`` (required), and optional ``key``, ``prompt``, ``provider``,
+``aspect_ratio``, ``seed``, ``reference_image``. Anything else is an error, so that a typo such
+as ``promt`` never silently falls back to the batch-wide prompt. Parsing is pure (bytes in, rows
+or `ManifestProblems` out); `read_manifest` is the only function that touches the disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from config.settings import ProviderName
+
+COLUMNS: tuple[str, ...] = (
+    "source",
+    "key",
+    "prompt",
+    "provider",
+    "aspect_ratio",
+    "seed",
+    "reference_image",
+)
+MANIFEST_SUFFIXES: dict[str, str] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+MAX_SEED = 4_294_967_295
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One clip to edit; ``None`` means "use the batch-wide option"."""
+
+    line: int
+    source: str
+    key: str | None = None
+    prompt: str | None = None
+    provider: ProviderName | None = None
+    aspect_ratio: str | None = None
+    seed: int | None = None
+    reference_image: str | None = None
+
+
+@dataclass(frozen=True)
+class ManifestError:
+    """One problem in a manifest; ``line`` is None when it concerns the whole file."""
+
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class ManifestProblems(Exception):
+    """Every problem found in a manifest, raised once at the end of parsing."""
+
+    def __init__(self, errors: Iterable[ManifestError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(str(error) for error in self.errors))
+
+
+class _RowError(Exception):
+    """One field of one row is wrong (internal: collected into `ManifestError`)."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def manifest_format(name: str) -> str | None:
+    """``"csv"`` or ``"jsonl"`` from a file name's suffix, None when it is not a manifest."""
+    return MANIFEST_SUFFIXES.get(Path(name).suffix.lower())
+
+
+def read_manifest(path: Path) -> list[ManifestRow]:
+    """Parse the manifest at ``path``; raise `ManifestProblems` listing every problem."""
+    return parse_manifest(path.read_bytes(), str(path))
+
+
+def scan_manifest(path: Path) -> tuple[list[ManifestRow], list[ManifestError]]:
+    """The good rows of the manifest at ``path`` and the problems of the others."""
+    return scan_manifest_bytes(path.read_bytes(), str(path))
+
+
+def parse_manifest(data: bytes, name: str, fmt: str | None = None) -> list[ManifestRow]:
+    """Parse manifest bytes (format from ``fmt`` or the suffix of ``name``); all or nothing."""
+    rows, errors = scan_manifest_bytes(data, name, fmt)
+    if errors:
+        raise ManifestProblems(errors)
+    return rows
+
+
+def scan_manifest_bytes(
+    data: bytes, name: str, fmt: str | None = None
+) -> tuple[list[ManifestRow], list[ManifestError]]:
+    """Good rows and every problem, sorted by line (whole-file problems first)."""
+    fmt = fmt or manifest_format(name)
+    if fmt not in ("csv", "jsonl"):
+        return [], [ManifestError(name, None, None, "not a .csv or .jsonl manifest")]
+    text, errors = _decode(data, name)
+    if not text.strip() and not errors:
+        return [], [ManifestError(name, None, None, "the manifest is empty")]
+    records = _csv_records(text) if fmt == "csv" else _jsonl_records(text)
+    rows = _collect(records, name, errors, bad_lines={e.line for e in errors})
+    return rows, sorted(errors, key=lambda e: (e.line or 0, e.field or ""))
+
+
+def _decode(data: bytes, name: str) -> tuple[str, list[ManifestError]]:
+    """Text with undecodable bytes replaced, and one error per line that held them."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    errors = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            message = f"not valid UTF-8 (byte {exc.start + 1} of the line)"
+            errors.append(ManifestError(name, number, None, message))
+    return data.decode("utf-8", errors="replace"), errors
+
+
+Record = tuple[int, Mapping[str, Any] | _RowError]
+
+
+def _csv_records(text: str) -> Iterator[Record]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [cell.strip() for cell in next(reader, [])]
+    problems = _header_problems(header)
+    if problems:
+        yield from ((1, _RowError(field, message)) for field, message in problems)
+        return
+    previous = reader.line_num
+    for cells in reader:
+        line, previous = previous + 1, reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) > len(header):
+            yield line, _RowError(None, f"{len(cells)} cells but the header has {len(header)}")
+            continue
+        yield line, dict(zip(header, cells, strict=False))
+
+
+def _header_problems(header: list[str]) -> list[tuple[str | None, str]]:
+    problems: list[tuple[str | None, str]] = []
+    if "source" not in header:
+        problems.append(("source", "the header has no 'source' column"))
+    for column in header:
+        if column not in COLUMNS:
+            problems.append((column or None, f"unknown column {column!r}; known: {_known()}"))
+    duplicated = sorted({column for column in header if header.count(column) > 1})
+    problems.extend((column, "the column appears more than once") for column in duplicated)
+    return problems
+
+
+def _jsonl_records(text: str) -> Iterator[Record]:
+    for line, raw in enumerate(text.split("\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield line, _RowError(None, f"not valid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        if not isinstance(value, dict):
+            yield line, _RowError(None, "each line must be a JSON object")
+            continue
+        unknown = sorted(set(value) - set(COLUMNS))
+        if unknown:
+            yield line, _RowError(unknown[0], f"unknown field; known: {_known()}")
+            continue
+        yield line, value
+
+
+def _known() -> str:
+    return ", ".join(COLUMNS)
+
+
+def _collect(
+    records: Iterable[Record], name: str, errors: list[ManifestError], bad_lines: set[int | None]
+) -> list[ManifestRow]:
+    """Rows from records, appending to ``errors`` (including duplicate keys)."""
+    rows: list[ManifestRow] = []
+    first_line_of_key: dict[str, int] = {}
+    for line, record in records:
+        if line in bad_lines:
+            continue
+        try:
+            row = _row(line, record)
+        except _RowError as exc:
+            errors.append(ManifestError(name, line, exc.field, exc.message))
+            continue
+        if row.key is not None and row.key in first_line_of_key:
+            message = f"duplicate key {row.key!r} (first on line {first_line_of_key[row.key]})"
+            errors.append(ManifestError(name, line, "key", message))
+            continue
+        if row.key is not None:
+            first_line_of_key[row.key] = line
+        rows.append(row)
+    if not rows and not errors:
+        errors.append(ManifestError(name, None, None, "the manifest has no rows"))
+    return rows
+
+
+def _row(line: int, record: Mapping[str, Any] | _RowError) -> ManifestRow:
+    if isinstance(record, _RowError):
+        raise record
+    source = _text(record, "source")
+    if source is None:
+        raise _RowError("source", "missing: every row needs a source")
+    return ManifestRow(
+        line=line,
+        source=source,
+        key=_key(_text(record, "key")),
+        prompt=_text(record, "prompt"),
+        provider=_provider(_text(record, "provider")),
+        aspect_ratio=_text(record, "aspect_ratio"),
+        seed=_seed(record.get("seed")),
+        reference_image=_text(record, "reference_image"),
+    )
+
+
+def _text(record: Mapping[str, Any], field: str) -> str | None:
+    value = record.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _RowError(field, f"must be a string, got {type(value).__name__}")
+    return value.strip() or None
+
+
+def _key(value: str | None) -> str | None:
+    if value is not None and not KEY_PATTERN.fullmatch(value):
+        raise _RowError("key", "must be 1-128 of A-Z a-z 0-9 . _ - and start with a letter/digit")
+    return value
+
+
+def _provider(value: str | None) -> ProviderName | None:
+    if value is None:
+        return None
+    try:
+        return ProviderName(value.lower())
+    except ValueError:
+        allowed = ", ".join(p.value for p in ProviderName)
+        raise _RowError("provider", f"unknown provider {value!r}; allowed: {allowed}") from None
+
+
+def _seed(value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _RowError("seed", f"must be an integer from 0 to {MAX_SEED}")
+    try:
+        seed = int(value)
+    except ValueError:
+        raise _RowError("seed", f"must be an integer from 0 to {MAX_SEED}") from None
+    if not 0 <= seed <= MAX_SEED:
+        raise _RowError("seed", f"must be an integer from 0 to {MAX_SEED}")
+    return seed

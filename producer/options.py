@@ -1,0 +1,73 @@
+"""``restyle submit``'s options, the batch name and the output prefix, checked."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from config.settings import ProviderName, Settings
+from jobs.batches import BATCH_NAME_PATTERN
+from jobs.models import Priority
+from producer.checks import BatchDefaults
+from storage.keys import parse_s3_uri
+
+_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class SubmitError(Exception):
+    """The batch cannot be submitted; the message says why (the CLI exits non-zero)."""
+
+
+class InvalidOption(SubmitError):
+    """A command-line option is wrong (batch name, output prefix, ...)."""
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    """``restyle submit``'s options; the per-row fields are defaults for empty cells."""
+
+    prompt: str | None = None
+    provider: ProviderName | None = None
+    aspect_ratio: str | None = None
+    seed: int | None = None
+    reference_image: str | None = None
+    batch: str | None = None
+    budget_usd: float | None = None
+    priority: Priority = Priority.BULK
+    output: str | None = None
+    dry_run: bool = False
+    skip_invalid: bool = False
+
+    def defaults(self) -> BatchDefaults:
+        """The row defaults these options give."""
+        return BatchDefaults(
+            prompt=self.prompt,
+            provider=self.provider,
+            aspect_ratio=self.aspect_ratio,
+            seed=self.seed,
+            reference_image=self.reference_image,
+        )
+
+
+def batch_name(requested: str | None, source: str) -> str:
+    """``requested``, checked; by default the source's name and a hash of it (stable)."""
+    if requested is not None:
+        if not re.fullmatch(BATCH_NAME_PATTERN, requested):
+            raise InvalidOption(f"--batch {requested!r}: use 1-128 of A-Z a-z 0-9 . _ -")
+        return requested
+    stem = PurePosixPath(source.rstrip("/").replace("\\", "/")).stem
+    slug = _SLUG.sub("_", stem).strip("._-")[:40] or "batch"
+    return f"{slug}-{hashlib.sha256(source.encode()).hexdigest()[:8]}"
+
+
+def output_prefix(requested: str | None, settings: Settings) -> str:
+    """Where outputs land, as ``s3://bucket/prefix`` (``--output`` or the settings)."""
+    if requested is None:
+        return f"s3://{settings.s3_bucket}/{settings.s3_prefix.strip('/')}"
+    try:
+        bucket, prefix = parse_s3_uri(requested)
+    except ValueError:
+        raise InvalidOption(f"--output {requested!r}: use s3://bucket/prefix") from None
+    return f"s3://{bucket}/{prefix.strip('/')}"

@@ -1,0 +1,238 @@
+"""Preflight: every row checked before anything is queued or spent, every problem reported.
+
+For each row, in a bounded thread pool (probing is network-bound): the URL safety rules, the
+source located (presigned, or staged from disk), probed with PyAV, held against the provider's
+input limits, the options turned into an `EditRequest` and put through the adapter's own
+``validate``. A row either becomes a `PlannedJob` (a QUEUED `Job` with its cost estimate) or
+yields one `Problem` per thing wrong with it; one row's problems never hide another's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from config.catalogue import provider_spec
+from config.settings import ProviderName, Settings
+from jobs.models import Event, Job, Priority, job_id_for
+from jobs.states import JobState
+from media.probe import ProbeError, VideoInfo
+from producer.checks import (
+    BatchDefaults,
+    FieldProblem,
+    Problem,
+    RowOptions,
+    build_request,
+    column_of,
+    item_key,
+    limit_problems,
+    merge_options,
+)
+from producer.estimate import job_cost
+from producer.manifest import ManifestRow
+from producer.safety import UnreachableSource, UnsafeSource
+from producer.sources import Located, SourceLocator
+from providers.errors import InvalidRequest
+from providers.request import EditRequest
+
+Prober = Callable[[str], VideoInfo]
+Validator = Callable[[ProviderName, EditRequest], None]
+
+DEFAULT_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class JobTemplate:
+    """What every job of the batch shares."""
+
+    batch: str
+    priority: Priority = Priority.BULK
+    output_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    """A row that passed preflight: its QUEUED job and what the probe saw."""
+
+    row: int
+    job: Job
+    video: VideoInfo
+
+
+@dataclass(frozen=True)
+class PreflightReport:
+    """The rows that can run and the problems of those that cannot."""
+
+    valid: list[PlannedJob]
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        """True when every row passed."""
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class _Inspected:
+    located: Located | None
+    video: VideoInfo | None
+    problems: list[FieldProblem]
+
+
+class Preflight:
+    """Checks rows against the sources, the catalogue and the adapters.
+
+    It writes nothing but staged copies of local sources (and those only when ``stage``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        locator: SourceLocator,
+        probe: Prober,
+        validate: Validator,
+        workers: int = DEFAULT_WORKERS,
+    ) -> None:
+        self.settings = settings
+        self.locator = locator
+        self.probe = probe
+        self.validate = validate
+        self.workers = workers
+
+    def run(
+        self,
+        rows: Sequence[ManifestRow],
+        defaults: BatchDefaults,
+        template: JobTemplate,
+        now: datetime,
+        stage: bool = True,
+    ) -> PreflightReport:
+        """Check every row; ``stage=False`` (a dry run) uploads no local file."""
+
+        def check(row: ManifestRow) -> PlannedJob | list[Problem]:
+            return self._check(row, defaults, template, now, stage)
+
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            outcomes = list(pool.map(check, rows))
+        return assemble(outcomes)
+
+    def _check(
+        self,
+        row: ManifestRow,
+        defaults: BatchDefaults,
+        template: JobTemplate,
+        now: datetime,
+        stage: bool,
+    ) -> PlannedJob | list[Problem]:
+        options = merge_options(row, defaults)
+        inspected = self._inspect(row.source, stage)
+        if isinstance(options, list):
+            return _problems(row, [*inspected.problems, *options])
+        problems = [*inspected.problems, *self._option_problems(options, inspected)]
+        video_url = inspected.located.provider_url if inspected.located else row.source
+        request = build_request(video_url, options)
+        found = (
+            request if isinstance(request, list) else self._validation(options.provider, request)
+        )
+        problems.extend(_unreported(found, problems))
+        if problems or inspected.video is None or isinstance(request, list):
+            return _problems(row, problems)
+        return PlannedJob(
+            row.line,
+            self._job(row, options, request, inspected.video, template, now),
+            inspected.video,
+        )
+
+    def _inspect(self, source: str, stage: bool) -> _Inspected:
+        located = None
+        try:
+            located = self.locator.locate(source, stage)
+            return _Inspected(located, self.probe(located.probe_target), [])
+        except (UnsafeSource, UnreachableSource) as exc:
+            return _Inspected(located, None, [("source", str(exc))])
+        except ProbeError as exc:
+            return _Inspected(located, None, [("source", f"cannot read a video: {exc.reason}")])
+
+    def _option_problems(self, options: RowOptions, inspected: _Inspected) -> list[FieldProblem]:
+        spec = provider_spec(options.provider, self.settings)
+        problems: list[FieldProblem] = []
+        if not self.settings.provider(options.provider).configured:
+            variable = f"RESTYLE_{options.provider.value.upper()}__API_KEYS"
+            problems.append(("provider", f"{options.provider} has no API key: set {variable}"))
+        if options.reference_image is not None:
+            try:
+                self.locator.check_reference(options.reference_image)
+            except (UnsafeSource, UnreachableSource) as exc:
+                problems.append(("reference_image", str(exc)))
+        if inspected.video is not None and inspected.located is not None:
+            video = inspected.video
+            size = video.size_bytes or inspected.located.size_bytes
+            problems.extend(limit_problems(spec, video.container, video.duration_s, size))
+        return problems
+
+    def _validation(self, provider: ProviderName, request: EditRequest) -> list[FieldProblem]:
+        try:
+            self.validate(provider, request)
+        except InvalidRequest as exc:
+            return [(column_of(exc.field), f"{provider}: {exc.message}")]
+        return []
+
+    def _job(
+        self,
+        row: ManifestRow,
+        options: RowOptions,
+        request: EditRequest,
+        video: VideoInfo,
+        template: JobTemplate,
+        now: datetime,
+    ) -> Job:
+        item = item_key(row, options)
+        spec = provider_spec(options.provider, self.settings)
+        return Job(
+            id=job_id_for(template.batch, item),
+            batch=template.batch,
+            item=item,
+            provider=options.provider,
+            request=request,
+            source=row.source,
+            priority=template.priority,
+            state=JobState.QUEUED,
+            output_prefix=template.output_prefix,
+            estimated_cost_usd=job_cost(spec, video.duration_s),
+            source_seconds=video.duration_s,
+            created_at=now,
+            updated_at=now,
+            events=(Event(at=now, state=JobState.QUEUED, detail=f"row {row.line}"),),
+        )
+
+
+def _problems(row: ManifestRow, found: list[FieldProblem]) -> list[Problem]:
+    return [Problem(row.line, row.source, field, message) for field, message in found]
+
+
+def _unreported(found: list[FieldProblem], known: list[FieldProblem]) -> list[FieldProblem]:
+    """Drop complaints about fields already reported (a failed source, a refused URL)."""
+    fields = {field for field, _ in known}
+    return [(field, message) for field, message in found if field not in fields]
+
+
+def assemble(outcomes: Sequence[PlannedJob | list[Problem]]) -> PreflightReport:
+    """Split outcomes into valid jobs and problems; a repeated item is a problem too."""
+    valid: list[PlannedJob] = []
+    problems: list[Problem] = []
+    first_row: dict[str, int] = {}
+    for outcome in outcomes:
+        if isinstance(outcome, list):
+            problems.extend(outcome)
+            continue
+        item = outcome.job.item
+        if item in first_row:
+            message = f"same source and options as row {first_row[item]} (item {item})"
+            problems.append(Problem(outcome.row, outcome.job.source, "source", message))
+            continue
+        first_row[item] = outcome.row
+        valid.append(outcome)
+    problems.sort(key=lambda problem: problem.row or 0)
+    return PreflightReport(valid, problems)

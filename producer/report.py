@@ -1,0 +1,139 @@
+"""A batch's report rows (one per job) and their JSON and CSV forms.
+
+``cost_usd`` is the estimate of a job the provider accepted (it has a remote id); a job refused
+before sending cost nothing. Timings are in seconds: ``queue_s`` from creation to the accepted
+submit, ``run_s`` from there to the provider's completion, ``total_s`` from creation to the
+job's final state.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from jobs.models import Job
+
+TIMES = ("created_at", "submitted_at", "completed_at", "finished_at")
+
+
+class ReportRow(BaseModel):
+    """One job as a reviewer sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    batch: str
+    item: str
+    source: str
+    provider: str
+    remote_id: str | None
+    state: str
+    failure_kind: str | None
+    failure_message: str | None
+    output_uri: str | None
+    size_bytes: int | None
+    sha256: str | None
+    cost_usd: float
+    source_seconds: float | None
+    created_at: datetime
+    submitted_at: datetime | None
+    completed_at: datetime | None
+    finished_at: datetime | None
+    queue_s: float | None
+    run_s: float | None
+    total_s: float | None
+
+
+class Totals(BaseModel):
+    """The whole batch in numbers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    jobs: int
+    by_state: dict[str, int]
+    cost_usd: float
+    stored_bytes: int
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds(), 3)
+
+
+def build_row(job: Job) -> ReportRow:
+    """The report row of one job."""
+    finished = job.updated_at if job.state.terminal else None
+    output = job.output
+    return ReportRow(
+        job_id=job.id,
+        batch=job.batch,
+        item=job.item,
+        source=job.source or job.request.video_url,
+        provider=job.provider.value,
+        remote_id=job.remote_id,
+        state=job.state.value,
+        failure_kind=job.failure_kind.value if job.failure_kind else None,
+        failure_message=job.failure_message,
+        output_uri=output.uri if output else None,
+        size_bytes=output.size if output else None,
+        sha256=output.sha256 if output else None,
+        cost_usd=job.estimated_cost_usd if job.remote_id else 0.0,
+        source_seconds=job.source_seconds,
+        created_at=job.created_at,
+        submitted_at=job.submitted_at,
+        completed_at=job.remote_completed_at,
+        finished_at=finished,
+        queue_s=_seconds(job.created_at, job.submitted_at),
+        run_s=_seconds(job.submitted_at, job.remote_completed_at),
+        total_s=_seconds(job.created_at, finished),
+    )
+
+
+def build_rows(jobs: Iterable[Job]) -> list[ReportRow]:
+    """Report rows of ``jobs``, ordered by item."""
+    return sorted((build_row(job) for job in jobs), key=lambda row: (row.item, row.job_id))
+
+
+def totals(rows: Sequence[ReportRow]) -> Totals:
+    """Jobs by state, money spent and bytes stored."""
+    return Totals(
+        jobs=len(rows),
+        by_state=dict(sorted(Counter(row.state for row in rows).items())),
+        cost_usd=round(sum(row.cost_usd for row in rows), 4),
+        stored_bytes=sum(row.size_bytes or 0 for row in rows),
+    )
+
+
+def write_json(rows: Sequence[ReportRow], path: Path) -> Path:
+    """``{"totals": ..., "jobs": [...]}`` at ``path``."""
+    body = {
+        "totals": totals(rows).model_dump(mode="json"),
+        "jobs": [row.model_dump(mode="json") for row in rows],
+    }
+    path.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _cell(value: object) -> object:
+    return "" if value is None else value
+
+
+def write_csv(rows: Sequence[ReportRow], path: Path) -> Path:
+    """One line per job, one column per `ReportRow` field (empty for None)."""
+    columns = list(ReportRow.model_fields)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            values = row.model_dump(mode="json")
+            writer.writerow(
+                {name: "" if values[name] is None else values[name] for name in columns}
+            )
+    return path

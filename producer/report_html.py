@@ -1,0 +1,204 @@
+"""The HTML report: a self-contained folder a reviewer opens, with before/after frames per job.
+
+``report.html`` sits next to ``report-frames/`` holding one PNG of the source and one of the
+archived output per job, taken at the same moment, so the pair shows the edit. A job without an
+output (failed, still running) shows its source frame only. A frame that cannot be taken is a
+note in the page, never a broken image. Filtering by state and the totals need no network: the
+styles and the few lines of script are inline.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jobs.states import JobState
+from media.errors import ProbeError
+from producer.report import ReportRow, totals, write_csv, write_json
+from storage.keys import parse_s3_uri
+from storage.presign import presign_get
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+FrameGrab = Callable[[str, float], bytes]
+"""PNG bytes of the frame at ``at_s`` seconds of a clip given as s3:// URI, URL or path."""
+
+FRAME_WORKERS = 4
+FRAME_TTL_S = 900
+
+
+@dataclass(frozen=True)
+class _Frames:
+    before: str | None
+    after: str | None
+    note: str = ""
+
+
+def frame_grab(s3: S3Client | None, max_width: int = 480) -> FrameGrab:
+    """A `FrameGrab` that presigns ``s3://`` URIs and takes frames with `media.frames`."""
+    from media.frames import frame_png
+
+    def grab(location: str, at_s: float) -> bytes:
+        if location.startswith("s3://"):
+            if s3 is None:
+                raise ValueError("S3 is not configured")
+            bucket, key = parse_s3_uri(location)
+            location = presign_get(s3, bucket, key, FRAME_TTL_S)
+        return frame_png(location, at_s, max_width)
+
+    return grab
+
+
+def frame_time(row: ReportRow) -> float:
+    """Where to take a row's frames: one second in, or mid-clip for shorter sources."""
+    if row.source_seconds is None:
+        return 0.5
+    return max(0.0, min(1.0, row.source_seconds / 2))
+
+
+def write_html(
+    rows: Sequence[ReportRow], path: Path, grab: FrameGrab, title: str = "restyle report"
+) -> Path:
+    """Write ``path`` and its frames folder (``{stem}-frames`` beside it); return ``path``."""
+    frames_dir = path.parent / f"{path.stem}-frames"
+    frames_dir.mkdir(parents=True, exist_ok=True)
+
+    def frames_of(row: ReportRow) -> _Frames:
+        return _take_frames(row, frames_dir, grab)
+
+    with ThreadPoolExecutor(max_workers=FRAME_WORKERS) as pool:
+        frames = list(pool.map(frames_of, rows))
+    path.write_text(render(rows, frames, title), encoding="utf-8")
+    return path
+
+
+def write_report(
+    rows: Sequence[ReportRow], fmt: str, path: Path, grab: FrameGrab, title: str = ""
+) -> Path:
+    """Write the report in ``fmt`` (html, csv or json); frames are taken only for html."""
+    if fmt == "json":
+        return write_json(rows, path)
+    if fmt == "csv":
+        return write_csv(rows, path)
+    if fmt == "html":
+        return write_html(rows, path, grab, title or "restyle report")
+    raise ValueError(f"unknown report format {fmt!r}: use html, csv or json")
+
+
+def _take_frames(row: ReportRow, frames_dir: Path, grab: FrameGrab) -> _Frames:
+    at_s = frame_time(row)
+    before, note_before = _save(grab, row.source, at_s, frames_dir / f"{row.job_id}-before.png")
+    if row.output_uri is None:
+        return _Frames(before, None, note_before)
+    after, note_after = _save(grab, row.output_uri, at_s, frames_dir / f"{row.job_id}-after.png")
+    return _Frames(before, after, " ".join(n for n in (note_before, note_after) if n))
+
+
+def _save(grab: FrameGrab, location: str, at_s: float, target: Path) -> tuple[str | None, str]:
+    try:
+        png = grab(location, at_s)
+    except ProbeError as exc:
+        return None, f"no frame: {exc.reason}"
+    except Exception as exc:  # any other failure is a note too: the report must be written
+        return None, f"no frame ({type(exc).__name__})"
+    target.write_bytes(png)
+    return f"{target.parent.name}/{target.name}", ""
+
+
+def render(rows: Sequence[ReportRow], frames: Sequence[_Frames], title: str) -> str:
+    """The page, from the template beside this module."""
+    page = resources.files("producer").joinpath("report_page.html").read_text(encoding="utf-8")
+    body = "\n".join(_row_html(row, pair) for row, pair in zip(rows, frames, strict=True))
+    return (
+        page.replace("<!--TITLE-->", html.escape(title))
+        .replace("<!--TOTALS-->", _totals_html(rows))
+        .replace("<!--FILTERS-->", _filters_html(rows))
+        .replace("<!--ROWS-->", body)
+    )
+
+
+def _totals_html(rows: Sequence[ReportRow]) -> str:
+    summary = totals(rows)
+    cells = [("jobs", str(summary.jobs))]
+    cells.extend((state, str(count)) for state, count in summary.by_state.items())
+    cells.append(("spend (estimated)", f"${summary.cost_usd:.2f}"))
+    cells.append(("stored", _size(summary.stored_bytes)))
+    return "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in cells)
+
+
+def _filters_html(rows: Sequence[ReportRow]) -> str:
+    present = {row.state for row in rows}
+    states = [state.value for state in JobState if state.value in present]
+    return "".join(
+        f'<label><input type="checkbox" value="{s}" checked> {s} '
+        f"({sum(row.state == s for row in rows)})</label>"
+        for s in states
+    )
+
+
+def _row_html(row: ReportRow, frames: _Frames) -> str:
+    state = html.escape(row.state)
+    failure = ""
+    if row.failure_kind or row.failure_message:
+        text = f"{row.failure_kind or ''}: {row.failure_message or ''}".strip(": ")
+        failure = f'<div class="failure">{html.escape(text)}</div>'
+    return (
+        f'<tr data-state="{state}" data-job="{html.escape(row.job_id)}">'
+        f"<td>{html.escape(row.item)}</td>"
+        f'<td><span class="state state-{state}">{state}</span>{failure}</td>'
+        f'<td class="frames">{_figure(frames.before, "before")}{_figure(frames.after, "after")}'
+        f"{_note(frames.note)}</td>"
+        f'<td class="meta">{_details(row)}</td></tr>'
+    )
+
+
+def _figure(src: str | None, caption: str) -> str:
+    if src is None:
+        return f'<figure><span class="none">no {caption} frame</span></figure>'
+    return (
+        f'<figure><img src="{html.escape(src)}" alt="{caption}" loading="eager">'
+        f"<figcaption>{caption}</figcaption></figure>"
+    )
+
+
+def _note(note: str) -> str:
+    return f'<div class="meta">{html.escape(note)}</div>' if note else ""
+
+
+def _details(row: ReportRow) -> str:
+    facts = [
+        ("provider", row.provider),
+        ("source", row.source),
+        ("remote id", row.remote_id),
+        ("output", row.output_uri),
+        ("size", _size(row.size_bytes) if row.size_bytes is not None else None),
+        ("sha256", row.sha256[:16] + "…" if row.sha256 else None),
+        ("cost", f"${row.cost_usd:.2f}"),
+        ("queued", _duration(row.queue_s)),
+        ("ran", _duration(row.run_s)),
+        ("total", _duration(row.total_s)),
+    ]
+    return "<br>".join(
+        f"{html.escape(label)}: {html.escape(value)}" for label, value in facts if value
+    )
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024:
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def _duration(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"

@@ -1,0 +1,108 @@
+"""The HTTP side of a copy: GET an output URL as a stream, and map what goes wrong.
+
+The one boundary where httpx's exceptions and the source's status codes become the
+`storage.errors` tree. URLs in messages lose their query string, where signed URLs keep their
+signatures and tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from storage.errors import IncompleteDownload, SourceGone, SourceUnavailable
+
+DEFAULT_CONTENT_TYPE = "video/mp4"
+GENERIC_CONTENT_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+RETRY_STATUSES = frozenset({408, 425, 429})
+
+
+def redact(url: str) -> str:
+    """``url`` without userinfo, query or fragment: safe to log and to put in messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def content_type_of(response: httpx.Response) -> str:
+    """The response's media type without parameters; ``video/mp4`` when absent or generic."""
+    value = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return DEFAULT_CONTENT_TYPE if value in GENERIC_CONTENT_TYPES else value
+
+
+def content_length_of(response: httpx.Response) -> int | None:
+    """The Content-Length header as an int, or None when absent or unreadable."""
+    value = response.headers.get("content-length")
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)
+
+
+def retry_after_of(response: httpx.Response) -> float | None:
+    """A Retry-After given in seconds (the date form is rare on file servers and ignored)."""
+    value = response.headers.get("retry-after", "").strip()
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def check_status(response: httpx.Response, where: str) -> None:
+    """Raise unless the response is a 2xx: 5xx and 408/425/429 may pass, other codes will not."""
+    status = response.status_code
+    if response.is_success:
+        return
+    message = f"{where} answered HTTP {status}"
+    if status >= 500 or status in RETRY_STATUSES:
+        raise SourceUnavailable(message, retry_after=retry_after_of(response))
+    raise SourceGone(message)
+
+
+@dataclass
+class Source:
+    """An open streamed response: its type, its announced length, and its body in chunks."""
+
+    where: str
+    content_type: str
+    length: int | None
+    response: httpx.Response
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body; raises `IncompleteDownload` when it does not match Content-Length."""
+        try:
+            yield from self.response.iter_bytes()
+        except httpx.RemoteProtocolError as exc:
+            raise IncompleteDownload(f"{self.where}: body cut short: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise SourceUnavailable(f"{self.where}: {type(exc).__name__} mid-body") from exc
+        self._check_length(self.response.num_bytes_downloaded)
+
+    def _check_length(self, received: int) -> None:
+        if received == 0:
+            raise IncompleteDownload(f"{self.where}: the body is empty")
+        if self.length is not None and received != self.length:
+            raise IncompleteDownload(
+                f"{self.where}: received {received} bytes, Content-Length said {self.length}"
+            )
+
+
+@contextmanager
+def open_source(http: httpx.Client, url: str) -> Iterator[Source]:
+    """GET ``url`` as a stream; raise `SourceGone` or `SourceUnavailable` before any body."""
+    where = redact(url)
+    try:
+        response = http.send(http.build_request("GET", url), stream=True)
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise SourceGone(f"{where}: not a URL restyle can fetch") from exc
+    except httpx.TransportError as exc:
+        raise SourceUnavailable(f"{where}: {type(exc).__name__}: {exc}") from exc
+    try:
+        check_status(response, where)
+        yield Source(where, content_type_of(response), content_length_of(response), response)
+    finally:
+        response.close()

@@ -1,0 +1,100 @@
+"""The pure checks of a row: defaults, provider limits, request building, item keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.catalogue import CATALOGUE
+from config.settings import ProviderName
+from producer.checks import (
+    BatchDefaults,
+    RowOptions,
+    build_request,
+    item_key,
+    limit_problems,
+    merge_options,
+)
+from producer.manifest import ManifestRow
+
+ROW = ManifestRow(line=3, source="s3://lib/clips/Beach Day.mp4")
+DEFAULTS = BatchDefaults(prompt="make it winter", provider=ProviderName.RUNWAY, seed=1)
+
+
+def options(**changes: object) -> RowOptions:
+    base = merge_options(ROW, DEFAULTS)
+    assert isinstance(base, RowOptions)
+    return RowOptions(**{**base.__dict__, **changes})
+
+
+def test_row_cells_override_the_batch_defaults() -> None:
+    row = ManifestRow(line=2, source="a.mp4", prompt="noir", provider=ProviderName.CRUN, seed=0)
+    merged = merge_options(row, DEFAULTS)
+    assert merged == RowOptions(ProviderName.CRUN, "noir", None, 0, None)
+
+
+def test_a_row_without_prompt_or_provider_anywhere_names_both_fields() -> None:
+    merged = merge_options(ROW, BatchDefaults())
+    assert isinstance(merged, list)
+    assert [field for field, _ in merged] == ["provider", "prompt"]
+
+
+def test_a_source_within_limits_has_no_problems() -> None:
+    assert limit_problems(CATALOGUE[ProviderName.RUNWAY], "mp4", 8.0, 5 * 2**20) == []
+
+
+def test_each_broken_limit_is_its_own_problem_on_the_source() -> None:
+    segmind = CATALOGUE[ProviderName.SEGMIND]
+    problems = limit_problems(segmind, "matroska", 900.0, 17 * 2**20)
+    assert [field for field, _ in problems] == ["source", "source", "source"]
+    text = " | ".join(message for _, message in problems)
+    assert "17.0 MiB exceeds segmind's 16 MiB" in text
+    assert "matroska is not accepted by segmind; use mp4, mov, webm" in text
+    assert "900.0 s exceeds segmind's 600 s" in text
+
+
+def test_an_unknown_size_is_not_a_problem() -> None:
+    assert limit_problems(CATALOGUE[ProviderName.RUNWAY], "mov", 1.0, None) == []
+
+
+def test_request_errors_are_named_by_manifest_column() -> None:
+    problems = build_request("", options(aspect_ratio="5:4", reference_image=""))
+    assert isinstance(problems, list)
+    fields = sorted(field or "" for field, _ in problems)
+    assert fields == ["aspect_ratio", "source"]
+
+
+def test_a_valid_row_becomes_an_edit_request() -> None:
+    request = build_request("https://x.example/a.mp4", options(aspect_ratio="9:16"))
+    assert not isinstance(request, list)
+    assert (request.prompt, request.aspect_ratio, request.seed) == ("make it winter", "9:16", 1)
+
+
+def test_an_explicit_key_is_the_item() -> None:
+    row = ManifestRow(line=2, source="a.mp4", key="shot-12")
+    assert item_key(row, options()) == "shot-12"
+
+
+def test_a_derived_item_is_readable_and_stable() -> None:
+    first = item_key(ROW, options())
+    assert first == item_key(ROW, options())
+    assert first.startswith("Beach_Day-")
+    assert len(first.split("-")[-1]) == 12
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"prompt": "make it summer"},
+        {"provider": ProviderName.SEGMIND},
+        {"aspect_ratio": "1:1"},
+        {"seed": 2},
+        {"reference_image": "https://x.example/r.png"},
+    ],
+)
+def test_a_derived_item_changes_with_any_edit_parameter(change: dict[str, object]) -> None:
+    assert item_key(ROW, options(**change)) != item_key(ROW, options())
+
+
+def test_a_derived_item_changes_with_the_source() -> None:
+    other = ManifestRow(line=3, source="s3://lib/clips/Beach Day 2.mp4")
+    assert item_key(other, options()) != item_key(ROW, options())
