@@ -15,7 +15,7 @@ from config.settings import ProviderName
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
 from providers.errors import InvalidRequest
-from providers.registry import get_adapter
+from providers.registry import validate_request
 from providers.request import EditRequest
 
 
@@ -42,7 +42,7 @@ def enqueue(
             seed=seed,
             reference_image_url=reference_image,
         )
-        get_adapter(provider, settings).validate(request)
+        validate_request(provider, settings, request)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise fail(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}", 2) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import jobs, services
+from cli import batches, jobs, operations, services
 
 app = typer.Typer(
     name="restyle",
@@ -12,10 +12,19 @@ app = typer.Typer(
     add_completion=False,
     help="Re-style whole video libraries with Runway Gen-4 Aleph through its hosted APIs.",
 )
+app.command("submit")(batches.submit)
+app.command("status")(batches.status)
+app.command("batches")(batches.batches)
+app.command("cancel")(batches.cancel)
+app.command("retry")(batches.retry)
+app.command("report")(batches.report)
 app.command("enqueue")(jobs.enqueue)
 app.command("job")(jobs.show_job)
 app.command("providers")(services.providers)
 app.command("limits")(services.limits)
+app.command("schedules")(operations.schedules)
+app.command("flower")(operations.flower)
+app.command("demo")(operations.demo)
 app.command(
     "emulator",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},

@@ -16,8 +16,17 @@ from providers.registry import describe
 
 def providers() -> None:
     """List the provider catalogue and which providers are configured (never the keys)."""
-    table = Table("provider", "configured", "keys", "base URL", "concurrency", "rate/s",
-                  "price", "retention", "ratios")  # fmt: skip
+    table = Table(
+        "provider",
+        "configured",
+        "keys",
+        "base URL",
+        "concurrency",
+        "rate/s",
+        "price",
+        "retention",
+        "ratios",
+    )
     for row in describe(settings_or_exit()):
         table.add_row(
             row.name.value,

@@ -56,6 +56,7 @@ class ProviderSpec(BaseModel):
     retention_s: float
     typical_duration_s: float
     output_seconds: float = 5.0
+    durations: tuple[int, ...] = (5,)  # accepted EditRequest.duration_s: Aleph outputs 5 s
     retention_from_submit: bool = False
 
 

@@ -10,6 +10,7 @@ from jobs.timing import next_poll_delay, retry_delay
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import expire_job, fail_job
+from pipeline.requeueing import next_client_request_id
 from providers.base import RemoteState, RemoteStatus
 from providers.errors import FailureKind, FatalFailure, ResultExpired, RetryableFailure
 
@@ -104,7 +105,7 @@ def _remote_failed(ctx: Context, job: Job, now: datetime, status: RemoteStatus) 
     kind = status.failure_kind or FailureKind.GENERATION
     message = status.message or "the provider reported FAILED without a message"
     if kind is FailureKind.PROVIDER and job.attempt < ctx.settings.max_submit_attempts:
-        next_id = f"{job.id}.{_paid_tries(job) + 1}"
+        next_id = next_client_request_id(job)
         moved = ctx.ledger.transition(
             job.id,
             JobState.RETRY_WAIT,
@@ -118,11 +119,6 @@ def _remote_failed(ctx: Context, job: Job, now: datetime, status: RemoteStatus) 
         return Then(Step.SUBMIT, delay, "retryable remote failure") if moved else Done("moved")
     fail_job(ctx, job, now, kind, message)
     return Done(f"remote job failed: {kind}")
-
-
-def _paid_tries(job: Job) -> int:
-    suffix = (job.client_request_id or "").rpartition(".")[2]
-    return int(suffix) if suffix.isdigit() else 1
 
 
 def _poll_failed_retryably(

@@ -54,12 +54,20 @@ class ProviderAdapter(Protocol):
 
     name: ProviderName
 
+    def validate(self, request: EditRequest) -> None:
+        """Raise `InvalidRequest` naming field and allowed values if the provider cannot take it."""
+        ...
+
     def submit(self, request: EditRequest, client_request_id: str) -> RemoteJob:
         """POST the edit. Raises `InvalidRequest` before sending what the provider cannot take."""
         ...
 
-    def poll(self, remote_id: str) -> RemoteStatus:
-        """GET the remote job's state once."""
+    def poll(self, remote_id: str, *, submitted_at: datetime | None = None) -> RemoteStatus:
+        """GET the remote job's state once.
+
+        ``submitted_at`` (the `RemoteJob`'s) lets providers whose retention runs from submission
+        (segmind) compute an exact ``expires_at``; the others ignore it.
+        """
         ...
 
 

@@ -15,7 +15,9 @@
         ├── ContentRejected              moderation, Runway SAFETY.*
         ├── GenerationFailed             501, a remote job FAILED without a safety cause
         ├── FeatureDisabled              505
-        └── ResultExpired                404 after the provider's retention
+        ├── ResultExpired                404 after the provider's retention
+        └── ProviderRefused              a transient-looking error the provider marked final
+                                         (Runway ``x-should-retry: false``)
 
 "The call failed" is one of these exceptions; "the remote job failed" is a `RemoteStatus` whose
 state is FAILED and whose ``failure_kind`` names one of the fatal kinds. Messages carry the
@@ -94,9 +96,25 @@ class FatalFailure(ProviderFailure):
 
 
 class InvalidRequest(FatalFailure):
-    """The provider (or restyle, before sending) refused the request's content."""
+    """The provider (or restyle, before sending) refused the request's content.
+
+    When restyle refuses before sending, ``field`` names the `EditRequest` field and
+    ``allowed`` the values the provider takes.
+    """
 
     kind = FailureKind.VALIDATION
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        status_code: int | None = None,
+        field: str | None = None,
+        allowed: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(provider, message, status_code)
+        self.field = field
+        self.allowed = allowed
 
 
 class AuthenticationFailed(FatalFailure):
@@ -133,6 +151,12 @@ class ResultExpired(FatalFailure):
     """The remote job or its output is gone: the provider's retention has passed."""
 
     kind = FailureKind.EXPIRED
+
+
+class ProviderRefused(FatalFailure):
+    """An error that would be retried, but the provider said not to (``x-should-retry: false``)."""
+
+    kind = FailureKind.PROVIDER
 
 
 FATAL_BY_KIND: dict[FailureKind, type[FatalFailure]] = {

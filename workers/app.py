@@ -12,7 +12,7 @@ from config.settings import Settings, load_settings
 from workers.beat import connect_beat_sync
 from workers.logging import setup_celery_logging
 
-TASK_MODULES = ["tasks.steps", "tasks.maintenance"]
+TASK_MODULES = ["tasks.steps", "tasks.maintenance", "tasks.schedules"]
 
 
 def create_app(settings: Settings | None = None) -> Celery:

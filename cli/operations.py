@@ -1,0 +1,61 @@
+"""`restyle schedules`, `restyle flower` and `restyle demo`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.common import console, fail, settings_or_exit
+from config.schedules import ScheduleError, batch_name_for, load_schedules, next_run
+
+
+def schedules() -> None:
+    """List the nightly schedules with their next run and the batch it will create."""
+    settings = settings_or_exit()
+    try:
+        found = load_schedules(settings.schedules_file)
+    except ScheduleError as exc:
+        raise fail(str(exc), 2) from None
+    now = datetime.now(UTC)
+    table = Table("name", "cron", "timezone", "provider", "source", "next run (UTC)", "batch")
+    for schedule in found:
+        when = next_run(schedule, now)
+        table.add_row(
+            schedule.name,
+            schedule.cron,
+            schedule.timezone,
+            schedule.provider.value,
+            schedule.source,
+            when.isoformat(timespec="minutes"),
+            batch_name_for(schedule, when),
+        )
+    console.print(table if found else f"no schedules in {settings.schedules_file}")
+
+
+def flower() -> None:
+    """Run Flower with basic auth from RESTYLE_FLOWER_BASIC_AUTH (see docs/operations.md)."""
+    from workers.flower import main
+
+    main()
+
+
+def demo(
+    clips: Annotated[int, typer.Option(help="how many sample clips")] = 6,
+    workdir: Annotated[
+        Path | None, typer.Option(help="where logs, clips and the report go")
+    ] = None,
+) -> None:
+    """Run the whole system locally on embedded defaults and a small sample batch."""
+    from cli.demo import run_demo
+
+    folder = workdir or Path("var") / f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    try:
+        ok = run_demo(folder.resolve(), clips=clips)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted; every service was stopped[/]")
+        raise typer.Exit(130) from None
+    raise typer.Exit(0 if ok else 1)

@@ -1,0 +1,48 @@
+"""Printing a batch plan (the dry run) and what an enqueue did."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from cli.common import console, errors
+from producer.batch import BatchPlan, EnqueueResult
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def print_plan(plan: BatchPlan) -> None:
+    """Jobs, cost and wall time per provider; then every problem with its row and field."""
+    table = Table("provider", "jobs", "est. cost", "est. wall time", title=f"batch {plan.batch}")
+    for share in plan.summary.providers:
+        table.add_row(
+            share.provider.value, str(share.jobs), f"${share.cost_usd:.2f}", _duration(share.wall_s)
+        )
+    table.add_row(
+        "[bold]total",
+        f"[bold]{plan.summary.jobs}",
+        f"[bold]${plan.summary.cost_usd:.2f}",
+        f"[bold]{_duration(plan.summary.wall_s)}",
+    )
+    console.print(table)
+    console.print(f"outputs: {plan.output_prefix}/{plan.batch}/")
+    if plan.options.budget_usd is not None:
+        verdict = "[red]over budget" if plan.over_budget else "within budget"
+        console.print(f"budget: ${plan.options.budget_usd:.2f} ({verdict}[/])")
+    for warning in plan.warnings:
+        errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    for problem in plan.problems:
+        errors.print(f"[red]{problem.source or ''}[/] {problem}", highlight=False)
+
+
+def print_result(result: EnqueueResult) -> None:
+    """What was queued, what already existed, what was skipped."""
+    console.print(
+        f"batch {result.batch}: {len(result.created)} job(s) queued, "
+        f"{len(result.existing)} already there ({len(result.redispatched)} re-sent), "
+        f"{len(result.skipped)} row(s) skipped"
+    )
+    console.print(f"follow it with: restyle status {result.batch} --watch")

@@ -1,0 +1,62 @@
+"""Planning and enqueueing a batch against the configured Redis: shared by the CLI and beat."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from redis import Redis
+
+from config.schedules import Schedule, batch_name_for, previous_run
+from config.settings import Settings
+from jobs.batches import BatchStore
+from jobs.budget import Budget
+from jobs.ledger import Ledger
+from jobs.models import Priority
+from producer.batch import BatchPlan, Dispatch, EnqueueResult, enqueue_batch, plan_batch
+from producer.options import SubmitOptions
+from storage.s3 import s3_client
+
+
+def enqueue_plan(
+    plan: BatchPlan,
+    settings: Settings,
+    client: Redis[bytes],
+    dispatch: Dispatch,
+    now: datetime,
+) -> EnqueueResult:
+    """Write ``plan`` into the ledger and dispatch its new jobs (see `enqueue_batch`)."""
+    ledger = Ledger(client, record_ttl_s=settings.job_record_ttl_s)
+    return enqueue_batch(plan, ledger, BatchStore(client), dispatch, now, Budget(client))
+
+
+def schedule_options(schedule: Schedule, fired_at: datetime) -> SubmitOptions:
+    """The submit options of one firing: its batch is ``<name>-<local date>`` of the firing."""
+    return SubmitOptions(
+        prompt=schedule.prompt,
+        provider=schedule.provider,
+        aspect_ratio=schedule.options.aspect_ratio,
+        seed=schedule.options.seed,
+        reference_image=schedule.options.reference_image,
+        batch=batch_name_for(schedule, fired_at),
+        budget_usd=schedule.budget_usd,
+        priority=Priority(schedule.options.priority),
+        output=schedule.output,
+        skip_invalid=True,
+    )
+
+
+def fire_schedule(
+    schedule: Schedule,
+    settings: Settings,
+    client: Redis[bytes],
+    dispatch: Dispatch,
+    now: datetime,
+) -> EnqueueResult:
+    """Create the batch of the firing due at or before ``now``; a repeated firing adds nothing.
+
+    A nightly run skips rows that fail preflight (and reports them) rather than dropping the
+    whole night's work for one bad clip.
+    """
+    options = schedule_options(schedule, previous_run(schedule, now))
+    plan = plan_batch(schedule.source, options, settings, now, s3=s3_client(settings))
+    return enqueue_plan(plan, settings, client, dispatch, now)

@@ -1,0 +1,202 @@
+"""crun.ai: POST /api/v1/client/job/CreateTask, GET /api/v1/client/job/TaskInfo?task_id=.
+
+Quirks: every answer is a ``{code, message, data}`` envelope whose ``code`` mirrors the HTTP
+status, including the non-standard 455 (maintenance), 501 (generation failed) and 505 (feature
+disabled); a 2xx whose envelope code is an error is read by the envelope code. A failed task
+carries ``result: {code, message}``; its code is classified with the same table. The keys of
+``input`` for Aleph are undocumented: ``prompt`` and ``video_url`` follow crun's sibling models,
+the rest are guesses. Callbacks POST the ``data`` object alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from config.catalogue import ProviderSpec
+from config.settings import ProviderName
+from providers.adapter import Clock, HttpAdapter, idempotency, utcnow
+from providers.base import RemoteJob, RemoteState, RemoteStatus
+from providers.errors import FailureKind, ProviderError, ProviderFailure, RetryableFailure
+from providers.http import SUBMIT_ERRORS, decode, error_class, failure_for, raise_for_status
+from providers.request import EditRequest
+from providers.results import expires_at, failed, remote_job, succeeded
+from providers.validation import check_against_spec
+
+NAME = ProviderName.CRUN
+MODEL = "runway/gen-4-aleph"
+SUBMIT_PATH = "/api/v1/client/job/CreateTask"
+INFO_PATH = "/api/v1/client/job/TaskInfo"
+OK = 200
+MAX_UNIX_S = 253_402_300_799  # 9999-12-31: beyond it datetime cannot represent the stamp
+
+_STATES: dict[str, RemoteState] = {
+    "pending": RemoteState.QUEUED,
+    "running": RemoteState.RUNNING,
+    "success": RemoteState.SUCCEEDED,
+    "failed": RemoteState.FAILED,
+}
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    code: int | None = None
+    message: str | None = None
+    media_urls: list[str] | None = None
+
+
+class _Task(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    task_id: str = Field(min_length=1)
+    status: Literal["pending", "running", "success", "failed"] | None = None
+    result: _Result | None = None
+    complete_at: int | None = Field(default=None, ge=0, le=MAX_UNIX_S)
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    code: int = OK
+    message: str | None = None
+    data: _Task | None = None
+
+
+def validate_request(request: EditRequest, spec: ProviderSpec) -> None:
+    """Refuse what crun cannot take (catalogue checks)."""
+    check_against_spec(request, spec)
+
+
+def build_submit_body(
+    request: EditRequest, spec: ProviderSpec, callback_url: str | None = None
+) -> dict[str, Any]:
+    """The JSON body of CreateTask: ``{model, input, callback_url?}``."""
+    validate_request(request, spec)
+    given: dict[str, Any] = {
+        "aspect_ratio": request.aspect_ratio,
+        "seed": request.seed,
+        "img_urls": [request.reference_image_url] if request.reference_image_url else None,
+    }
+    inputs = {"prompt": request.prompt, "video_url": request.video_url}
+    inputs.update({key: value for key, value in given.items() if value is not None})
+    body: dict[str, Any] = {"model": MODEL, "input": inputs}
+    if callback_url is not None:
+        body["callback_url"] = callback_url
+    return body
+
+
+def parse_submit(
+    status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
+) -> RemoteJob:
+    """``{"code":200,"data":{"task_id":...}}`` -> `RemoteJob`."""
+    task = _open(status, headers, body, now, SUBMIT_ERRORS)
+    return remote_job(task.task_id, spec, now)
+
+
+def parse_poll(
+    status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
+) -> RemoteStatus:
+    """A TaskInfo envelope -> `RemoteStatus`."""
+    return task_status(_open(status, headers, body, now), spec, now)
+
+
+def parse_callback_body(
+    body: dict[str, Any], *, spec: ProviderSpec, now: datetime
+) -> tuple[str, RemoteStatus]:
+    """A callback (the bare ``data`` object) -> the task id and its `RemoteStatus`."""
+    task = decode(NAME.value, body, _Task)
+    return task.task_id, task_status(task, spec, now)
+
+
+def _open(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+    overrides: Mapping[int, type[ProviderFailure]] | None = None,
+) -> _Task:
+    raise_for_status(NAME.value, status, headers, body, now, overrides)
+    envelope = decode(NAME.value, body, _Envelope)
+    if envelope.code != OK:
+        message = envelope.message or f"code {envelope.code}"
+        raise failure_for(NAME.value, envelope.code, headers, message, now, overrides)
+    if envelope.data is None:
+        raise ProviderError(NAME.value, "the answer has no data")
+    return envelope.data
+
+
+def task_status(task: _Task, spec: ProviderSpec, now: datetime) -> RemoteStatus:
+    """Restyle's status of a crun task object."""
+    raw = task.model_dump(exclude_none=True)
+    if task.status is None:
+        raise ProviderError(NAME.value, "the task has no status")
+    state = _STATES[task.status]
+    result = task.result or _Result()
+    if state is RemoteState.SUCCEEDED:
+        completed = _from_unix(task.complete_at)
+        return succeeded(spec, result.media_urls or [], expires_at(spec, now, completed), raw)
+    if state is RemoteState.FAILED:
+        return failed(result_kind(result.code), result.message, raw)
+    return RemoteStatus(state=state, raw=raw)
+
+
+def result_kind(code: int | None) -> FailureKind:
+    """The failure kind of a failed task's ``result.code`` (501 and unknown: generation)."""
+    if code is None or code == OK:
+        return FailureKind.GENERATION
+    cls = error_class(code)
+    return FailureKind.PROVIDER if issubclass(cls, RetryableFailure) else cls.kind
+
+
+def _from_unix(stamp: int | None) -> datetime | None:
+    return datetime.fromtimestamp(stamp, UTC) if stamp is not None else None
+
+
+class CrunAdapter(HttpAdapter):
+    """crun.ai's task API; optionally asks crun to POST the final state to ``callback_url``."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        spec: ProviderSpec,
+        client: httpx.Client,
+        clock: Clock = utcnow,
+        callback_url: str | None = None,
+    ) -> None:
+        super().__init__(spec, client, clock)
+        self.callback_url = callback_url
+
+    @staticmethod
+    def auth_headers(api_key: SecretStr) -> dict[str, str]:
+        """``x-api-key``."""
+        return {"x-api-key": api_key.get_secret_value()}
+
+    @staticmethod
+    def check(request: EditRequest, spec: ProviderSpec) -> None:
+        """See `validate_request`."""
+        validate_request(request, spec)
+
+    def submit(self, request: EditRequest, client_request_id: str) -> RemoteJob:
+        """POST CreateTask once; raises `InvalidRequest` before sending a bad request."""
+        body = build_submit_body(request, self.spec, self.callback_url)
+        with self.transport.guard():
+            wire = self.transport.send(
+                "POST", SUBMIT_PATH, json=body, headers=idempotency(client_request_id)
+            )
+            return parse_submit(*wire.parts(), spec=self.spec, now=self.clock())
+
+    def poll(self, remote_id: str, *, submitted_at: datetime | None = None) -> RemoteStatus:
+        """GET TaskInfo?task_id=..."""
+        with self.transport.guard():
+            wire = self.transport.send("GET", INFO_PATH, params={"task_id": remote_id})
+            return parse_poll(*wire.parts(), spec=self.spec, now=self.clock())
+
+    def parse_callback(self, body: dict[str, Any]) -> tuple[str, RemoteStatus]:
+        """The task id and status of a callback body; raises `ProviderError` if unreadable."""
+        return parse_callback_body(body, spec=self.spec, now=self.clock())

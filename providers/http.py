@@ -1,0 +1,202 @@
+"""Map a provider's HTTP answer to the error taxonomy: status codes, Retry-After, x-should-retry.
+
+Pure functions over ``(status, headers, body)``; classification uses status codes, headers and
+structured body fields only, never the wording of a message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from providers.errors import (
+    AuthenticationFailed,
+    FeatureDisabled,
+    GenerationFailed,
+    InsufficientCredits,
+    InvalidRequest,
+    ProviderError,
+    ProviderFailure,
+    ProviderRefused,
+    ProviderUnavailable,
+    RateLimited,
+    ResultExpired,
+    RetryableFailure,
+)
+
+Headers = Mapping[str, str] | httpx.Headers
+ErrorTable = Mapping[int, type[ProviderFailure]]
+Model = TypeVar("Model", bound=BaseModel)
+
+MAX_MESSAGE_CHARS = 300
+
+STATUS_ERRORS: dict[int, type[ProviderFailure]] = {
+    400: InvalidRequest,
+    401: AuthenticationFailed,
+    402: InsufficientCredits,
+    403: AuthenticationFailed,
+    404: ResultExpired,
+    408: ProviderUnavailable,
+    409: ProviderError,
+    413: InvalidRequest,
+    422: InvalidRequest,
+    429: RateLimited,
+    455: ProviderUnavailable,
+    500: ProviderError,
+    501: GenerationFailed,
+    502: ProviderUnavailable,
+    503: ProviderUnavailable,
+    504: ProviderUnavailable,
+    505: FeatureDisabled,
+}
+"""The status codes every provider shares; adapters pass overrides for their quirks."""
+
+SUBMIT_ERRORS: dict[int, type[ProviderFailure]] = {404: InvalidRequest}
+"""On a submit there is no result to expire: a 404 means a wrong endpoint or model."""
+
+
+def error_class(status: int, overrides: ErrorTable | None = None) -> type[ProviderFailure]:
+    """The taxonomy class of an HTTP ``status`` (overrides first, then the shared table)."""
+    found = (overrides or {}).get(status) or STATUS_ERRORS.get(status)
+    if found is not None:
+        return found
+    if 400 <= status < 500:
+        return InvalidRequest
+    return ProviderError
+
+
+def should_retry(headers: Headers) -> bool | None:
+    """Runway's ``x-should-retry`` verdict: True, False, or None when absent or unreadable."""
+    value = httpx.Headers(headers).get("x-should-retry", "").strip().lower()
+    return {"true": True, "false": False}.get(value)
+
+
+def retry_after_s(headers: Headers, now: datetime) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, or ``Retry-After`` as seconds or an HTTP date."""
+    found = httpx.Headers(headers)
+    millis = _finite(found.get("retry-after-ms"))
+    if millis is not None:
+        return max(millis / 1000.0, 0.0)
+    value = found.get("retry-after")
+    if value is None:
+        return None
+    seconds = _finite(value)
+    if seconds is not None:
+        return max(seconds, 0.0)
+    return _seconds_until(value, now)
+
+
+def _finite(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _seconds_until(http_date: str, now: datetime) -> float | None:
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def error_message(body: bytes, status: int | None = None) -> str:
+    """The provider's own words from an error body (``error``, ``message``, ``detail``...)."""
+    payload = load_json(body)
+    found = _message_in(payload) if isinstance(payload, dict) else None
+    if found is None:
+        found = body.decode("utf-8", errors="replace").strip()
+    if not found:
+        found = f"HTTP {status}" if status is not None else "no message"
+    return _clip(found)
+
+
+def _message_in(payload: dict[str, Any]) -> str | None:
+    for key in ("error", "message", "failure", "detail", "msg"):
+        value = payload.get(key)
+        if isinstance(value, dict):
+            value = value.get("message") or value.get("name")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= MAX_MESSAGE_CHARS:
+        return text
+    return text[: MAX_MESSAGE_CHARS - 3] + "..."
+
+
+def load_json(body: bytes) -> Any:
+    """``body`` parsed as JSON, or None when it is not JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def failure_for(
+    provider: str,
+    status: int,
+    headers: Headers,
+    message: str,
+    now: datetime,
+    overrides: ErrorTable | None = None,
+) -> ProviderFailure:
+    """The taxonomy error for a non-success answer, honouring ``x-should-retry``."""
+    cls = error_class(status, overrides)
+    verdict = should_retry(headers)
+    if verdict is True and not issubclass(cls, RetryableFailure):
+        cls = ProviderError
+    elif verdict is False and issubclass(cls, RetryableFailure):
+        cls = ProviderRefused
+    if issubclass(cls, RetryableFailure):
+        return cls(provider, message, status, retry_after=retry_after_s(headers, now))
+    return cls(provider, message, status)
+
+
+def raise_for_status(
+    provider: str,
+    status: int,
+    headers: Headers,
+    body: bytes,
+    now: datetime,
+    overrides: ErrorTable | None = None,
+) -> None:
+    """Return on 2xx; otherwise raise the taxonomy error carrying the provider's message."""
+    if 200 <= status < 300:
+        return
+    message = error_message(body, status)
+    raise failure_for(provider, status, headers, message, now, overrides)
+
+
+def decode(provider: str, body: bytes | dict[str, Any], model: type[Model]) -> Model:
+    """Parse ``body`` into ``model``; anything unreadable is a `ProviderError`."""
+    try:
+        if isinstance(body, dict):
+            return model.model_validate(body)
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise ProviderError(provider, f"unexpected answer: {_describe(exc)}") from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    got = first.get("input")
+    shown = f" (got {str(got)[:60]!r})" if isinstance(got, str | int | float) else ""
+    return _clip(f"{where}: {first['msg']}{shown}")

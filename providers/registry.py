@@ -1,0 +1,175 @@
+"""Find an adapter by provider name, with its pooled client, and describe the catalogue.
+
+``adapter_for`` keeps one `httpx.Client` per process, provider, key, base URL and timeouts, so
+a worker reuses connections; ``get_adapter`` builds a fresh one (or takes the caller's).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import httpx
+from pydantic import SecretStr
+
+from config.catalogue import Price, ProviderSpec, provider_spec
+from config.settings import ProviderName, Settings, SettingsError, key_id
+from providers.adapter import HttpAdapter
+from providers.aimlapi import AimlapiAdapter
+from providers.base import ProviderAdapter
+from providers.crun import CrunAdapter
+from providers.request import EditRequest
+from providers.runway import RunwayAdapter
+from providers.segmind import SegmindAdapter
+from providers.vibedream import VibedreamAdapter
+
+PROVIDERS: dict[ProviderName, type[HttpAdapter]] = {
+    ProviderName.RUNWAY: RunwayAdapter,
+    ProviderName.SEGMIND: SegmindAdapter,
+    ProviderName.AIMLAPI: AimlapiAdapter,
+    ProviderName.VIBEDREAM: VibedreamAdapter,
+    ProviderName.CRUN: CrunAdapter,
+}
+
+POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=8)
+
+_clients: dict[tuple[object, ...], httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+class UnknownProvider(ValueError):
+    """A provider name that restyle has no adapter for."""
+
+
+def provider_name(name: ProviderName | str) -> ProviderName:
+    """``name`` as a `ProviderName`; `UnknownProvider` listing the known ones otherwise."""
+    try:
+        return ProviderName(name)
+    except ValueError:
+        known = ", ".join(member.value for member in ProviderName)
+        raise UnknownProvider(f"unknown provider {name!r}; known: {known}") from None
+
+
+def configured_key(settings: Settings, name: ProviderName | str, key_index: int = 0) -> SecretStr:
+    """The ``key_index``-th key of a provider; `SettingsError` naming it when there is none."""
+    provider = provider_name(name)
+    keys = settings.provider(provider).api_keys
+    if not 0 <= key_index < len(keys):
+        variable = f"RESTYLE_{provider.value.upper()}__API_KEYS"
+        raise SettingsError(
+            f"{variable}: provider {provider.value!r} has {len(keys)} API key(s) configured, "
+            f"key #{key_index} was asked for"
+        )
+    return keys[key_index]
+
+
+def build_client(spec: ProviderSpec, api_key: SecretStr, settings: Settings) -> httpx.Client:
+    """A pooled client with the provider's base URL, auth headers and explicit timeouts."""
+    timeout = httpx.Timeout(settings.http_read_timeout_s, connect=settings.http_connect_timeout_s)
+    headers = {
+        "Accept": "application/json",
+        "User-Agent": "restyle/0.1",
+        **PROVIDERS[spec.name].auth_headers(api_key),
+    }
+    return httpx.Client(
+        base_url=spec.base_url,
+        headers=headers,
+        timeout=timeout,
+        limits=POOL_LIMITS,
+        follow_redirects=False,
+    )
+
+
+def get_adapter(
+    name: ProviderName | str,
+    settings: Settings,
+    api_key: SecretStr | None = None,
+    client: httpx.Client | None = None,
+) -> ProviderAdapter:
+    """The adapter of ``name``; ``api_key`` defaults to the provider's first configured key.
+
+    Raises `UnknownProvider` for an unknown name and `SettingsError` when no key is configured
+    (unless a ``client`` is given: it already carries its credentials).
+    """
+    provider = provider_name(name)
+    spec = provider_spec(provider, settings)
+    if client is None:
+        client = build_client(spec, api_key or configured_key(settings, provider), settings)
+    return PROVIDERS[provider](spec, client)
+
+
+def adapter_for(
+    settings: Settings, name: ProviderName | str, key_index: int = 0
+) -> ProviderAdapter:
+    """The adapter of ``name`` with its ``key_index``-th key, on this process's pooled client."""
+    provider = provider_name(name)
+    spec = provider_spec(provider, settings)
+    key = configured_key(settings, provider, key_index)
+    timeouts = (settings.http_connect_timeout_s, settings.http_read_timeout_s)
+    cache_key = (os.getpid(), provider, key_id(key), spec.base_url, timeouts)
+    with _clients_lock:
+        client = _clients.get(cache_key)
+        if client is None or client.is_closed:
+            client = _clients[cache_key] = build_client(spec, key, settings)
+    return PROVIDERS[provider](spec, client)
+
+
+def close_clients() -> None:
+    """Close this process's pooled clients (worker shutdown, tests)."""
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
+def validate_request(name: ProviderName | str, settings: Settings, request: EditRequest) -> None:
+    """Preflight without a key: raise `InvalidRequest` if ``name`` cannot take ``request``."""
+    provider = provider_name(name)
+    PROVIDERS[provider].check(request, provider_spec(provider, settings))
+
+
+@dataclass(frozen=True)
+class ProviderRow:
+    """One line of ``restyle providers``: catalogue values and configuration, never a key."""
+
+    name: ProviderName
+    configured: bool
+    key_count: int
+    key_ids: tuple[str, ...]
+    base_url: str
+    concurrency: int
+    rate_per_s: float
+    price: Price
+    retention_s: float
+    typical_duration_s: float
+    ratios: tuple[str, ...]
+    accepts_seed: bool
+    accepts_reference_image: bool
+    max_source_bytes: int
+
+
+def describe(settings: Settings) -> list[ProviderRow]:
+    """The catalogue after overrides, one row per provider, for a table."""
+    return [_row(name, settings) for name in ProviderName]
+
+
+def _row(name: ProviderName, settings: Settings) -> ProviderRow:
+    spec = provider_spec(name, settings)
+    keys = settings.provider(name).api_keys
+    return ProviderRow(
+        name=name,
+        configured=bool(keys),
+        key_count=len(keys),
+        key_ids=tuple(key_id(key) for key in keys),
+        base_url=spec.base_url,
+        concurrency=spec.concurrency,
+        rate_per_s=spec.rate_per_s,
+        price=spec.price,
+        retention_s=spec.retention_s,
+        typical_duration_s=spec.typical_duration_s,
+        ratios=spec.ratios,
+        accepts_seed=spec.accepts_seed,
+        accepts_reference_image=spec.accepts_reference_image,
+        max_source_bytes=spec.limits.max_bytes,
+    )

@@ -1,0 +1,46 @@
+"""Build restyle's `RemoteJob` and `RemoteStatus` from what a provider's answer said."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from config.catalogue import ProviderSpec
+from providers.base import RemoteJob, RemoteState, RemoteStatus
+from providers.errors import FailureKind, ProviderError
+
+MAX_FIRST_POLL_S = 30.0
+
+
+def remote_job(remote_id: str, spec: ProviderSpec, now: datetime) -> RemoteJob:
+    """A submitted job; the first poll is due after half the provider's typical time (capped)."""
+    return RemoteJob(
+        remote_id=remote_id,
+        poll_after_s=min(spec.typical_duration_s / 2, MAX_FIRST_POLL_S),
+        typical_duration_s=spec.typical_duration_s,
+        submitted_at=now,
+    )
+
+
+def expires_at(spec: ProviderSpec, now: datetime, completed_at: datetime | None = None) -> datetime:
+    """When a finished job's output is gone, for providers whose clock starts at completion."""
+    start = min(completed_at, now) if completed_at is not None else now
+    return start + timedelta(seconds=spec.retention_s)
+
+
+def succeeded(
+    spec: ProviderSpec, urls: list[str] | tuple[str, ...], expiry: datetime, raw: dict[str, Any]
+) -> RemoteStatus:
+    """A SUCCEEDED status; a success without any output URL is a protocol error."""
+    found = tuple(url for url in urls if url)
+    if not found:
+        raise ProviderError(spec.name.value, "the job succeeded but the answer has no output URL")
+    return RemoteStatus(
+        state=RemoteState.SUCCEEDED, progress=1.0, output_urls=found, expires_at=expiry, raw=raw
+    )
+
+
+def failed(kind: FailureKind, message: str | None, raw: dict[str, Any]) -> RemoteStatus:
+    """A FAILED status carrying the provider's own words."""
+    words = (message or "").strip() or "the provider reported a failure without a message"
+    return RemoteStatus(state=RemoteState.FAILED, failure_kind=kind, message=words, raw=raw)

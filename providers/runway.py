@@ -1,0 +1,173 @@
+"""Runway's official API: POST /v1/video_to_video, GET and DELETE /v1/tasks/{id}.
+
+Quirks: ``ratio`` is a pixel ratio (deprecated and ignored since 2026-02, still accepted);
+``promptText`` is limited to 1000 UTF-16 code units; ``failureCode`` is dot-separated, most
+generic first (``SAFETY.*`` moderation, ``INTERNAL*`` retryable, ``ASSET.*`` bad input);
+``x-should-retry`` overrides the status code's verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from config.catalogue import ProviderSpec
+from config.settings import ProviderName
+from providers.adapter import HttpAdapter, idempotency
+from providers.base import RemoteJob, RemoteState, RemoteStatus
+from providers.errors import FailureKind
+from providers.http import SUBMIT_ERRORS, decode, raise_for_status
+from providers.request import RUNWAY_PIXEL_RATIOS, EditRequest
+from providers.results import expires_at, failed, remote_job, succeeded
+from providers.validation import check_against_spec, refuse
+
+NAME = ProviderName.RUNWAY
+API_VERSION = "2024-11-06"
+MODEL = "gen4_aleph"
+MAX_PROMPT_UTF16 = 1000
+SUBMIT_PATH = "/v1/video_to_video"
+
+_STATES: dict[str, RemoteState] = {
+    "PENDING": RemoteState.QUEUED,
+    "THROTTLED": RemoteState.QUEUED,
+    "RUNNING": RemoteState.RUNNING,
+    "SUCCEEDED": RemoteState.SUCCEEDED,
+    "FAILED": RemoteState.FAILED,
+    "CANCELLED": RemoteState.CANCELLED,
+}
+
+_FAILURE_PREFIXES: tuple[tuple[str, FailureKind], ...] = (
+    ("SAFETY", FailureKind.MODERATION),
+    ("INTERNAL", FailureKind.PROVIDER),
+    ("ASSET", FailureKind.VALIDATION),
+)
+
+
+class _Created(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1)
+
+
+class _Task(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str
+    status: Literal["PENDING", "THROTTLED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
+    progress: float | None = Field(default=None, ge=0, le=1)
+    output: list[str] | None = None
+    failure: str | None = None
+    failure_code: str | None = Field(default=None, alias="failureCode")
+
+
+def validate_request(request: EditRequest, spec: ProviderSpec) -> None:
+    """Refuse what Runway cannot take (catalogue checks plus the UTF-16 prompt limit)."""
+    check_against_spec(request, spec)
+    units = len(request.prompt.encode("utf-16-le")) // 2
+    if units > MAX_PROMPT_UTF16:
+        allowed = (f"at most {MAX_PROMPT_UTF16} UTF-16 code units (got {units})",)
+        raise refuse(NAME.value, "prompt", request.prompt[:40] + "...", allowed)
+
+
+def build_submit_body(request: EditRequest, spec: ProviderSpec) -> dict[str, Any]:
+    """The JSON body of POST /v1/video_to_video."""
+    validate_request(request, spec)
+    body: dict[str, Any] = {
+        "model": MODEL,
+        "videoUri": request.video_url,
+        "promptText": request.prompt,
+    }
+    if request.aspect_ratio is not None:
+        body["ratio"] = RUNWAY_PIXEL_RATIOS[request.aspect_ratio]
+    if request.seed is not None:
+        body["seed"] = request.seed
+    if request.reference_image_url is not None:
+        body["references"] = [{"type": "image", "uri": request.reference_image_url}]
+    return body
+
+
+def parse_submit(
+    status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
+) -> RemoteJob:
+    """``{"id": ...}`` -> `RemoteJob`."""
+    raise_for_status(NAME.value, status, headers, body, now, SUBMIT_ERRORS)
+    return remote_job(decode(NAME.value, body, _Created).id, spec, now)
+
+
+def parse_poll(
+    status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
+) -> RemoteStatus:
+    """A task object from GET /v1/tasks/{id} -> `RemoteStatus`."""
+    raise_for_status(NAME.value, status, headers, body, now)
+    task = decode(NAME.value, body, _Task)
+    raw = task.model_dump(by_alias=True, exclude_none=True)
+    state = _STATES[task.status]
+    if state is RemoteState.SUCCEEDED:
+        return succeeded(spec, task.output or [], expires_at(spec, now), raw)
+    if state is RemoteState.FAILED:
+        return failed(failure_kind(task.failure_code), task.failure or task.failure_code, raw)
+    return RemoteStatus(state=state, progress=task.progress, raw=raw)
+
+
+def failure_kind(code: str | None) -> FailureKind:
+    """The kind of a ``failureCode``, read from its most generic segment."""
+    head = (code or "").split(".", 1)[0].upper()
+    for prefix, kind in _FAILURE_PREFIXES:
+        if head.startswith(prefix):
+            return kind
+    return FailureKind.GENERATION
+
+
+def parse_cancel(status: int, headers: Mapping[str, str], body: bytes, *, now: datetime) -> None:
+    """DELETE answers 2xx; a 404 means the task is already gone, which is what was asked."""
+    if status == 404:
+        return
+    raise_for_status(NAME.value, status, headers, body, now)
+
+
+class RunwayAdapter(HttpAdapter):
+    """Runway's own API (api.dev.runwayml.com)."""
+
+    name = NAME
+
+    @staticmethod
+    def auth_headers(api_key: SecretStr) -> dict[str, str]:
+        """Bearer key plus the required API version header."""
+        return {
+            "Authorization": f"Bearer {api_key.get_secret_value()}",
+            "X-Runway-Version": API_VERSION,
+        }
+
+    @staticmethod
+    def check(request: EditRequest, spec: ProviderSpec) -> None:
+        """See `validate_request`."""
+        validate_request(request, spec)
+
+    def submit(self, request: EditRequest, client_request_id: str) -> RemoteJob:
+        """POST /v1/video_to_video once; raises `InvalidRequest` before sending a bad request."""
+        body = build_submit_body(request, self.spec)
+        with self.transport.guard():
+            wire = self.transport.send(
+                "POST", SUBMIT_PATH, json=body, headers=idempotency(client_request_id)
+            )
+            return parse_submit(*wire.parts(), spec=self.spec, now=self.clock())
+
+    def poll(self, remote_id: str, *, submitted_at: datetime | None = None) -> RemoteStatus:
+        """GET /v1/tasks/{id}; output URLs expire ``retention_s`` after this poll."""
+        with self.transport.guard():
+            wire = self.transport.send("GET", _task_path(remote_id))
+            return parse_poll(*wire.parts(), spec=self.spec, now=self.clock())
+
+    def cancel(self, remote_id: str) -> None:
+        """DELETE /v1/tasks/{id}: cancels a pending or running task, deletes a finished one."""
+        with self.transport.guard():
+            wire = self.transport.send("DELETE", _task_path(remote_id), headers={"Accept": "*/*"})
+            parse_cancel(*wire.parts(), now=self.clock())
+
+
+def _task_path(remote_id: str) -> str:
+    return f"/v1/tasks/{quote(remote_id, safe='')}"

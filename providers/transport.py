@@ -1,0 +1,108 @@
+"""The one place adapters touch httpx: send a request, translate transport errors, redact keys.
+
+Nothing here retries: a failed call raises the taxonomy and the task layer decides.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from providers.errors import ProviderError, ProviderFailure, ProviderUnavailable
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADERS = ("authorization", "x-api-key")
+REDACTED = "[redacted]"
+
+UNAVAILABLE_ERRORS = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+)
+"""No answer, or half an answer: the provider may be fine a moment later."""
+
+
+@dataclass(frozen=True)
+class WireResponse:
+    """What came back: status, headers and the raw body, for the pure parsers."""
+
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+    def parts(self) -> tuple[int, httpx.Headers, bytes]:
+        """``(status, headers, content)``: the arguments of every ``parse_*`` function."""
+        return self.status, self.headers, self.content
+
+
+def secrets_of(client: httpx.Client) -> tuple[str, ...]:
+    """The credential values ``client`` sends, to be scrubbed from any text we emit."""
+    found: list[str] = []
+    for name in SECRET_HEADERS:
+        value = client.headers.get(name)
+        if not value:
+            continue
+        found.append(value)
+        scheme, _, token = value.partition(" ")
+        if token and scheme.lower() == "bearer":
+            found.append(token)
+    return tuple(sorted((item for item in found if len(item) >= 6), key=len, reverse=True))
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every secret replaced by a marker."""
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+class Transport:
+    """Sends one request for one provider; raises only the taxonomy, never with a key in it."""
+
+    def __init__(self, provider: str, client: httpx.Client) -> None:
+        self.provider = provider
+        self.client = client
+        self._secrets = secrets_of(client)
+
+    def __repr__(self) -> str:
+        return f"Transport(provider={self.provider!r}, base_url={str(self.client.base_url)!r})"
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> WireResponse:
+        """One HTTP exchange. Timeouts and broken connections raise `ProviderUnavailable`."""
+        try:
+            response = self.client.request(method, path, json=json, params=params, headers=headers)
+        except UNAVAILABLE_ERRORS as exc:
+            raise ProviderUnavailable(self.provider, self._describe(exc)) from exc
+        except httpx.HTTPError as exc:
+            raise ProviderError(self.provider, self._describe(exc)) from exc
+        log.debug("provider=%s %s %s -> %s", self.provider, method, path, response.status_code)
+        return WireResponse(response.status_code, response.headers, response.content)
+
+    def _describe(self, exc: httpx.HTTPError) -> str:
+        return scrub(f"{type(exc).__name__}: {exc}".rstrip(": "), self._secrets)
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Scrub the key out of any taxonomy error raised inside (providers may echo it)."""
+        try:
+            yield
+        except ProviderFailure as exc:
+            exc.message = scrub(exc.message, self._secrets)
+            exc.args = tuple(
+                scrub(arg, self._secrets) if isinstance(arg, str) else arg for arg in exc.args
+            )
+            raise

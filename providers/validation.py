@@ -1,0 +1,44 @@
+"""Checks shared by every adapter's ``validate``: what the provider's catalogue entry allows.
+
+Each refusal is an `InvalidRequest` naming the provider, the `EditRequest` field and the values
+the provider takes, raised before any request is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from config.catalogue import ProviderSpec
+from providers.errors import InvalidRequest
+from providers.request import EditRequest
+
+URL_SCHEMES = ("https://", "http://", "data:")
+
+
+def refuse(provider: str, field: str, value: object, allowed: Iterable[object]) -> InvalidRequest:
+    """The error for ``field=value`` that ``provider`` does not take."""
+    choices = tuple(str(item) for item in allowed)
+    shown = ", ".join(choices) if choices else "none (leave it unset)"
+    message = f"{field}={value!r} is not accepted; allowed values: {shown}"
+    return InvalidRequest(provider, message, field=field, allowed=choices)
+
+
+def check_against_spec(request: EditRequest, spec: ProviderSpec) -> None:
+    """Refuse what the catalogue says ``spec.name`` cannot take."""
+    provider = spec.name.value
+    _check_url(provider, "video_url", request.video_url)
+    if request.aspect_ratio is not None and request.aspect_ratio not in spec.ratios:
+        raise refuse(provider, "aspect_ratio", request.aspect_ratio, spec.ratios)
+    if request.seed is not None and not spec.accepts_seed:
+        raise refuse(provider, "seed", request.seed, ())
+    if request.reference_image_url is not None:
+        if not spec.accepts_reference_image:
+            raise refuse(provider, "reference_image_url", request.reference_image_url, ())
+        _check_url(provider, "reference_image_url", request.reference_image_url)
+    if request.duration_s is not None and request.duration_s not in spec.durations:
+        raise refuse(provider, "duration_s", request.duration_s, spec.durations)
+
+
+def _check_url(provider: str, field: str, url: str) -> None:
+    if not url.startswith(URL_SCHEMES):
+        raise refuse(provider, field, url[:80], ("an https:// or http:// URL", "a data: URI"))

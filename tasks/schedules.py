@@ -1,0 +1,31 @@
+"""The task beat sends when a nightly schedule fires."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import current_app, shared_task
+
+from config.schedules import load_schedule
+from pipeline.context import utcnow
+from producer.run import fire_schedule as create_scheduled_batch
+from tasks.runtime import context
+from workers.beat import arm_schedule
+from workers.dispatch import dispatch_jobs
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="restyle.fire_schedule")
+def fire_schedule(schedule: str) -> str:
+    """Create today's batch of ``schedule`` (idempotent by batch name) and arm the next firing."""
+    ctx, now = context(), utcnow()
+    found = load_schedule(ctx.settings.schedules_file, schedule)
+    result = create_scheduled_batch(
+        found, ctx.settings, ctx.redis, lambda jobs: dispatch_jobs(current_app, jobs), now
+    )
+    arm_schedule(current_app, found, now)
+    log.info("schedule %s: batch %s, %d new jobs, %d already there, %d rows skipped",
+             schedule, result.batch, len(result.created), len(result.existing),
+             len(result.skipped), extra={"batch": result.batch})  # fmt: skip
+    return result.batch
