@@ -11,6 +11,7 @@ from config.celery import celery_config
 from config.settings import Settings, load_settings
 from workers.beat import connect_beat_sync
 from workers.logging import setup_celery_logging
+from workers.signals import connect_worker_signals
 
 TASK_MODULES = ["tasks.steps", "tasks.maintenance", "tasks.schedules"]
 
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None) -> Celery:
     celery.conf.update(celery_config(settings))
     setup_celery_logging(settings)
     connect_beat_sync(settings)
+    connect_worker_signals()
     return celery
 
 

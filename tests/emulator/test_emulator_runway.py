@@ -1,0 +1,154 @@
+"""Runway's wire protocol over plain httpx: headers, validation, THROTTLED, DELETE, credits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.emulator.support import configure, eventually, keys, kid
+
+VERSION = {"X-Runway-Version": "2024-11-06"}
+
+
+def headers(index: int = 0) -> dict[str, str]:
+    return {"Authorization": f"Bearer {keys('runway', index)}", **VERSION}
+
+
+def body(clip_uri: str, **extra: Any) -> dict[str, Any]:
+    return {"model": "gen4_aleph", "videoUri": clip_uri, "promptText": "make it winter", **extra}
+
+
+def create(emulator: httpx.Client, clip_uri: str, index: int = 0, **extra: Any) -> str:
+    response = emulator.post(
+        "/runway/v1/video_to_video", json=body(clip_uri, **extra), headers=headers(index)
+    )
+    assert response.status_code == 200, response.text
+    task_id: str = response.json()["id"]
+    return task_id
+
+
+def task(emulator: httpx.Client, task_id: str, index: int = 0) -> httpx.Response:
+    return emulator.get(f"/runway/v1/tasks/{task_id}", headers=headers(index))
+
+
+def test_the_documented_example_succeeds_with_every_documented_field(
+    emulator: httpx.Client, clip_uri: str, base: str
+) -> None:
+    example = body(
+        clip_uri,
+        ratio="1280:720",
+        seed=42,
+        references=[{"type": "image", "uri": "https://example.com/ref.jpg"}],
+        contentModeration={"publicFigureThreshold": "low"},
+    )
+    created = emulator.post("/runway/v1/video_to_video", json=example, headers=headers())
+    assert created.status_code == 200
+    task_id = created.json()["id"]
+    pending = task(emulator, task_id).json()
+    assert pending["status"] in ("PENDING", "RUNNING")
+    assert pending["estimatedCost"] == {"credits": 75}
+    assert pending["createdAt"].endswith("Z")
+    done = eventually(lambda: (t := task(emulator, task_id).json())["status"] == "SUCCEEDED" and t)
+    assert set(done) == {"id", "status", "createdAt", "output", "cost"}
+    assert done["output"][0].startswith(f"{base}/runway/_files/")
+
+
+def test_a_running_task_reports_progress(emulator: httpx.Client, clip_uri: str) -> None:
+    configure(emulator, {"processing": {"min_s": 5, "max_s": 5}})
+    task_id = create(emulator, clip_uri)
+    configure(emulator, {"processing": {"min_s": 0.3, "max_s": 0.3}})
+    running = eventually(lambda: (t := task(emulator, task_id).json())["status"] == "RUNNING" and t)
+    assert 0 < running["progress"] < 1
+
+
+@pytest.mark.parametrize("sent", [{}, {"Authorization": "Bearer"}, {"Authorization": "Basic abc"}])
+def test_requests_without_a_bearer_key_get_401(
+    emulator: httpx.Client, clip_uri: str, sent: dict[str, str]
+) -> None:
+    response = emulator.post(
+        "/runway/v1/video_to_video", json=body(clip_uri), headers={**sent, **VERSION}
+    )
+    assert response.status_code == 401
+    assert set(response.json()) == {"error"}
+
+
+def test_a_missing_runway_version_header_is_a_400(emulator: httpx.Client, clip_uri: str) -> None:
+    auth = {"Authorization": f"Bearer {keys('runway')}"}
+    response = emulator.post("/runway/v1/video_to_video", json=body(clip_uri), headers=auth)
+    assert response.status_code == 400
+    assert "X-Runway-Version" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"promptText": "x" * 1001},
+        {"promptText": "\U0001f600" * 501},
+        {"promptText": ""},
+        {"ratio": "1920:1080"},
+        {"videoUri": None},
+        {"model": "gen4_turbo"},
+        {"seed": -1},
+        {"references": [{"type": "image", "uri": "a"}, {"type": "image", "uri": "b"}]},
+    ],
+)
+def test_invalid_bodies_get_400_with_an_error_member(
+    emulator: httpx.Client, clip_uri: str, change: dict[str, Any]
+) -> None:
+    sent = {k: v for k, v in {**body(clip_uri), **change}.items() if v is not None}
+    response = emulator.post("/runway/v1/video_to_video", json=sent, headers=headers())
+    assert response.status_code == 400
+    assert isinstance(response.json()["error"], str)
+
+
+def test_tasks_over_the_concurrency_limit_wait_as_throttled_and_run_in_order(
+    emulator: httpx.Client, clip_uri: str
+) -> None:
+    configure(emulator, {"providers": {"runway": {"concurrency": 1}}})
+    ids = [create(emulator, clip_uri, promptText=f"edit {n}") for n in range(3)]
+    states = [task(emulator, task_id).json()["status"] for task_id in ids]
+    assert states[0] in ("PENDING", "RUNNING")
+    assert states[1:] == ["THROTTLED", "THROTTLED"]
+    eventually(lambda: task(emulator, ids[0]).json()["status"] == "SUCCEEDED")
+    assert task(emulator, ids[1]).json()["status"] in ("PENDING", "RUNNING", "SUCCEEDED")
+    assert task(emulator, ids[2]).json()["status"] in ("THROTTLED", "PENDING", "RUNNING")
+    eventually(lambda: task(emulator, ids[2]).json()["status"] == "SUCCEEDED")
+    peak = emulator.get("/_emulator/stats").json()["peak_concurrent"]["runway"]
+    assert peak == {kid("runway"): 1}
+
+
+def test_delete_cancels_a_live_task_and_deletes_a_finished_one(
+    emulator: httpx.Client, clip_uri: str
+) -> None:
+    configure(emulator, {"processing": {"min_s": 30, "max_s": 30}})
+    live = create(emulator, clip_uri)
+    deleted = emulator.delete(f"/runway/v1/tasks/{live}", headers={**headers(), "Accept": "*/*"})
+    assert deleted.status_code == 204
+    assert task(emulator, live).json()["status"] == "CANCELLED"
+    assert emulator.delete(f"/runway/v1/tasks/{live}", headers=headers()).status_code == 204
+    assert task(emulator, live).status_code == 404
+
+
+def test_another_key_cannot_see_a_task(emulator: httpx.Client, clip_uri: str) -> None:
+    task_id = create(emulator, clip_uri)
+    assert task(emulator, task_id, index=1).status_code == 404
+    assert task(emulator, "11111111-2222-3333-4444-555555555555").json() == {
+        "error": "Task not found."
+    }
+
+
+def test_a_key_without_credits_gets_400(emulator: httpx.Client, clip_uri: str) -> None:
+    emulator.post("/_emulator/keys", json={"key": keys("runway"), "credits": 1}).raise_for_status()
+    create(emulator, clip_uri)
+    response = emulator.post("/runway/v1/video_to_video", json=body(clip_uri), headers=headers())
+    assert response.status_code == 400
+    assert "credits" in response.json()["error"]
+
+
+def test_wrong_methods_and_paths_get_runway_errors(emulator: httpx.Client) -> None:
+    assert emulator.get("/runway/v1/video_to_video", headers=headers()).status_code == 405
+    missing = emulator.get("/runway/v1/nothing", headers=headers())
+    assert missing.status_code == 404
+    assert set(missing.json()) == {"error"}
