@@ -8,7 +8,6 @@ from celery import current_app, shared_task
 
 from config.schedules import load_schedule
 from pipeline.context import utcnow
-from producer.run import fire_schedule as create_scheduled_batch
 from tasks.runtime import context
 from workers.beat import arm_schedule
 from workers.dispatch import dispatch_jobs
@@ -19,6 +18,9 @@ log = logging.getLogger(__name__)
 @shared_task(name="restyle.fire_schedule")
 def fire_schedule(schedule: str) -> str:
     """Create today's batch of ``schedule`` (idempotent by batch name) and arm the next firing."""
+    # Imported here: the producer brings PyAV, which submit/poll/archive workers never need.
+    from producer.run import fire_schedule as create_scheduled_batch
+
     ctx, now = context(), utcnow()
     found = load_schedule(ctx.settings.schedules_file, schedule)
     result = create_scheduled_batch(

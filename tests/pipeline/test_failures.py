@@ -1,0 +1,109 @@
+"""Failure classes, expiry and rate limiting, through real workers against the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from config.settings import ProviderName, Settings
+from devstack import Stack
+from devstack.stack import dev_key
+from emulator.client import EmulatorAdmin
+from jobs.ledger import Ledger
+from jobs.states import JobState
+from providers.errors import FailureKind
+from tests.pipeline.conftest import all_terminal, make_job, states_of, unique_batch, wait_until
+from workers.dispatch import dispatch_jobs
+
+Setup = Callable[[EmulatorAdmin], Any]
+
+FAILURES: list[tuple[str, ProviderName, str, Setup, FailureKind]] = [
+    ("moderation", ProviderName.RUNWAY, "a forbidden edit", lambda admin: None,
+     FailureKind.MODERATION),
+    ("auth", ProviderName.SEGMIND, "make it winter",
+     lambda admin: admin.accept_keys("segmind", ["SG_0000000000000000"]), FailureKind.AUTH),
+    ("credits", ProviderName.AIMLAPI, "make it winter",
+     lambda admin: admin.limit_key(dev_key("aimlapi"), credits=0), FailureKind.CREDITS),
+    ("generation", ProviderName.VIBEDREAM, "make it winter",
+     lambda admin: admin.configure(providers={"vibedream": {"faults": {"job_failure": 1.0}}}),
+     FailureKind.GENERATION),
+    ("disabled", ProviderName.CRUN, "make it winter",
+     lambda admin: admin.configure(providers={"crun": {"disabled": True}}),
+     FailureKind.FEATURE_DISABLED),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("provider", "prompt", "setup", "kind"),
+    [pytest.param(*case[1:], id=case[0]) for case in FAILURES],
+)
+def test_each_failure_class_ends_failed_with_its_kind_and_the_providers_message(
+    pipeline_stack: Stack,
+    worker_settings: Settings,
+    ledger: Ledger,
+    celery_app: Any,
+    source_url: str,
+    emulator: httpx.Client,
+    provider: ProviderName,
+    prompt: str,
+    setup: Setup,
+    kind: FailureKind,
+) -> None:
+    setup(EmulatorAdmin(emulator))
+    job = make_job(worker_settings, unique_batch("fail"), "only", provider, source_url, prompt)
+    ledger.add([job])
+    dispatch_jobs(celery_app, [job])
+
+    wait_until(all_terminal(ledger, [job]), 60, lambda: str(states_of(ledger, [job])))
+    ended = ledger.require(job.id)
+    assert (ended.state, ended.failure_kind) == (JobState.FAILED, kind), ended.events
+    assert ended.failure_message
+    for key in worker_settings.provider(provider).api_keys:
+        assert key.get_secret_value() not in ended.model_dump_json()
+
+
+def test_output_gone_before_the_copy_ends_expired_with_the_reason(
+    pipeline_stack: Stack,
+    worker_settings: Settings,
+    ledger: Ledger,
+    celery_app: Any,
+    source_url: str,
+    emulator: httpx.Client,
+) -> None:
+    EmulatorAdmin(emulator).configure(providers={"runway": {"retention_s": 0.05}})
+    job = make_job(worker_settings, unique_batch("expire"), "only", ProviderName.RUNWAY, source_url)
+    ledger.add([job])
+    dispatch_jobs(celery_app, [job])
+
+    wait_until(all_terminal(ledger, [job]), 60, lambda: str(states_of(ledger, [job])))
+    ended = ledger.require(job.id)
+    assert (ended.state, ended.failure_kind) == (JobState.EXPIRED, FailureKind.EXPIRED)
+    assert ended.failure_message and "404" in ended.failure_message, ended.failure_message
+
+
+def test_a_provider_that_answers_429_then_recovers_gets_every_job_through(
+    pipeline_stack: Stack,
+    worker_settings: Settings,
+    ledger: Ledger,
+    celery_app: Any,
+    source_url: str,
+    emulator: httpx.Client,
+) -> None:
+    admin = EmulatorAdmin(emulator)
+    admin.rate_limit(dev_key("segmind"), count=6, retry_after_s=1.0)
+    batch = unique_batch("429")
+    jobs = [
+        make_job(worker_settings, batch, f"clip-{n}", ProviderName.SEGMIND, source_url)
+        for n in range(6)
+    ]
+    ledger.add(jobs)
+    dispatch_jobs(celery_app, jobs)
+
+    wait_until(all_terminal(ledger, jobs), 120, lambda: str(states_of(ledger, jobs)))
+    assert set(states_of(ledger, jobs).values()) == {JobState.STORED}
+    stats = admin.stats()
+    assert stats["rate_limited_total"] >= 6
+    assert all(count == 1 for count in stats["submissions"]["by_idempotency_key"].values())
