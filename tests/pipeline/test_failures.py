@@ -73,8 +73,10 @@ def test_output_gone_before_the_copy_ends_expired_with_the_reason(
     source_url: str,
     emulator: httpx.Client,
 ) -> None:
-    EmulatorAdmin(emulator).configure(providers={"runway": {"retention_s": 0.05}})
-    job = make_job(worker_settings, unique_batch("expire"), "only", ProviderName.RUNWAY, source_url)
+    # vibedream's output URLs live from the job's completion; the first poll comes later.
+    EmulatorAdmin(emulator).configure(providers={"vibedream": {"retention_s": 0.01}})
+    batch = unique_batch("expire")
+    job = make_job(worker_settings, batch, "only", ProviderName.VIBEDREAM, source_url)
     ledger.add([job])
     dispatch_jobs(celery_app, [job])
 

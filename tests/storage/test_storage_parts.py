@@ -39,8 +39,8 @@ def test_part_body_reads_and_seeks_like_a_bytes_file(
 
 def test_parts_in_flight_shrink_as_parts_grow() -> None:
     assert parts_in_flight(5 * MIB) == 4
-    assert parts_in_flight(8 * MIB) == 4
-    assert parts_in_flight(16 * MIB) == 2
+    assert parts_in_flight(8 * MIB) == 3
+    assert parts_in_flight(16 * MIB) == 1
     assert parts_in_flight(64 * MIB) == 1
 
 
