@@ -22,11 +22,11 @@ from jobs.states import TERMINAL_STATES, JobState
 from pipeline.cancelling import cancel_job
 from pipeline.context import Context
 from pipeline.requeueing import requeue
-from producer.batch import SubmitError, SubmitOptions, plan_batch
+from producer.batch import SubmitError, SubmitOptions
 from producer.manifest import ManifestProblems
 from producer.report import build_rows
 from producer.report_html import frame_grab, write_report
-from producer.run import enqueue_plan
+from producer.run import enqueue_plan, plan_source
 from producer.sources import SourceError
 from storage.s3 import s3_client
 
@@ -69,7 +69,7 @@ def submit(
     )
     now = datetime.now(UTC)
     try:
-        plan = plan_batch(source, options, settings, now, s3=s3_client(settings))
+        plan = plan_source(source, options, settings, now)
     except (SourceError, ManifestProblems, SubmitError) as exc:
         raise fail(str(exc), 2) from None
     print_plan(plan)

@@ -23,9 +23,9 @@ from jobs.ledger import Ledger
 from jobs.models import Job
 from jobs.states import JobState
 from media.clips import make_clip
-from producer.batch import SubmitOptions, plan_batch
-from producer.run import enqueue_plan
-from storage.s3 import ensure_bucket, s3_client
+from producer.batch import SubmitOptions
+from producer.run import enqueue_plan, plan_source
+from storage.s3 import s3_client
 
 DEMO_PROVIDERS = (ProviderName.RUNWAY, ProviderName.SEGMIND, ProviderName.AIMLAPI)
 PROMPTS = ("make it winter, snow falling", "turn it into a watercolour painting", "neon night")
@@ -79,12 +79,11 @@ def _submit_and_follow(workdir: Path, clips: int, timeout_s: float) -> bool:
     from workers.dispatch import dispatch_jobs
 
     settings = load_settings()
-    ensure_bucket(s3_client(settings), settings.s3_bucket)
     manifest = write_samples(workdir / "clips", clips)
     console.print(f"[bold]made[/] {clips} sample clips and {manifest}")
     now = datetime.now(UTC)
     options = SubmitOptions(batch=f"demo-{now:%Y%m%d-%H%M%S}")
-    plan = plan_batch(str(manifest), options, settings, now, s3=s3_client(settings))
+    plan = plan_source(str(manifest), options, settings, now)
     client = redis.Redis.from_url(settings.redis_url)
     enqueue_plan(plan, settings, client, lambda jobs: dispatch_jobs(app, jobs), now)
     ledger = Ledger(client)

@@ -30,8 +30,8 @@ def print_plan(plan: BatchPlan) -> None:
     console.print(table)
     console.print(f"outputs: {plan.output_prefix}/{plan.batch}/")
     if plan.options.budget_usd is not None:
-        verdict = "[red]over budget" if plan.over_budget else "within budget"
-        console.print(f"budget: ${plan.options.budget_usd:.2f} ({verdict}[/])")
+        verdict = "[red]over budget[/]" if plan.over_budget else "within budget"
+        console.print(f"budget: ${plan.options.budget_usd:.2f} ({verdict})")
     for warning in plan.warnings:
         errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
     for problem in plan.problems:

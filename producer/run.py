@@ -14,7 +14,17 @@ from jobs.ledger import Ledger
 from jobs.models import Priority
 from producer.batch import BatchPlan, Dispatch, EnqueueResult, enqueue_batch, plan_batch
 from producer.options import SubmitOptions
-from storage.s3 import s3_client
+from storage.s3 import ensure_bucket, s3_client
+
+
+def plan_source(
+    source: str, options: SubmitOptions, settings: Settings, now: datetime
+) -> BatchPlan:
+    """`plan_batch` with the configured S3 (its bucket created first when settings ask)."""
+    s3 = s3_client(settings)
+    if settings.s3_create_bucket:
+        ensure_bucket(s3, settings.s3_bucket)
+    return plan_batch(source, options, settings, now, s3=s3)
 
 
 def enqueue_plan(
@@ -58,5 +68,5 @@ def fire_schedule(
     whole night's work for one bad clip.
     """
     options = schedule_options(schedule, previous_run(schedule, now))
-    plan = plan_batch(schedule.source, options, settings, now, s3=s3_client(settings))
+    plan = plan_source(schedule.source, options, settings, now)
     return enqueue_plan(plan, settings, client, dispatch, now)

@@ -12,6 +12,7 @@ from config.settings import ProviderName, Settings
 from devstack import Stack
 from devstack.stack import dev_key
 from emulator.client import EmulatorAdmin
+from jobs.budget import Budget
 from jobs.ledger import Ledger
 from jobs.states import JobState
 from providers.errors import FailureKind
@@ -109,3 +110,30 @@ def test_a_provider_that_answers_429_then_recovers_gets_every_job_through(
     stats = admin.stats()
     assert stats["rate_limited_total"] >= 6
     assert all(count == 1 for count in stats["submissions"]["by_idempotency_key"].values())
+
+
+def test_jobs_that_would_pass_the_batch_budget_end_failed_budget_and_are_never_sent(
+    pipeline_stack: Stack,
+    worker_settings: Settings,
+    ledger: Ledger,
+    celery_app: Any,
+    source_url: str,
+    emulator: httpx.Client,
+) -> None:
+    batch = unique_batch("budget")
+    jobs = [
+        make_job(worker_settings, batch, f"clip-{n}", ProviderName.RUNWAY, source_url)
+        for n in range(4)
+    ]
+    Budget(ledger.client).set_limit(batch, 2.5 * jobs[0].estimated_cost_usd)
+    ledger.add(jobs)
+    dispatch_jobs(celery_app, jobs)
+
+    wait_until(all_terminal(ledger, jobs), 60, lambda: str(states_of(ledger, jobs)))
+    ended = ledger.get_many([job.id for job in jobs])
+    assert sorted(job.state for job in ended) == [JobState.FAILED] * 2 + [JobState.STORED] * 2
+    refused = [job for job in ended if job.state is JobState.FAILED]
+    assert {job.failure_kind for job in refused} == {FailureKind.BUDGET}
+    assert all(job.remote_id is None and job.attempt == 0 for job in refused)
+    assert Budget(ledger.client).spent(batch) == pytest.approx(2 * jobs[0].estimated_cost_usd)
+    assert EmulatorAdmin(emulator).stats()["submissions"]["paid_total"] == 2

@@ -1,0 +1,135 @@
+"""The `restyle` command as a user runs it: a subprocess against private Redis and moto S3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+from devstack import Service, Stack
+from devstack.stack import dev_key
+from media.clips import make_clip
+
+
+@pytest.fixture
+def cli_env(session_stack: Stack, redis_server: Service, s3_server: Service) -> dict[str, str]:
+    """The environment a user would set: the private services and one key per provider."""
+    env = session_stack.env()
+    for name in ("runway", "segmind", "aimlapi", "vibedream", "crun"):
+        env[f"RESTYLE_{name.upper()}__API_KEYS"] = dev_key(name)
+    env["RESTYLE_S3_BUCKET"] = "cli-outputs"
+    return env
+
+
+@pytest.fixture
+def flushed(redis_client: redis.Redis) -> redis.Redis:  # type: ignore[type-arg]
+    return redis_client
+
+
+def restyle(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        env={**os.environ, **env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    """Two real clips and a manifest that names them."""
+    for name in ("a", "b"):
+        make_clip(tmp_path / f"{name}.mp4", seconds=1.0)
+    manifest = tmp_path / "library.csv"
+    manifest.write_text("key,source,provider\nA,a.mp4,runway\nB,b.mp4,segmind\n")
+    return manifest
+
+
+def queued_jobs(client: redis.Redis) -> int:  # type: ignore[type-arg]
+    return len(client.keys("restyle:job:*"))
+
+
+def test_a_manifest_without_a_source_column_names_file_line_and_field_and_queues_nothing(
+    cli_env: dict[str, str],
+    flushed: redis.Redis,
+    tmp_path: Path,  # type: ignore[type-arg]
+) -> None:
+    manifest = tmp_path / "bad.csv"
+    manifest.write_text("key,prompt\nA,winter\n")
+    result = restyle(cli_env, "submit", str(manifest), "--provider", "runway")
+    assert result.returncode == 2
+    assert "bad.csv" in result.stderr and "source" in result.stderr
+    assert queued_jobs(flushed) == 0
+
+
+def test_a_row_with_a_bad_field_fails_preflight_with_its_row_and_nothing_is_queued(
+    cli_env: dict[str, str],
+    flushed: redis.Redis,
+    library: Path,  # type: ignore[type-arg]
+) -> None:
+    library.write_text(
+        "key,source,provider,aspect_ratio\nA,a.mp4,vibedream,21:9\nB,b.mp4,runway,\n"
+    )
+    result = restyle(cli_env, "submit", str(library), "--prompt", "winter")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "row 2" in result.stderr and "aspect_ratio" in result.stderr
+    assert queued_jobs(flushed) == 0
+
+
+def test_dry_run_prints_cost_per_provider_and_writes_nothing(
+    cli_env: dict[str, str],
+    flushed: redis.Redis,
+    library: Path,  # type: ignore[type-arg]
+) -> None:
+    result = restyle(cli_env, "submit", str(library), "--prompt", "winter", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "runway" in result.stdout and "segmind" in result.stdout and "$" in result.stdout
+    assert queued_jobs(flushed) == 0
+
+
+def test_submitting_the_same_manifest_twice_creates_no_duplicates(
+    cli_env: dict[str, str],
+    flushed: redis.Redis,
+    library: Path,  # type: ignore[type-arg]
+) -> None:
+    args = ("submit", str(library), "--prompt", "winter", "--batch", "twice")
+    first = restyle(cli_env, *args)
+    second = restyle(cli_env, *args)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "2 job(s) queued" in first.stdout
+    assert "0 job(s) queued, 2 already there" in second.stdout
+    status = restyle(cli_env, "status", "twice", "--json")
+    assert json.loads(status.stdout)["jobs"] == 2
+
+
+def test_a_batch_over_its_budget_does_not_start(
+    cli_env: dict[str, str],
+    flushed: redis.Redis,
+    library: Path,  # type: ignore[type-arg]
+) -> None:
+    result = restyle(cli_env, "submit", str(library), "--prompt", "winter", "--budget", "0.01")
+    assert result.returncode == 1
+    assert "exceeds the budget" in result.stderr
+    assert queued_jobs(flushed) == 0
+
+
+def test_a_wrong_setting_fails_in_one_line_naming_the_variable(cli_env: dict[str, str]) -> None:
+    result = restyle({**cli_env, "RESTYLE_REDIS_URL": "http://nope"}, "batches")
+    assert result.returncode == 2
+    assert "RESTYLE_REDIS_URL" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_providers_lists_the_catalogue_without_printing_keys(cli_env: dict[str, str]) -> None:
+    result = restyle(cli_env, "providers")
+    assert result.returncode == 0, result.stderr
+    for name in ("runway", "segmind", "aimlapi", "vibedream", "crun"):
+        assert name in result.stdout
+        assert dev_key(name) not in result.stdout + result.stderr
