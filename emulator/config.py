@@ -7,18 +7,18 @@ digits of the key's SHA-256, the same value as ``config.settings.key_id``), so `
 
 from __future__ import annotations
 
-import hashlib
 import random
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from config import settings
 from config.settings import ProviderName
 
 
 def key_id(api_key: str) -> str:
-    """A short, non-secret name for an API key; equal to ``config.settings.key_id``."""
-    return hashlib.sha256(api_key.encode()).hexdigest()[:12]
+    """A short, non-secret name for a raw API key: ``config.settings.key_id`` of it."""
+    return settings.key_id(SecretStr(api_key))
 
 
 class Knobs(BaseModel):

@@ -13,9 +13,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.config import key_id
-from emulator.engine import Emulator, Refusal
+from emulator.engine import Accepted, Emulator, Refusal
 from emulator.faults import Fault, Plan, retry_after_header
-from emulator.protocols.base import Call, Wire
+from emulator.protocols.base import Call, EditBody, Wire
 from emulator.stats import NO_KEY
 
 Handler = Callable[[Call], Awaitable[Response]]
@@ -143,6 +143,18 @@ def refused(wire: Wire, request: Request, refusal: Refusal) -> Response:
     response = wire.error(429, refusal.message, request)
     response.headers["retry-after"] = retry_after_header(refusal.retry_after_s or 1.0)
     return response
+
+
+async def accept(
+    wire: Wire, request: Request, call: Call, model: type[EditBody]
+) -> Accepted | Response:
+    """Read a submit body as ``model`` and submit its edit; the provider's answer if refused."""
+    parsed = await wire.read_body(request, model)
+    if isinstance(parsed, Response):
+        return parsed
+    params, body = parsed
+    outcome = wire.emulator.submit(call, params.spec(), body)
+    return outcome if isinstance(outcome, Accepted) else refused(wire, request, outcome)
 
 
 def api_route(

@@ -1,10 +1,11 @@
-"""`HttpAdapter`: what every provider adapter shares (spec, transport, clock, repr)."""
+"""`HttpAdapter`: what every provider adapter shares (spec, transport, clock, auth, exchange)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from pydantic import SecretStr
@@ -14,8 +15,24 @@ from config.settings import ProviderName
 from providers.base import RemoteJob, RemoteStatus
 from providers.request import EditRequest
 from providers.transport import Transport
+from providers.validation import check_against_spec
 
 Clock = Callable[[], datetime]
+Parsed = TypeVar("Parsed", covariant=True)
+
+
+class Parser(Protocol[Parsed]):
+    """A module's pure ``parse_*`` function: ``(status, headers, body, *, spec, now)``."""
+
+    def __call__(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        spec: ProviderSpec,
+        now: datetime,
+    ) -> Parsed: ...
 
 
 def utcnow() -> datetime:
@@ -41,14 +58,18 @@ class HttpAdapter(ABC):
         return f"{type(self).__name__}(base_url={self.spec.base_url!r})"
 
     @staticmethod
-    @abstractmethod
     def auth_headers(api_key: SecretStr) -> dict[str, str]:
-        """The headers that authenticate a request with ``api_key``."""
+        """The headers that authenticate a request with ``api_key`` (a Bearer key by default)."""
+        return {"Authorization": f"Bearer {api_key.get_secret_value()}"}
 
     @staticmethod
-    @abstractmethod
     def check(request: EditRequest, spec: ProviderSpec) -> None:
-        """Raise `InvalidRequest` naming field and allowed values if ``spec`` cannot take it."""
+        """Raise `InvalidRequest` naming field and allowed values if ``spec`` cannot take it.
+
+        The catalogue's checks; a provider with more rules overrides this with its module's
+        ``validate_request``.
+        """
+        check_against_spec(request, spec)
 
     def validate(self, request: EditRequest) -> None:
         """Raise `InvalidRequest` naming field and allowed values if the provider cannot take it.
@@ -65,7 +86,27 @@ class HttpAdapter(ABC):
     def poll(self, remote_id: str, *, submitted_at: datetime | None = None) -> RemoteStatus:
         """GET the remote job's state once."""
 
+    def exchange(self, parse: Parser[Parsed], method: str, path: str, **options: Any) -> Parsed:
+        """Send one request (``options`` go to `Transport.send`) and ``parse`` the answer.
+
+        Raises what the transport or ``parse`` raises: the taxonomy, with the key scrubbed out.
+        """
+        with self.transport.guard():
+            wire = self.transport.send(method, path, **options)
+            return parse(*wire.parts(), spec=self.spec, now=self.clock())
+
+    def post_edit(
+        self, parse: Parser[RemoteJob], path: str, body: dict[str, Any], client_request_id: str
+    ) -> RemoteJob:
+        """POST a submit ``body`` once, with ``Idempotency-Key: client_request_id``."""
+        return self.exchange(parse, "POST", path, json=body, headers=idempotency(client_request_id))
+
 
 def idempotency(client_request_id: str) -> dict[str, str]:
     """The header that lets a provider (or the emulator) recognise a repeated submit."""
     return {"Idempotency-Key": client_request_id}
+
+
+def present(**fields: Any) -> dict[str, Any]:
+    """``fields`` without the ones left unset (None): a body's optional keys."""
+    return {key: value for key, value in fields.items() if value is not None}

@@ -13,16 +13,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
-from providers.adapter import HttpAdapter, idempotency
+from providers.adapter import HttpAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.errors import FailureKind, InsufficientCredits
-from providers.http import SUBMIT_ERRORS, decode, raise_for_status
+from providers.http import read_answer
 from providers.request import RUNWAY_PIXEL_RATIOS, EditRequest
-from providers.results import expires_at, failed, remote_job, succeeded
+from providers.results import created_job, expires_at, failed, succeeded
 from providers.validation import check_against_spec
 
 log = logging.getLogger(__name__)
@@ -33,12 +33,6 @@ PATH = "/v2/video/generations"
 ERRORS = {403: InsufficientCredits}
 
 RUNNING_WORDS = {"queued": RemoteState.QUEUED, "generating": RemoteState.RUNNING}
-
-
-class _Created(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    id: str = Field(min_length=1)
 
 
 class _VideoObject(BaseModel):
@@ -74,44 +68,35 @@ class _Generation(BaseModel):
         return self.error
 
 
-def validate_request(request: EditRequest, spec: ProviderSpec) -> None:
-    """Refuse what aimlapi cannot take (catalogue checks; duration only 5)."""
-    check_against_spec(request, spec)
+validate_request = check_against_spec
+"""Refuse what aimlapi cannot take: the catalogue's checks (duration only 5)."""
 
 
 def build_submit_body(request: EditRequest, spec: ProviderSpec) -> dict[str, Any]:
     """The JSON body of POST /v2/video/generations."""
     validate_request(request, spec)
-    body: dict[str, Any] = {
-        "model": MODEL,
-        "prompt": request.prompt,
-        "video_url": request.video_url,
-    }
-    if request.aspect_ratio is not None:
-        body["frame_size"] = RUNWAY_PIXEL_RATIOS[request.aspect_ratio]
-    if request.duration_s is not None:
-        body["duration"] = request.duration_s
-    if request.seed is not None:
-        body["seed"] = request.seed
-    if request.reference_image_url is not None:
-        body["references"] = [{"type": "image", "url": request.reference_image_url}]
-    return body
+    ratio, reference = request.aspect_ratio, request.reference_image_url
+    optional = present(
+        frame_size=RUNWAY_PIXEL_RATIOS[ratio] if ratio is not None else None,
+        duration=request.duration_s,
+        seed=request.seed,
+        references=[{"type": "image", "url": reference}] if reference is not None else None,
+    )
+    return {"model": MODEL, "prompt": request.prompt, "video_url": request.video_url, **optional}
 
 
 def parse_submit(
     status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
 ) -> RemoteJob:
     """``{"id": ..., "status": "queued"}`` -> `RemoteJob`."""
-    raise_for_status(NAME.value, status, headers, body, now, {**SUBMIT_ERRORS, **ERRORS})
-    return remote_job(decode(NAME.value, body, _Created).id, spec, now)
+    return created_job(status, headers, body, spec=spec, now=now, overrides=ERRORS)
 
 
 def parse_poll(
     status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
 ) -> RemoteStatus:
     """A generation object (either shape) -> `RemoteStatus`."""
-    raise_for_status(NAME.value, status, headers, body, now, ERRORS)
-    found = decode(NAME.value, body, _Generation)
+    found = read_answer(NAME.value, status, headers, body, now, _Generation, ERRORS)
     raw = found.model_dump(exclude_none=True)
     if found.status == "completed":
         return succeeded(spec, found.urls(), expires_at(spec, now), raw)
@@ -137,27 +122,11 @@ class AimlapiAdapter(HttpAdapter):
 
     name = NAME
 
-    @staticmethod
-    def auth_headers(api_key: SecretStr) -> dict[str, str]:
-        """Bearer key."""
-        return {"Authorization": f"Bearer {api_key.get_secret_value()}"}
-
-    @staticmethod
-    def check(request: EditRequest, spec: ProviderSpec) -> None:
-        """See `validate_request`."""
-        validate_request(request, spec)
-
     def submit(self, request: EditRequest, client_request_id: str) -> RemoteJob:
         """POST /v2/video/generations once; raises `InvalidRequest` before sending a bad one."""
         body = build_submit_body(request, self.spec)
-        with self.transport.guard():
-            wire = self.transport.send(
-                "POST", PATH, json=body, headers=idempotency(client_request_id)
-            )
-            return parse_submit(*wire.parts(), spec=self.spec, now=self.clock())
+        return self.post_edit(parse_submit, PATH, body, client_request_id)
 
     def poll(self, remote_id: str, *, submitted_at: datetime | None = None) -> RemoteStatus:
         """GET /v2/video/generations?generation_id=...; URLs expire ``retention_s`` from now."""
-        with self.transport.guard():
-            wire = self.transport.send("GET", PATH, params={"generation_id": remote_id})
-            return parse_poll(*wire.parts(), spec=self.spec, now=self.clock())
+        return self.exchange(parse_poll, "GET", PATH, params={"generation_id": remote_id})

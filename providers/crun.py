@@ -19,10 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
-from providers.adapter import Clock, HttpAdapter, idempotency, utcnow
+from providers.adapter import Clock, HttpAdapter, present, utcnow
 from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.errors import FailureKind, ProviderError, ProviderFailure, RetryableFailure
-from providers.http import SUBMIT_ERRORS, decode, error_class, failure_for, raise_for_status
+from providers.http import SUBMIT_ERRORS, decode, error_class, failure_for, read_answer
 from providers.request import EditRequest
 from providers.results import expires_at, failed, remote_job, succeeded
 from providers.validation import check_against_spec
@@ -67,9 +67,8 @@ class _Envelope(BaseModel):
     data: _Task | None = None
 
 
-def validate_request(request: EditRequest, spec: ProviderSpec) -> None:
-    """Refuse what crun cannot take (catalogue checks)."""
-    check_against_spec(request, spec)
+validate_request = check_against_spec
+"""Refuse what crun cannot take: the catalogue's checks."""
 
 
 def build_submit_body(
@@ -77,17 +76,14 @@ def build_submit_body(
 ) -> dict[str, Any]:
     """The JSON body of CreateTask: ``{model, input, callback_url?}``."""
     validate_request(request, spec)
-    given: dict[str, Any] = {
-        "aspect_ratio": request.aspect_ratio,
-        "seed": request.seed,
-        "img_urls": [request.reference_image_url] if request.reference_image_url else None,
-    }
-    inputs = {"prompt": request.prompt, "video_url": request.video_url}
-    inputs.update({key: value for key, value in given.items() if value is not None})
-    body: dict[str, Any] = {"model": MODEL, "input": inputs}
-    if callback_url is not None:
-        body["callback_url"] = callback_url
-    return body
+    reference = request.reference_image_url
+    optional = present(
+        aspect_ratio=request.aspect_ratio,
+        seed=request.seed,
+        img_urls=[reference] if reference else None,
+    )
+    inputs = {"prompt": request.prompt, "video_url": request.video_url, **optional}
+    return {"model": MODEL, "input": inputs, **present(callback_url=callback_url)}
 
 
 def parse_submit(
@@ -120,8 +116,7 @@ def _open(
     now: datetime,
     overrides: Mapping[int, type[ProviderFailure]] | None = None,
 ) -> _Task:
-    raise_for_status(NAME.value, status, headers, body, now, overrides)
-    envelope = decode(NAME.value, body, _Envelope)
+    envelope = read_answer(NAME.value, status, headers, body, now, _Envelope, overrides)
     if envelope.code != OK:
         message = envelope.message or f"code {envelope.code}"
         raise failure_for(NAME.value, envelope.code, headers, message, now, overrides)
@@ -177,25 +172,14 @@ class CrunAdapter(HttpAdapter):
         """``x-api-key``."""
         return {"x-api-key": api_key.get_secret_value()}
 
-    @staticmethod
-    def check(request: EditRequest, spec: ProviderSpec) -> None:
-        """See `validate_request`."""
-        validate_request(request, spec)
-
     def submit(self, request: EditRequest, client_request_id: str) -> RemoteJob:
         """POST CreateTask once; raises `InvalidRequest` before sending a bad request."""
         body = build_submit_body(request, self.spec, self.callback_url)
-        with self.transport.guard():
-            wire = self.transport.send(
-                "POST", SUBMIT_PATH, json=body, headers=idempotency(client_request_id)
-            )
-            return parse_submit(*wire.parts(), spec=self.spec, now=self.clock())
+        return self.post_edit(parse_submit, SUBMIT_PATH, body, client_request_id)
 
     def poll(self, remote_id: str, *, submitted_at: datetime | None = None) -> RemoteStatus:
         """GET TaskInfo?task_id=..."""
-        with self.transport.guard():
-            wire = self.transport.send("GET", INFO_PATH, params={"task_id": remote_id})
-            return parse_poll(*wire.parts(), spec=self.spec, now=self.clock())
+        return self.exchange(parse_poll, "GET", INFO_PATH, params={"task_id": remote_id})
 
     def parse_callback(self, body: dict[str, Any]) -> tuple[str, RemoteStatus]:
         """The task id and status of a callback body; raises `ProviderError` if unreadable."""

@@ -184,6 +184,20 @@ def raise_for_status(
     raise failure_for(provider, status, headers, message, now, overrides)
 
 
+def read_answer(
+    provider: str,
+    status: int,
+    headers: Headers,
+    body: bytes,
+    now: datetime,
+    model: type[Model],
+    overrides: ErrorTable | None = None,
+) -> Model:
+    """A 2xx answer parsed into ``model``; otherwise the taxonomy error (see `raise_for_status`)."""
+    raise_for_status(provider, status, headers, body, now, overrides)
+    return decode(provider, body, model)
+
+
 def decode(provider: str, body: bytes | dict[str, Any], model: type[Model]) -> Model:
     """Parse ``body`` into ``model``; anything unreadable is a `ProviderError`."""
     try:

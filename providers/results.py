@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from config.catalogue import ProviderSpec
 from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.errors import FailureKind, ProviderError
+from providers.http import SUBMIT_ERRORS, ErrorTable, read_answer
 
 MAX_FIRST_POLL_S = 30.0
 
@@ -20,6 +24,30 @@ def remote_job(remote_id: str, spec: ProviderSpec, now: datetime) -> RemoteJob:
         typical_duration_s=spec.typical_duration_s,
         submitted_at=now,
     )
+
+
+class _Created(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1)
+
+
+def created_job(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    spec: ProviderSpec,
+    now: datetime,
+    overrides: ErrorTable | None = None,
+) -> RemoteJob:
+    """A submit answer ``{"id": ..., ...}`` -> `RemoteJob`; a refusal raises the taxonomy.
+
+    ``overrides`` are the provider's status quirks, laid over `SUBMIT_ERRORS`.
+    """
+    errors = {**SUBMIT_ERRORS, **(overrides or {})}
+    found = read_answer(spec.name.value, status, headers, body, now, _Created, errors)
+    return remote_job(found.id, spec, now)
 
 
 def expires_at(spec: ProviderSpec, now: datetime, completed_at: datetime | None = None) -> datetime:

@@ -17,12 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
-from providers.adapter import HttpAdapter, idempotency
+from providers.adapter import HttpAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.errors import FailureKind
-from providers.http import SUBMIT_ERRORS, decode, raise_for_status
+from providers.http import raise_for_status, read_answer
 from providers.request import RUNWAY_PIXEL_RATIOS, EditRequest
-from providers.results import expires_at, failed, remote_job, succeeded
+from providers.results import created_job, expires_at, failed, succeeded
 from providers.validation import check_against_spec, refuse
 
 NAME = ProviderName.RUNWAY
@@ -45,12 +45,6 @@ _FAILURE_PREFIXES: tuple[tuple[str, FailureKind], ...] = (
     ("INTERNAL", FailureKind.PROVIDER),
     ("ASSET", FailureKind.VALIDATION),
 )
-
-
-class _Created(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    id: str = Field(min_length=1)
 
 
 class _Task(BaseModel):
@@ -76,34 +70,24 @@ def validate_request(request: EditRequest, spec: ProviderSpec) -> None:
 def build_submit_body(request: EditRequest, spec: ProviderSpec) -> dict[str, Any]:
     """The JSON body of POST /v1/video_to_video."""
     validate_request(request, spec)
-    body: dict[str, Any] = {
-        "model": MODEL,
-        "videoUri": request.video_url,
-        "promptText": request.prompt,
-    }
-    if request.aspect_ratio is not None:
-        body["ratio"] = RUNWAY_PIXEL_RATIOS[request.aspect_ratio]
-    if request.seed is not None:
-        body["seed"] = request.seed
-    if request.reference_image_url is not None:
-        body["references"] = [{"type": "image", "uri": request.reference_image_url}]
-    return body
+    ratio, reference = request.aspect_ratio, request.reference_image_url
+    optional = present(
+        ratio=RUNWAY_PIXEL_RATIOS[ratio] if ratio is not None else None,
+        seed=request.seed,
+        references=[{"type": "image", "uri": reference}] if reference is not None else None,
+    )
+    return {"model": MODEL, "videoUri": request.video_url, "promptText": request.prompt, **optional}
 
 
-def parse_submit(
-    status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
-) -> RemoteJob:
-    """``{"id": ...}`` -> `RemoteJob`."""
-    raise_for_status(NAME.value, status, headers, body, now, SUBMIT_ERRORS)
-    return remote_job(decode(NAME.value, body, _Created).id, spec, now)
+parse_submit = created_job
+"""``{"id": ...}`` -> `RemoteJob`."""
 
 
 def parse_poll(
     status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
 ) -> RemoteStatus:
     """A task object from GET /v1/tasks/{id} -> `RemoteStatus`."""
-    raise_for_status(NAME.value, status, headers, body, now)
-    task = decode(NAME.value, body, _Task)
+    task = read_answer(NAME.value, status, headers, body, now, _Task)
     raw = task.model_dump(by_alias=True, exclude_none=True)
     state = _STATES[task.status]
     if state is RemoteState.SUCCEEDED:
@@ -137,10 +121,7 @@ class RunwayAdapter(HttpAdapter):
     @staticmethod
     def auth_headers(api_key: SecretStr) -> dict[str, str]:
         """Bearer key plus the required API version header."""
-        return {
-            "Authorization": f"Bearer {api_key.get_secret_value()}",
-            "X-Runway-Version": API_VERSION,
-        }
+        return {**HttpAdapter.auth_headers(api_key), "X-Runway-Version": API_VERSION}
 
     @staticmethod
     def check(request: EditRequest, spec: ProviderSpec) -> None:
@@ -150,17 +131,11 @@ class RunwayAdapter(HttpAdapter):
     def submit(self, request: EditRequest, client_request_id: str) -> RemoteJob:
         """POST /v1/video_to_video once; raises `InvalidRequest` before sending a bad request."""
         body = build_submit_body(request, self.spec)
-        with self.transport.guard():
-            wire = self.transport.send(
-                "POST", SUBMIT_PATH, json=body, headers=idempotency(client_request_id)
-            )
-            return parse_submit(*wire.parts(), spec=self.spec, now=self.clock())
+        return self.post_edit(parse_submit, SUBMIT_PATH, body, client_request_id)
 
     def poll(self, remote_id: str, *, submitted_at: datetime | None = None) -> RemoteStatus:
         """GET /v1/tasks/{id}; output URLs expire ``retention_s`` after this poll."""
-        with self.transport.guard():
-            wire = self.transport.send("GET", _task_path(remote_id))
-            return parse_poll(*wire.parts(), spec=self.spec, now=self.clock())
+        return self.exchange(parse_poll, "GET", _task_path(remote_id))
 
     def cancel(self, remote_id: str) -> None:
         """DELETE /v1/tasks/{id}: cancels a pending or running task, deletes a finished one."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -16,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
-from providers.adapter import HttpAdapter, idempotency
+from providers.adapter import HttpAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.errors import FailureKind, InsufficientCredits
-from providers.http import SUBMIT_ERRORS, decode, load_json, raise_for_status
+from providers.http import SUBMIT_ERRORS, decode, load_json, raise_for_status, read_answer
 from providers.request import EditRequest
 from providers.results import failed, remote_job, succeeded
 from providers.validation import check_against_spec
@@ -60,30 +61,28 @@ class _Status(BaseModel):
     output: str | None = None
 
 
-def validate_request(request: EditRequest, spec: ProviderSpec) -> None:
-    """Refuse what segmind cannot take (catalogue checks)."""
-    check_against_spec(request, spec)
+validate_request = check_against_spec
+"""Refuse what segmind cannot take: the catalogue's checks."""
 
 
 def build_submit_body(request: EditRequest, spec: ProviderSpec) -> dict[str, Any]:
     """The JSON body of POST /v2/runway-gen4-aleph."""
     validate_request(request, spec)
-    body: dict[str, Any] = {"prompt": request.prompt, "video": request.video_url}
-    if request.aspect_ratio is not None:
-        body["aspect_ratio"] = request.aspect_ratio
-    if request.seed is not None:
-        body["seed"] = request.seed
-    if request.reference_image_url is not None:
-        body["reference_image"] = request.reference_image_url
-    return body
+    optional = present(
+        aspect_ratio=request.aspect_ratio,
+        seed=request.seed,
+        reference_image=request.reference_image_url,
+    )
+    return {"prompt": request.prompt, "video": request.video_url, **optional}
 
 
 def parse_submit(
     status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
 ) -> RemoteJob:
     """``{"request_id": ..., "status": "QUEUED", ...}`` -> `RemoteJob`."""
-    raise_for_status(NAME.value, status, headers, body, now, {**SUBMIT_ERRORS, **ERRORS})
-    return remote_job(decode(NAME.value, body, _Submitted).request_id, spec, now)
+    errors = {**SUBMIT_ERRORS, **ERRORS}
+    found = read_answer(NAME.value, status, headers, body, now, _Submitted, errors)
+    return remote_job(found.request_id, spec, now)
 
 
 def parse_status(
@@ -163,19 +162,10 @@ class SegmindAdapter(HttpAdapter):
         """``x-api-key``; segmind rejects Bearer."""
         return {"x-api-key": api_key.get_secret_value()}
 
-    @staticmethod
-    def check(request: EditRequest, spec: ProviderSpec) -> None:
-        """See `validate_request`."""
-        validate_request(request, spec)
-
     def submit(self, request: EditRequest, client_request_id: str) -> RemoteJob:
         """POST /v2/runway-gen4-aleph once; raises `InvalidRequest` before sending a bad one."""
         body = build_submit_body(request, self.spec)
-        with self.transport.guard():
-            wire = self.transport.send(
-                "POST", SUBMIT_PATH, json=body, headers=idempotency(client_request_id)
-            )
-            return parse_submit(*wire.parts(), spec=self.spec, now=self.clock())
+        return self.post_edit(parse_submit, SUBMIT_PATH, body, client_request_id)
 
     def poll(self, remote_id: str, *, submitted_at: datetime | None = None) -> RemoteStatus:
         """GET the status; when COMPLETED, GET the result for the output URL.
@@ -184,14 +174,8 @@ class SegmindAdapter(HttpAdapter):
         Raises `ResultExpired` on 404 (unknown id, or more than an hour since submission).
         """
         path = f"/v2/requests/{quote(remote_id, safe='')}"
-        with self.transport.guard():
-            wire = self.transport.send("GET", f"{path}/status")
-            found = parse_status(
-                *wire.parts(), spec=self.spec, now=self.clock(), submitted_at=submitted_at
-            )
-            if found.state is not RemoteState.SUCCEEDED or found.output_urls:
-                return found
-            wire = self.transport.send("GET", path)
-            return parse_result(
-                *wire.parts(), spec=self.spec, now=self.clock(), submitted_at=submitted_at
-            )
+        status = partial(parse_status, submitted_at=submitted_at)
+        found = self.exchange(status, "GET", f"{path}/status")
+        if found.state is not RemoteState.SUCCEEDED or found.output_urls:
+            return found
+        return self.exchange(partial(parse_result, submitted_at=submitted_at), "GET", path)

@@ -9,23 +9,20 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from config.settings import ProviderName
 from emulator.engine import Accepted
-from emulator.gateway import api_route, refused
+from emulator.gateway import accept, api_route
 from emulator.jobs import Cause, EditSpec, Phase, RemoteJob, phase_at
-from emulator.protocols.base import Call, Wire, first_problem, iso, json_object, parse_ratio
+from emulator.protocols.base import Call, EditBody, PixelRatio, Wire, iso, parse_ratio
 
 UNIVERSAL = "/v2/video/generations"
 LEGACY = "/v2/generate/video/runway/generation"
 CREDITS_USED = 120_000
-FrameSize = Literal[
-    "1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672", "848:480", "640:480"
-]
 STATUS: dict[Phase, str] = {
     Phase.THROTTLED: "queued",
     Phase.QUEUED: "queued",
@@ -46,13 +43,13 @@ class _Reference(BaseModel):
     url: str = Field(min_length=1)
 
 
-class GenerationParams(BaseModel):
+class GenerationParams(EditBody):
     """The ``runway/gen4_aleph`` body on both paths."""
 
     model: Literal["runway/gen4_aleph"]
     prompt: str = Field(min_length=1, max_length=1000)
     video_url: str = Field(min_length=1)
-    frame_size: FrameSize = "1280:720"
+    frame_size: PixelRatio = "1280:720"
     duration: Literal[5] = 5
     seed: int | None = Field(default=None, ge=0, le=4_294_967_295)
     references: list[_Reference] | None = None
@@ -74,6 +71,8 @@ class AimlapiWire(Wire):
 
     name = ProviderName.AIMLAPI
     credits_status = 403
+    not_an_object = "Body validation error! The body must be a JSON object."
+    invalid_prefix = "Body validation error! "
 
     def error(self, status: int, message: str, request: Request) -> Response:
         body = {
@@ -94,18 +93,9 @@ class AimlapiWire(Wire):
         ]
 
     async def _create(self, request: Request, call: Call) -> Response:
-        body = await json_object(request)
-        if body is None:
-            return self.error(
-                400, "Body validation error! The body must be a JSON object.", request
-            )
-        try:
-            params = GenerationParams.model_validate(body)
-        except ValidationError as exc:
-            return self.error(400, f"Body validation error! {first_problem(exc)}", request)
-        outcome = self.emulator.submit(call, params.spec(), body)
+        outcome = await accept(self, request, call, GenerationParams)
         if not isinstance(outcome, Accepted):
-            return refused(self, request, outcome)
+            return outcome
         return JSONResponse({"id": outcome.job.id, "status": "queued"})
 
     async def _fetch(self, request: Request, call: Call) -> Response:

@@ -1,5 +1,5 @@
 """What every provider protocol supplies (`Wire`), what its handlers receive (`Call`), and the small
-helpers they share (ISO times, JSON bodies, validation messages)."""
+helpers they share (ISO times, JSON bodies, validation messages, ratio spellings)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -18,7 +18,13 @@ from config.settings import ProviderName
 
 if TYPE_CHECKING:
     from emulator.engine import Emulator
-    from emulator.jobs import RemoteJob
+    from emulator.jobs import EditSpec, RemoteJob
+
+FriendlyRatio = Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"]
+PixelRatio = Literal[
+    "1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672", "848:480", "640:480"
+]
+"""Runway's pixel ratios, which aimlapi takes too."""
 
 
 class OutputClock(StrEnum):
@@ -27,6 +33,17 @@ class OutputClock(StrEnum):
     SUBMIT = "submit"  # segmind: 1 hour after submission
     FETCH = "fetch"  # Runway: every task fetch hands out fresh URLs
     FINISH = "finish"  # the others: from completion
+
+
+class EditBody(BaseModel, ABC):
+    """A provider's submit body, validated: it can say which edit it asks for."""
+
+    @abstractmethod
+    def spec(self) -> EditSpec:
+        """The edit in the emulator's terms."""
+
+
+Body = TypeVar("Body", bound=EditBody)
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,9 @@ class Wire(ABC):
     maintenance_status: ClassVar[int] = 503
     disabled_status: ClassVar[int] = 404
     output_clock: ClassVar[OutputClock] = OutputClock.FINISH
+    body_status: ClassVar[int] = 400
+    not_an_object: ClassVar[str] = "Invalid JSON body."
+    invalid_prefix: ClassVar[str] = ""
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
@@ -71,6 +91,22 @@ class Wire(ABC):
     def callback_body(self, job: RemoteJob) -> dict[str, Any] | None:
         """What to POST to the job's callback URL when it finishes (None: no callbacks)."""
         return None
+
+    async def read_body(
+        self, request: Request, model: type[Body]
+    ) -> tuple[Body, dict[str, Any]] | Response:
+        """The body as ``model`` and as sent, or the provider's answer to a bad one.
+
+        ``body_status``, ``not_an_object`` and ``invalid_prefix`` hold the provider's wording.
+        """
+        body = await json_object(request)
+        if body is None:
+            return self.error(self.body_status, self.not_an_object, request)
+        try:
+            return model.model_validate(body), body
+        except ValidationError as exc:
+            message = f"{self.invalid_prefix}{first_problem(exc)}"
+            return self.error(self.body_status, message, request)
 
 
 def bearer(request: Request) -> str | None:

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from config.settings import ProviderName
 from emulator.engine import Accepted
-from emulator.gateway import api_route, refused
+from emulator.gateway import accept, api_route
 from emulator.jobs import Cause, EditSpec, Phase, RemoteJob, phase_at
-from emulator.protocols.base import Call, Wire, first_problem, json_object, parse_ratio
+from emulator.protocols.base import Call, EditBody, FriendlyRatio, Wire, parse_ratio
 
 MODEL = "runway/gen-4-aleph"
 CREDITS = 6
@@ -44,12 +44,12 @@ class AlephInput(BaseModel):
 
     prompt: str = Field(min_length=1, max_length=1000)
     video_url: str = Field(min_length=1)
-    aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | None = None
+    aspect_ratio: FriendlyRatio | None = None
     seed: int | None = None
     img_urls: list[str] | None = None
 
 
-class CreateTask(BaseModel):
+class CreateTask(EditBody):
     """The CreateTask envelope."""
 
     model: Literal["runway/gen-4-aleph"]
@@ -79,6 +79,9 @@ class CrunWire(Wire):
     name = ProviderName.CRUN
     maintenance_status = 455
     disabled_status = 505
+    body_status = 422
+    not_an_object = "Validation error: the body must be a JSON object."
+    invalid_prefix = "Validation error: "
 
     def api_key(self, request: Request) -> str | None:
         return request.headers.get("x-api-key") or None
@@ -93,27 +96,14 @@ class CrunWire(Wire):
             api_route(self, "/api/v1/client/job/estimate-credits", ["POST"], self._estimate),
         ]
 
-    async def _parse(self, request: Request) -> tuple[CreateTask, dict[str, Any]] | Response:
-        body = await json_object(request)
-        if body is None:
-            return self.error(422, "Validation error: the body must be a JSON object.", request)
-        try:
-            return CreateTask.model_validate(body), body
-        except ValidationError as exc:
-            return self.error(422, f"Validation error: {first_problem(exc)}", request)
-
     async def _create(self, request: Request, call: Call) -> Response:
-        parsed = await self._parse(request)
-        if isinstance(parsed, Response):
-            return parsed
-        task, body = parsed
-        outcome = self.emulator.submit(call, task.spec(), body)
+        outcome = await accept(self, request, call, CreateTask)
         if not isinstance(outcome, Accepted):
-            return refused(self, request, outcome)
+            return outcome
         return envelope(200, "success", {"task_id": outcome.job.id})
 
     async def _estimate(self, request: Request, call: Call) -> Response:
-        parsed = await self._parse(request)
+        parsed = await self.read_body(request, CreateTask)
         if isinstance(parsed, Response):
             return parsed
         return envelope(200, "success", {"credits": CREDITS, "estimated": True})

@@ -6,30 +6,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from config.settings import ProviderName
 from emulator.engine import Accepted, Emulator
-from emulator.gateway import api_route, refused
+from emulator.gateway import accept, api_route
 from emulator.jobs import Cause, EditSpec, Phase, RemoteJob, phase_at, progress_at
-from emulator.protocols.base import (
-    Call,
-    OutputClock,
-    Wire,
-    first_problem,
-    iso,
-    json_object,
-    parse_ratio,
-)
+from emulator.protocols.base import Call, EditBody, OutputClock, PixelRatio, Wire, iso, parse_ratio
 
 API_VERSION = "2024-11-06"
 CREDITS_PER_JOB = 75  # 5 s at 15 credits/s
-PixelRatio = Literal[
-    "1280:720", "720:1280", "1104:832", "960:960", "832:1104", "1584:672", "848:480", "640:480"
-]
 STATUS: dict[Phase, str] = {
     Phase.THROTTLED: "THROTTLED",
     Phase.QUEUED: "PENDING",
@@ -58,7 +47,7 @@ class _Moderation(BaseModel):
     )
 
 
-class VideoToVideo(BaseModel):
+class VideoToVideo(EditBody):
     """The ``POST /v1/video_to_video`` body for ``gen4_aleph``."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -96,6 +85,7 @@ class RunwayWire(Wire):
     name = ProviderName.RUNWAY
     credits_status = 400
     output_clock = OutputClock.FETCH
+    not_an_object = "The request body must be a JSON object."
 
     def check_headers(self, request: Request) -> str | None:
         version = request.headers.get("x-runway-version")
@@ -113,16 +103,9 @@ class RunwayWire(Wire):
         ]
 
     async def _create(self, request: Request, call: Call) -> Response:
-        body = await json_object(request)
-        if body is None:
-            return self.error(400, "The request body must be a JSON object.", request)
-        try:
-            params = VideoToVideo.model_validate(body)
-        except ValidationError as exc:
-            return self.error(400, first_problem(exc), request)
-        outcome = self.emulator.submit(call, params.spec(), body)
+        outcome = await accept(self, request, call, VideoToVideo)
         if not isinstance(outcome, Accepted):
-            return refused(self, request, outcome)
+            return outcome
         return JSONResponse({"id": outcome.job.id})
 
     async def _task(self, request: Request, call: Call) -> Response:

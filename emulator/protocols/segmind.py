@@ -6,21 +6,20 @@ unknown ids and ids older than the retention (1 hour) are 404."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from config.settings import ProviderName
 from emulator.engine import Accepted
-from emulator.gateway import api_route, refused
+from emulator.gateway import accept, api_route
 from emulator.jobs import Cause, EditSpec, Phase, RemoteJob, phase_at
-from emulator.protocols.base import Call, OutputClock, Wire, first_problem, json_object, parse_ratio
+from emulator.protocols.base import Call, EditBody, FriendlyRatio, OutputClock, Wire, parse_ratio
 
 SLUG = "runway-gen4-aleph"
-FriendlyRatio = Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"]
 STATUS: dict[Phase, str] = {
     Phase.THROTTLED: "QUEUED",
     Phase.QUEUED: "QUEUED",
@@ -36,7 +35,7 @@ FAILURES: dict[Cause, str] = {
 }
 
 
-class Gen4AlephParams(BaseModel):
+class Gen4AlephParams(EditBody):
     """The runway-gen4-aleph body."""
 
     prompt: str = Field(min_length=1, max_length=1000)
@@ -81,15 +80,7 @@ class SegmindWire(Wire):
     async def _accept(self, request: Request, call: Call) -> Accepted | Response:
         if request.path_params["slug"] != SLUG:
             return self.error(404, "Model not found.", request)
-        body = await json_object(request)
-        if body is None:
-            return self.error(400, "Invalid JSON body.", request)
-        try:
-            params = Gen4AlephParams.model_validate(body)
-        except ValidationError as exc:
-            return self.error(400, first_problem(exc), request)
-        outcome = self.emulator.submit(call, params.spec(), body)
-        return outcome if isinstance(outcome, Accepted) else refused(self, request, outcome)
+        return await accept(self, request, call, Gen4AlephParams)
 
     async def _submit(self, request: Request, call: Call) -> Response:
         outcome = await self._accept(request, call)
@@ -119,9 +110,7 @@ class SegmindWire(Wire):
         phase = phase_at(job, call.now)
         if phase.terminal:
             return _finished(job, {"request_id": job.id})
-        return JSONResponse(
-            {"status": STATUS[phase], "request_id": job.id, **_urls(call, job), "metrics": {}}
-        )
+        return _pending(call, job, phase)
 
     async def _result(self, request: Request, call: Call) -> Response:
         job = self.emulator.find(call, request.path_params["request_id"])
@@ -129,9 +118,7 @@ class SegmindWire(Wire):
             return self.error(404, "Request not found or expired.", request)
         phase = phase_at(job, call.now)
         if not phase.terminal:
-            return JSONResponse(
-                {"status": STATUS[phase], "request_id": job.id, **_urls(call, job), "metrics": {}}
-            )
+            return _pending(call, job, phase)
         urls = self.emulator.output_urls(call, job)
         return _finished(job, {"error": None, "output": urls[0] if urls else None})
 
@@ -141,6 +128,11 @@ def _urls(call: Call, job: RemoteJob) -> dict[str, str]:
         "status_url": f"{call.base_url}/v2/requests/{job.id}/status",
         "response_url": f"{call.base_url}/v2/requests/{job.id}",
     }
+
+
+def _pending(call: Call, job: RemoteJob, phase: Phase) -> Response:
+    body = {"status": STATUS[phase], "request_id": job.id, **_urls(call, job), "metrics": {}}
+    return JSONResponse(body)
 
 
 def _metrics(job: RemoteJob) -> dict[str, Any]:

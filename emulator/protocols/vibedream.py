@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from config.settings import ProviderName
 from emulator.engine import Accepted
-from emulator.gateway import api_route, refused
+from emulator.gateway import accept, api_route
 from emulator.jobs import Cause, EditSpec, Phase, RemoteJob, phase_at
-from emulator.protocols.base import Call, Wire, first_problem, iso, json_object, parse_ratio
+from emulator.protocols.base import Call, EditBody, Wire, iso, parse_ratio
 
 MODEL_ID = "gen4-aleph"
 MODEL_NAME = "RunwayML Gen4 Aleph"
@@ -35,7 +35,7 @@ FAILURES: dict[Cause, str] = {
 }
 
 
-class GenerateParams(BaseModel):
+class GenerateParams(EditBody):
     """The gen4-aleph generate body."""
 
     prompt: str = Field(min_length=1, max_length=1000)
@@ -68,16 +68,9 @@ class VibedreamWire(Wire):
         ]
 
     async def _generate(self, request: Request, call: Call) -> Response:
-        body = await json_object(request)
-        if body is None:
-            return self.error(400, "Invalid JSON body.", request)
-        try:
-            params = GenerateParams.model_validate(body)
-        except ValidationError as exc:
-            return self.error(400, first_problem(exc), request)
-        outcome = self.emulator.submit(call, params.spec(), body)
+        outcome = await accept(self, request, call, GenerateParams)
         if not isinstance(outcome, Accepted):
-            return refused(self, request, outcome)
+            return outcome
         return JSONResponse(self._flat(call, outcome.job))
 
     async def _prediction(self, request: Request, call: Call) -> Response:
