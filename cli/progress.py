@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from cli.common import console
+from jobs.budget import Budget
 from jobs.ledger import Ledger
 from jobs.states import TERMINAL_STATES, JobState
 
@@ -53,8 +54,8 @@ def eta_s(first: Snapshot, last: Snapshot) -> float | None:
     return (last.total - last.finished) / (done / elapsed)
 
 
-def render(batch: str, first: Snapshot, last: Snapshot) -> Group:
-    """Bars per state, throughput and ETA."""
+def render(batch: str, first: Snapshot, last: Snapshot, spent_usd: float = 0.0) -> Group:
+    """Bars per state, throughput, ETA and spend so far."""
     bars = Progress(
         TextColumn("{task.description:>10}"),
         BarColumn(bar_width=40),
@@ -72,6 +73,7 @@ def render(batch: str, first: Snapshot, last: Snapshot) -> Group:
         f"{last.finished}/{last.total} finished",
         f"{rate * 60:.1f} jobs/min",
         f"ETA {remaining:.0f}s" if remaining is not None else "ETA -",
+        f"spent ${spent_usd:.2f}",
     )
     return Group(summary, bars)
 
@@ -80,6 +82,7 @@ def watch(
     ledger: Ledger, batch: str, interval_s: float = 0.5, timeout_s: float | None = None
 ) -> Snapshot:
     """Show live progress until every job of ``batch`` is finished (or the timeout)."""
+    budget = Budget(ledger.client)
     first = Snapshot(time.monotonic(), ledger.batch_counts(batch))
     last = first
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
@@ -89,5 +92,5 @@ def watch(
                 break
             time.sleep(interval_s)
             last = Snapshot(time.monotonic(), ledger.batch_counts(batch))
-            live.update(render(batch, first, last))
+            live.update(render(batch, first, last, budget.spent(batch)))
     return last
