@@ -44,11 +44,20 @@ def check_visibility_timeout(settings: Settings) -> None:
         )
 
 
+def task_annotations(settings: Settings) -> dict[str, dict[str, str]]:
+    """Celery's own per-worker ``rate_limit`` on submits, when configured (baselines only: it
+    multiplies with the number of workers, which is why restyle has its own limiter)."""
+    if settings.submit_rate_limit is None:
+        return {}
+    return {"restyle.submit": {"rate_limit": settings.submit_rate_limit}}
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The Celery ``conf`` mapping for ``settings``."""
     check_visibility_timeout(settings)
     transport = {"visibility_timeout": settings.visibility_timeout_s}
     return {
+        "task_annotations": task_annotations(settings),
         "broker_url": settings.celery_broker_url,
         "result_backend": settings.celery_result_backend,
         "broker_transport_options": transport,
@@ -74,4 +83,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "redbeat_key_prefix": "restyle:redbeat:",
         "redbeat_redis_options": {},
         "beat_scheduler": "redbeat.RedBeatScheduler",
+        # RedBeat's defaults (a 1500 s lock, retried every 300 s) leave a beat restarted after a
+        # crash (e.g. a Redis restart) waiting 25 minutes for its dead predecessor's lock.
+        "beat_max_loop_interval": 10,
+        "redbeat_lock_timeout": 30,
     }

@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     archive_stall_s: float = Field(default=900.0, gt=0)
     archive_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
     allow_private_sources: bool = False
+    limiter_enabled: bool = True  # false only to measure plain Celery rate_limit (bench/quota.py)
+    submit_rate_limit: str | None = None  # Celery's per-worker rate_limit of restyle.submit
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
     schedules_file: str = "config/schedules.yaml"

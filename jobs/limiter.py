@@ -5,20 +5,23 @@ Every check is one Lua script (``limiter_*.lua``), so all workers see one truth:
 - **concurrency**: a leased semaphore. A slot is taken at submit and held while the remote job
   runs; polls renew the lease, the end of the job releases it, and a lease nobody renews (its
   worker died) is reaped by the next check, so a crash never leaks a slot for good.
-- **rate**: GCRA over every HTTP call to the key (submits and polls), with a bucket of one
-  second's worth of requests: in any window of W seconds at most ``rate * W + burst`` calls.
+- **parking**: a holder refused a slot (key full, or other batches go first) is parked in the
+  key's queue rather than retrying on a timer. `wake` hands free slots to parked holders, each
+  under a fresh lease, and returns them for the caller to send their submits at once: a freed
+  slot is busy again within one message, and 10,000 waiting jobs cost no message. Callers keep
+  a long fallback (the ledger's watch index) in case a wake-up is lost.
+- **rate**: a sliding window over every HTTP call to the key (submits and polls), as providers
+  count it: at most ``floor(rate)`` calls in any ``floor(rate) / rate`` seconds (fewer at a
+  lower effective rate), widened by `RATE_MARGIN_S` for the jitter between asking and arriving.
 - **cooldown**: a 429 or 455 sets it from Retry-After (or from backoff when none is given);
   every check obeys it.
 - **AIMD**: a 429 without the provider's limit halves the key's effective rate (once per
-  cooldown, down to a floor); each success adds 2% of the ceiling back.
-- **fairness**: a bulk batch yields while interactive batches wait for the key; batches of one
-  priority take slots round-robin (the least recently served waiting batch goes first).
+  cooldown, down to a floor); each success adds 2% of the ceiling back. Changes are logged.
+- **fairness**: parked interactive batches go before bulk ones; batches of one priority take
+  slots round-robin (the batch served least recently goes first).
 
-When a slot is refused, the retry countdown comes from the key's state: for a full key, the
-oldest running job's start plus the key's observed hold time (a moving average of how long
-slots were held), clamped to [1 s, 15 s]. The earliest lease *expiry* would be a poor guess:
-a running remote job renews its lease until it ends. The clamp keeps a freed slot from idling
-long when the estimate is wrong. Callers may add jitter.
+A refusal says when to ask again: exactly, for the rate and the cooldown; for a parked holder,
+an estimate of its turn from the observed hold time, which callers use only for the fallback.
 """
 
 from __future__ import annotations
@@ -26,88 +29,79 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 
 from jobs import keys
+from jobs.limiter_state import RATE_MARGIN_S, KeyLimits, LimiterState, rate_window
 from jobs.models import Priority
 from jobs.scripts import load_script
 
+__all__ = ["RATE_MARGIN_S", "Grant", "Handover", "KeyLimits", "Limiter", "rate_window"]
+
 log = logging.getLogger(__name__)
 
-DEFAULT_FLOOR_FRACTION = 0.1
 DECREASE_FACTOR = 0.5
 INCREASE_FRACTION = 0.02
+LOG_STEP_FRACTION = 0.1  # AIMD climbs are logged at each further 10% of the ceiling
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 60.0
 RECHECK_MIN_S = 1.0
 RECHECK_MAX_S = 15.0
-WAITING_GRACE_S = 5.0
-"""How long past its retry time a waiting batch still counts as waiting."""
 HOLD_WEIGHT = 0.2
 
-SLOT_KINDS = ("slots", "started", "rate", "cooldown", "aimd", "stats",
-              "waiting-interactive", "waiting-bulk", "served")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class KeyLimits:
-    """The configured limits of one API key; the floor defaults to 10% of the rate."""
-
-    concurrency: int
-    rate_per_s: float
-    rate_floor_per_s: float | None = None
-
-    @property
-    def floor(self) -> float:
-        floor = self.rate_floor_per_s or self.rate_per_s * DEFAULT_FLOOR_FRACTION
-        return min(floor, self.rate_per_s)
-
-    def rate_args(self) -> list[float]:
-        return [self.rate_per_s, self.floor]
+SLOT_KINDS = ("slots", "started", "requests", "cooldown", "aimd", "stats",
+              "parked-interactive", "parked-bulk", "served")  # fmt: skip
+WAKE_KINDS = ("slots", "started", "stats", "parked-interactive", "parked-bulk", "served")
 
 
 @dataclass(frozen=True)
 class Grant:
-    """A limiter answer; when refused, ``retry_after_s`` says when to ask again."""
+    """A limiter answer: when refused, ``retry_after_s`` says when to ask again, and ``parked``
+    that the holder waits in the key's queue for `wake` to hand it a slot."""
 
     allowed: bool
     retry_after_s: float
     reason: str
+    parked: bool = False
 
 
-def bucket_depth_s(rate_per_s: float) -> float:
-    """Seconds of backlog the rate bucket holds: one second's worth of requests, at least one."""
-    return max(1, math.floor(rate_per_s)) / rate_per_s
+@dataclass(frozen=True)
+class Handover:
+    """A parked holder that `wake` gave a slot: its submit should be sent now."""
+
+    holder: str
+    priority: Priority
 
 
 def _grant(raw: Sequence[Any]) -> Grant:
-    allowed, wait, reason = raw
-    return Grant(bool(int(allowed)), float(wait), reason.decode())
+    allowed, wait, reason, *parked = raw
+    return Grant(bool(int(allowed)), float(wait), reason.decode(), bool(parked and parked[0]))
 
 
-def _float(raw: Any, default: float = 0.0) -> float:
-    return default if raw is None else float(raw)
+def _log_step(rate: float, limits: KeyLimits) -> int:
+    return math.floor(rate / (limits.rate_per_s * LOG_STEP_FRACTION) + 1e-9)
 
 
-class Limiter:
+def _parked_prefix(provider: str, key_id: str) -> str:
+    return keys.limiter("parked", str(provider), key_id) + ":"
+
+
+class Limiter(LimiterState):
     """Per (provider, key) limits shared by every worker through Redis."""
 
     def __init__(self, client: redis.Redis[bytes], clock: Callable[[], float] = time.time) -> None:
-        self.client = client
-        self.clock = clock
-        self._slot = load_script(client, "limiter_common", "limiter_acquire_slot")
-        self._request = load_script(client, "limiter_common", "limiter_acquire_request")
-        self._release = load_script(client, "limiter_common", "limiter_release")
-        self._cooldown = load_script(client, "limiter_common", "limiter_cooldown")
-        self._throttled = load_script(client, "limiter_common", "limiter_throttled")
-        self._success = load_script(client, "limiter_common", "limiter_success")
-
-    def _keys(self, provider: str, key_id: str, *kinds: str) -> list[str]:
-        return [keys.limiter(kind, str(provider), key_id) for kind in kinds]
+        super().__init__(client, clock)
+        script = {name: load_script(client, "limiter_common", f"limiter_{name}")
+                  for name in ("acquire_slot", "acquire_request", "release", "cooldown",
+                               "throttled", "success", "wake")}  # fmt: skip
+        self._slot, self._request = script["acquire_slot"], script["acquire_request"]
+        self._release, self._cooldown = script["release"], script["cooldown"]
+        self._throttled, self._success = script["throttled"], script["success"]
+        self._wake = script["wake"]
 
     def acquire_slot(
         self,
@@ -121,15 +115,24 @@ class Limiter:
         priority: Priority,
         hold_guess_s: float | None = None,
     ) -> Grant:
-        """Take a slot (and one request) for ``holder``; idempotent for a holder holding one.
+        """Take a slot (and one request) for ``holder``, or park it; idempotent per holder.
 
-        ``hold_guess_s`` (e.g. the provider's typical job time) stands in for the observed hold
-        time until the key has seen a slot released.
+        A holder already holding a slot (handed one by `wake`, or a redelivered submit) keeps
+        it and only spends the request. ``hold_guess_s`` (e.g. the provider's typical job time)
+        stands in for the observed hold time until the key has seen a slot released.
         """
         args = [self.clock(), holder, lease_s, limits.concurrency, *limits.rate_args(), batch,
-                Priority(priority).value, RECHECK_MIN_S, RECHECK_MAX_S,
-                "" if hold_guess_s is None else hold_guess_s, WAITING_GRACE_S]  # fmt: skip
+                Priority(priority).value, RATE_MARGIN_S,
+                "" if hold_guess_s is None else hold_guess_s,
+                _parked_prefix(provider, key_id), RECHECK_MIN_S, RECHECK_MAX_S]  # fmt: skip
         return _grant(self._slot(keys=self._keys(provider, key_id, *SLOT_KINDS), args=args))
+
+    def wake(self, provider: str, key_id: str, limits: KeyLimits, lease_s: float) -> list[Handover]:
+        """Hand the key's free slots to parked holders; the caller must send their submits."""
+        args = [self.clock(), limits.concurrency, lease_s, _parked_prefix(provider, key_id)]
+        raw = self._wake(keys=self._keys(provider, key_id, *WAKE_KINDS), args=args)
+        pairs = zip(raw[::2], raw[1::2], strict=True)
+        return [Handover(holder.decode(), Priority(kind.decode())) for holder, kind in pairs]
 
     def renew(self, provider: str, key_id: str, holder: str, lease_s: float) -> bool:
         """Extend ``holder``'s lease; False when it holds no slot (released or reaped)."""
@@ -140,25 +143,20 @@ class Limiter:
         return pipe.execute()[1] is not None
 
     def release(self, provider: str, key_id: str, holder: str) -> None:
-        """Give ``holder``'s slot back (a no-op when it holds none)."""
+        """Give ``holder``'s slot back (a no-op when it holds none); see `wake`."""
         script_keys = self._keys(provider, key_id, "slots", "started", "stats")
         self._release(keys=script_keys, args=[holder, self.clock(), HOLD_WEIGHT])
 
     def acquire_request(self, provider: str, key_id: str, limits: KeyLimits) -> Grant:
         """Spend one request of the key's rate (a poll, a cancel), unless it is cooling down."""
-        script_keys = self._keys(provider, key_id, "rate", "cooldown", "aimd")
-        args = [self.clock(), *limits.rate_args()]
+        script_keys = self._keys(provider, key_id, "requests", "cooldown", "aimd", "stats")
+        args = [self.clock(), *limits.rate_args(), RATE_MARGIN_S]
         return _grant(self._request(keys=script_keys, args=args))
 
     def set_cooldown(self, provider: str, key_id: str, seconds: float, reason: str) -> None:
         """No call to the key for ``seconds`` from now (an existing longer cooldown stays)."""
         script_keys = self._keys(provider, key_id, "cooldown")
         self._cooldown(keys=script_keys, args=[self.clock(), max(seconds, 0.0), reason])
-
-    def cooldown_remaining(self, provider: str, key_id: str) -> float:
-        """Seconds left of the key's cooldown (0 when none)."""
-        until = self.client.hget(keys.limiter("cooldown", str(provider), key_id), "until")
-        return max(_float(until) - self.clock(), 0.0)
 
     def on_throttled(
         self,
@@ -189,62 +187,12 @@ class Limiter:
     def on_success(self, provider: str, key_id: str, limits: KeyLimits) -> float:
         """Record a call that went through: the effective rate climbs back additively."""
         args = [*limits.rate_args(), limits.rate_per_s * INCREASE_FRACTION]
-        return float(self._success(keys=self._keys(provider, key_id, "aimd"), args=args))
-
-    def effective_rate(self, provider: str, key_id: str, limits: KeyLimits) -> float:
-        """The key's current request rate, between its floor and its configured ceiling."""
-        raw = self.client.hget(keys.limiter("aimd", str(provider), key_id), "rate")
-        return min(max(_float(raw, limits.rate_per_s), limits.floor), limits.rate_per_s)
-
-    def rate_pressure(self, provider: str, key_id: str, limits: KeyLimits) -> float:
-        """How full the key's rate bucket is, 0 (idle) to 1 (the next call must wait)."""
-        rate = self.effective_rate(provider, key_id, limits)
-        tat = self.client.get(keys.limiter("rate", str(provider), key_id))
-        backlog = max(_float(tat) - self.clock(), 0.0)
-        return min(backlog / bucket_depth_s(rate), 1.0)
-
-    def in_flight(self, provider: str, key_id: str) -> int:
-        """Slots held under a live lease."""
-        slots = keys.limiter("slots", str(provider), key_id)
-        return int(self.client.zcount(slots, f"({self.clock()}", "+inf"))
-
-    def pick_key(
-        self, provider: str, key_ids: Sequence[str], limits_by_key: Mapping[str, KeyLimits]
-    ) -> str:
-        """The key of the pool to use next: not cooling down, least loaded, least rate used."""
-        if not key_ids:
-            raise ValueError(f"no API key configured for {provider}")
-        order = {key: index for index, key in enumerate(key_ids)}
-
-        def load(key: str) -> tuple[bool, float, float, float, int]:
-            limits = limits_by_key[key]
-            cooling = self.cooldown_remaining(provider, key)
-            busy = self.in_flight(provider, key) / max(limits.concurrency, 1)
-            pressure = self.rate_pressure(provider, key, limits)
-            return cooling > 0, busy, cooling, pressure, order[key]
-
-        return min(key_ids, key=load)
-
-    def snapshot(self, provider: str, key_id: str, limits: KeyLimits) -> dict[str, Any]:
-        """The key's state for ``restyle limits`` and logs (no secrets: keys are ids)."""
-        now = self.clock()
-        names = self._keys(provider, key_id, "cooldown", "aimd", "stats")
-        cooldown, aimd, stats = (self.client.hgetall(name) for name in names)
-        return {
-            "provider": str(provider),
-            "key_id": key_id,
-            "in_flight": self.in_flight(provider, key_id),
-            "concurrency": limits.concurrency,
-            "effective_rate": self.effective_rate(provider, key_id, limits),
-            "rate_ceiling": limits.rate_per_s,
-            "rate_pressure": self.rate_pressure(provider, key_id, limits),
-            "cooldown_remaining": max(_float(cooldown.get(b"until")) - now, 0.0),
-            "cooldown_reason": cooldown.get(b"reason", b"").decode(),
-            "throttle_streak": int(aimd.get(b"streak", 0)),
-            "avg_hold_s": _float(stats.get(b"avg_hold")),
-            "waiting": {p.value: self._waiting(provider, key_id, p, now) for p in Priority},
-        }
-
-    def _waiting(self, provider: str, key_id: str, priority: Priority, now: float) -> list[str]:
-        name = keys.limiter(f"waiting-{priority.value}", str(provider), key_id)
-        return sorted(item.decode() for item in self.client.zrangebyscore(name, f"({now}", "+inf"))
+        raw = self._success(keys=self._keys(provider, key_id, "aimd"), args=args)
+        before, rate = float(raw[0]), float(raw[1])
+        if _log_step(rate, limits) != _log_step(before, limits):
+            log.info(
+                "%s key %s: effective rate back up to %.3g/s of %.3g/s",
+                provider, key_id, rate, limits.rate_per_s,
+                extra={"provider": str(provider), "key_id": key_id, "effective_rate": rate},
+            )  # fmt: skip
+        return rate

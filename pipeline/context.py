@@ -14,6 +14,7 @@ from config.settings import ProviderName, Settings, key_id
 from jobs.budget import Budget
 from jobs.ledger import Ledger
 from jobs.limiter import KeyLimits, Limiter
+from jobs.limiter_off import build_limiter
 from providers.base import ProviderAdapter
 from providers.registry import adapter_for
 from storage.s3 import ensure_bucket, s3_client
@@ -49,7 +50,7 @@ class Context:
             settings=settings,
             redis=client,
             ledger=Ledger(client, record_ttl_s=settings.job_record_ttl_s),
-            limiter=Limiter(client),
+            limiter=build_limiter(client, settings.limiter_enabled),
             budget=Budget(client),
             s3=s3_client(settings),
             http=httpx.Client(timeout=timeout, follow_redirects=True),

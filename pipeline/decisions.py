@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from jobs.limiter import Handover
+
 
 class Step(StrEnum):
     """The tasks of a job's chain."""
@@ -16,18 +18,23 @@ class Step(StrEnum):
 
 @dataclass(frozen=True)
 class Done:
-    """Nothing more to schedule: the job moved on, or another message owns it."""
+    """Nothing more to schedule: the job moved on, or another message owns it.
+
+    ``wake``: parked jobs this step handed a limiter slot to; their submits go out now.
+    """
 
     reason: str = ""
+    wake: tuple[Handover, ...] = ()
 
 
 @dataclass(frozen=True)
 class Then:
-    """Schedule ``step`` for the same job after ``countdown_s`` seconds."""
+    """Schedule ``step`` for the same job after ``countdown_s`` seconds (``wake``: see `Done`)."""
 
     step: Step
     countdown_s: float = 0.0
     reason: str = ""
+    wake: tuple[Handover, ...] = ()
 
 
 Decision = Done | Then

@@ -11,6 +11,7 @@ from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import expire_job, fail_job
 from pipeline.requeueing import next_client_request_id
+from pipeline.slots import hand_on
 from providers.base import RemoteState, RemoteStatus
 from providers.errors import FailureKind, FatalFailure, ResultExpired, RetryableFailure
 
@@ -25,20 +26,26 @@ def first_poll_delay(poll_after_s: float) -> float:
 
 
 def poll_job(ctx: Context, job_id: str, now: datetime) -> Decision:
-    """Run the poll step for ``job_id``."""
+    """Run the poll step for ``job_id``; a job that stops polling hands its slot on."""
     job = ctx.ledger.get(job_id)
     if job is None or job.state is not JobState.SUBMITTED:
         return Done("job is not waiting on its provider")
     if _is_duplicate_chain(job, now):
         return Done("another poll chain is live for this job")
+    decision = _poll(ctx, job, now)
+    if isinstance(decision, Then) and decision.step is Step.POLL:
+        return decision
+    return hand_on(ctx, job.provider, _key(job), decision)
+
+
+def _poll(ctx: Context, job: Job, now: datetime) -> Decision:
     assert job.key_id is not None and job.remote_id is not None
+    adapter = ctx.adapter(job.provider, job.key_id)
     grant = ctx.limiter.acquire_request(job.provider, job.key_id, ctx.limits(job.provider))
     if not grant.allowed:
         return _reschedule(ctx, job, now, grant.retry_after_s, f"limiter: {grant.reason}")
     try:
-        status = ctx.adapter(job.provider, job.key_id).poll(
-            job.remote_id, submitted_at=job.submitted_at
-        )
+        status = adapter.poll(job.remote_id, submitted_at=job.submitted_at)
     except RetryableFailure as exc:
         return _poll_failed_retryably(ctx, job, now, exc)
     except ResultExpired as exc:

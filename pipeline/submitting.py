@@ -4,13 +4,20 @@ The client request id is written with SUBMITTING *before* the POST and sent as t
 idempotency key. It changes only when a remote job was created and failed (a new paid try);
 every other re-POST (a timeout, a dropped connection, a redelivered message) reuses it, so a
 provider that honours idempotency keys never creates, nor charges, a second remote job.
+
+A job the limiter parks (its key is full, or other batches go first) gets no message at all: the
+step that frees a slot hands it on (`pipeline.slots`), and the watch index holds a long fallback
+in case that wake-up is lost. A parked job is pinned to its key first, so the slot it is handed
+and the key it submits on are the same.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from jobs.limiter import Grant
 from jobs.models import Job
 from jobs.states import JobState
 from jobs.timing import retry_delay
@@ -18,6 +25,7 @@ from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.polling import first_poll_delay
+from pipeline.slots import hand_on
 from providers.errors import (
     FailureKind,
     FatalFailure,
@@ -28,27 +36,53 @@ from providers.errors import (
 log = logging.getLogger(__name__)
 
 SUBMITTABLE = frozenset({JobState.QUEUED, JobState.RETRY_WAIT})
+PARKED_RECHECK_MIN_S = 60.0
+PARKED_RECHECK_MAX_S = 3600.0
+
+
+@dataclass(frozen=True)
+class Parked:
+    """Refused a slot and queued in the limiter; re-driven by the watch index if never woken."""
+
+    reason: str
+    recheck_s: float
 
 
 def submit_job(ctx: Context, job_id: str, now: datetime) -> Decision:
     """Run the submit step for ``job_id``; the returned decision says what comes next.
 
     While a job waits to be submitted it is on the ledger's watch list with the time by which a
-    worker should act on it again, so a message lost with a killed worker is re-driven.
+    worker should act on it again, so a message lost with a killed worker is re-driven. Unless
+    the job now holds its slot for polling, slots of its key left free go to parked jobs.
     """
     job = ctx.ledger.get(job_id)
     if job is not None and job.state in SUBMITTABLE:
         ctx.ledger.watch(job_id, now + _grace(ctx))
-    decision = _decide(ctx, job, now)
-    if isinstance(decision, Then) and decision.step is Step.SUBMIT:
-        ctx.ledger.watch(job_id, now + timedelta(seconds=decision.countdown_s) + _grace(ctx))
+    decision = _rewatch(ctx, job_id, _decide(ctx, job, now), now)
+    if isinstance(decision, Then) and decision.step is Step.POLL:
+        return decision
+    latest = ctx.ledger.get(job_id)
+    if latest is None or latest.key_id is None:
+        return decision
+    return hand_on(ctx, latest.provider, latest.key_id, decision)
+
+
+def _rewatch(ctx: Context, job_id: str, outcome: Decision | Parked, now: datetime) -> Decision:
+    if isinstance(outcome, Parked):
+        ctx.ledger.watch(job_id, now + timedelta(seconds=outcome.recheck_s))
+        return Done(outcome.reason)
+    if isinstance(outcome, Then) and outcome.step is Step.SUBMIT:
+        ctx.ledger.watch(job_id, now + timedelta(seconds=outcome.countdown_s) + _grace(ctx))
     else:
         ctx.ledger.unwatch(job_id)
-    return decision
+    return outcome
 
 
-def _decide(ctx: Context, job: Job | None, now: datetime) -> Decision:
+def _decide(ctx: Context, job: Job | None, now: datetime) -> Decision | Parked:
     if job is None or job.state.terminal:
+        if job is not None and job.key_id is not None:
+            # A parked job cancelled meanwhile may just have been handed a slot.
+            ctx.limiter.release(job.provider, job.key_id, job.id)
         return Done("job is gone or finished")
     if job.state is JobState.SUBMITTING:
         return _resume_submitting(ctx, job, now)
@@ -62,13 +96,21 @@ def _grace(ctx: Context) -> timedelta:
     return timedelta(seconds=ctx.settings.http_read_timeout_s + 5)
 
 
-def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision:
-    key = job.key_id or ctx.limiter.pick_key(
-        job.provider,
-        ctx.key_ids(job.provider),
-        {k: ctx.limits(job.provider) for k in ctx.key_ids(job.provider)},
-    )
-    grant = ctx.limiter.acquire_slot(
+def _pin_key(ctx: Context, job: Job, now: datetime) -> Job | None:
+    """``job`` with an API key of its provider's pool chosen and recorded (None: it moved)."""
+    if job.key_id is not None:
+        return job
+    pool = ctx.key_ids(job.provider)
+    limits = {key: ctx.limits(job.provider) for key in pool}
+    key = ctx.limiter.pick_key(job.provider, pool, limits)
+    return ctx.ledger.update(job.id, expect=job.state, now=now, key_id=key)
+
+
+def _acquire(ctx: Context, job: Job, key: str) -> Grant:
+    # The adapter (and its pooled client) first, so that the POST follows its counted request
+    # closely even in a cold worker process.
+    ctx.adapter(job.provider, key)
+    return ctx.limiter.acquire_slot(
         job.provider,
         key,
         job.id,
@@ -78,8 +120,25 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision:
         priority=job.priority,
         hold_guess_s=ctx.spec(job.provider).typical_duration_s,
     )
+
+
+def _refused(grant: Grant) -> Then | Parked:
+    reason = f"limiter: {grant.reason}"
+    if not grant.parked:
+        return Then(Step.SUBMIT, grant.retry_after_s, reason)
+    recheck = min(max(2 * grant.retry_after_s, PARKED_RECHECK_MIN_S), PARKED_RECHECK_MAX_S)
+    return Parked(f"{reason}; parked until a slot is handed over", recheck)
+
+
+def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
+    pinned = _pin_key(ctx, job, now)
+    if pinned is None:
+        return Done("job moved while choosing its key")
+    job, key = pinned, pinned.key_id
+    assert key is not None
+    grant = _acquire(ctx, job, key)
     if not grant.allowed:
-        return Then(Step.SUBMIT, grant.retry_after_s, f"limiter: {grant.reason}")
+        return _refused(grant)
     if not ctx.budget.reserve(job.batch, job.estimated_cost_usd):
         ctx.limiter.release(job.provider, key, job.id)
         fail_job(ctx, job, now, FailureKind.BUDGET, "the batch budget would be exceeded")
@@ -101,25 +160,16 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision:
     return _post(ctx, claimed, now)
 
 
-def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision:
+def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
     """A job found in SUBMITTING: a redelivered message, or a worker that died mid-POST."""
     grace = _grace(ctx)
     waited = now - job.updated_at
     if waited < grace:
         return Then(Step.SUBMIT, (grace - waited).total_seconds(), "a POST may still be in flight")
     assert job.key_id is not None
-    grant = ctx.limiter.acquire_slot(
-        job.provider,
-        job.key_id,
-        job.id,
-        ctx.limits(job.provider),
-        ctx.slot_lease_s(),
-        batch=job.batch,
-        priority=job.priority,
-        hold_guess_s=ctx.spec(job.provider).typical_duration_s,
-    )
+    grant = _acquire(ctx, job, job.key_id)
     if not grant.allowed:
-        return Then(Step.SUBMIT, grant.retry_after_s, f"limiter: {grant.reason}")
+        return _refused(grant)
     detail = (
         f"reconciled after {waited.total_seconds():.0f}s in SUBMITTING without a remote id: "
         f"the provider offers no lookup, so re-sending with the same idempotency key "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from celery import current_app
 
+from jobs.limiter import Handover
 from jobs.models import Priority
 from pipeline.decisions import Decision, Done, Step
 
@@ -22,7 +24,12 @@ def submit_queue(priority: Priority) -> str:
 
 
 def follow(task: Any, decision: Decision, job_id: str, own_step: Step) -> str:
-    """Act on ``decision``: nothing, retry ``task`` itself, or send the next step's task."""
+    """Act on ``decision``: nothing, retry ``task`` itself, or send the next step's task.
+
+    Parked jobs the step handed a limiter slot to get their submits first, on their priority's
+    queue.
+    """
+    wake(decision.wake)
     if isinstance(decision, Done):
         return decision.reason
     if decision.step is own_step and own_step is not Step.POLL:
@@ -30,6 +37,12 @@ def follow(task: Any, decision: Decision, job_id: str, own_step: Step) -> str:
         raise task.retry(countdown=decision.countdown_s, max_retries=None)
     send_step(decision.step, job_id, decision.countdown_s, queue=_queue_for(decision.step, task))
     return decision.reason
+
+
+def wake(handovers: Iterable[Handover]) -> None:
+    """Send the submit of each job handed a slot, at once."""
+    for handover in handovers:
+        send_step(Step.SUBMIT, handover.holder, queue=submit_queue(handover.priority))
 
 
 def send_step(step: Step, job_id: str, countdown_s: float = 0.0, queue: str | None = None) -> None:

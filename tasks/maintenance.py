@@ -9,7 +9,8 @@ from celery import current_app, shared_task
 from pipeline.cancelling import cancel_job
 from pipeline.context import utcnow
 from pipeline.reconciling import find_stranded
-from tasks.chain import send_step
+from pipeline.slots import sweep
+from tasks.chain import send_step, wake
 from tasks.runtime import context
 from workers.beat import sync_from_file
 
@@ -30,6 +31,8 @@ def reconcile() -> int:
             extra={"job_id": redrive.job_id},
         )
         send_step(redrive.step, redrive.job_id)
+    # Slots freed by leases that expired with their worker go to parked jobs.
+    wake(sweep(ctx))
     # Edits of the schedule file take effect without restarting beat.
     sync_from_file(current_app, ctx.settings, now)
     return len(redrives)

@@ -10,7 +10,15 @@ from typing import Protocol
 import pytest
 import redis
 
-from jobs.limiter import RECHECK_MAX_S, RECHECK_MIN_S, Grant, KeyLimits, Limiter
+from jobs.limiter import (
+    RATE_MARGIN_S,
+    RECHECK_MAX_S,
+    RECHECK_MIN_S,
+    Grant,
+    KeyLimits,
+    Limiter,
+    rate_window,
+)
 from jobs.models import Priority
 
 P, K = "runway", "key-a"
@@ -125,7 +133,7 @@ def test_the_retry_countdown_of_a_full_key_comes_from_the_observed_hold_time(
 
     denied = take(limiter, "third", limits)
 
-    assert denied.reason == "concurrency"
+    assert (denied.reason, denied.parked) == ("concurrency", True)
     assert denied.retry_after_s == pytest.approx(6.0)
 
 
@@ -159,11 +167,11 @@ def test_release_of_a_holder_without_a_slot_changes_nothing(limiter: Limiter) ->
 
 
 @pytest.mark.parametrize("rate", [0.5, 1.0, 3.0, 7.5])
-def test_requests_never_exceed_the_rate_in_any_window(
+def test_requests_never_exceed_the_providers_window_and_use_most_of_it(
     limiter: Limiter, clock: Clock, rate: float
 ) -> None:
     limits = KeyLimits(concurrency=1, rate_per_s=rate)
-    burst = max(1, int(rate))
+    capacity, window = rate_window(rate, rate)
     rng = random.Random(7)
     start = clock.now
     sent: list[float] = []
@@ -173,10 +181,8 @@ def test_requests_never_exceed_the_rate_in_any_window(
         clock.advance(rng.expovariate(20 * rate))
 
     for i, t in enumerate(sent):
-        for window in (0.5, 1.0, 5.0, 20.0):
-            in_window = sum(1 for u in sent[i:] if u < t + window)
-            assert in_window <= rate * window + burst + 1e-6
-    assert len(sent) >= rate * 30 * 0.85
+        assert sum(1 for u in sent[i:] if u < t + window + RATE_MARGIN_S) <= capacity
+    assert len(sent) >= 30 * capacity / (window + RATE_MARGIN_S) * 0.85
 
 
 def test_a_rate_refusal_says_exactly_when_the_next_request_may_go(
@@ -248,5 +254,23 @@ def test_rate_pressure_and_snapshot_show_the_key_state(limiter: Limiter, clock: 
     assert snap["effective_rate"] == 4.0
     assert snap["cooldown_remaining"] == 12.0
     assert snap["cooldown_reason"] == "429"
-    clock.advance(0.5)
-    assert limiter.rate_pressure(P, K, limits) == pytest.approx(0.5)
+    clock.advance(1.0 + RATE_MARGIN_S)
+    assert limiter.rate_pressure(P, K, limits) == 0.0
+
+
+def test_a_lowered_effective_rate_never_lets_a_burst_past_the_providers_window(
+    limiter: Limiter, clock: Clock
+) -> None:
+    limits = KeyLimits(concurrency=1, rate_per_s=5)
+    limiter.on_throttled(P, K, limits, 0.0)
+    for _ in range(24):
+        limiter.on_success(P, K, limits)  # climbs back to 4.9/s: 4 calls per second
+    sent: list[float] = []
+    start = clock.now
+    while clock.now - start < 10:
+        if limiter.acquire_request(P, K, limits).allowed:
+            sent.append(clock.now)
+        clock.advance(0.01)
+
+    assert limiter.effective_rate(P, K, limits) == pytest.approx(4.9)
+    assert max(sum(1 for u in sent if t <= u < t + 1.0) for t in sent) == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 import pytest
@@ -27,23 +28,33 @@ def ask(limiter: Limiter, batch: str, n: int, priority: Priority = BULK) -> str 
     return holder if grant.allowed else None
 
 
-def test_two_batches_on_one_key_take_the_slot_in_turn_whoever_asks_first(
+def wake(limiter: Limiter, limits: KeyLimits = ONE_SLOT) -> list[str]:
+    """The holders handed the key's free slots."""
+    return [handover.holder for handover in limiter.wake(P, K, limits, 60)]
+
+
+def test_two_batches_parked_on_one_key_are_handed_the_slot_in_turn_whoever_asked_first(
     limiter: Limiter, clock: Clock
 ) -> None:
-    served: list[str] = []
-    for n in range(8):
+    holder = ask(limiter, "nightly", 0)
+    for n in range(1, 5):
         for batch in ("nightly", "other"):  # nightly always asks first
-            holder = ask(limiter, batch, n)
-            if holder:
-                served.append(batch)
-                clock.advance(1)
-                limiter.release(P, K, holder)
+            assert ask(limiter, batch, n) is None
+    served: list[str] = []
+    while holder is not None:
+        clock.advance(1)
+        limiter.release(P, K, holder)
+        handed = wake(limiter)
+        holder = handed[0] if handed else None
+        served += [name.rsplit("-", 1)[0] for name in handed]
 
-    assert served[:6] == ["nightly", "other"] * 3
-    assert abs(served.count("nightly") - served.count("other")) <= 1
+    assert served == ["other", "nightly"] * 4
+    assert limiter.snapshot(P, K, ONE_SLOT)["parked"] == 0
 
 
-def test_a_fair_share_refusal_asks_again_soon(limiter: Limiter) -> None:
+def test_a_newcomer_is_parked_while_a_parked_batch_is_owed_the_free_slot(
+    limiter: Limiter,
+) -> None:
     holder = ask(limiter, "nightly", 0)
     assert holder is not None
     assert ask(limiter, "other", 0) is None
@@ -51,7 +62,8 @@ def test_a_fair_share_refusal_asks_again_soon(limiter: Limiter) -> None:
 
     grant = limiter.acquire_slot(P, K, "nightly-1", ONE_SLOT, 60, batch="nightly", priority=BULK)
 
-    assert (grant.allowed, grant.reason, grant.retry_after_s) == (False, "fair_share", 1.0)
+    assert (grant.allowed, grant.reason, grant.parked) == (False, "fair_share", True)
+    assert wake(limiter) == ["other-0"]
 
 
 def test_an_interactive_batch_goes_before_a_bulk_batch_that_asks_first(
@@ -59,30 +71,57 @@ def test_an_interactive_batch_goes_before_a_bulk_batch_that_asks_first(
 ) -> None:
     bulk = ask(limiter, "nightly", 0)
     assert bulk is not None
-    assert ask(limiter, "preview", 0, INTERACTIVE) is None
-    limiter.release(P, K, bulk)
-
     assert ask(limiter, "nightly", 1) is None
-    first = ask(limiter, "preview", 0, INTERACTIVE)
-    assert first is not None
-    limiter.release(P, K, first)
-    assert ask(limiter, "nightly", 2) is None
-    assert ask(limiter, "preview", 1, INTERACTIVE) is not None
+    for n in range(2):
+        assert ask(limiter, "preview", n, INTERACTIVE) is None
+    handed: list[tuple[str, Priority]] = []
+
+    for _ in range(3):
+        limiter.release(P, K, handed[-1][0] if handed else bulk)
+        handed += [(h.holder, h.priority) for h in limiter.wake(P, K, ONE_SLOT, 60)]
+
+    assert handed == [("preview-0", INTERACTIVE), ("preview-1", INTERACTIVE), ("nightly-1", BULK)]
 
 
-def test_a_batch_that_stopped_asking_stops_holding_others_back(
+def test_a_holder_handed_a_slot_keeps_it_when_its_submit_arrives(limiter: Limiter) -> None:
+    holder = ask(limiter, "nightly", 0)
+    assert holder is not None and ask(limiter, "nightly", 1) is None
+    limiter.release(P, K, holder)
+    assert wake(limiter) == ["nightly-1"]
+
+    assert ask(limiter, "other", 0) is None
+    assert ask(limiter, "nightly", 1) == "nightly-1"
+    assert limiter.in_flight(P, K) == 1
+
+
+def test_a_handover_whose_submit_never_comes_expires_with_its_lease(
     limiter: Limiter, clock: Clock
 ) -> None:
-    bulk = ask(limiter, "nightly", 0)
-    assert bulk is not None
+    holder = ask(limiter, "nightly", 0)
+    assert holder is not None
+    for n in (1, 2):
+        assert ask(limiter, "nightly", n) is None
+    limiter.release(P, K, holder)
+    assert wake(limiter) == ["nightly-1"]
+
+    clock.advance(61)
+
+    assert wake(limiter) == ["nightly-2"]
+
+
+def test_a_parked_holder_that_finds_a_free_slot_itself_leaves_the_queue(
+    limiter: Limiter,
+) -> None:
+    holder = ask(limiter, "nightly", 0)
+    assert holder is not None
     assert ask(limiter, "preview", 0, INTERACTIVE) is None
-    limiter.release(P, K, bulk)
-    assert ask(limiter, "nightly", 1) is None
+    limiter.release(P, K, holder)
 
-    clock.advance(60)
+    assert ask(limiter, "preview", 0, INTERACTIVE) == "preview-0"
 
-    assert ask(limiter, "nightly", 1) is not None
-    assert limiter.snapshot(P, K, ONE_SLOT)["waiting"] == {"interactive": [], "bulk": []}
+    snap = limiter.snapshot(P, K, ONE_SLOT)
+    assert (snap["parked"], snap["waiting"]) == (0, {"interactive": [], "bulk": []})
+    assert wake(limiter) == []
 
 
 def test_free_slots_beyond_the_waiting_interactive_batches_still_go_to_bulk(
@@ -201,3 +240,19 @@ def test_pick_key_avoids_a_key_in_cooldown_and_weighs_load_by_concurrency(
     assert limiter.pick_key(P, ["small", "cool", "big"], limits) == "big"
     with pytest.raises(ValueError, match="no API key"):
         limiter.pick_key(P, [], limits)
+
+
+def test_changes_of_the_effective_rate_are_logged_down_at_once_and_up_by_tenths(
+    limiter: Limiter, caplog: pytest.LogCaptureFixture
+) -> None:
+    limits = KeyLimits(concurrency=1, rate_per_s=10)
+    caplog.set_level(logging.INFO, logger="jobs.limiter")
+
+    limiter.on_throttled(P, K, limits, 2.0)
+    for _ in range(25):
+        limiter.on_success(P, K, limits)
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages[0] == f"{P} key {K} throttled (retry-after 2.0): effective rate now 5/s of 10/s"
+    assert [m.split()[-3] for m in messages[1:]] == ["6/s", "7/s", "8/s", "9/s", "10/s"]
+    assert all(record.effective_rate > 0 for record in caplog.records)  # type: ignore[attr-defined]
