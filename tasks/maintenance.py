@@ -7,10 +7,11 @@ import logging
 from celery import current_app, shared_task
 
 from pipeline.cancelling import cancel_job
-from pipeline.context import utcnow
-from pipeline.reconciling import find_stranded
+from pipeline.context import Context, utcnow
+from pipeline.decisions import Step
+from pipeline.reconciling import Redrive, find_stranded
 from pipeline.slots import sweep
-from tasks.chain import send_step, wake
+from tasks.chain import send_step, submit_queue, wake
 from tasks.runtime import context
 from workers.beat import sync_from_file
 
@@ -30,12 +31,18 @@ def reconcile() -> int:
             redrive.reason,
             extra={"job_id": redrive.job_id},
         )
-        send_step(redrive.step, redrive.job_id)
+        send_step(redrive.step, redrive.job_id, queue=_queue(ctx, redrive))
     # Slots freed by leases that expired with their worker go to parked jobs.
     wake(sweep(ctx))
     # Edits of the schedule file take effect without restarting beat.
     sync_from_file(current_app, ctx.settings, now)
     return len(redrives)
+
+
+def _queue(ctx: Context, redrive: Redrive) -> str | None:
+    """A re-driven submit goes back to its job's priority queue."""
+    job = ctx.ledger.get(redrive.job_id) if redrive.step is Step.SUBMIT else None
+    return submit_queue(job.priority) if job is not None else None
 
 
 @shared_task(name="restyle.cancel")
