@@ -26,6 +26,7 @@ from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.polling import first_poll_delay
 from pipeline.slots import hand_on
+from pipeline.sources import request_to_send
 from providers.errors import (
     FailureKind,
     FatalFailure,
@@ -193,7 +194,8 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
     assert job.key_id is not None and job.client_request_id is not None
     adapter = ctx.adapter(job.provider, job.key_id)
     try:
-        remote = adapter.submit(job.request, job.client_request_id)
+        request = request_to_send(ctx, job.source, job.request)
+        remote = adapter.submit(request, job.client_request_id)
     except RetryableFailure as exc:
         return _retry_later(ctx, job, now, exc)
     except FatalFailure as exc:

@@ -81,17 +81,26 @@ def s3(worker_settings: Settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def source_url(services: Stack, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A real H.264 clip in moto S3, reachable by the emulator over plain HTTP."""
+def source_url(source_object: str, services: Stack) -> str:
+    """A presigned URL of `source_object`, reachable by the emulator over plain HTTP."""
+    assert services.s3 is not None
+    bucket, _, key = source_object.removeprefix("s3://").partition("/")
+    client = boto3.client("s3", endpoint_url=services.s3.url, region_name="us-east-1")
+    return client.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=3600
+    )
+
+
+@pytest.fixture(scope="module")
+def source_object(services: Stack, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real H.264 clip in moto S3, as an s3:// URI."""
     assert services.s3 is not None
     path = make_clip(tmp_path_factory.mktemp("clips") / "source.mp4", seconds=1.5)
     client = boto3.client("s3", endpoint_url=services.s3.url, region_name="us-east-1")
     bucket = f"sources-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=bucket)
     client.upload_file(str(path), bucket, "source.mp4")
-    return client.generate_presigned_url(
-        "get_object", Params={"Bucket": bucket, "Key": "source.mp4"}, ExpiresIn=3600
-    )
+    return f"s3://{bucket}/source.mp4"
 
 
 def make_job(

@@ -57,3 +57,21 @@ def test_fifty_jobs_over_all_providers_end_stored_with_verified_objects(
     paid = stats["submissions"]["by_idempotency_key"]
     for job in finished:
         assert paid.get(job.client_request_id) == 1, job.id
+
+
+def test_an_s3_source_is_signed_afresh_at_submit_so_a_stale_planned_url_does_no_harm(
+    pipeline_stack: Stack,
+    worker_settings: Settings,
+    ledger: Ledger,
+    celery_app,
+    source_object: str,
+    emulator: httpx.Client,
+) -> None:
+    stale = "http://127.0.0.1:9/expired-presigned-url.mp4"
+    job = make_job(worker_settings, unique_batch("fresh"), "late", ProviderName.SEGMIND, stale)
+    job = job.model_copy(update={"source": source_object})
+    ledger.add([job])
+    dispatch_jobs(celery_app, [job])
+
+    wait_until(all_terminal(ledger, [job]), 60, lambda: str(states_of(ledger, [job])))
+    assert ledger.require(job.id).state is JobState.STORED
