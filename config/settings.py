@@ -43,6 +43,8 @@ class ProviderSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    retired_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    """Keys that take no new jobs but still poll and cancel the jobs already on them."""
     base_url: str | None = None
     concurrency: int | None = Field(default=None, ge=1, le=1000)
     rate_per_s: float | None = Field(default=None, gt=0, le=10_000)
@@ -51,7 +53,7 @@ class ProviderSettings(BaseModel):
     price_per_second_usd: float | None = Field(default=None, ge=0)
     price_per_run_usd: float | None = Field(default=None, ge=0)
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "retired_api_keys", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         return _split_keys(value)

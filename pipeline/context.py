@@ -16,7 +16,7 @@ from jobs.ledger import Ledger
 from jobs.limiter import KeyLimits, Limiter
 from jobs.limiter_off import build_limiter
 from providers.base import ProviderAdapter
-from providers.registry import adapter_for
+from providers.registry import adapter_for_key
 from storage.s3 import ensure_bucket, s3_client
 
 if TYPE_CHECKING:
@@ -67,9 +67,8 @@ class Context:
         return KeyLimits(concurrency=spec.concurrency, rate_per_s=spec.rate_per_s)
 
     def adapter(self, provider: ProviderName, key: str) -> ProviderAdapter:
-        """The adapter bound to the API key whose `key_id` is ``key``."""
-        index = self.key_ids(provider).index(key)
-        return adapter_for(self.settings, provider, key_index=index)
+        """The adapter bound to the (active or retired) API key whose `key_id` is ``key``."""
+        return adapter_for_key(self.settings, provider, key)
 
     def slot_lease_s(self) -> float:
         """How long a concurrency slot survives without a poll renewing it."""

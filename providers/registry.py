@@ -104,8 +104,26 @@ def adapter_for(
 ) -> ProviderAdapter:
     """The adapter of ``name`` with its ``key_index``-th key, on this process's pooled client."""
     provider = provider_name(name)
+    return _pooled(settings, provider, configured_key(settings, provider, key_index))
+
+
+def adapter_for_key(settings: Settings, name: ProviderName | str, kid: str) -> ProviderAdapter:
+    """The pooled adapter of the active or retired key whose `key_id` is ``kid``.
+
+    Jobs keep the key they were submitted with; after a rotation the old key stays in
+    ``RESTYLE_<P>__RETIRED_API_KEYS`` until its jobs are done.
+    """
+    provider = provider_name(name)
+    block = settings.provider(provider)
+    for key in (*block.api_keys, *block.retired_api_keys):
+        if key_id(key) == kid:
+            return _pooled(settings, provider, key)
+    variable = f"RESTYLE_{provider.value.upper()}__RETIRED_API_KEYS"
+    raise SettingsError(f"{variable}: key {kid} of {provider.value} is no longer configured")
+
+
+def _pooled(settings: Settings, provider: ProviderName, key: SecretStr) -> ProviderAdapter:
     spec = provider_spec(provider, settings)
-    key = configured_key(settings, provider, key_index)
     timeouts = (settings.http_connect_timeout_s, settings.http_read_timeout_s)
     cache_key = (os.getpid(), provider, key_id(key), spec.base_url, timeouts)
     with _clients_lock:

@@ -16,6 +16,7 @@ from providers.registry import (
     PROVIDERS,
     UnknownProvider,
     adapter_for,
+    adapter_for_key,
     build_client,
     close_clients,
     describe,
@@ -120,3 +121,11 @@ def test_adapter_reprs_show_no_key(offline: Settings) -> None:
     text = repr(adapter) + repr(adapter.transport)  # type: ignore[attr-defined]
     assert "127.0.0.1:9/runway" in text
     assert KEY not in text
+
+
+def test_a_retired_key_still_serves_the_jobs_already_on_it() -> None:
+    settings = Settings(runway={"api_keys": ["key_new"], "retired_api_keys": ["key_old"]})
+    old = adapter_for_key(settings, "runway", key_id(SecretStr("key_old")))
+    assert isinstance(old, PROVIDERS[ProviderName.RUNWAY])
+    with pytest.raises(SettingsError, match="RESTYLE_RUNWAY__RETIRED_API_KEYS"):
+        adapter_for_key(settings, "runway", key_id(SecretStr("key_gone")))
