@@ -53,16 +53,22 @@ def limits() -> None:
     """Show each configured key's limiter state: in flight, effective rate, cooldown."""
     settings = settings_or_exit()
     limiter = Limiter(redis_client(settings))
-    table = Table("provider", "key", "in flight", "concurrency", "effective rate/s", "cooldown s")
+    table = Table("provider", "key", "in flight", "parked", "concurrency", "effective rate/s",
+                  "cooldown s")  # fmt: skip
     for name in ProviderName:
         spec = provider_spec(name, settings)
         key_limits = KeyLimits(concurrency=spec.concurrency, rate_per_s=spec.rate_per_s)
-        for key in settings.provider(name).api_keys:
+        block = settings.provider(name)
+        keys = [(key, "") for key in block.api_keys] + [
+            (k, " (retired)") for k in block.retired_api_keys
+        ]
+        for key, note in keys:
             snap = limiter.snapshot(name, key_id(key), key_limits)
             table.add_row(
                 name.value,
-                key_id(key),
+                key_id(key) + note,
                 str(snap.get("in_flight", "?")),
+                str(snap.get("parked", 0)),
                 str(spec.concurrency),
                 f"{snap.get('effective_rate', 0):.2f}",
                 f"{snap.get('cooldown_remaining', 0):.1f}",
