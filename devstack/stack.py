@@ -38,6 +38,7 @@ class Stack:
         self.s3: Service | None = None
         self.emulator: Service | None = None
         self.workers: list[Service] = []
+        self.beat: Service | None = None
 
     def __enter__(self) -> Stack:
         return self
@@ -98,12 +99,13 @@ class Stack:
         queues: tuple[str, ...] = ALL_QUEUES,
         concurrency: int = 2,
         name: str | None = None,
+        app: str = "workers.app",
         **extra_env: str,
     ) -> Service:
-        """Start a real ``celery -A workers.app worker`` subprocess and wait until it is ready."""
+        """Start a real ``celery -A <app> worker`` subprocess and wait until it is ready."""
         name = name or f"w{len(self.workers) + 1}"
         argv = [
-            sys.executable, "-m", "celery", "-A", "workers.app", "worker",
+            sys.executable, "-m", "celery", "-A", app, "worker",
             "-Q", ",".join(queues), "-c", str(concurrency), "-n", f"{name}@%h",
             "--without-gossip", "--without-mingle", "-l", "INFO",
         ]  # fmt: skip
@@ -118,11 +120,25 @@ class Stack:
         self.workers.append(worker)
         return worker
 
+    def start_beat(self, **extra_env: str) -> Service:
+        """Start ``celery -A workers.app beat`` (RedBeat: its schedule and lock live in Redis)."""
+        argv = [sys.executable, "-m", "celery", "-A", "workers.app", "beat", "-l", "INFO",
+                "--pidfile", "", "-s", str(self.workdir / "beat-schedule")]  # fmt: skip
+        log = self.workdir / "beat.log"
+        beat = Service("beat", "", 0, argv, base_env(self.env(**extra_env)), log).start()
+        try:
+            wait_for(lambda: "beat: Starting" in beat.log_tail(200), 60, "celery beat")
+        except TimeoutError:
+            beat.kill()
+            raise RuntimeError(f"celery beat failed to start:\n{beat.log_tail()}") from None
+        self.beat = beat
+        return beat
+
     def stop(self) -> None:
         """Stop workers first (so they ack nothing half-done), then the services."""
         for worker in self.workers:
             worker.stop()
         self.workers.clear()
-        for service in (self.emulator, self.s3, self.redis):
+        for service in (self.beat, self.emulator, self.s3, self.redis):
             if service is not None:
                 service.stop()

@@ -56,7 +56,6 @@ def _deadline(job: Job) -> datetime:
 
 
 def _copy(ctx: Context, job: Job, bucket: str, key: str, deadline: datetime) -> Decision:
-    ctx.ready_bucket(bucket)
     metadata = {
         "job-id": job.id,
         "batch": job.batch,
@@ -65,6 +64,8 @@ def _copy(ctx: Context, job: Job, bucket: str, key: str, deadline: datetime) -> 
         "remote-id": job.remote_id or "",
     }
     try:
+        # Inside the try: an S3 outage while preparing the bucket is retried like a failed copy.
+        ctx.ready_bucket(bucket)
         stored = copy_url_to_s3(
             ctx.http,
             job.output_urls[0],

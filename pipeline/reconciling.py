@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from config.celery import MAX_RETRY_COUNTDOWN_S
+from jobs.models import Job
 from jobs.states import JobState
 from pipeline.context import Context
 from pipeline.decisions import Step
+from pipeline.polling import EARLY_TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class Redrive:
 def stale_after(ctx: Context) -> dict[JobState, tuple[Step, timedelta]]:
     """How long each state may stand still before its job is re-driven, and with which step."""
     settings = ctx.settings
-    grace = settings.http_read_timeout_s + 5
+    grace = _grace(ctx).total_seconds()
     longest_wait = MAX_RETRY_COUNTDOWN_S + grace
     return {
         JobState.SUBMITTING: (Step.SUBMIT, timedelta(seconds=grace)),
@@ -48,6 +50,30 @@ def find_stranded(ctx: Context, now: datetime, limit: int = 1000) -> list[Redriv
         for job_id in ctx.ledger.overdue(now, limit)
     ]
     for state, (step, age) in stale_after(ctx).items():
-        for job_id in ctx.ledger.stale(state, older_than=now - age, limit=limit):
-            found.append(Redrive(job_id, step, f"{state} unchanged for over {age}"))
+        stale = ctx.ledger.stale(state, older_than=now - age, limit=limit)
+        if state is JobState.SUBMITTED:
+            stale = polls_overdue(ctx, stale, now)
+        found.extend(Redrive(job_id, step, f"{state} unchanged for over {age}") for job_id in stale)
     return found
+
+
+def polls_overdue(ctx: Context, job_ids: list[str], now: datetime) -> list[str]:
+    """Of ``job_ids``, those a re-driven poll would actually poll.
+
+    A poll backing off from a provider error may be planned further ahead than the staleness
+    limit; until `EARLY_TOLERANCE` of its delay has passed, `poll_job` drops any other poll as
+    a duplicate chain, so re-driving it earlier only sends tasks that do nothing.
+    """
+    return [job.id for job in ctx.ledger.get_many(job_ids) if _poll_accepted(job, now)]
+
+
+def _poll_accepted(job: Job, now: datetime) -> bool:
+    if job.next_poll_at is None or job.last_poll_at is None:
+        return True
+    planned = job.next_poll_at - job.last_poll_at
+    return now >= job.last_poll_at + planned * EARLY_TOLERANCE
+
+
+def _grace(ctx: Context) -> timedelta:
+    """How long one provider call may take, and a margin."""
+    return timedelta(seconds=ctx.settings.http_read_timeout_s + 5)

@@ -29,6 +29,7 @@ RETRYABLE_CODES = frozenset(
     {"SlowDown", "RequestTimeout", "Throttling", "ThrottlingException", "InternalError"}
 )
 REFUSAL_ERRORS = (NoCredentialsError, PartialCredentialsError, ParamValidationError)
+MISSING_BUCKET = frozenset({"404", "NoSuchBucket", "NotFound"})
 
 
 @dataclass(frozen=True)
@@ -94,15 +95,24 @@ def s3_errors(action: str) -> Iterator[None]:
 
 
 def ensure_bucket(client: S3Client, bucket: str) -> None:
-    """Create ``bucket`` in the client's region unless it already exists."""
+    """Create ``bucket`` in the client's region unless it already exists.
+
+    Raises `S3Unavailable` (S3 unreachable or failing) or `S3Refused`, like every S3 call here.
+    """
     try:
-        client.head_bucket(Bucket=bucket)
+        with s3_errors(f"head bucket {bucket}"):
+            client.head_bucket(Bucket=bucket)
         return
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
-            raise classify(f"head bucket {bucket}", exc) from exc
+    except StorageError as exc:
+        cause = exc.__cause__
+        if not isinstance(cause, ClientError) or _error_code(cause) not in MISSING_BUCKET:
+            raise
     with s3_errors(f"create bucket {bucket}"):
         _create_bucket(client, bucket)
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _create_bucket(client: S3Client, bucket: str) -> None:
