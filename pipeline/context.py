@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import httpx
@@ -69,6 +69,10 @@ class Context:
     def adapter(self, provider: ProviderName, key: str) -> ProviderAdapter:
         """The adapter bound to the (active or retired) API key whose `key_id` is ``key``."""
         return adapter_for_key(self.settings, provider, key)
+
+    def call_grace(self) -> timedelta:
+        """How long one provider call may take (the read timeout), and a margin."""
+        return timedelta(seconds=self.settings.http_read_timeout_s + 5)
 
     def slot_lease_s(self) -> float:
         """How long a concurrency slot survives without a poll renewing it."""

@@ -30,7 +30,7 @@ def poll_job(ctx: Context, job_id: str, now: datetime) -> Decision:
     job = ctx.ledger.get(job_id)
     if job is None or job.state is not JobState.SUBMITTED:
         return Done("job is not waiting on its provider")
-    if _is_duplicate_chain(job, now):
+    if is_duplicate_chain(job, now):
         return Done("another poll chain is live for this job")
     decision = _poll(ctx, job, now)
     if isinstance(decision, Then) and decision.step is Step.POLL:
@@ -60,7 +60,8 @@ def _poll(ctx: Context, job: Job, now: datetime) -> Decision:
     return _on_status(ctx, job, now, status)
 
 
-def _is_duplicate_chain(job: Job, now: datetime) -> bool:
+def is_duplicate_chain(job: Job, now: datetime) -> bool:
+    """True when a poll arrives too early to be the one its job planned last."""
     if job.next_poll_at is None or job.last_poll_at is None:
         return False
     planned = (job.next_poll_at - job.last_poll_at).total_seconds()
@@ -133,7 +134,10 @@ def _poll_failed_retryably(
 ) -> Decision:
     if exc.retry_after is not None or exc.status_code == 429:
         ctx.limiter.on_throttled(job.provider, _key(job), ctx.limits(job.provider), exc.retry_after)
-    delay = max(retry_delay(min(job.polls, 6), exc.retry_after), MIN_POLL_DELAY_S)
+    # The job holds a concurrency slot while it waits: back off no longer than the poll cap,
+    # unless the provider itself asks for longer.
+    cap = max(ctx.settings.poll_max_interval_s, exc.retry_after or 0.0)
+    delay = max(min(retry_delay(min(job.polls, 6), exc.retry_after), cap), MIN_POLL_DELAY_S)
     return _reschedule(ctx, job, now, delay, f"{type(exc).__name__}: {exc.message}")
 
 

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from config.celery import MAX_RETRY_COUNTDOWN_S
-from jobs.models import Job
 from jobs.states import JobState
 from pipeline.context import Context
 from pipeline.decisions import Step
-from pipeline.polling import EARLY_TOLERANCE
+from pipeline.polling import is_duplicate_chain
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Redrive:
 def stale_after(ctx: Context) -> dict[JobState, tuple[Step, timedelta]]:
     """How long each state may stand still before its job is re-driven, and with which step."""
     settings = ctx.settings
-    grace = _grace(ctx).total_seconds()
+    grace = ctx.call_grace().total_seconds()
     longest_wait = MAX_RETRY_COUNTDOWN_S + grace
     return {
         JobState.SUBMITTING: (Step.SUBMIT, timedelta(seconds=grace)),
@@ -61,19 +60,7 @@ def polls_overdue(ctx: Context, job_ids: list[str], now: datetime) -> list[str]:
     """Of ``job_ids``, those a re-driven poll would actually poll.
 
     A poll backing off from a provider error may be planned further ahead than the staleness
-    limit; until `EARLY_TOLERANCE` of its delay has passed, `poll_job` drops any other poll as
-    a duplicate chain, so re-driving it earlier only sends tasks that do nothing.
+    limit; until then `poll_job` drops any other poll as a duplicate chain
+    (`is_duplicate_chain`), so re-driving it earlier only sends tasks that do nothing.
     """
-    return [job.id for job in ctx.ledger.get_many(job_ids) if _poll_accepted(job, now)]
-
-
-def _poll_accepted(job: Job, now: datetime) -> bool:
-    if job.next_poll_at is None or job.last_poll_at is None:
-        return True
-    planned = job.next_poll_at - job.last_poll_at
-    return now >= job.last_poll_at + planned * EARLY_TOLERANCE
-
-
-def _grace(ctx: Context) -> timedelta:
-    """How long one provider call may take, and a margin."""
-    return timedelta(seconds=ctx.settings.http_read_timeout_s + 5)
+    return [job.id for job in ctx.ledger.get_many(job_ids) if not is_duplicate_chain(job, now)]

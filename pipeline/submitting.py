@@ -58,7 +58,7 @@ def submit_job(ctx: Context, job_id: str, now: datetime) -> Decision:
     """
     job = ctx.ledger.get(job_id)
     if job is not None and job.state in SUBMITTABLE:
-        ctx.ledger.watch(job_id, now + _grace(ctx))
+        ctx.ledger.watch(job_id, now + ctx.call_grace())
     decision = _rewatch(ctx, job_id, _decide(ctx, job, now), now)
     if isinstance(decision, Then) and decision.step is Step.POLL:
         return decision
@@ -73,7 +73,7 @@ def _rewatch(ctx: Context, job_id: str, outcome: Decision | Parked, now: datetim
         ctx.ledger.watch(job_id, now + timedelta(seconds=outcome.recheck_s))
         return Done(outcome.reason)
     if isinstance(outcome, Then) and outcome.step is Step.SUBMIT:
-        ctx.ledger.watch(job_id, now + timedelta(seconds=outcome.countdown_s) + _grace(ctx))
+        ctx.ledger.watch(job_id, now + timedelta(seconds=outcome.countdown_s) + ctx.call_grace())
     else:
         ctx.ledger.unwatch(job_id)
     return outcome
@@ -90,11 +90,6 @@ def _decide(ctx: Context, job: Job | None, now: datetime) -> Decision | Parked:
     if job.state not in SUBMITTABLE:
         return Done(f"job is already {job.state}")
     return _start_attempt(ctx, job, now)
-
-
-def _grace(ctx: Context) -> timedelta:
-    """How long one submit may take: a POST up to the read timeout, and a margin."""
-    return timedelta(seconds=ctx.settings.http_read_timeout_s + 5)
 
 
 def _pin_key(ctx: Context, job: Job, now: datetime) -> Job | None:
@@ -163,7 +158,7 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
 
 def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
     """A job found in SUBMITTING: a redelivered message, or a worker that died mid-POST."""
-    grace = _grace(ctx)
+    grace = ctx.call_grace()
     waited = now - job.updated_at
     if waited < grace:
         return Then(Step.SUBMIT, (grace - waited).total_seconds(), "a POST may still be in flight")

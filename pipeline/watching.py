@@ -9,7 +9,7 @@ submit step then re-watches or unwatches it, and the reconciler re-drives what i
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pipeline.context import Context
 
@@ -18,6 +18,6 @@ def watch_received_submit(
     ctx: Context, job_id: str, eta: datetime | None, now: datetime
 ) -> datetime:
     """Expect the submit of ``job_id`` to run by its ETA plus a grace; return that time."""
-    due = max(eta or now, now) + timedelta(seconds=ctx.settings.http_read_timeout_s + 5)
+    due = max(eta or now, now) + ctx.call_grace()
     ctx.ledger.watch(job_id, due)
     return due
