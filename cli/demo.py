@@ -107,4 +107,5 @@ def _show_outputs(settings: Settings, jobs: list[Job], folder: Path) -> None:
             continue
         local = folder / f"{job.item}.mp4"
         s3.download_file(job.output.bucket, job.output.key, str(local))
-        console.print(f"  {job.item:<10} {job.provider.value:<9} {job.output.uri}  -> {local}")
+        console.print(f"  {job.item:<10} {job.provider.value:<9} {job.output.uri}", soft_wrap=True)
+        console.print(f"  {'':<10} {'':<9} local copy: {local}", soft_wrap=True)
