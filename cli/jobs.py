@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -11,7 +11,7 @@ from rich.table import Table
 
 from cli.common import console, fail, redis_client, settings_or_exit
 from config.catalogue import provider_spec
-from config.settings import ProviderName
+from config.settings import ProviderName, Settings
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
 from providers.errors import InvalidRequest
@@ -34,20 +34,15 @@ def enqueue(
 ) -> None:
     """Queue one edit job and print its id."""
     settings = settings_or_exit()
-    try:
-        request = EditRequest(
-            video_url=video_url,
-            prompt=prompt,
-            aspect_ratio=aspect_ratio,
-            seed=seed,
-            reference_image_url=reference_image,
-        )
-        validate_request(provider, settings, request)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise fail(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}", 2) from None
-    except InvalidRequest as exc:
-        raise fail(str(exc), 2) from None
+    request = _checked_request(
+        settings,
+        provider,
+        video_url=video_url,
+        prompt=prompt,
+        aspect_ratio=aspect_ratio,
+        seed=seed,
+        reference_image_url=reference_image,
+    )
     now = datetime.now(UTC)
     item = item or now.strftime("%Y%m%dT%H%M%S%f")
     spec = provider_spec(provider, settings)
@@ -63,13 +58,30 @@ def enqueue(
         updated_at=now,
         estimated_cost_usd=spec.price.estimate(spec.output_seconds),
     )
-    created = Ledger(redis_client(settings), settings.job_record_ttl_s).add([job])[0]
-    if created:
+    if Ledger(redis_client(settings), settings.job_record_ttl_s).add([job])[0]:
         from workers.app import app
         from workers.dispatch import dispatch_jobs
 
         dispatch_jobs(app, [job])
     console.print(job.id)
+
+
+OPTION_OF_FIELD = {"video_url": "VIDEO_URL", "reference_image_url": "--reference-image"}
+
+
+def _checked_request(settings: Settings, provider: ProviderName, **fields: Any) -> EditRequest:
+    """The `EditRequest`, or exit 2 naming the option that is wrong."""
+    try:
+        request = EditRequest(**fields)
+        validate_request(provider, settings, request)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0])
+        option = OPTION_OF_FIELD.get(name, "--" + name.replace("_", "-"))
+        raise fail(f"{option}: {first['msg']}", 2) from None
+    except InvalidRequest as exc:
+        raise fail(str(exc), 2) from None
+    return request
 
 
 def show_job(job_id: Annotated[str, typer.Argument()]) -> None:
