@@ -80,7 +80,6 @@ class Job(BaseModel):
     output_prefix: str | None = None
     failure_kind: FailureKind | None = None
     failure_message: str | None = None
-    cancel_requested: bool = False
     estimated_cost_usd: float = 0.0
     source_seconds: float | None = None
     created_at: datetime
