@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 import pytest
@@ -19,6 +20,7 @@ from jobs.models import Job, Priority, job_id_for
 from jobs.states import JobState
 from media.clips import make_clip
 from providers.request import EditRequest
+from workers.dispatch import dispatch_jobs
 
 FAST_ENV = {
     "RESTYLE_POLL_MAX_INTERVAL_S": "1",
@@ -145,6 +147,14 @@ def states_of(ledger: Ledger, jobs: list[Job]) -> dict[str, JobState]:
 
 def all_terminal(ledger: Ledger, jobs: list[Job]) -> Callable[[], bool]:
     return lambda: all(state.terminal for state in states_of(ledger, jobs).values())
+
+
+def run_to_end(ledger: Ledger, celery_app: Any, jobs: list[Job], timeout_s: float) -> list[Job]:
+    """Add ``jobs`` (each new), dispatch them, and return them once every one has ended."""
+    assert all(ledger.add(jobs))
+    dispatch_jobs(celery_app, jobs)
+    wait_until(all_terminal(ledger, jobs), timeout_s, lambda: str(states_of(ledger, jobs)))
+    return ledger.get_many([job.id for job in jobs])
 
 
 def unique_batch(prefix: str) -> str:

@@ -14,8 +14,7 @@ from devstack import Stack
 from emulator.client import EmulatorAdmin
 from jobs.ledger import Ledger
 from jobs.states import JobState
-from tests.pipeline.conftest import all_terminal, make_job, states_of, unique_batch, wait_until
-from workers.dispatch import dispatch_jobs
+from tests.pipeline.conftest import make_job, run_to_end, unique_batch
 
 pytestmark = pytest.mark.slow
 
@@ -44,11 +43,7 @@ def test_a_200_mb_output_is_archived_within_150_mb_of_worker_memory(
     worker = services.start_worker(queues=("submit", "poll", "archive"), concurrency=1,
                                    name="rss", **worker_env)  # fmt: skip
     job = make_job(worker_settings, unique_batch("big"), "big", ProviderName.VIBEDREAM, source_url)
-    ledger.add([job])
-    dispatch_jobs(celery_app, [job])
-
-    wait_until(all_terminal(ledger, [job]), 180, lambda: str(states_of(ledger, [job])))
-    stored = ledger.require(job.id)
+    (stored,) = run_to_end(ledger, celery_app, [job], 180)
     assert stored.state is JobState.STORED, stored.events
     assert stored.output is not None and stored.output.size > OUTPUT_BYTES
     assert worker.process is not None

@@ -12,8 +12,7 @@ from config.settings import ProviderName, Settings
 from devstack import Stack
 from jobs.ledger import Ledger
 from jobs.states import JobState
-from tests.pipeline.conftest import all_terminal, make_job, states_of, unique_batch, wait_until
-from workers.dispatch import dispatch_jobs
+from tests.pipeline.conftest import make_job, run_to_end, unique_batch
 
 
 def test_fifty_jobs_over_all_providers_end_stored_with_verified_objects(
@@ -31,12 +30,7 @@ def test_fifty_jobs_over_all_providers_end_stored_with_verified_objects(
         make_job(worker_settings, batch, f"clip-{n:02d}", providers[n % 5], source_url)
         for n in range(50)
     ]
-    assert all(ledger.add(jobs))
-    dispatch_jobs(celery_app, jobs)
-
-    wait_until(all_terminal(ledger, jobs), 240, lambda: str(states_of(ledger, jobs)))
-
-    finished = ledger.get_many([job.id for job in jobs])
+    finished = run_to_end(ledger, celery_app, jobs, 240)
     assert {job.state for job in finished} == {JobState.STORED}, [
         (job.id, job.state, job.failure_message) for job in finished if job.state != JobState.STORED
     ]
@@ -70,8 +64,5 @@ def test_an_s3_source_is_signed_afresh_at_submit_so_a_stale_planned_url_does_no_
     stale = "http://127.0.0.1:9/expired-presigned-url.mp4"
     job = make_job(worker_settings, unique_batch("fresh"), "late", ProviderName.SEGMIND, stale)
     job = job.model_copy(update={"source": source_object})
-    ledger.add([job])
-    dispatch_jobs(celery_app, [job])
-
-    wait_until(all_terminal(ledger, [job]), 60, lambda: str(states_of(ledger, [job])))
-    assert ledger.require(job.id).state is JobState.STORED
+    (stored,) = run_to_end(ledger, celery_app, [job], 60)
+    assert stored.state is JobState.STORED

@@ -16,8 +16,7 @@ from jobs.budget import Budget
 from jobs.ledger import Ledger
 from jobs.states import JobState
 from providers.errors import FailureKind
-from tests.pipeline.conftest import all_terminal, make_job, states_of, unique_batch, wait_until
-from workers.dispatch import dispatch_jobs
+from tests.pipeline.conftest import make_job, run_to_end, unique_batch
 
 Setup = Callable[[EmulatorAdmin], Any]
 
@@ -55,11 +54,7 @@ def test_each_failure_class_ends_failed_with_its_kind_and_the_providers_message(
 ) -> None:
     setup(EmulatorAdmin(emulator))
     job = make_job(worker_settings, unique_batch("fail"), "only", provider, source_url, prompt)
-    ledger.add([job])
-    dispatch_jobs(celery_app, [job])
-
-    wait_until(all_terminal(ledger, [job]), 60, lambda: str(states_of(ledger, [job])))
-    ended = ledger.require(job.id)
+    (ended,) = run_to_end(ledger, celery_app, [job], 60)
     assert (ended.state, ended.failure_kind) == (JobState.FAILED, kind), ended.events
     assert ended.failure_message
     for key in worker_settings.provider(provider).api_keys:
@@ -78,11 +73,7 @@ def test_output_gone_before_the_copy_ends_expired_with_the_reason(
     EmulatorAdmin(emulator).configure(providers={"vibedream": {"retention_s": 0.01}})
     batch = unique_batch("expire")
     job = make_job(worker_settings, batch, "only", ProviderName.VIBEDREAM, source_url)
-    ledger.add([job])
-    dispatch_jobs(celery_app, [job])
-
-    wait_until(all_terminal(ledger, [job]), 60, lambda: str(states_of(ledger, [job])))
-    ended = ledger.require(job.id)
+    (ended,) = run_to_end(ledger, celery_app, [job], 60)
     assert (ended.state, ended.failure_kind) == (JobState.EXPIRED, FailureKind.EXPIRED)
     assert ended.failure_message and "404" in ended.failure_message, ended.failure_message
 
@@ -102,11 +93,8 @@ def test_a_provider_that_answers_429_then_recovers_gets_every_job_through(
         make_job(worker_settings, batch, f"clip-{n}", ProviderName.SEGMIND, source_url)
         for n in range(6)
     ]
-    ledger.add(jobs)
-    dispatch_jobs(celery_app, jobs)
-
-    wait_until(all_terminal(ledger, jobs), 120, lambda: str(states_of(ledger, jobs)))
-    assert set(states_of(ledger, jobs).values()) == {JobState.STORED}
+    ended = run_to_end(ledger, celery_app, jobs, 120)
+    assert {job.state for job in ended} == {JobState.STORED}
     stats = admin.stats()
     assert stats["rate_limited_total"] >= 6
     assert all(count == 1 for count in stats["submissions"]["by_idempotency_key"].values())
@@ -126,11 +114,7 @@ def test_jobs_that_would_pass_the_batch_budget_end_failed_budget_and_are_never_s
         for n in range(4)
     ]
     Budget(ledger.client).set_limit(batch, 2.5 * jobs[0].estimated_cost_usd)
-    ledger.add(jobs)
-    dispatch_jobs(celery_app, jobs)
-
-    wait_until(all_terminal(ledger, jobs), 60, lambda: str(states_of(ledger, jobs)))
-    ended = ledger.get_many([job.id for job in jobs])
+    ended = run_to_end(ledger, celery_app, jobs, 60)
     assert sorted(job.state for job in ended) == [JobState.FAILED] * 2 + [JobState.STORED] * 2
     refused = [job for job in ended if job.state is JobState.FAILED]
     assert {job.failure_kind for job in refused} == {FailureKind.BUDGET}
