@@ -123,6 +123,10 @@ class EmulatorConfig(Knobs):
 
     ``render_workers`` is read at start-up only. ``public_url`` replaces the scheme and host
     the client used in the URLs the emulator hands out. ``seed`` makes the fault dice repeatable.
+    ``progress_exponent`` shapes the progress a running job reports (Runway's ``progress``): the
+    fraction of its time gone, raised to this power. 1 (the default) is progress proportional to
+    time, which is unconfirmed for the real API; above 1 a job reports a slow start and a fast
+    end, below 1 the opposite, to try how polling copes with progress that is not linear.
     """
 
     preset: str = "realistic"
@@ -138,6 +142,7 @@ class EmulatorConfig(Knobs):
     render_workers: int = Field(default=1, ge=1, le=8)
     fetch_timeout_s: float = Field(default=20.0, gt=0)
     callback_timeout_s: float = Field(default=2.0, gt=0)
+    progress_exponent: float = Field(default=1.0, gt=0, le=10)
 
     @model_validator(mode="after")
     def _all_providers(self) -> Self:

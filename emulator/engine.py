@@ -192,6 +192,7 @@ class Emulator:
             fate=self._fate(call.provider, spec),
             idempotency_key=call.idempotency_key,
             base_url=call.base_url,
+            progress_exponent=self.config.progress_exponent,
         )
 
     def _fate(self, provider: ProviderName, spec: EditSpec) -> Cause | None:

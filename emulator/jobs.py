@@ -69,6 +69,7 @@ class RemoteJob:
     fate: Cause | None = None
     idempotency_key: str | None = None
     base_url: str = ""
+    progress_exponent: float = 1.0
     started_at: float | None = None
     finished_at: float | None = None
     final: Phase | None = None
@@ -99,9 +100,13 @@ def phase_at(job: RemoteJob, now: float) -> Phase:
 
 
 def progress_at(job: RemoteJob, now: float) -> float:
-    """Fraction done, 0 to 1 (0.99 at most until the job has really finished)."""
+    """Fraction done, 0 to 1 (0.99 at most until the job has really finished).
+
+    The fraction of the job's time gone, raised to ``job.progress_exponent``.
+    """
     if job.final is Phase.SUCCEEDED:
         return 1.0
     if job.started_at is None or job.duration_s <= 0:
         return 0.0
-    return round(min(0.99, max(0.0, (now - job.started_at) / job.duration_s)), 3)
+    gone = min(1.0, max(0.0, (now - job.started_at) / job.duration_s))
+    return round(min(0.99, gone**job.progress_exponent), 3)

@@ -73,6 +73,8 @@ class Job(BaseModel):
     last_poll_at: datetime | None = None
     next_poll_at: datetime | None = None
     progress: float | None = None
+    progress_at: datetime | None = None
+    predicted_end_at: datetime | None = None
     output_urls: tuple[str, ...] = ()
     expires_at: datetime | None = None
     remote_completed_at: datetime | None = None

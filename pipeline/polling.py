@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from jobs.models import Job
 from jobs.states import JobState
-from jobs.timing import next_poll_delay, retry_delay
+from jobs.timing import EndPrediction, ProgressReading, next_poll_delay, predict_end, retry_delay
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import expire_job, fail_job
@@ -71,8 +71,10 @@ def is_duplicate_chain(job: Job, now: datetime) -> bool:
 def _on_status(ctx: Context, job: Job, now: datetime, status: RemoteStatus) -> Decision:
     if not status.state.terminal:
         ctx.limiter.renew(job.provider, _key(job), job.id, ctx.slot_lease_s())
+        prediction = _predict_end(job, now, status.progress)
+        delay = _planned_delay(ctx, job, now, prediction)
         return _reschedule(
-            ctx, job, now, _planned_delay(ctx, job, now), "still running", progress=status.progress
+            ctx, job, now, delay, "still running", status.progress, _resolved_end(job, prediction)
         )
     _release(ctx, job)
     if status.state is RemoteState.SUCCEEDED:
@@ -141,7 +143,9 @@ def _poll_failed_retryably(
     return _reschedule(ctx, job, now, delay, f"{type(exc).__name__}: {exc.message}")
 
 
-def _planned_delay(ctx: Context, job: Job, now: datetime) -> float:
+def _planned_delay(
+    ctx: Context, job: Job, now: datetime, prediction: EndPrediction | None
+) -> float:
     spec = ctx.spec(job.provider)
     elapsed = (now - (job.submitted_at or now)).total_seconds()
     remaining = ((job.deadline or now) - now).total_seconds()
@@ -151,10 +155,33 @@ def _planned_delay(ctx: Context, job: Job, now: datetime) -> float:
         elapsed_s=elapsed,
         cap_s=ctx.settings.poll_max_interval_s,
         deadline_remaining_s=max(remaining, 0.0),
+        prediction=prediction,
     )
     pressure = ctx.limiter.rate_pressure(job.provider, _key(job), ctx.limits(job.provider))
     # Near the key's request rate, spend fewer requests on status checks.
     return delay * (1.0 + 2.0 * max(0.0, pressure - 0.5))
+
+
+def _predict_end(job: Job, now: datetime, progress: float | None) -> EndPrediction | None:
+    """When the remote job should end, from this poll's progress and the last ones."""
+    if progress is None or job.submitted_at is None:
+        return None
+    start = job.submitted_at
+    previous = None
+    if job.progress is not None and job.progress_at is not None:
+        previous = ProgressReading(job.progress, (job.progress_at - start).total_seconds())
+    previous_end = None
+    if job.predicted_end_at is not None:
+        previous_end = (job.predicted_end_at - start).total_seconds()
+    latest = ProgressReading(progress, (now - start).total_seconds())
+    return predict_end(latest, previous, previous_end)
+
+
+def _resolved_end(job: Job, prediction: EndPrediction | None) -> datetime | None:
+    """The prediction worth keeping for the next poll to confirm (only a resolved one)."""
+    if prediction is None or not prediction.resolved or job.submitted_at is None:
+        return None
+    return job.submitted_at + timedelta(seconds=prediction.end_s)
 
 
 def _reschedule(
@@ -164,6 +191,7 @@ def _reschedule(
     delay: float,
     reason: str,
     progress: float | None = None,
+    predicted_end_at: datetime | None = None,
 ) -> Decision:
     if job.deadline is not None and now >= job.deadline:
         _release(ctx, job)
@@ -179,6 +207,8 @@ def _reschedule(
     }
     if progress is not None:
         changes["progress"] = progress
+        changes["progress_at"] = now
+        changes["predicted_end_at"] = predicted_end_at
     moved = ctx.ledger.update(job.id, expect=JobState.SUBMITTED, now=now, **changes)
     return Then(Step.POLL, delay, reason) if moved else Done("job moved")
 

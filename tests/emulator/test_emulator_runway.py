@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -61,6 +62,19 @@ def test_a_running_task_reports_progress(emulator: httpx.Client, clip_uri: str) 
     configure(emulator, {"processing": {"min_s": 0.3, "max_s": 0.3}})
     running = eventually(lambda: (t := task(emulator, task_id).json())["status"] == "RUNNING" and t)
     assert 0 < running["progress"] < 1
+
+
+def test_the_progress_exponent_knob_curves_the_reported_progress(
+    emulator: httpx.Client, clip_uri: str
+) -> None:
+    configure(emulator, {"processing": {"min_s": 10, "max_s": 10}, "progress_exponent": 3.0})
+    task_id = create(emulator, clip_uri)
+    running = eventually(lambda: (t := task(emulator, task_id).json())["status"] == "RUNNING" and t)
+    read_at = time.time()
+    (remote,) = emulator.get("/_emulator/jobs").json()["jobs"]
+    gone = (read_at - remote["created_at"]) / remote["duration_s"]
+    assert abs(running["progress"] - gone**3) < 0.03, (running["progress"], gone)
+    assert running["progress"] < gone - 0.1
 
 
 @pytest.mark.parametrize("sent", [{}, {"Authorization": "Bearer"}, {"Authorization": "Basic abc"}])

@@ -165,6 +165,14 @@ def test_phases_and_progress_follow_the_clock() -> None:
     assert phase_at(job, 105.0) is Phase.SUCCEEDED and progress_at(job, 105.0) == 1.0
 
 
+def test_the_progress_exponent_curves_reported_progress() -> None:
+    job = _job("curved", started=100.0)
+    job.progress_exponent = 2.0
+    assert progress_at(job, 105.0) == 0.25
+    job.progress_exponent = 0.5
+    assert progress_at(job, 102.5) == 0.5
+
+
 def test_the_store_hands_a_freed_slot_to_the_oldest_waiting_job() -> None:
     store = JobStore()
     running, first, second = _job("r", 0.0), _job("w1"), _job("w2")

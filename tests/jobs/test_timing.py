@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from jobs.timing import (
+    POLL_BUDGET,
     POLL_FLOOR_S,
+    PROGRESS_MARGIN,
+    PROGRESS_MIN_GAP,
+    PROGRESS_MIN_STEP,
+    EndPrediction,
+    ProgressReading,
     backoff_delay,
     next_poll_delay,
+    predict_end,
     retry_delay,
 )
 
@@ -82,3 +89,83 @@ def test_the_first_poll_aims_at_a_third_of_the_typical_time() -> None:
     assert next_poll_delay(0, 100.0, 0.0, 60.0, 3600.0) == 35.0
     assert next_poll_delay(0, 100.0, 30.0, 60.0, 3600.0) == 5.0
     assert next_poll_delay(0, 300.0, 0.0, 60.0, 3600.0) == 60.0
+
+
+fractions = st.floats(min_value=0.01, max_value=0.99, allow_nan=False)
+
+
+@given(st.floats(min_value=1.0, max_value=10_000.0), fractions, fractions)
+def test_two_progress_readings_of_a_steady_job_predict_its_end_exactly(
+    total: float, first: float, second: float
+) -> None:
+    early, late = sorted((first, second))
+    assume(late - early >= 0.01)
+    previous, latest = ProgressReading(early, early * total), ProgressReading(late, late * total)
+
+    prediction = predict_end(latest, previous)
+
+    assert prediction is not None and abs(prediction.end_s - total) <= 1e-6 * total
+    assert prediction.resolved is (late - early >= PROGRESS_MIN_STEP)
+
+
+@given(st.floats(min_value=1.0, max_value=10_000.0), st.floats(0.0, 1000.0), fractions)
+def test_one_reading_after_time_spent_queued_predicts_late_never_early(
+    run: float, queued: float, progress: float
+) -> None:
+    prediction = predict_end(ProgressReading(progress, queued + progress * run), None)
+
+    assert prediction is not None and prediction.end_s >= (queued + run) * (1 - 1e-9)
+    assert not prediction.resolved
+
+
+def test_progress_that_is_zero_complete_or_going_backwards_predicts_nothing_or_falls_back() -> None:
+    assert predict_end(ProgressReading(0.0, 10.0), None) is None
+    assert predict_end(ProgressReading(1.0, 10.0), None) is None
+    # A reading lower than the last one (noise) is not a rate: only the latest counts.
+    backwards = predict_end(ProgressReading(0.5, 20.0), ProgressReading(0.6, 10.0))
+    assert backwards == predict_end(ProgressReading(0.5, 20.0), None) == EndPrediction(40.0)
+
+
+def test_a_prediction_is_confirmed_only_by_an_agreeing_resolved_one() -> None:
+    latest, previous = ProgressReading(0.6, 60.0), ProgressReading(0.4, 40.0)
+
+    agreeing = predict_end(latest, previous, previous_end_s=101.0)
+    drifting = predict_end(latest, previous, previous_end_s=110.0)
+    unresolved = predict_end(latest, ProgressReading(0.55, 55.0), previous_end_s=100.0)
+
+    assert agreeing == EndPrediction(100.0, resolved=True, confirmed=True)
+    assert drifting == EndPrediction(100.0, resolved=True, confirmed=False)
+    assert unresolved is not None and not unresolved.confirmed
+
+
+def test_an_unconfirmed_prediction_only_brings_the_next_poll_forward() -> None:
+    planned = next_poll_delay(3, 100.0, 60.0, 60.0, 3600.0)
+    sooner = next_poll_delay(3, 100.0, 60.0, 60.0, 3600.0, EndPrediction(65.0))
+    later = next_poll_delay(3, 100.0, 60.0, 60.0, 3600.0, EndPrediction(150.0))
+
+    assert planned == 12.0
+    assert sooner == 5.0 + PROGRESS_MARGIN * 65.0
+    assert later == planned
+
+
+def test_a_confirmed_prediction_puts_the_next_poll_off_until_just_after_the_end() -> None:
+    confirmed = EndPrediction(100.0, resolved=True, confirmed=True)
+
+    assert next_poll_delay(3, 100.0, 60.0, 60.0, 3600.0, confirmed) == 40.0 + PROGRESS_MARGIN * 100
+    assert next_poll_delay(3, 100.0, 60.0, 30.0, 3600.0, confirmed) == 30.0
+
+
+@given(st.integers(0, 50), positive, seconds, seconds)
+def test_an_unconfirmed_prediction_never_delays_a_poll_past_the_schedule(
+    polls: int, typical: float, elapsed: float, end: float
+) -> None:
+    without = next_poll_delay(polls, typical, elapsed, 60.0, 3600.0)
+
+    assert next_poll_delay(polls, typical, elapsed, 60.0, 3600.0, EndPrediction(end)) <= without
+
+
+def test_an_end_predicted_too_soon_still_leaves_a_gap_and_is_ignored_past_the_budget() -> None:
+    soon = EndPrediction(150.1)
+    assert next_poll_delay(3, 100.0, 150.0, 60.0, 3600.0, soon) == PROGRESS_MIN_GAP * 150.0
+    late = next_poll_delay(POLL_BUDGET, 100.0, 150.0, 60.0, 3600.0, soon)
+    assert late == next_poll_delay(POLL_BUDGET, 100.0, 150.0, 60.0, 3600.0)
