@@ -6,6 +6,11 @@ the emulator's status GETs per job as a cross-check) and its detection delay, fr
 job's end (emulator: created + processing time) to the poll that saw it, as a fraction of the
 job's time. Goals: <= 8 polls per job and p95 delay <= 10% of the job's time.
 
+Jobs are spread over the five providers; only Runway reports progress, which lets the schedule
+predict a job's end (jobs/timing.py). The figures are given for all jobs, for the jobs that
+reported progress and for those that did not, and per provider. ``--progress-exponent`` curves
+the progress the emulator reports (1: proportional to time) to try a less friendly provider.
+
 Baseline, computed from the same run's job times: a fixed-interval poller at 10% of the
 shortest job (the simplest schedule that meets the delay goal for every job); ``ratio`` is
 restyle's polls per job over the baseline's.
@@ -15,7 +20,8 @@ refused when a constant in absolute seconds (the poll floor, the first-poll cap,
 countdown) would then shape the schedule differently, since the figures would lie.
 
     python -m bench.polling [--jobs 300] [--min-s 30] [--max-s 180] [--typical-s 100]
-                            [--compression 1] [--workers 2] [--concurrency 4]
+                            [--compression 1] [--progress-exponent 1]
+                            [--workers 2] [--concurrency 4]
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ class Scenario:
     max_s: float
     typical_s: float
     compression: float
+    progress_exponent: float = 1.0
 
     def scaled(self, seconds: float) -> float:
         return seconds / self.compression
@@ -96,6 +103,8 @@ def worker_env(scenario: Scenario) -> dict[str, str]:
 class Observed:
     """One stored job: its remote time, its polls and its detection delay (real seconds)."""
 
+    provider: str
+    reported_progress: bool
     duration_s: float
     polls: int
     delay_s: float
@@ -114,7 +123,15 @@ def observe(jobs: Sequence[Job], remote: dict[str, dict[str, Any]], k: float) ->
             continue
         ended_at = twin["created_at"] + twin["duration_s"]
         delay = job.remote_completed_at.timestamp() - ended_at
-        found.append(Observed(twin["duration_s"] * k, job.polls, delay * k))
+        found.append(
+            Observed(
+                job.provider.value,
+                job.progress_at is not None,
+                twin["duration_s"] * k,
+                job.polls,
+                delay * k,
+            )
+        )
     return found
 
 
@@ -139,7 +156,13 @@ def run(scenario: Scenario, workers: int, concurrency: int) -> dict[str, Any]:
         stack.start_s3()
         stack.start_emulator("--preset", "calm")
         low, high = scenario.scaled(scenario.min_s), scenario.scaled(scenario.max_s)
-        configure_emulator(stack, {"processing": {"min_s": low, "max_s": high}})
+        configure_emulator(
+            stack,
+            {
+                "processing": {"min_s": low, "max_s": high},
+                "progress_exponent": scenario.progress_exponent,
+            },
+        )
         for n in range(workers):
             stack.start_worker(ALL_QUEUES, concurrency, f"poll{n}", **worker_env(scenario))
         producer = Producer.of(stack)
@@ -156,14 +179,33 @@ def run(scenario: Scenario, workers: int, concurrency: int) -> dict[str, Any]:
     return summary(scenario, observe(finished, remote, scenario.compression), gets)
 
 
-def summary(scenario: Scenario, seen: list[Observed], gets: int) -> dict[str, Any]:
-    """The benchmark's JSON fields."""
+def figures(seen: Sequence[Observed]) -> dict[str, Any]:
+    """Polls and detection delay of ``seen`` jobs."""
     polls = [item.polls for item in seen]
     fractions = [item.fraction for item in seen]
-    interval = 0.1 * min((item.duration_s for item in seen), default=1.0)
-    baseline = statistics.fmean(math.ceil(item.duration_s / interval) for item in seen)
     mean_polls = statistics.fmean(polls) if polls else 0.0
     p95 = percentile(fractions, 0.95)
+    return {
+        "jobs": len(seen),
+        "polls_per_job": round(mean_polls, 2),
+        "polls_p95": percentile(polls, 0.95),
+        "polls_max": max(polls, default=0),
+        "delay_fraction_mean": round(statistics.fmean(fractions) if fractions else 0.0, 4),
+        "delay_fraction_p50": round(percentile(fractions, 0.5), 4),
+        "delay_fraction_p95": round(p95, 4),
+        "delay_fraction_max": round(max(fractions, default=0.0), 4),
+        "delay_s_p95": round(percentile([item.delay_s for item in seen], 0.95), 2),
+        "meets_polls_goal": bool(seen) and mean_polls <= GOAL_POLLS,
+        "meets_delay_goal": bool(seen) and p95 <= GOAL_P95_DELAY,
+    }
+
+
+def summary(scenario: Scenario, seen: list[Observed], gets: int) -> dict[str, Any]:
+    """The benchmark's JSON fields."""
+    interval = 0.1 * min((item.duration_s for item in seen), default=1.0)
+    baseline = statistics.fmean(math.ceil(item.duration_s / interval) for item in seen)
+    overall = figures(seen)
+    providers = sorted({item.provider for item in seen})
     return {
         "bench": "polling",
         "jobs": scenario.jobs,
@@ -171,20 +213,17 @@ def summary(scenario: Scenario, seen: list[Observed], gets: int) -> dict[str, An
         "job_s": [scenario.min_s, scenario.max_s],
         "typical_s": scenario.typical_s,
         "compression": scenario.compression,
-        "polls_per_job": round(mean_polls, 2),
-        "polls_p95": percentile(polls, 0.95),
-        "polls_max": max(polls, default=0),
+        "progress_exponent": scenario.progress_exponent,
+        **{key: value for key, value in overall.items() if key != "jobs"},
         "emulator_status_gets_per_job": round(gets / max(len(seen), 1), 2),
-        "delay_fraction_mean": round(statistics.fmean(fractions) if fractions else 0.0, 4),
-        "delay_fraction_p50": round(percentile(fractions, 0.5), 4),
-        "delay_fraction_p95": round(p95, 4),
-        "delay_fraction_max": round(max(fractions, default=0.0), 4),
-        "delay_s_p95": round(percentile([item.delay_s for item in seen], 0.95), 2),
+        "with_progress": figures([item for item in seen if item.reported_progress]),
+        "without_progress": figures([item for item in seen if not item.reported_progress]),
+        "by_provider": {
+            name: figures([item for item in seen if item.provider == name]) for name in providers
+        },
         "baseline_fixed_interval_s": round(interval, 2),
         "baseline_polls_per_job": round(baseline, 2),
-        "ratio": round(mean_polls / baseline, 3),
-        "meets_polls_goal": mean_polls <= GOAL_POLLS,
-        "meets_delay_goal": p95 <= GOAL_P95_DELAY,
+        "ratio": round(overall["polls_per_job"] / baseline, 3),
     }
 
 
@@ -195,10 +234,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--max-s", type=float, default=180.0)
     parser.add_argument("--typical-s", type=float, default=100.0)
     parser.add_argument("--compression", type=float, default=1.0)
+    parser.add_argument("--progress-exponent", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args(argv)
-    scenario = Scenario(args.jobs, args.min_s, args.max_s, args.typical_s, args.compression)
+    scenario = Scenario(
+        args.jobs, args.min_s, args.max_s, args.typical_s, args.compression, args.progress_exponent
+    )
     problems = compression_problems(scenario)
     if problems:
         parser.error(f"--compression {args.compression} would distort the figures: "
