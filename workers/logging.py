@@ -36,6 +36,10 @@ from pydantic import SecretStr
 from config.settings import ProviderName, Settings, key_id
 
 CONTEXT_FIELDS = ("job_id", "batch", "provider", "remote_id", "state", "key_id", "task", "attempt")
+CHATTY_LOGGERS = ("httpx", "httpcore")
+"""Libraries that log every request at INFO (httpx: "HTTP Request: POST ... 200"): a few lines
+per job that the job's history and the pipeline's own logs already cover. They log from
+WARNING up, unless the configured level is DEBUG."""
 REDACTED = "[REDACTED]"
 MIN_SECRET_LENGTH = 4
 JOB_ID = re.compile(r"[0-9a-f]{24}")
@@ -185,13 +189,19 @@ def build_handler(settings: Settings, stream: TextIO | None = None) -> logging.H
 def configure_logging(
     settings: Settings, level: int | str | None = None, stream: TextIO | None = None
 ) -> logging.Handler:
-    """Replace the root logger's handlers with the restyle handler; return it."""
+    """Replace the root logger's handlers with the restyle handler; return it.
+
+    `CHATTY_LOGGERS` are set to WARNING, or back to the root's level at DEBUG.
+    """
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     handler = build_handler(settings, stream)
     root.addHandler(handler)
     root.setLevel(level or settings.log_level.upper())
+    quiet = logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
     logging.captureWarnings(True)
     return handler
 

@@ -6,15 +6,17 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
 from config.settings import Settings, key_id
 from devstack.stack import dev_key
 from workers.logging import (
+    CHATTY_LOGGERS,
     JsonFormatter,
     configure_logging,
     current_context,
@@ -147,3 +149,49 @@ def test_the_formatter_alone_includes_exception_text() -> None:
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "bad", None, sys.exc_info())
     line = json.loads(JsonFormatter().format(record))
     assert "ValueError: boom" in line["exception"]
+
+
+@pytest.fixture
+def configure(settings: Settings) -> Iterator[Callable[[str], io.StringIO]]:
+    """``configure(level)``: restyle's logging at ``level`` into a fresh stream; undone after."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    chatty = {name: logging.getLogger(name).level for name in CHATTY_LOGGERS}
+
+    def at(level: str) -> io.StringIO:
+        stream = io.StringIO()
+        configure_logging(settings.model_copy(update={"log_level": level}), stream=stream)
+        return stream
+
+    yield at
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    for name, level in chatty.items():
+        logging.getLogger(name).setLevel(level)
+    logging.captureWarnings(False)
+
+
+def _request_with_key(path: str) -> None:
+    """One real httpx request (answered in process), with a configured key in its URL."""
+    with httpx.Client(transport=httpx.MockTransport(lambda _: httpx.Response(200))) as client:
+        client.get(f"http://emulator.test/{path}?token={RUNWAY_KEY}")
+
+
+def test_httpx_request_lines_are_left_out_unless_the_level_is_debug(
+    configure: Callable[[str], io.StringIO],
+) -> None:
+    stream = configure("INFO")
+    _request_with_key("quiet")
+    logging.getLogger("httpx").warning("the pool is full")
+    logging.getLogger("pipeline.submitting").info("submitted")
+
+    assert [(line["logger"], line["message"]) for line in lines(stream)] == [
+        ("httpx", "the pool is full"),
+        ("pipeline.submitting", "submitted"),
+    ]
+
+    stream = configure("DEBUG")
+    _request_with_key("loud")
+    request_lines = [line for line in lines(stream) if line["logger"] == "httpx"]
+    assert [line["message"].startswith("HTTP Request: GET") for line in request_lines] == [True]
+    assert "/loud" in request_lines[0]["message"] and RUNWAY_KEY not in stream.getvalue()
