@@ -9,7 +9,7 @@ finds the job already moved and does nothing. Finished jobs keep their record fo
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -130,7 +130,7 @@ class Ledger:
 
     def transition(
         self,
-        job_id: str,
+        job: str | Job,
         to: JobState,
         *,
         expect: Collection[JobState],
@@ -140,33 +140,63 @@ class Ledger:
     ) -> Job | None:
         """Move the job to ``to`` if it is in one of ``expect``; apply ``changes``; log an event.
 
-        Returns the new job, or None when the job is missing or in none of the expected states
-        (a duplicate message: the caller does nothing). Raise `IllegalTransition` when the
-        job's state may not move to ``to``, TypeError on an unknown field in ``changes``.
+        ``job`` is the job's id, or the job as the caller last read or wrote it, which saves
+        reading it again (see `_reads`). Returns the new job, or None when the job is missing
+        or in none of the expected states (a duplicate message: the caller does nothing).
+        Raise `IllegalTransition` when the job's state may not move to ``to``, TypeError on an
+        unknown field in ``changes``.
         """
-        for _ in range(MAX_RACES):
-            job = self.get(job_id)
-            if job is None or job.state not in expect:
+        job_id = job if isinstance(job, str) else job.id
+
+        def usable(seen: Job) -> bool:
+            return seen.state in expect and can_transition(seen.state, to)
+
+        for current in self._reads(job, usable):
+            if current is None or current.state not in expect:
                 return None
-            if not can_transition(job.state, to):
-                raise IllegalTransition(job_id, job.state, to)
-            new = advance(job, now, changes, to).with_event(now, detail)
-            outcome = self._write(job, new)
+            if not can_transition(current.state, to):
+                raise IllegalTransition(job_id, current.state, to)
+            new = advance(current, now, changes, to).with_event(now, detail)
+            outcome = self._write(current, new)
             if outcome != 0:
                 return new if outcome == 1 else None
         raise LedgerContention(f"job {job_id}: lost {MAX_RACES} races moving to {to}")
 
-    def update(self, job_id: str, *, expect: JobState, now: datetime, **changes: Any) -> Job | None:
-        """Change fields of a job that is still in ``expect`` (no event); None otherwise."""
-        for _ in range(MAX_RACES):
-            job = self.get(job_id)
-            if job is None or job.state is not expect:
+    def update(
+        self, job: str | Job, *, expect: JobState, now: datetime, **changes: Any
+    ) -> Job | None:
+        """Change fields of a job that is still in ``expect`` (no event); None otherwise.
+
+        ``job``: the id, or the job as last read or written, as in `transition`.
+        """
+        for current in self._reads(job, lambda seen: seen.state is expect):
+            if current is None or current.state is not expect:
                 return None
-            new = advance(job, now, changes, None)
-            outcome = self._write(job, new)
+            new = advance(current, now, changes, None)
+            outcome = self._write(current, new)
             if outcome != 0:
                 return new if outcome == 1 else None
+        job_id = job if isinstance(job, str) else job.id
         raise LedgerContention(f"job {job_id}: lost {MAX_RACES} races updating it")
+
+    def _reads(self, job: str | Job, usable: Callable[[Job], bool]) -> Iterator[Job | None]:
+        """The records a compare-and-set loop works on: a given ``job`` first when it is
+        usable, then up to `MAX_RACES` fresh reads.
+
+        Trying the caller's copy saves a read when the caller holds the current record (it
+        has just read or written it), and changes no outcome: the write happens only if the
+        stored state and version are still those of the copy, that is if nobody has written
+        the job since; otherwise, or when the copy would decline the move, the job is read
+        again as if only its id had been given.
+        """
+        if isinstance(job, str):
+            job_id = job
+        else:
+            job_id = job.id
+            if usable(job):
+                yield job
+        for _ in range(MAX_RACES):
+            yield self.get(job_id)
 
     def _write(self, old: Job, new: Job) -> int:
         """Run the CAS script: 1 written, 0 lost a race, -1 the record vanished."""

@@ -30,7 +30,7 @@ def archive_job(ctx: Context, job_id: str, now: datetime) -> Decision:
         return Done("expired")
     bucket, key = output_location(ctx, job)
     claimed = ctx.ledger.transition(
-        job.id,
+        job,
         JobState.ARCHIVING,
         expect=ARCHIVABLE,
         now=now,
@@ -97,7 +97,7 @@ def _retry(job: Job, exc: StorageError) -> Decision:
 def _stored(ctx: Context, job: Job, stored: ArchivedOutput) -> Decision:
     now = utcnow()
     ctx.ledger.transition(
-        job.id,
+        job,
         JobState.STORED,
         expect={JobState.ARCHIVING},
         now=now,

@@ -27,7 +27,7 @@ def _end(
     ctx: Context, job: Job, now: datetime, state: JobState, kind: FailureKind, message: str
 ) -> Job | None:
     ended = ctx.ledger.transition(
-        job.id,
+        job,
         state,
         expect=ACTIVE_STATES,
         now=now,

@@ -81,7 +81,7 @@ def _on_status(ctx: Context, job: Job, now: datetime, status: RemoteStatus) -> D
         return _succeeded(ctx, job, now, status)
     if status.state is RemoteState.CANCELLED:
         ctx.ledger.transition(
-            job.id,
+            job,
             JobState.CANCELLED,
             expect={JobState.SUBMITTED},
             now=now,
@@ -96,7 +96,7 @@ def _succeeded(ctx: Context, job: Job, now: datetime, status: RemoteStatus) -> D
         fail_job(ctx, job, now, FailureKind.PROVIDER, "succeeded without an output URL")
         return Done("no output")
     moved = ctx.ledger.transition(
-        job.id,
+        job,
         JobState.SUCCEEDED,
         expect={JobState.SUBMITTED},
         now=now,
@@ -117,7 +117,7 @@ def _remote_failed(ctx: Context, job: Job, now: datetime, status: RemoteStatus) 
     if kind is FailureKind.PROVIDER and job.attempt < ctx.settings.max_submit_attempts:
         next_id = next_client_request_id(job)
         moved = ctx.ledger.transition(
-            job.id,
+            job,
             JobState.RETRY_WAIT,
             expect={JobState.SUBMITTED},
             now=now,
@@ -209,7 +209,7 @@ def _reschedule(
         changes["progress"] = progress
         changes["progress_at"] = now
         changes["predicted_end_at"] = predicted_end_at
-    moved = ctx.ledger.update(job.id, expect=JobState.SUBMITTED, now=now, **changes)
+    moved = ctx.ledger.update(job, expect=JobState.SUBMITTED, now=now, **changes)
     return Then(Step.POLL, delay, reason) if moved else Done("job moved")
 
 

@@ -62,10 +62,12 @@ def submit_job(ctx: Context, job_id: str, now: datetime) -> Decision:
     decision = _rewatch(ctx, job_id, _decide(ctx, job, now), now)
     if isinstance(decision, Then) and decision.step is Step.POLL:
         return decision
-    latest = ctx.ledger.get(job_id)
-    if latest is None or latest.key_id is None:
-        return decision
-    return hand_on(ctx, latest.provider, latest.key_id, decision)
+    if job is None or job.key_id is None:
+        # The key may have been chosen just now: read which (a job's key never changes once set).
+        job = ctx.ledger.get(job_id)
+        if job is None or job.key_id is None:
+            return decision
+    return hand_on(ctx, job.provider, job.key_id, decision)
 
 
 def _rewatch(ctx: Context, job_id: str, outcome: Decision | Parked, now: datetime) -> Decision:
@@ -99,7 +101,7 @@ def _pin_key(ctx: Context, job: Job, now: datetime) -> Job | None:
     pool = ctx.key_ids(job.provider)
     limits = {key: ctx.limits(job.provider) for key in pool}
     key = ctx.limiter.pick_key(job.provider, pool, limits)
-    return ctx.ledger.update(job.id, expect=job.state, now=now, key_id=key)
+    return ctx.ledger.update(job, expect=job.state, now=now, key_id=key)
 
 
 def _acquire(ctx: Context, job: Job, key: str) -> Grant:
@@ -141,7 +143,7 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
         return Done("over budget")
     attempt = job.attempt + 1
     claimed = ctx.ledger.transition(
-        job.id,
+        job,
         JobState.SUBMITTING,
         expect=SUBMITTABLE,
         now=now,
@@ -172,7 +174,7 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
         f"{job.client_request_id}"
     )
     claimed = ctx.ledger.transition(
-        job.id,
+        job,
         JobState.SUBMITTING,
         expect={JobState.SUBMITTING},
         now=now,
@@ -201,7 +203,7 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
     ctx.budget.commit(job.batch, job.estimated_cost_usd)
     deadline = now + timedelta(seconds=ctx.settings.job_deadline_s)
     moved = ctx.ledger.transition(
-        job.id,
+        job,
         JobState.SUBMITTED,
         expect={JobState.SUBMITTING},
         now=now,
@@ -228,7 +230,7 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
         return Done("attempts exhausted")
     delay = retry_delay(job.attempt, exc.retry_after)
     moved = ctx.ledger.transition(
-        job.id,
+        job,
         JobState.RETRY_WAIT,
         expect={JobState.SUBMITTING},
         now=now,

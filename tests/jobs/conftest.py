@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import redis
 
 from config.settings import ProviderName
+from devstack import Service
 from jobs.ledger import Ledger
 from jobs.limiter import Limiter
 from jobs.models import Job, Priority, job_id_for
@@ -78,3 +80,25 @@ def new_job() -> Callable[..., Job]:
 def moment() -> Callable[[float], datetime]:
     """``moment(s)``: a fixed start time plus ``s`` seconds."""
     return at
+
+
+class CountingRedis(redis.Redis):  # type: ignore[type-arg]
+    """A real client that records the name of each command it sends (each one round trip)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent: list[str] = []
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.sent.append(str(args[0]).upper())
+        return super().execute_command(*args, **options)
+
+
+@pytest.fixture
+def counting_client(
+    redis_server: Service, redis_client: redis.Redis[bytes]
+) -> Iterator[CountingRedis]:
+    """A `CountingRedis` on the private Redis (emptied first, by ``redis_client``)."""
+    client = CountingRedis.from_url(redis_server.url)
+    yield client
+    client.close()

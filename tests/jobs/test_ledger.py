@@ -12,7 +12,10 @@ import redis
 from jobs import keys
 from jobs.ledger import IllegalTransition, JobNotFound, Ledger
 from jobs.models import MAX_EVENTS, Job
+from jobs.scripts import lua_source
 from jobs.states import JobState
+
+from .conftest import CountingRedis
 
 Q, SUBMITTING, SUBMITTED = JobState.QUEUED, JobState.SUBMITTING, JobState.SUBMITTED
 
@@ -282,3 +285,59 @@ def test_the_stored_record_leaves_out_default_values(
     assert b'"polls"' not in stored
     assert b'"remote_id"' not in stored
     assert len(stored) < 600
+
+
+def test_a_move_from_the_callers_current_copy_reads_nothing_and_writes_the_same(
+    counting_client: CountingRedis, new_job: NewJob, moment: Moment
+) -> None:
+    ledger = Ledger(counting_client, record_ttl_s=3600)
+    counting_client.script_load(lua_source("ledger_move"))
+    job = new_job()
+    ledger.add([job])
+    read = ledger.require(job.id)
+    counting_client.sent.clear()
+
+    claimed = ledger.transition(read, SUBMITTING, expect={Q}, now=moment(1), attempt=1)
+    assert claimed is not None
+    moved = ledger.transition(claimed, SUBMITTED, expect={SUBMITTING}, now=moment(2),
+                              remote_id="r1")  # fmt: skip
+    assert moved is not None
+    polled = ledger.update(moved, expect=SUBMITTED, now=moment(3), polls=1)
+
+    assert counting_client.sent == ["EVALSHA"] * 3
+    assert polled is not None and ledger.require(job.id) == polled
+    assert (polled.version, polled.attempt, polled.remote_id, polled.polls) == (3, 1, "r1", 1)
+    assert [e.state for e in polled.events] == [SUBMITTING, SUBMITTED]
+
+
+def test_a_move_from_a_stale_copy_reads_the_job_again_and_keeps_the_other_write(
+    ledger: Ledger, new_job: NewJob, moment: Moment
+) -> None:
+    job = new_job()
+    ledger.add([job])
+    stale = ledger.require(job.id)
+    ledger.update(job.id, expect=Q, now=moment(1), key_id="k1")  # another worker, meanwhile
+
+    moved = ledger.transition(stale, SUBMITTING, expect={Q}, now=moment(2), attempt=1)
+
+    assert moved is not None
+    assert (moved.version, moved.key_id, moved.attempt) == (2, "k1", 1)
+    assert ledger.require(job.id) == moved
+
+
+def test_a_stale_copy_in_an_unexpected_state_still_finds_the_job_where_it_is_now(
+    ledger: Ledger, new_job: NewJob, moment: Moment
+) -> None:
+    job = new_job()
+    ledger.add([job])
+    stale = ledger.require(job.id)
+    ledger.transition(job.id, SUBMITTING, expect={Q}, now=moment(1))
+
+    moved = ledger.transition(stale, SUBMITTED, expect={SUBMITTING}, now=moment(2))
+    updated = ledger.update(stale, expect=SUBMITTED, now=moment(3), polls=1)
+
+    assert moved is not None and moved.state is SUBMITTED
+    assert updated is not None and ledger.require(job.id) == updated
+    assert ledger.transition(stale, SUBMITTING, expect={Q}, now=moment(4)) is None
+    with pytest.raises(IllegalTransition, match="SUBMITTED -> QUEUED"):
+        ledger.transition(stale, Q, expect={SUBMITTED}, now=moment(5))
