@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,7 @@ from jobs.limiter_state import RATE_MARGIN_S, KeyLimits, LimiterState, rate_wind
 from jobs.models import Priority
 from jobs.scripts import load_script
 
-__all__ = ["RATE_MARGIN_S", "Grant", "Handover", "KeyLimits", "Limiter", "rate_window"]
+__all__ = ["RATE_MARGIN_S", "Grant", "Handover", "KeyLimits", "KeyLoad", "Limiter", "rate_window"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ HOLD_WEIGHT = 0.2
 SLOT_KINDS = ("slots", "started", "requests", "cooldown", "aimd", "stats",
               "parked-interactive", "parked-bulk", "served")  # fmt: skip
 WAKE_KINDS = ("slots", "started", "stats", "parked-interactive", "parked-bulk", "served")
+LOAD_KINDS = ("cooldown", "slots", "stats", "aimd", "requests")
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,23 @@ class Handover:
     priority: Priority
 
 
+@dataclass(frozen=True)
+class KeyLoad:
+    """One key's state as `LimiterState` reads it piece by piece, read at one instant."""
+
+    cooldown_s: float
+    in_flight: int
+    parked: int
+    rate_pressure: float
+
+
 def _grant(raw: Sequence[Any]) -> Grant:
     allowed, wait, reason, *parked = raw
     return Grant(bool(int(allowed)), float(wait), reason.decode(), bool(parked and parked[0]))
+
+
+def _number(raw: bytes | str | int | None) -> float:
+    return float(raw) if raw not in (None, b"", "") else 0.0
 
 
 def _log_step(rate: float, limits: KeyLimits) -> int:
@@ -97,11 +112,52 @@ class Limiter(LimiterState):
         super().__init__(client, clock)
         script = {name: load_script(client, "limiter_common", f"limiter_{name}")
                   for name in ("acquire_slot", "acquire_request", "release", "cooldown",
-                               "throttled", "success", "wake")}  # fmt: skip
+                               "throttled", "success", "wake", "load")}  # fmt: skip
         self._slot, self._request = script["acquire_slot"], script["acquire_request"]
         self._release, self._cooldown = script["release"], script["cooldown"]
         self._throttled, self._success = script["throttled"], script["success"]
-        self._wake = script["wake"]
+        self._wake, self._load = script["wake"], script["load"]
+
+    def loads(
+        self, provider: str, key_ids: Sequence[str], limits_by_key: Mapping[str, KeyLimits]
+    ) -> dict[str, KeyLoad]:
+        """Cooldown, live leases, parked holders and rate pressure of each key, in one round
+        trip (one read-only script) rather than five reads per key."""
+        now = self.clock()
+        script_keys = [name for key in key_ids for name in self._keys(provider, key, *LOAD_KINDS)]
+        args = [now, RATE_MARGIN_S, *(a for key in key_ids for a in limits_by_key[key].rate_args())]
+        raw = self._load(keys=script_keys, args=args)
+        found = {}
+        for index, key in enumerate(key_ids):
+            until, in_flight, parked, used, capacity = raw[5 * index : 5 * index + 5]
+            found[key] = KeyLoad(
+                cooldown_s=max(_number(until) - now, 0.0),
+                in_flight=int(in_flight),
+                parked=max(int(_number(parked)), 0),
+                rate_pressure=min(int(used) / int(capacity), 1.0),
+            )
+        return found
+
+    def rate_pressure(self, provider: str, key_id: str, limits: KeyLimits) -> float:
+        """How full the key's rate window is, 0 (idle) to 1 (the next call must wait)."""
+        return self.loads(provider, [key_id], {key_id: limits})[key_id].rate_pressure
+
+    def pick_key(
+        self, provider: str, key_ids: Sequence[str], limits_by_key: Mapping[str, KeyLimits]
+    ) -> str:
+        """The key of the pool to use next: not cooling down, least loaded, least rate used."""
+        if not key_ids:
+            raise ValueError(f"no API key configured for {provider}")
+        order = {key: index for index, key in enumerate(key_ids)}
+        found = self.loads(provider, key_ids, limits_by_key)
+
+        def load(key: str) -> tuple[bool, float, float, float, int]:
+            # The ranking of `LimiterState.pick_key`, on one read of the pool.
+            state, limits = found[key], limits_by_key[key]
+            queued = (state.in_flight + state.parked) / max(limits.concurrency, 1)
+            return state.cooldown_s > 0, queued, state.cooldown_s, state.rate_pressure, order[key]
+
+        return min(key_ids, key=load)
 
     def acquire_slot(
         self,

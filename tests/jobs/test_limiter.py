@@ -16,10 +16,15 @@ from jobs.limiter import (
     RECHECK_MIN_S,
     Grant,
     KeyLimits,
+    KeyLoad,
     Limiter,
     rate_window,
 )
+from jobs.limiter_state import LimiterState
 from jobs.models import Priority
+from jobs.scripts import lua_source
+
+from .conftest import CountingRedis
 
 P, K = "runway", "key-a"
 BULK = Priority.BULK
@@ -274,3 +279,62 @@ def test_a_lowered_effective_rate_never_lets_a_burst_past_the_providers_window(
 
     assert limiter.effective_rate(P, K, limits) == pytest.approx(4.9)
     assert max(sum(1 for u in sent if t <= u < t + 1.0) for t in sent) == 4
+
+
+def test_one_read_of_a_pool_gives_what_the_separate_reads_give_in_one_round_trip(
+    counting_client: CountingRedis, clock: Clock
+) -> None:
+    limiter = Limiter(counting_client, clock=clock)
+    reference = LimiterState(counting_client, clock=clock)
+    pool = ["idle", "full", "cool", "slow", "busy"]
+    limits = {key: KeyLimits(concurrency=2, rate_per_s=4) for key in pool}
+    limits["full"] = KeyLimits(concurrency=1, rate_per_s=4)
+    limits["slow"] = KeyLimits(concurrency=2, rate_per_s=0.5)
+    take(limiter, "a", limits["full"], lease_s=5, key="full")
+    take(limiter, "b", limits["full"], key="full")  # parked behind a
+    take(limiter, "c", limits["busy"], lease_s=120, key="busy")
+    take(limiter, "d", limits["busy"], lease_s=5, key="busy")
+    limiter.on_throttled(P, "slow", limits["slow"], 0.0)  # 0.25/s: one call per 4 s
+    limiter.set_cooldown(P, "cool", 30, "429")
+    clock.advance(5.5)  # the leases of a and d have lapsed, unreaped
+    limiter.acquire_request(P, "slow", limits["slow"])
+    for _ in range(3):
+        limiter.acquire_request(P, "busy", limits["busy"])
+
+    seen = []
+    for _ in range(3):
+        counting_client.script_load(lua_source("limiter_common", "limiter_load"))
+        counting_client.sent.clear()
+        loads = limiter.loads(P, pool, limits)
+        assert counting_client.sent == ["EVALSHA"]
+        for key in pool:
+            assert loads[key] == KeyLoad(
+                cooldown_s=reference.cooldown_remaining(P, key),
+                in_flight=reference.in_flight(P, key),
+                parked=reference.parked(P, key),
+                rate_pressure=reference.rate_pressure(P, key, limits[key]),
+            )
+        assert limiter.rate_pressure(P, "busy", limits["busy"]) == loads["busy"].rate_pressure
+        seen.append(loads)
+        clock.advance(1.0)
+    first, _, last = seen
+    assert first["idle"] == KeyLoad(0.0, 0, 0, 0.0)
+    assert (first["full"].in_flight, first["full"].parked) == (0, 1)
+    assert first["cool"].cooldown_s == 24.5
+    assert (first["slow"].rate_pressure, last["slow"].rate_pressure) == (1.0, 1.0)
+    assert (first["busy"].in_flight, first["busy"].rate_pressure) == (1, 0.75)
+    assert last["busy"].rate_pressure == 0.0
+
+
+def test_pick_key_reads_the_whole_pool_in_one_round_trip(
+    counting_client: CountingRedis, clock: Clock
+) -> None:
+    limiter = Limiter(counting_client, clock=clock)
+    pool = ["k1", "k2", "k3"]
+    limits = {key: KeyLimits(concurrency=2, rate_per_s=1000) for key in pool}
+    counting_client.script_load(lua_source("limiter_common", "limiter_load"))
+    take(limiter, "a", limits["k1"], key="k1")
+    counting_client.sent.clear()
+
+    assert limiter.pick_key(P, pool, limits) == "k2"
+    assert counting_client.sent == ["EVALSHA"]
