@@ -109,4 +109,5 @@ def progress_at(job: RemoteJob, now: float) -> float:
     if job.started_at is None or job.duration_s <= 0:
         return 0.0
     gone = min(1.0, max(0.0, (now - job.started_at) / job.duration_s))
-    return round(min(0.99, gone**job.progress_exponent), 3)
+    curved: float = gone**job.progress_exponent
+    return round(min(0.99, curved), 3)
