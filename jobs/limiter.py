@@ -36,7 +36,7 @@ from typing import Any
 import redis
 
 from jobs import keys
-from jobs.limiter_state import RATE_MARGIN_S, KeyLimits, LimiterState, rate_window
+from jobs.limiter_state import RATE_MARGIN_S, KeyLimits, KeyLoad, LimiterState, rate_window
 from jobs.models import Priority
 from jobs.scripts import load_script
 
@@ -76,16 +76,6 @@ class Handover:
 
     holder: str
     priority: Priority
-
-
-@dataclass(frozen=True)
-class KeyLoad:
-    """One key's state as `LimiterState` reads it piece by piece, read at one instant."""
-
-    cooldown_s: float
-    in_flight: int
-    parked: int
-    rate_pressure: float
 
 
 def _grant(raw: Sequence[Any]) -> Grant:
@@ -141,23 +131,6 @@ class Limiter(LimiterState):
     def rate_pressure(self, provider: str, key_id: str, limits: KeyLimits) -> float:
         """How full the key's rate window is, 0 (idle) to 1 (the next call must wait)."""
         return self.loads(provider, [key_id], {key_id: limits})[key_id].rate_pressure
-
-    def pick_key(
-        self, provider: str, key_ids: Sequence[str], limits_by_key: Mapping[str, KeyLimits]
-    ) -> str:
-        """The key of the pool to use next: not cooling down, least loaded, least rate used."""
-        if not key_ids:
-            raise ValueError(f"no API key configured for {provider}")
-        order = {key: index for index, key in enumerate(key_ids)}
-        found = self.loads(provider, key_ids, limits_by_key)
-
-        def load(key: str) -> tuple[bool, float, float, float, int]:
-            # The ranking of `LimiterState.pick_key`, on one read of the pool.
-            state, limits = found[key], limits_by_key[key]
-            queued = (state.in_flight + state.parked) / max(limits.concurrency, 1)
-            return state.cooldown_s > 0, queued, state.cooldown_s, state.rate_pressure, order[key]
-
-        return min(key_ids, key=load)
 
     def acquire_slot(
         self,

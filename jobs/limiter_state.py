@@ -49,6 +49,16 @@ def _float(raw: Any, default: float = 0.0) -> float:
     return default if raw is None else float(raw)
 
 
+@dataclass(frozen=True)
+class KeyLoad:
+    """What choosing a key needs to know of it: cooldown, live leases, parked holders, rate."""
+
+    cooldown_s: float
+    in_flight: int
+    parked: int
+    rate_pressure: float
+
+
 class LimiterState:
     """The read side of the limiter, per (provider, key)."""
 
@@ -88,6 +98,20 @@ class LimiterState:
         raw = self.client.hget(keys.limiter("stats", str(provider), key_id), "parked")
         return max(int(_float(raw)), 0)
 
+    def loads(
+        self, provider: str, key_ids: Sequence[str], limits_by_key: Mapping[str, KeyLimits]
+    ) -> dict[str, KeyLoad]:
+        """Each key's `KeyLoad`, read piece by piece (`Limiter` reads it in one round trip)."""
+        return {
+            key: KeyLoad(
+                cooldown_s=self.cooldown_remaining(provider, key),
+                in_flight=self.in_flight(provider, key),
+                parked=self.parked(provider, key),
+                rate_pressure=self.rate_pressure(provider, key, limits_by_key[key]),
+            )
+            for key in key_ids
+        }
+
     def pick_key(
         self, provider: str, key_ids: Sequence[str], limits_by_key: Mapping[str, KeyLimits]
     ) -> str:
@@ -95,13 +119,12 @@ class LimiterState:
         if not key_ids:
             raise ValueError(f"no API key configured for {provider}")
         order = {key: index for index, key in enumerate(key_ids)}
+        found = self.loads(provider, key_ids, limits_by_key)
 
         def load(key: str) -> tuple[bool, float, float, float, int]:
-            limits = limits_by_key[key]
-            cooling = self.cooldown_remaining(provider, key)
-            queued = self.in_flight(provider, key) + self.parked(provider, key)
-            pressure = self.rate_pressure(provider, key, limits)
-            return cooling > 0, queued / max(limits.concurrency, 1), cooling, pressure, order[key]
+            state, limits = found[key], limits_by_key[key]
+            queued = (state.in_flight + state.parked) / max(limits.concurrency, 1)
+            return state.cooldown_s > 0, queued, state.cooldown_s, state.rate_pressure, order[key]
 
         return min(key_ids, key=load)
 

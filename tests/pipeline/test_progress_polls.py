@@ -49,16 +49,19 @@ def remote_end(emulator: httpx.Client) -> float:
     return float(remote["created_at"] + remote["duration_s"])
 
 
-def submit_and_wait(
-    settings: Settings, ledger: Ledger, provider: ProviderName, source_url: str, wait_s: float
-) -> tuple[Context, str]:
+def first_poll(
+    settings: Settings, ledger: Ledger, emulator: httpx.Client, provider: ProviderName, url: str
+) -> tuple[Context, str, datetime, float]:
+    """Submit a job of `REMOTE_S` seconds, poll it half-way; (context, id, when, next poll at)."""
+    EmulatorAdmin(emulator).configure(processing={"min_s": REMOTE_S, "max_s": REMOTE_S})
     ctx = Context.from_settings(settings)
-    job = make_job(settings, unique_batch("progress"), "only", provider, source_url)
+    job = make_job(settings, unique_batch("progress"), "only", provider, url)
     ledger.add([job])
     submitted = submit_job(ctx, job.id, utcnow())
     assert isinstance(submitted, Then) and submitted.step is Step.POLL, submitted
-    time.sleep(wait_s)
-    return ctx, job.id
+    time.sleep(REMOTE_S / 2)
+    now = utcnow()
+    return ctx, job.id, now, planned_poll(poll_job(ctx, job.id, now), now)
 
 
 def test_a_runway_job_is_polled_just_after_its_predicted_end_and_seen_done(
@@ -68,13 +71,9 @@ def test_a_runway_job_is_polled_just_after_its_predicted_end_and_seen_done(
     source_url: str,
     emulator: httpx.Client,
 ) -> None:
-    EmulatorAdmin(emulator).configure(processing={"min_s": REMOTE_S, "max_s": REMOTE_S})
-    ctx, job_id = submit_and_wait(
-        worker_settings, ledger, ProviderName.RUNWAY, source_url, REMOTE_S / 2
+    ctx, job_id, now, at = first_poll(
+        worker_settings, ledger, emulator, ProviderName.RUNWAY, source_url
     )
-
-    now = utcnow()
-    at = planned_poll(poll_job(ctx, job_id, now), now)
     running = ledger.get(job_id)
     assert running is not None and running.progress is not None and running.progress_at == now
     end = remote_end(emulator)
@@ -94,13 +93,9 @@ def test_without_progress_the_schedule_does_not_guess_an_end(
     source_url: str,
     emulator: httpx.Client,
 ) -> None:
-    EmulatorAdmin(emulator).configure(processing={"min_s": REMOTE_S, "max_s": REMOTE_S})
-    ctx, job_id = submit_and_wait(
-        worker_settings, ledger, ProviderName.SEGMIND, source_url, REMOTE_S / 2
+    _, job_id, _, at = first_poll(
+        worker_settings, ledger, emulator, ProviderName.SEGMIND, source_url
     )
-
-    now = utcnow()
-    at = planned_poll(poll_job(ctx, job_id, now), now)
     running = ledger.get(job_id)
     assert running is not None and running.progress is None
     # Segmind says only PROCESSING: the next poll follows the schedule (the first poll aims at
