@@ -11,15 +11,9 @@ local live = string.format('(%.17g', now)
 local out = {}
 for i = 0, #KEYS / 5 - 1 do
   local k, a = i * 5, 2 + i * 2
-  local ceiling = tonumber(ARGV[a + 1])
   local rate = effective_rate(KEYS[k + 4], ARGV[a + 1], ARGV[a + 2])
-  -- rate_window() in limiter_state.py, which leaves the margin out of the window.
-  local base = math.max(1, math.floor(ceiling)) / ceiling
-  local capacity, window = math.floor(rate * base + 1e-9), base
-  if capacity < 1 then
-    capacity, window = 1, 1 / rate
-  end
-  local since = string.format('(%.17g', now - window - margin)
+  local capacity, window = window_of(rate, tonumber(ARGV[a + 1]), margin)
+  local since = string.format('(%.17g', now - window)
   out[#out + 1] = redis.call('HGET', KEYS[k + 1], 'until') or ''
   out[#out + 1] = redis.call('ZCOUNT', KEYS[k + 2], live, '+inf')
   out[#out + 1] = redis.call('HGET', KEYS[k + 3], 'parked') or ''
