@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 
-from bench.byteserver import ByteServer, generated
 from config.settings import Settings
 from devstack import start_moto
+from devstack.byteserver import ByteServer, generated
 from devstack.s3 import MOTO_CREDENTIALS
 from storage.archive import copy_url_to_s3
 from storage.s3 import ensure_bucket, s3_client

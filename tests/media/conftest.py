@@ -11,8 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from bench.byteserver import ByteServer
 from devstack import Service
+from devstack.byteserver import ByteServer
 from media.clips import make_clip
 
 

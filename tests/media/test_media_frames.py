@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from bench.byteserver import ByteServer
+from devstack.byteserver import ByteServer
 from media.frames import frame_png
 from media.probe import ProbeError
 

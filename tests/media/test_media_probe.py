@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.byteserver import ByteServer
 from devstack import free_port
+from devstack.byteserver import ByteServer
 from media.probe import ProbeError, VideoInfo, probe
 
 CLIP = VideoInfo(

@@ -1,4 +1,4 @@
-"""A local HTTP source (bench.byteserver) and S3 clients of moto's server for storage tests."""
+"""A local HTTP source (devstack.byteserver) and S3 clients of moto's server for storage tests."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.byteserver import ByteServer
 from config.settings import Settings
 from devstack import Service
+from devstack.byteserver import ByteServer
 from jobs.models import ArchivedOutput
 from storage.archive import copy_url_to_s3
 from storage.s3 import s3_client

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bench.byteserver import ByteServer, generated_sha256
 from devstack import Service
+from devstack.byteserver import ByteServer, generated_sha256
 from storage.s3 import head_object
 
 SIZE = 200_000_000

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bench.byteserver import ByteServer, generated_sha256
 from devstack import free_port
+from devstack.byteserver import ByteServer, generated_sha256
 from jobs.models import ArchivedOutput
 from storage.errors import (
     DeadlinePassed,

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from botocore.config import Config
 
-from bench.byteserver import generated
 from config.settings import Settings
 from devstack import Service, free_port
+from devstack.byteserver import generated
 from storage.errors import S3Refused, S3Unavailable
 from storage.presign import presign_get
 from storage.s3 import ensure_bucket, head_object, s3_client
