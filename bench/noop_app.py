@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from celery import Celery
 
-from config.celery import celery_config
 from config.settings import load_settings
+from workers.celery_config import celery_config
 
 NOOP_TASK = "bench.noop"
 NOOP_QUEUE = "batch"

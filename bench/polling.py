@@ -51,9 +51,7 @@ from bench.rig import (
 from devstack.stack import ALL_QUEUES
 from jobs.models import Job
 from jobs.states import JobState
-from jobs.timing import FIRST_POLL_FRACTION, POLL_FLOOR_S, POLL_GROWTH
-from pipeline.polling import MIN_POLL_DELAY_S
-from providers.results import MAX_FIRST_POLL_S
+from jobs.timing import POLICY
 from workers.dispatch import dispatch_jobs
 
 GOAL_POLLS = 8
@@ -82,12 +80,11 @@ def compression_problems(scenario: Scenario) -> list[str]:
         return []
     typical = scenario.scaled(scenario.typical_s)
     problems = []
-    if scenario.typical_s / 2 > MAX_FIRST_POLL_S:
-        problems.append(f"the first poll is capped at {MAX_FIRST_POLL_S:.0f} s in real seconds")
-    if POLL_GROWTH * FIRST_POLL_FRACTION * typical < POLL_FLOOR_S:
-        problems.append(f"the poll floor of {POLL_FLOOR_S:.0f} s would bind")
-    if typical / 2 < MIN_POLL_DELAY_S:
-        problems.append(f"the minimum countdown of {MIN_POLL_DELAY_S} s would bind")
+    first = POLICY.first_poll_fraction * typical
+    if POLICY.poll_growth * first < POLICY.poll_floor_s:
+        problems.append(f"the poll floor of {POLICY.poll_floor_s:.0f} s would bind")
+    if first < POLICY.min_countdown_s:
+        problems.append(f"the minimum countdown of {POLICY.min_countdown_s} s would bind")
     return problems
 
 

@@ -105,7 +105,8 @@ class Settings(BaseSettings):
     http_connect_timeout_s: float = Field(default=5.0, gt=0)
     http_read_timeout_s: float = Field(default=30.0, gt=0)
     max_submit_attempts: int = Field(default=8, ge=1, le=100)
-    poll_max_interval_s: float = Field(default=60.0, gt=0)
+    # At most jobs.timing.MAX_COUNTDOWN_S, which every countdown is clamped to anyway.
+    poll_max_interval_s: float = Field(default=60.0, gt=0, le=600.0)
     job_deadline_s: float = Field(default=3 * 3600, gt=0)
     job_record_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
     reconcile_interval_s: float = Field(default=60.0, gt=0)

@@ -39,6 +39,7 @@ from jobs import keys
 from jobs.limiter_state import RATE_MARGIN_S, KeyLimits, KeyLoad, LimiterState, rate_window
 from jobs.models import Priority
 from jobs.scripts import load_script
+from jobs.timing import POLICY
 
 __all__ = ["RATE_MARGIN_S", "Grant", "Handover", "KeyLimits", "KeyLoad", "Limiter", "rate_window"]
 
@@ -47,8 +48,6 @@ log = logging.getLogger(__name__)
 DECREASE_FACTOR = 0.5
 INCREASE_FRACTION = 0.02
 LOG_STEP_FRACTION = 0.1  # AIMD climbs are logged at each further 10% of the ceiling
-BACKOFF_BASE_S = 1.0
-BACKOFF_CAP_S = 60.0
 RECHECK_MIN_S = 1.0
 RECHECK_MAX_S = 15.0
 HOLD_WEIGHT = 0.2
@@ -203,7 +202,7 @@ class Limiter(LimiterState):
         args = [self.clock(), *limits.rate_args(),
                 "" if retry_after_s is None else max(retry_after_s, 0.0),
                 "" if reported_rate_per_s is None else reported_rate_per_s,
-                BACKOFF_BASE_S, BACKOFF_CAP_S, DECREASE_FACTOR, "throttled"]  # fmt: skip
+                *POLICY.cooldown_bounds(), DECREASE_FACTOR, "throttled"]  # fmt: skip
         rate = float(self._throttled(keys=self._keys(provider, key_id, "cooldown", "aimd"),
                                      args=args))  # fmt: skip
         log.warning(

@@ -1,5 +1,12 @@
 """Pure timing decisions: retry backoff and the poll schedule. No I/O; time is passed in.
 
+Every delay restyle schedules comes from one `TimingPolicy`, which owns the first poll, the
+floors and the caps, and clamps every countdown to `MAX_COUNTDOWN_S`: a Redis-broker message
+that waits longer than the visibility timeout is handed to a second worker, again and again, so
+workers refuse at start a visibility timeout under `VISIBILITY_MARGIN` x that bound, and no code
+path can schedule past it (not even a provider answering ``Retry-After: 86400``: the job asks
+again after the bound, and the limiter's cooldown keeps the key quiet meanwhile).
+
 The poll schedule aims at two goals for remote jobs lasting 30-180 s with a typical 100 s:
 few status requests per job (<= 8) and a detection delay (from the remote job's end to the poll
 that sees it) under 10% of the job's time. Both cannot hold for every job at once: to keep the
@@ -8,7 +15,7 @@ the first one by 33 s, which takes 19 polls to reach 180 s. So the schedule meet
 average over the spread (uniform or peaked at the typical time) and bounds the worst case:
 
 - first poll at 0.35 x typical (35 s), then every 20% of the time elapsed, floor 2 s, cap
-  ``cap_s``, never past the deadline;
+  ``poll_cap_s``, never past the deadline;
 - over 30-180 s: about 7 polls and a 9% delay on average; at most 10 polls, and at most 20% delay
   for jobs longer than the first poll (tests/jobs/test_poll_schedule.py prints the figures);
 - past `LATE_AFTER_TYPICAL` x typical (a job far slower than usual) the interval grows twice as
@@ -20,7 +27,7 @@ predicted (`predict_end`) by extrapolating the rate between two readings:
 - a prediction is used to bring the next poll forward to just after the predicted end, never to
   put it off: a wrong one costs a poll, not delay;
 - a *confirmed* prediction may put the next poll off until just after the predicted end (still
-  within ``cap_s``): two consecutive rates, each over at least `PROGRESS_MIN_STEP` of progress,
+  within ``poll_cap_s``): two consecutive rates, each over at least `PROGRESS_MIN_STEP` of progress,
   predicting the same end within `PROGRESS_AGREEMENT` of the time left. Progress that is not
   proportional to time, or too coarse to measure a rate, seldom confirms, and the job keeps the
   schedule above (tests/jobs/test_poll_schedule.py tries curved and coarse progress);
@@ -36,14 +43,14 @@ lost or duplicated along the way does not shift the rest.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
-FIRST_POLL_FRACTION = 0.35
-POLL_GROWTH = 0.2
-POLL_FLOOR_S = 2.0
-LATE_AFTER_TYPICAL = 2.0
-LATE_GROWTH_FACTOR = 2.0
+MAX_COUNTDOWN_S = 600.0
+"""The longest countdown any message carries, whatever a provider or a setting asks for."""
+VISIBILITY_MARGIN = 10
+"""How many times `MAX_COUNTDOWN_S` the broker's visibility timeout must be (checked at start)."""
 
 POLL_BUDGET = 10
 """Polls after which progress predictions are no longer trusted to bring a poll forward."""
@@ -57,36 +64,24 @@ PROGRESS_MIN_STEP = 0.1
 progress reported in steps of 1%, a rate over 10% is known within 10%."""
 PROGRESS_AGREEMENT = 0.05
 """How close (as a fraction of the time left) two predictions must be to confirm each other."""
-
-RETRY_BASE_S = 2.0
-RETRY_CAP_S = 300.0
-RETRY_AFTER_SPREAD = 0.1
-"""Jitter added on top of Retry-After (as a fraction of it) so waiting workers do not stampede."""
+POLL_RETRY_MAX_ATTEMPT = 6
+"""A failing poll's backoff stops growing here: the job holds a concurrency slot while it waits."""
 
 MAX_EXPONENT = 62
 _rng = random.Random()
+
+
+def clamp_countdown(seconds: float) -> float:
+    """``seconds`` within [0, `MAX_COUNTDOWN_S`]; the one bound every countdown goes through."""
+    if math.isnan(seconds):
+        return MAX_COUNTDOWN_S
+    return min(max(seconds, 0.0), MAX_COUNTDOWN_S)
 
 
 def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)]."""
     ceiling = min(cap_s, base_s * 2.0 ** min(max(attempt, 0), MAX_EXPONENT))
     return rng.uniform(0.0, ceiling)
-
-
-def retry_delay(
-    attempt: int,
-    retry_after_s: float | None,
-    base_s: float = RETRY_BASE_S,
-    cap_s: float = RETRY_CAP_S,
-    rng: random.Random | None = None,
-) -> float:
-    """Seconds before retrying a failed call: backoff, and never sooner than Retry-After."""
-    rng = rng or _rng
-    backoff = backoff_delay(attempt, base_s, cap_s, rng)
-    if retry_after_s is None:
-        return backoff
-    wait = max(retry_after_s, 0.0)
-    return max(backoff, wait + rng.uniform(0.0, RETRY_AFTER_SPREAD * wait))
 
 
 @dataclass(frozen=True)
@@ -108,6 +103,102 @@ class EndPrediction:
     end_s: float
     resolved: bool = False
     confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class TimingPolicy:
+    """Every delay restyle schedules: first poll, poll growth, retry backoff, limiter cooldowns.
+
+    - ``first_poll_fraction`` x typical: the first poll (the same schedule as every later one,
+      so the simulation in tests/jobs/test_poll_schedule.py counts exactly the polls a job makes);
+    - ``poll_growth`` x elapsed: later polls, faster (``late_growth_factor``) once a job takes
+      ``late_after_typical`` x typical; never under ``poll_floor_s`` nor over ``poll_cap_s``;
+    - retries: full-jitter backoff from ``retry_base_s`` up to ``retry_cap_s``, never sooner
+      than Retry-After (plus up to ``retry_after_spread`` of it, so waiting workers spread out);
+    - the limiter's cooldown after a 429 without Retry-After: ``cooldown_base_s`` doubling up to
+      ``cooldown_cap_s``;
+    - ``min_countdown_s``: the shortest countdown a step reschedules itself with;
+    - every result within `clamp_countdown`.
+    """
+
+    first_poll_fraction: float = 0.35
+    poll_growth: float = 0.2
+    poll_floor_s: float = 2.0
+    poll_cap_s: float = 60.0
+    late_after_typical: float = 2.0
+    late_growth_factor: float = 2.0
+    retry_base_s: float = 2.0
+    retry_cap_s: float = 300.0
+    retry_after_spread: float = 0.1
+    cooldown_base_s: float = 1.0
+    cooldown_cap_s: float = 60.0
+    min_countdown_s: float = 0.5
+
+    def first_poll_delay(self, typical_s: float, deadline_remaining_s: float) -> float:
+        """Seconds from a submit to its job's first status request."""
+        return self.next_poll_delay(0, typical_s, 0.0, deadline_remaining_s)
+
+    def next_poll_delay(
+        self,
+        polls_done: int,
+        typical_s: float,
+        elapsed_s: float,
+        deadline_remaining_s: float,
+        prediction: EndPrediction | None = None,
+    ) -> float:
+        """Seconds until the next status request of a remote job (see the module docstring)."""
+        first_at = self.first_poll_fraction * typical_s
+        if elapsed_s < first_at:
+            delay = first_at - elapsed_s
+        else:
+            late = elapsed_s >= self.late_after_typical * typical_s
+            delay = self.poll_growth * (self.late_growth_factor if late else 1.0) * elapsed_s
+        if prediction is not None and polls_done < POLL_BUDGET:
+            eta = max(prediction.end_s - elapsed_s, 0.0)
+            aim = max(eta + PROGRESS_MARGIN * prediction.end_s, PROGRESS_MIN_GAP * elapsed_s)
+            delay = aim if prediction.confirmed else min(delay, aim)
+        delay = min(max(delay, self.poll_floor_s), self.poll_cap_s)
+        return clamp_countdown(min(delay, deadline_remaining_s))
+
+    def retry_delay(
+        self, attempt: int, retry_after_s: float | None, rng: random.Random | None = None
+    ) -> float:
+        """Seconds before retrying a failed call: backoff, and never sooner than Retry-After
+        (up to `MAX_COUNTDOWN_S`, past which the limiter's cooldown holds the key instead)."""
+        rng = rng or _rng
+        backoff = backoff_delay(attempt, self.retry_base_s, self.retry_cap_s, rng)
+        if retry_after_s is None:
+            return clamp_countdown(backoff)
+        wait = max(retry_after_s, 0.0)
+        return clamp_countdown(
+            max(backoff, wait + rng.uniform(0.0, self.retry_after_spread * wait))
+        )
+
+    def poll_retry_delay(
+        self, polls_done: int, retry_after_s: float | None, rng: random.Random | None = None
+    ) -> float:
+        """Seconds before re-polling after a retryable failure of the status request.
+
+        The job holds a concurrency slot while it waits: back off no longer than the poll cap,
+        unless the provider itself asks for longer.
+        """
+        cap = max(self.poll_cap_s, retry_after_s or 0.0)
+        delay = self.retry_delay(min(polls_done, POLL_RETRY_MAX_ATTEMPT), retry_after_s, rng)
+        return self.reschedule_delay(min(delay, cap))
+
+    def reschedule_delay(self, delay_s: float, deadline_remaining_s: float = math.inf) -> float:
+        """A step's own countdown: at least ``min_countdown_s``, and not past the deadline
+        (but at least ``min_countdown_s`` then too, so the step that finds it passed runs)."""
+        delay = min(delay_s, max(deadline_remaining_s, self.min_countdown_s))
+        return clamp_countdown(max(delay, self.min_countdown_s))
+
+    def cooldown_bounds(self) -> tuple[float, float]:
+        """The limiter's cooldown after a throttle without Retry-After: first and largest."""
+        return self.cooldown_base_s, self.cooldown_cap_s
+
+
+POLICY = TimingPolicy()
+"""The default policy; workers build theirs from settings (`Context.timing`)."""
 
 
 def predict_end(
@@ -139,26 +230,3 @@ def predict_end(
         and abs(end - previous_end_s) <= PROGRESS_AGREEMENT * eta
     )
     return EndPrediction(end, resolved, confirmed)
-
-
-def next_poll_delay(
-    polls_done: int,
-    typical_s: float,
-    elapsed_s: float,
-    cap_s: float,
-    deadline_remaining_s: float,
-    prediction: EndPrediction | None = None,
-) -> float:
-    """Seconds until the next status request of a remote job (see the module docstring)."""
-    first_at = FIRST_POLL_FRACTION * typical_s
-    if elapsed_s < first_at:
-        delay = first_at - elapsed_s
-    else:
-        late = elapsed_s >= LATE_AFTER_TYPICAL * typical_s
-        delay = POLL_GROWTH * (LATE_GROWTH_FACTOR if late else 1.0) * elapsed_s
-    if prediction is not None and polls_done < POLL_BUDGET:
-        eta = max(prediction.end_s - elapsed_s, 0.0)
-        aim = max(eta + PROGRESS_MARGIN * prediction.end_s, PROGRESS_MIN_GAP * elapsed_s)
-        delay = aim if prediction.confirmed else min(delay, aim)
-    delay = min(max(delay, POLL_FLOOR_S), cap_s)
-    return max(min(delay, deadline_remaining_s), 0.0)

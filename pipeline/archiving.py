@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 from jobs.models import ArchivedOutput, Job
 from jobs.states import JobState
-from jobs.timing import retry_delay
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import expire_job, fail_job
@@ -84,13 +83,13 @@ def _copy(ctx: Context, job: Job, bucket: str, key: str, deadline: datetime) -> 
         if not exc.retryable:
             fail_job(ctx, job, utcnow(), FailureKind.STORAGE, exc.message)
             return Done("storage refused the copy")
-        return _retry(job, exc)
+        return _retry(ctx, job, exc)
     return _stored(ctx, job, stored)
 
 
-def _retry(job: Job, exc: StorageError) -> Decision:
+def _retry(ctx: Context, job: Job, exc: StorageError) -> Decision:
     tries = sum(1 for event in job.events if event.state is JobState.ARCHIVING)
-    delay = retry_delay(tries, exc.retry_after)
+    delay = ctx.timing.retry_delay(tries, exc.retry_after)
     return Then(Step.ARCHIVE, delay, f"copy failed, retrying: {exc}")
 
 

@@ -15,6 +15,7 @@ from jobs.budget import Budget
 from jobs.ledger import Ledger
 from jobs.limiter import KeyLimits, Limiter
 from jobs.limiter_off import build_limiter
+from jobs.timing import TimingPolicy
 from providers.base import ProviderAdapter
 from providers.registry import adapter_for_key
 from storage.s3 import ensure_bucket, s3_client
@@ -38,6 +39,7 @@ class Context:
     budget: Budget
     s3: S3Client
     http: httpx.Client
+    timing: TimingPolicy = field(default_factory=TimingPolicy)
     _buckets_ready: set[str] = field(default_factory=set)
 
     @classmethod
@@ -54,6 +56,7 @@ class Context:
             budget=Budget(client),
             s3=s3_client(settings),
             http=httpx.Client(timeout=timeout, follow_redirects=True),
+            timing=TimingPolicy(poll_cap_s=settings.poll_max_interval_s),
         )
 
     def spec(self, provider: ProviderName) -> ProviderSpec:

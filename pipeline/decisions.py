@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from jobs.limiter import Handover
+from jobs.timing import clamp_countdown
 
 
 class Step(StrEnum):
@@ -29,12 +30,19 @@ class Done:
 
 @dataclass(frozen=True)
 class Then:
-    """Schedule ``step`` for the same job after ``countdown_s`` seconds (``wake``: see `Done`)."""
+    """Schedule ``step`` for the same job after ``countdown_s`` seconds (``wake``: see `Done`).
+
+    The countdown is clamped here, where every decision leaves the pipeline, so no step can send
+    a message that outwaits the broker's visibility timeout.
+    """
 
     step: Step
     countdown_s: float = 0.0
     reason: str = ""
     wake: tuple[Handover, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "countdown_s", clamp_countdown(self.countdown_s))
 
 
 Decision = Done | Then

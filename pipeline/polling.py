@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from jobs.models import Job
 from jobs.states import JobState
-from jobs.timing import EndPrediction, ProgressReading, next_poll_delay, predict_end, retry_delay
+from jobs.timing import EndPrediction, ProgressReading, predict_end
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import expire_job, fail_job
@@ -15,14 +16,8 @@ from pipeline.slots import hand_on
 from providers.base import RemoteState, RemoteStatus
 from providers.errors import FailureKind, FatalFailure, ResultExpired, RetryableFailure
 
-MIN_POLL_DELAY_S = 0.5
 EARLY_TOLERANCE = 0.5
 """A poll arriving before half of its planned delay has passed belongs to a duplicate chain."""
-
-
-def first_poll_delay(poll_after_s: float) -> float:
-    """The countdown of a job's first poll, from the adapter's hint."""
-    return max(MIN_POLL_DELAY_S, poll_after_s)
 
 
 def poll_job(ctx: Context, job_id: str, now: datetime) -> Decision:
@@ -125,7 +120,7 @@ def _remote_failed(ctx: Context, job: Job, now: datetime, status: RemoteStatus) 
             client_request_id=next_id,
             remote_id=None,
         )
-        delay = retry_delay(job.attempt, None)
+        delay = ctx.timing.retry_delay(job.attempt, None)
         return Then(Step.SUBMIT, delay, "retryable remote failure") if moved else Done("moved")
     fail_job(ctx, job, now, kind, message)
     return Done(f"remote job failed: {kind}")
@@ -136,10 +131,7 @@ def _poll_failed_retryably(
 ) -> Decision:
     if exc.retry_after is not None or exc.status_code == 429:
         ctx.limiter.on_throttled(job.provider, _key(job), ctx.limits(job.provider), exc.retry_after)
-    # The job holds a concurrency slot while it waits: back off no longer than the poll cap,
-    # unless the provider itself asks for longer.
-    cap = max(ctx.settings.poll_max_interval_s, exc.retry_after or 0.0)
-    delay = max(min(retry_delay(min(job.polls, 6), exc.retry_after), cap), MIN_POLL_DELAY_S)
+    delay = ctx.timing.poll_retry_delay(job.polls, exc.retry_after)
     return _reschedule(ctx, job, now, delay, f"{type(exc).__name__}: {exc.message}")
 
 
@@ -149,11 +141,10 @@ def _planned_delay(
     spec = ctx.spec(job.provider)
     elapsed = (now - (job.submitted_at or now)).total_seconds()
     remaining = ((job.deadline or now) - now).total_seconds()
-    delay = next_poll_delay(
+    delay = ctx.timing.next_poll_delay(
         polls_done=job.polls,
         typical_s=spec.typical_duration_s,
         elapsed_s=elapsed,
-        cap_s=ctx.settings.poll_max_interval_s,
         deadline_remaining_s=max(remaining, 0.0),
         prediction=prediction,
     )
@@ -197,9 +188,8 @@ def _reschedule(
         _release(ctx, job)
         fail_job(ctx, job, now, FailureKind.PROVIDER, "the remote job passed its deadline")
         return Done("deadline passed")
-    if job.deadline is not None:
-        delay = min(delay, max((job.deadline - now).total_seconds(), MIN_POLL_DELAY_S))
-    delay = max(delay, MIN_POLL_DELAY_S)
+    remaining = (job.deadline - now).total_seconds() if job.deadline is not None else math.inf
+    delay = ctx.timing.reschedule_delay(delay, remaining)
     changes: dict[str, object] = {
         "polls": job.polls + 1,
         "last_poll_at": now,

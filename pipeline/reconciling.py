@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from config.celery import MAX_RETRY_COUNTDOWN_S
 from jobs.states import JobState
+from jobs.timing import MAX_COUNTDOWN_S
 from pipeline.context import Context
 from pipeline.decisions import Step
 from pipeline.polling import is_duplicate_chain
@@ -29,7 +29,7 @@ def stale_after(ctx: Context) -> dict[JobState, tuple[Step, timedelta]]:
     """How long each state may stand still before its job is re-driven, and with which step."""
     settings = ctx.settings
     grace = ctx.call_grace().total_seconds()
-    longest_wait = MAX_RETRY_COUNTDOWN_S + grace
+    longest_wait = MAX_COUNTDOWN_S + grace
     return {
         JobState.SUBMITTING: (Step.SUBMIT, timedelta(seconds=grace)),
         JobState.RETRY_WAIT: (Step.SUBMIT, timedelta(seconds=longest_wait)),

@@ -20,11 +20,9 @@ from datetime import datetime, timedelta
 from jobs.limiter import Grant
 from jobs.models import Job
 from jobs.states import JobState
-from jobs.timing import retry_delay
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
-from pipeline.polling import first_poll_delay
 from pipeline.slots import hand_on
 from pipeline.sources import request_to_send
 from providers.errors import (
@@ -214,7 +212,10 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
     )
     if moved is None:
         return Done("job moved while submitting")
-    return Then(Step.POLL, first_poll_delay(remote.poll_after_s), "submitted")
+    first_poll = ctx.timing.first_poll_delay(
+        ctx.spec(job.provider).typical_duration_s, (deadline - now).total_seconds()
+    )
+    return Then(Step.POLL, first_poll, "submitted")
 
 
 def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -> Decision:
@@ -228,7 +229,7 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
         message = f"gave up after {job.attempt} attempts; last: {exc.message}"
         fail_job(ctx, job, now, FailureKind.PROVIDER_UNAVAILABLE, message)
         return Done("attempts exhausted")
-    delay = retry_delay(job.attempt, exc.retry_after)
+    delay = ctx.timing.retry_delay(job.attempt, exc.retry_after)
     moved = ctx.ledger.transition(
         job,
         JobState.RETRY_WAIT,

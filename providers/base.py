@@ -31,7 +31,6 @@ class RemoteJob:
     """What a successful submit returns."""
 
     remote_id: str
-    poll_after_s: float
     typical_duration_s: float
     submitted_at: datetime
 

@@ -13,14 +13,11 @@ from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.errors import FailureKind, ProviderError
 from providers.http import SUBMIT_ERRORS, ErrorTable, read_answer
 
-MAX_FIRST_POLL_S = 30.0
-
 
 def remote_job(remote_id: str, spec: ProviderSpec, now: datetime) -> RemoteJob:
-    """A submitted job; the first poll is due after half the provider's typical time (capped)."""
+    """A submitted job (when to poll it is `jobs.timing.TimingPolicy`'s business)."""
     return RemoteJob(
         remote_id=remote_id,
-        poll_after_s=min(spec.typical_duration_s / 2, MAX_FIRST_POLL_S),
         typical_duration_s=spec.typical_duration_s,
         submitted_at=now,
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import redis
 
-from config.celery import celery_config
 from config.settings import Settings
 from jobs.limiter import KeyLimits, Limiter
 from jobs.limiter_off import UnlimitedLimiter, build_limiter
 from jobs.models import Priority
+from workers.celery_config import celery_config
 
 LIMITS = KeyLimits(concurrency=1, rate_per_s=1)
 

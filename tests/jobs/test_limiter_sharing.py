@@ -7,8 +7,9 @@ from typing import Protocol
 
 import pytest
 
-from jobs.limiter import BACKOFF_CAP_S, KeyLimits, Limiter
+from jobs.limiter import KeyLimits, Limiter
 from jobs.models import Priority
+from jobs.timing import POLICY
 
 P, K = "segmind", "key-a"
 BULK, INTERACTIVE = Priority.BULK, Priority.INTERACTIVE
@@ -149,7 +150,7 @@ def test_a_throttle_without_limit_info_halves_the_rate_once_per_cooldown_down_to
     assert limiter.on_throttled(P, K, limits, None) == 4.0  # same burst of 429s
     rates = []
     for _ in range(6):
-        clock.advance(BACKOFF_CAP_S + 1)
+        clock.advance(POLICY.cooldown_cap_s + 1)
         rates.append(limiter.on_throttled(P, K, limits, 2.0))
 
     assert rates == [2.0, 1.0, 1.0, 1.0, 1.0, 1.0]

@@ -12,11 +12,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from jobs.timing import EndPrediction, ProgressReading, next_poll_delay, predict_end
+from jobs.timing import EndPrediction, ProgressReading, TimingPolicy, predict_end
 
 TYPICAL_S = 100.0
 CAP_S = 60.0
 DEADLINE_S = 3 * 3600.0
+POLICY = TimingPolicy(poll_cap_s=CAP_S)
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,12 @@ class Outcome:
 
 def simulate(duration_s: float) -> Outcome:
     """Poll one remote job lasting ``duration_s`` until a poll sees it finished."""
-    elapsed, polls = 0.0, 0
-    while True:
-        elapsed += next_poll_delay(polls, TYPICAL_S, elapsed, CAP_S, DEADLINE_S - elapsed)
+    # The first poll is the one the submit step schedules, as in pipeline/submitting.py.
+    elapsed, polls = POLICY.first_poll_delay(TYPICAL_S, DEADLINE_S), 1
+    while elapsed < duration_s:
+        elapsed += POLICY.next_poll_delay(polls, TYPICAL_S, elapsed, DEADLINE_S - elapsed)
         polls += 1
-        if elapsed >= duration_s:
-            return Outcome(polls, elapsed - duration_s, duration_s)
+    return Outcome(polls, elapsed - duration_s, duration_s)
 
 
 def simulate_with_progress(
@@ -50,8 +51,12 @@ def simulate_with_progress(
     previous: ProgressReading | None = None
     prediction: EndPrediction | None = None
     while True:
-        delay = next_poll_delay(polls, TYPICAL_S, elapsed, CAP_S, DEADLINE_S - elapsed, prediction)
-        elapsed += delay
+        if polls == 0:
+            elapsed = POLICY.first_poll_delay(TYPICAL_S, DEADLINE_S)
+        else:
+            elapsed += POLICY.next_poll_delay(
+                polls, TYPICAL_S, elapsed, DEADLINE_S - elapsed, prediction
+            )
         polls += 1
         if elapsed >= duration:
             return Outcome(polls, elapsed - duration, duration)

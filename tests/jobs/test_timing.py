@@ -8,18 +8,35 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from jobs.timing import (
+    MAX_COUNTDOWN_S,
+    POLICY,
     POLL_BUDGET,
-    POLL_FLOOR_S,
     PROGRESS_MARGIN,
     PROGRESS_MIN_GAP,
     PROGRESS_MIN_STEP,
     EndPrediction,
     ProgressReading,
+    TimingPolicy,
     backoff_delay,
-    next_poll_delay,
     predict_end,
-    retry_delay,
 )
+
+POLL_FLOOR_S = POLICY.poll_floor_s
+retry_delay = POLICY.retry_delay
+
+
+def next_poll_delay(
+    polls: int,
+    typical: float,
+    elapsed: float,
+    cap: float,
+    remaining: float,
+    prediction: EndPrediction | None = None,
+) -> float:
+    return TimingPolicy(poll_cap_s=cap).next_poll_delay(
+        polls, typical, elapsed, remaining, prediction
+    )
+
 
 attempts = st.integers(min_value=0, max_value=10_000)
 seconds = st.floats(min_value=0.0, max_value=100_000.0, allow_nan=False)
@@ -51,8 +68,9 @@ def test_a_retry_never_comes_before_retry_after(
 ) -> None:
     delay = retry_delay(attempt, retry_after, rng=random.Random(seed))
 
-    assert delay >= (retry_after or 0.0)
-    assert delay <= max(300.0, (retry_after or 0.0) * 1.1)
+    # Up to the countdown bound: past it, the limiter's cooldown keeps the key waiting instead.
+    assert delay >= min(retry_after or 0.0, MAX_COUNTDOWN_S)
+    assert delay <= min(max(300.0, (retry_after or 0.0) * 1.1), MAX_COUNTDOWN_S)
 
 
 @given(st.integers(0, 50), positive, seconds, positive, seconds)
@@ -169,3 +187,64 @@ def test_an_end_predicted_too_soon_still_leaves_a_gap_and_is_ignored_past_the_bu
     assert next_poll_delay(3, 100.0, 150.0, 60.0, 3600.0, soon) == PROGRESS_MIN_GAP * 150.0
     late = next_poll_delay(POLL_BUDGET, 100.0, 150.0, 60.0, 3600.0, soon)
     assert late == next_poll_delay(POLL_BUDGET, 100.0, 150.0, 60.0, 3600.0)
+
+
+policies = st.builds(
+    TimingPolicy,
+    poll_cap_s=st.floats(min_value=0.01, max_value=1e7, allow_nan=False),
+    retry_cap_s=st.floats(min_value=0.01, max_value=1e7, allow_nan=False),
+    retry_base_s=st.floats(min_value=0.01, max_value=1e4, allow_nan=False),
+)
+retry_afters = st.none() | st.floats(min_value=-1e9, max_value=1e12, allow_nan=False)
+maybe_predictions = st.none() | st.builds(
+    EndPrediction, st.floats(min_value=-1e9, max_value=1e12, allow_nan=False), st.booleans(),
+    st.booleans(),
+)  # fmt: skip
+
+
+@given(policies, attempts, retry_afters, seeds)
+def test_no_retry_countdown_passes_the_bound(
+    policy: TimingPolicy, attempt: int, retry_after: float | None, seed: int
+) -> None:
+    rng = random.Random(seed)
+    for delay in (
+        policy.retry_delay(attempt, retry_after, rng),
+        policy.poll_retry_delay(attempt, retry_after, rng),
+    ):
+        assert 0.0 <= delay <= MAX_COUNTDOWN_S
+
+
+@given(policies, attempts, positive, seconds, seconds, maybe_predictions)
+def test_no_poll_countdown_passes_the_bound(
+    policy: TimingPolicy,
+    polls: int,
+    typical: float,
+    elapsed: float,
+    remaining: float,
+    prediction: EndPrediction | None,
+) -> None:
+    delays = (
+        policy.first_poll_delay(typical * 1000, remaining),
+        policy.next_poll_delay(polls, typical * 1000, elapsed, remaining, prediction),
+        policy.reschedule_delay(elapsed * 1000, remaining),
+    )
+    assert all(0.0 <= delay <= MAX_COUNTDOWN_S for delay in delays)
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_every_decision_leaving_the_pipeline_is_clamped(countdown: float) -> None:
+    from pipeline.decisions import Step, Then
+
+    assert 0.0 <= Then(Step.SUBMIT, countdown).countdown_s <= MAX_COUNTDOWN_S
+
+
+def test_a_day_long_retry_after_waits_the_bound_not_the_day() -> None:
+    assert POLICY.retry_delay(1, 86_400.0) == MAX_COUNTDOWN_S
+    assert POLICY.poll_retry_delay(1, 86_400.0) == MAX_COUNTDOWN_S
+
+
+def test_the_settings_cap_on_poll_intervals_is_the_countdown_bound() -> None:
+    from config.settings import Settings
+
+    field = Settings.model_fields["poll_max_interval_s"]
+    assert any(getattr(m, "le", None) == MAX_COUNTDOWN_S for m in field.metadata)

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from celery import Celery
 
-from config.celery import celery_config
 from config.settings import Settings
 from devstack import Service, free_port, wait_for
+from workers.celery_config import celery_config
 
 from .support import FLOWER_PASSWORD, FLOWER_USER, ops_env
 

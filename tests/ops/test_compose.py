@@ -19,8 +19,8 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from config.celery import QUEUES
 from config.settings import ProviderSettings, Settings
+from workers.celery_config import QUEUES
 from workers.flower import FlowerOptions
 
 from .lock import runtime_closure

@@ -66,7 +66,6 @@ def test_submit_answers_give_the_remote_id_and_timing_hints(
     job = parse(200, {}, raw(body), spec=spec(provider), now=NOW)
     assert job == RemoteJob(
         remote_id=remote_id,
-        poll_after_s=min(spec(provider).typical_duration_s / 2, 30.0),
         typical_duration_s=spec(provider).typical_duration_s,
         submitted_at=NOW,
     )

@@ -1,9 +1,9 @@
 """Celery configuration built from `Settings`: queues, routes, acks and the visibility timeout.
 
-Every countdown restyle schedules (poll intervals, retry backoff) is capped far below the
+Every countdown restyle schedules is clamped to `jobs.timing.MAX_COUNTDOWN_S`, far below the
 broker's ``visibility_timeout``: a Redis-broker message that waits past it is handed to a
-second worker, so one timeout is used by broker and backend alike and checked against the
-longest countdown here, at start.
+second worker, so one timeout is used by broker and backend alike and checked against that
+bound here, at start.
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ from typing import Any
 from kombu.entity import Queue
 
 from config.settings import Settings
+from jobs.timing import MAX_COUNTDOWN_S, VISIBILITY_MARGIN
 
 QUEUES = ("submit", "submit.interactive", "poll", "archive", "batch")
-
-MAX_RETRY_COUNTDOWN_S = 600.0
-"""The longest countdown any task schedules (retry backoff cap); polls are capped lower."""
 
 TASK_ROUTES = {
     "restyle.submit": {"queue": "submit"},
@@ -35,12 +33,12 @@ class VisibilityTimeoutTooShort(ValueError):
 
 
 def check_visibility_timeout(settings: Settings) -> None:
-    """Refuse a visibility timeout that is not at least 10x every countdown restyle uses."""
-    longest = max(MAX_RETRY_COUNTDOWN_S, settings.poll_max_interval_s)
-    if settings.visibility_timeout_s < 10 * longest:
+    """Refuse a visibility timeout that is not `VISIBILITY_MARGIN` x the longest countdown."""
+    if settings.visibility_timeout_s < VISIBILITY_MARGIN * MAX_COUNTDOWN_S:
         raise VisibilityTimeoutTooShort(
             f"RESTYLE_VISIBILITY_TIMEOUT_S={settings.visibility_timeout_s} must be at least "
-            f"{int(10 * longest)} (10x the longest countdown, {longest:.0f}s)"
+            f"{int(VISIBILITY_MARGIN * MAX_COUNTDOWN_S)} "
+            f"({VISIBILITY_MARGIN}x the longest countdown, {MAX_COUNTDOWN_S:.0f}s)"
         )
 
 
