@@ -42,7 +42,7 @@ from devstack import Stack
 from devstack.proxy import TcpProxy
 from devstack.stack import ALL_QUEUES
 from jobs.models import Job
-from workers.dispatch import dispatch_jobs
+from tasks.messages import dispatch_jobs
 
 PROGRESS_EVERY_S = 5.0
 

@@ -42,7 +42,7 @@ from bench.rig import (
 from devstack import Stack
 from devstack.stack import ALL_QUEUES
 from jobs.states import JobState
-from workers.dispatch import dispatch_jobs
+from tasks.messages import dispatch_jobs
 
 GOAL_RATIO = 0.20
 TASKS_PER_JOB = 3

@@ -52,7 +52,7 @@ from devstack.stack import ALL_QUEUES
 from jobs.models import Job
 from jobs.states import JobState
 from jobs.timing import POLICY
-from workers.dispatch import dispatch_jobs
+from tasks.messages import dispatch_jobs
 
 GOAL_POLLS = 8
 GOAL_P95_DELAY = 0.10

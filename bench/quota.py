@@ -36,7 +36,7 @@ from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
 from jobs.states import JobState
 from providers.request import EditRequest
-from workers.dispatch import dispatch_jobs
+from tasks.messages import dispatch_jobs
 
 GOAL = 0.90
 PROVIDER = ProviderName.AIMLAPI

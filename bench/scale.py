@@ -34,7 +34,7 @@ from devstack import Stack
 from devstack.stack import ALL_QUEUES
 from jobs.batches import Batch, BatchStore
 from jobs.states import JobState
-from workers.dispatch import dispatch_jobs
+from tasks.messages import dispatch_jobs
 
 MB = 1_000_000
 

@@ -75,8 +75,8 @@ def submit(
     print_plan(plan)
     if dry_run:
         raise typer.Exit(1 if plan.problems or plan.over_budget else 0)
+    from tasks.messages import dispatch_jobs
     from workers.app import app
-    from workers.dispatch import dispatch_jobs
 
     client = redis_client(settings)
     try:
@@ -193,8 +193,8 @@ def retry(
     jobs = [job for job in ledger.get_many(_ids_or_exit(ledger, batch)) if job.state in wanted]
     requeued = [new for job in jobs if (new := requeue(ledger, job, now)) is not None]
     if requeued:
+        from tasks.messages import dispatch_jobs
         from workers.app import app
-        from workers.dispatch import dispatch_jobs
 
         dispatch_jobs(app, requeued)
     console.print(f"requeued {len(requeued)} of {len(jobs)} job(s) in {batch}")

@@ -75,8 +75,8 @@ def run_demo(workdir: Path, clips: int = 6, timeout_s: float = 90) -> bool:
 
 def _submit_and_follow(workdir: Path, clips: int, timeout_s: float) -> bool:
     from cli.batches import write_batch_report
+    from tasks.messages import dispatch_jobs
     from workers.app import app
-    from workers.dispatch import dispatch_jobs
 
     settings = load_settings()
     manifest = write_samples(workdir / "clips", clips)

@@ -59,8 +59,8 @@ def enqueue(
         estimated_cost_usd=spec.price.estimate(spec.output_seconds),
     )
     if Ledger(redis_client(settings), settings.job_record_ttl_s).add([job])[0]:
+        from tasks.messages import dispatch_jobs
         from workers.app import app
-        from workers.dispatch import dispatch_jobs
 
         dispatch_jobs(app, [job])
     console.print(job.id)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from cli.common import console, fail, settings_or_exit
-from config.schedules import ScheduleError, batch_name_for, load_schedules, next_run
+from producer.schedules import ScheduleError, batch_name_for, load_schedules, next_run
 
 
 def schedules() -> None:

@@ -2,7 +2,7 @@
 
 Start it with ``python -m emulator --host 127.0.0.1 --port 8900 [--preset calm]`` (flags and
 ``RESTYLE_EMULATOR_*`` variables: see `emulator.options`) or ``emulator.server.serve(host, port,
-EmulatorConfig.from_preset("calm"))``. Point a client's base URL at ``http://host:port/<provider>``:
+emulator.presets.preset("calm"))``. Point a client's base URL at ``http://host:port/<provider>``:
 
 ========== ================================= ===============================================
 provider   base URL                          paths below it

@@ -10,7 +10,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from config.settings import ProviderName
-from emulator.config import EmulatorConfig, key_id
+from emulator import presets
+from emulator.config import key_id
 from emulator.engine import Emulator
 from emulator.jobs import phase_at
 from emulator.protocols.base import first_problem
@@ -153,7 +154,7 @@ class Admin:
         if isinstance(choice, Response):
             return choice
         try:
-            config = EmulatorConfig.from_preset(choice.name)
+            config = presets.preset(choice.name)
         except KeyError as exc:
             return _error(422, str(exc.args[0]))
         self.emulator.configure(config)

@@ -153,13 +153,6 @@ class EmulatorConfig(Knobs):
             object.__setattr__(self, "providers", filled)
         return self
 
-    @classmethod
-    def from_preset(cls, name: str) -> EmulatorConfig:
-        """The named scenario (see `emulator.presets.PRESETS`); KeyError names the choices."""
-        from emulator.presets import preset
-
-        return preset(name)
-
     def updated(self, patch: dict[str, Any]) -> EmulatorConfig:
         """A copy with ``patch`` deep-merged in and validated (pydantic ValidationError if bad)."""
         merged = deep_merge(self.model_dump(mode="json"), patch)

@@ -15,6 +15,7 @@ from typing import Any
 
 from config.settings import ProviderName
 from emulator.config import Distribution, EmulatorConfig, key_id
+from emulator.presets import preset
 
 ENV_PREFIX = "RESTYLE_EMULATOR_"
 REPEATABLE = ("set", "fault", "accept_key")
@@ -143,7 +144,7 @@ def _accepted(items: list[str]) -> dict[str, Any]:
 
 def build_config(args: argparse.Namespace) -> EmulatorConfig:
     """The preset with every update from the parsed flags applied."""
-    config = EmulatorConfig.from_preset(args.preset)
+    config = preset(args.preset)
     if args.config:
         config = config.updated(json.loads(args.config))
     for patch in [*_flag_patches(args), _simple_patch(args), _accepted(args.accept_key)]:

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from redis import Redis
 
-from config.schedules import Schedule, batch_name_for, previous_run
 from config.settings import Settings
 from jobs.batches import BatchStore
 from jobs.budget import Budget
@@ -14,6 +13,7 @@ from jobs.ledger import Ledger
 from jobs.models import Priority
 from producer.batch import BatchPlan, Dispatch, EnqueueResult, enqueue_batch, plan_batch
 from producer.options import SubmitOptions
+from producer.schedules import Schedule, batch_name_for, previous_run
 from storage.s3 import ensure_bucket, s3_client
 
 

@@ -11,9 +11,9 @@ from pipeline.context import Context, utcnow
 from pipeline.decisions import Step
 from pipeline.reconciling import Redrive, find_stranded
 from pipeline.slots import sweep
-from tasks.chain import send_step, submit_queue, wake
+from tasks.messages import send_step, submit_queue, wake
 from tasks.runtime import context
-from workers.beat import sync_from_file
+from tasks.schedule_entries import sync_from_file
 
 log = logging.getLogger(__name__)
 

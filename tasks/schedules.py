@@ -6,11 +6,11 @@ import logging
 
 from celery import current_app, shared_task
 
-from config.schedules import load_schedule
 from pipeline.context import utcnow
+from producer.schedules import load_schedule
+from tasks.messages import dispatch_jobs
 from tasks.runtime import context
-from workers.beat import arm_schedule
-from workers.dispatch import dispatch_jobs
+from tasks.schedule_entries import arm_schedule
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pipeline.context import utcnow
 from pipeline.decisions import Step
 from pipeline.polling import poll_job
 from pipeline.submitting import submit_job
-from tasks.chain import follow
+from tasks.messages import follow
 from tasks.runtime import context
 
 

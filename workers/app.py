@@ -8,7 +8,7 @@ from celery import Celery
 from celery.signals import worker_process_init
 
 from config.settings import Settings, load_settings
-from workers.beat import connect_beat_sync
+from tasks.schedule_entries import connect_beat_sync
 from workers.celery_config import celery_config
 from workers.logging import setup_celery_logging
 from workers.signals import connect_worker_signals

@@ -8,14 +8,14 @@ import pytest
 from pydantic import ValidationError
 
 from config.settings import ProviderName
-from emulator.config import Distribution, EmulatorConfig, FaultRates, deep_merge, key_id
+from emulator.config import Distribution, FaultRates, deep_merge, key_id
 from emulator.faults import Fault, Injections, RateWindow, draw_plan, retry_after_header
 from emulator.fetch import FetchError, decode_data_uri
 from emulator.glyphs import text_mask
 from emulator.jobs import EditSpec, Phase, RemoteJob, phase_at, progress_at
 from emulator.options import parse_options
 from emulator.outputs import Signer, free_box_header, padding_size
-from emulator.presets import PRESETS
+from emulator.presets import PRESETS, preset
 from emulator.render import RenderError, output_size, render_edit
 from emulator.store import JobStore
 
@@ -63,14 +63,14 @@ def test_the_realistic_default_looks_like_the_real_services() -> None:
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_preset_builds_a_config_for_all_providers(name: str) -> None:
-    config = EmulatorConfig.from_preset(name)
+    config = preset(name)
     assert config.preset == name
     assert set(config.providers) == set(ProviderName)
 
 
 def test_an_unknown_preset_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match="calm"):
-        EmulatorConfig.from_preset("stormy")
+        preset("stormy")
 
 
 def test_deep_merge_merges_nested_dicts_and_replaces_the_rest() -> None:
@@ -79,7 +79,7 @@ def test_deep_merge_merges_nested_dicts_and_replaces_the_rest() -> None:
 
 
 def test_a_partial_update_is_validated() -> None:
-    config = EmulatorConfig.from_preset("calm")
+    config = preset("calm")
     with pytest.raises(ValidationError):
         config.updated({"processing": {"min_s": 5, "max_s": 1}})
     assert config.updated({"keys": {"abc": {"credits": 3}}}).key("abc").credits == 3

@@ -27,8 +27,8 @@ from jobs.ledger import Ledger
 from jobs.models import Job, Priority
 from jobs.states import JobState
 from media.clips import make_clip
+from tasks.messages import dispatch_jobs
 from tests.pipeline.conftest import FAST_ENV, make_job, wait_until
-from workers.dispatch import dispatch_jobs
 
 PROVIDER = ProviderName.AIMLAPI
 """One GET per poll and a 429 (not a queue) past the key's concurrency: a clean witness."""

@@ -11,9 +11,9 @@ import redis
 from celery import Celery
 from redbeat import RedBeatScheduler, RedBeatSchedulerEntry
 
-from config.schedules import Schedule, next_run
 from config.settings import ProviderName
-from workers.beat import (
+from producer.schedules import Schedule, next_run
+from tasks.schedule_entries import (
     arm_schedule,
     entry_name,
     scheduled_entries,

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import redis
 
-from config.schedules import Schedule
 from config.settings import Settings
 from jobs.ledger import Ledger
 from jobs.models import Job
 from media.clips import make_clip
 from producer.run import fire_schedule
+from producer.schedules import Schedule
 
 
 def test_firing_a_schedule_twice_makes_one_dated_batch_without_duplicate_jobs(

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from config.schedules import (
+from config.settings import ProviderName
+from producer.schedules import (
     Schedule,
     ScheduleError,
     batch_name_for,
@@ -17,7 +18,6 @@ from config.schedules import (
     next_run,
     previous_run,
 )
-from config.settings import ProviderName
 
 PARIS = ZoneInfo("Europe/Paris")
 REPO = Path(__file__).resolve().parents[2]

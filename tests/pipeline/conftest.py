@@ -20,7 +20,7 @@ from jobs.models import Job, Priority, job_id_for
 from jobs.states import JobState
 from media.clips import make_clip
 from providers.request import EditRequest
-from workers.dispatch import dispatch_jobs
+from tasks.messages import dispatch_jobs
 
 FAST_ENV = {
     "RESTYLE_POLL_MAX_INTERVAL_S": "1",

@@ -14,8 +14,8 @@ from devstack import Stack
 from jobs.ledger import Ledger
 from jobs.models import Job
 from jobs.states import JobState
+from tasks.messages import dispatch_jobs
 from tests.pipeline.conftest import make_job, states_of, unique_batch, wait_until
-from workers.dispatch import dispatch_jobs
 
 pytestmark = pytest.mark.slow
 

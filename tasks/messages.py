@@ -1,14 +1,15 @@
-"""Turn a pipeline `Decision` into the next Celery message. Messages carry a job id only."""
+"""Every message restyle publishes: the first submit of each job, and the next step a pipeline
+`Decision` asks for. Messages carry a job id only."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from celery import current_app
+from celery import Celery, current_app
 
 from jobs.limiter import Handover
-from jobs.models import Priority
+from jobs.models import Job, Priority
 from pipeline.decisions import Decision, Done, Step
 
 TASK_NAMES = {
@@ -61,3 +62,16 @@ def _queue_for(step: Step, task: Any) -> str | None:
     return (
         routing_key if isinstance(routing_key, str) and routing_key.startswith("submit") else None
     )
+
+
+def dispatch_jobs(app: Celery, jobs: Sequence[Job]) -> int:
+    """Send one ``restyle.submit`` per job on one broker connection; return how many."""
+    with app.producer_or_acquire() as producer:
+        for job in jobs:
+            app.send_task(
+                TASK_NAMES[Step.SUBMIT],
+                args=[job.id],
+                queue=submit_queue(job.priority),
+                producer=producer,
+            )
+    return len(jobs)

@@ -3,7 +3,7 @@
 RedBeat stores a crontab without its timezone and reads it in the app's (UTC), so a 02:00
 Europe/Paris schedule would drift by an hour at every daylight-saving change. Each schedule's
 entry is therefore a one-shot `rrule` at its next firing, computed by
-`config.schedules.next_run` in the schedule's own timezone, and re-armed by `sync_schedules`
+`producer.schedules.next_run` in the schedule's own timezone, and re-armed by `sync_schedules`
 (at beat start and from ``restyle.reconcile``) and by `arm_schedule` (from
 ``restyle.fire_schedule``, right after a firing). A firing sends ``restyle.fire_schedule`` with
 ``{"schedule": name}`` only; the task reloads the file by name.
@@ -26,8 +26,8 @@ from redbeat import RedBeatSchedulerEntry
 from redbeat.schedulers import ensure_conf, get_redis
 from redbeat.schedules import rrule
 
-from config.schedules import Schedule, ScheduleError, load_schedules, next_run
 from config.settings import Settings
+from producer.schedules import Schedule, ScheduleError, load_schedules, next_run
 
 log = logging.getLogger(__name__)
 
