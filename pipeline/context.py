@@ -16,8 +16,8 @@ from jobs.ledger import Ledger
 from jobs.limiter import KeyLimits, Limiter
 from jobs.limiter_off import build_limiter
 from jobs.timing import TimingPolicy
-from providers.base import ProviderAdapter
-from providers.registry import adapter_for_key
+from providers.adapter import ProviderAdapter
+from providers.registry import AdapterPool
 from storage.s3 import ensure_bucket, s3_client
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class Context:
     budget: Budget
     s3: S3Client
     http: httpx.Client
+    adapters: AdapterPool
     timing: TimingPolicy = field(default_factory=TimingPolicy)
     _buckets_ready: set[str] = field(default_factory=set)
 
@@ -56,6 +57,7 @@ class Context:
             budget=Budget(client),
             s3=s3_client(settings),
             http=httpx.Client(timeout=timeout, follow_redirects=True),
+            adapters=AdapterPool(settings),
             timing=TimingPolicy(poll_cap_s=settings.poll_max_interval_s),
         )
 
@@ -71,7 +73,13 @@ class Context:
 
     def adapter(self, provider: ProviderName, key: str) -> ProviderAdapter:
         """The adapter bound to the (active or retired) API key whose `key_id` is ``key``."""
-        return adapter_for_key(self.settings, provider, key)
+        return self.adapters.get(provider, key)
+
+    def close(self) -> None:
+        """Close every client this context opened (worker process shutdown)."""
+        self.adapters.close()
+        self.http.close()
+        self.redis.close()
 
     def call_grace(self) -> timedelta:
         """How long one provider call may take (the read timeout), and a margin."""

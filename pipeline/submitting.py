@@ -103,9 +103,6 @@ def _pin_key(ctx: Context, job: Job, now: datetime) -> Job | None:
 
 
 def _acquire(ctx: Context, job: Job, key: str) -> Grant:
-    # The adapter (and its pooled client) first, so that the POST follows its counted request
-    # closely even in a cold worker process.
-    ctx.adapter(job.provider, key)
     return ctx.limiter.acquire_slot(
         job.provider,
         key,

@@ -1,4 +1,5 @@
-"""`HttpAdapter`: what every provider adapter shares (spec, transport, clock, auth, exchange)."""
+"""`ProviderAdapter`: the one interface of a provider, and what every adapter shares (spec,
+transport, clock, auth, exchange)."""
 
 from __future__ import annotations
 
@@ -40,11 +41,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class HttpAdapter(ABC):
-    """One provider behind restyle's verbs, over an injected, pre-configured `httpx.Client`.
+class ProviderAdapter(ABC):
+    """One provider's wire protocol behind restyle's verbs, over an injected, pre-configured
+    `httpx.Client`.
 
     The client carries base URL, auth headers and timeouts (see `providers.registry`); the
-    adapter adds paths and bodies. Adapters never retry and raise only the taxonomy.
+    adapter adds paths and bodies. Adapters never retry and raise only the taxonomy. A provider
+    that can cancel a remote job also implements `providers.base.Cancellable`.
     """
 
     name: ProviderName
@@ -84,7 +87,15 @@ class HttpAdapter(ABC):
 
     @abstractmethod
     def poll(self, remote_id: str, *, submitted_at: datetime | None = None) -> RemoteStatus:
-        """GET the remote job's state once."""
+        """GET the remote job's state once.
+
+        ``submitted_at`` (the `RemoteJob`'s) lets providers whose retention runs from submission
+        (segmind) compute an exact ``expires_at``; the others ignore it.
+        """
+
+    def close(self) -> None:
+        """Close the adapter's client (its pooled connections)."""
+        self.transport.client.close()
 
     def exchange(self, parse: Parser[Parsed], method: str, path: str, **options: Any) -> Parsed:
         """Send one request (``options`` go to `Transport.send`) and ``parse`` the answer.

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
-from providers.adapter import HttpAdapter, present
+from providers.adapter import ProviderAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.errors import FailureKind, InsufficientCredits
 from providers.http import read_answer
@@ -117,7 +117,7 @@ def running_state(word: str) -> RemoteState:
     return RUNNING_WORDS.get(word, RemoteState.RUNNING)
 
 
-class AimlapiAdapter(HttpAdapter):
+class AimlapiAdapter(ProviderAdapter):
     """aimlapi.com's universal video API."""
 
     name = NAME

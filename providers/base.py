@@ -7,9 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from config.settings import ProviderName
 from providers.errors import FailureKind
-from providers.request import EditRequest
 
 
 class RemoteState(StrEnum):
@@ -46,28 +44,6 @@ class RemoteStatus:
     failure_kind: FailureKind | None = None
     message: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-
-class ProviderAdapter(Protocol):
-    """One provider's wire protocol behind restyle's verbs. Never retries; raises the taxonomy."""
-
-    name: ProviderName
-
-    def validate(self, request: EditRequest) -> None:
-        """Raise `InvalidRequest` naming field and allowed values if the provider cannot take it."""
-        ...
-
-    def submit(self, request: EditRequest, client_request_id: str) -> RemoteJob:
-        """POST the edit. Raises `InvalidRequest` before sending what the provider cannot take."""
-        ...
-
-    def poll(self, remote_id: str, *, submitted_at: datetime | None = None) -> RemoteStatus:
-        """GET the remote job's state once.
-
-        ``submitted_at`` (the `RemoteJob`'s) lets providers whose retention runs from submission
-        (segmind) compute an exact ``expires_at``; the others ignore it.
-        """
-        ...
 
 
 @runtime_checkable

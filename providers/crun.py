@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
-from providers.adapter import Clock, HttpAdapter, present, utcnow
+from providers.adapter import Clock, ProviderAdapter, present, utcnow
 from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.errors import FailureKind, ProviderError, ProviderFailure, RetryableFailure
 from providers.http import SUBMIT_ERRORS, decode, error_class, failure_for, read_answer
@@ -152,7 +152,7 @@ def _from_unix(stamp: int | None) -> datetime | None:
     return datetime.fromtimestamp(stamp, UTC) if stamp is not None else None
 
 
-class CrunAdapter(HttpAdapter):
+class CrunAdapter(ProviderAdapter):
     """crun.ai's task API; optionally asks crun to POST the final state to ``callback_url``."""
 
     name = NAME

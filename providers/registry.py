@@ -1,13 +1,12 @@
 """Find an adapter by provider name, with its pooled client, and describe the catalogue.
 
-``adapter_for`` keeps one `httpx.Client` per process, provider, key, base URL and timeouts, so
-a worker reuses connections; ``get_adapter`` builds a fresh one (or takes the caller's).
+``get_adapter`` builds one adapter on a fresh client (or the caller's); an `AdapterPool` holds one
+per provider and key for a process (a worker's `pipeline.context.Context`), so it reuses
+connections, and closes them all at shutdown.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 
 import httpx
@@ -15,16 +14,15 @@ from pydantic import SecretStr
 
 from config.catalogue import Price, ProviderSpec, provider_spec
 from config.settings import ProviderName, Settings, SettingsError, key_id
-from providers.adapter import HttpAdapter
+from providers.adapter import ProviderAdapter
 from providers.aimlapi import AimlapiAdapter
-from providers.base import ProviderAdapter
 from providers.crun import CrunAdapter
 from providers.request import EditRequest
 from providers.runway import RunwayAdapter
 from providers.segmind import SegmindAdapter
 from providers.vibedream import VibedreamAdapter
 
-PROVIDERS: dict[ProviderName, type[HttpAdapter]] = {
+PROVIDERS: dict[ProviderName, type[ProviderAdapter]] = {
     ProviderName.RUNWAY: RunwayAdapter,
     ProviderName.SEGMIND: SegmindAdapter,
     ProviderName.AIMLAPI: AimlapiAdapter,
@@ -33,9 +31,6 @@ PROVIDERS: dict[ProviderName, type[HttpAdapter]] = {
 }
 
 POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=8)
-
-_clients: dict[tuple[object, ...], httpx.Client] = {}
-_clients_lock = threading.Lock()
 
 
 class UnknownProvider(ValueError):
@@ -99,46 +94,57 @@ def get_adapter(
     return PROVIDERS[provider](spec, client)
 
 
-def adapter_for(
-    settings: Settings, name: ProviderName | str, key_index: int = 0
-) -> ProviderAdapter:
-    """The adapter of ``name`` with its ``key_index``-th key, on this process's pooled client."""
-    provider = provider_name(name)
-    return _pooled(settings, provider, configured_key(settings, provider, key_index))
-
-
-def adapter_for_key(settings: Settings, name: ProviderName | str, kid: str) -> ProviderAdapter:
-    """The pooled adapter of the active or retired key whose `key_id` is ``kid``.
+def find_key(settings: Settings, name: ProviderName | str, kid: str) -> SecretStr:
+    """The active or retired key of ``name`` whose `key_id` is ``kid``.
 
     Jobs keep the key they were submitted with; after a rotation the old key stays in
-    ``RESTYLE_<P>__RETIRED_API_KEYS`` until its jobs are done.
+    ``RESTYLE_<P>__RETIRED_API_KEYS`` until its jobs are done. `SettingsError` naming that
+    variable when the key is gone.
     """
     provider = provider_name(name)
     block = settings.provider(provider)
     for key in (*block.api_keys, *block.retired_api_keys):
         if key_id(key) == kid:
-            return _pooled(settings, provider, key)
+            return key
     variable = f"RESTYLE_{provider.value.upper()}__RETIRED_API_KEYS"
     raise SettingsError(f"{variable}: key {kid} of {provider.value} is no longer configured")
 
 
-def _pooled(settings: Settings, provider: ProviderName, key: SecretStr) -> ProviderAdapter:
-    spec = provider_spec(provider, settings)
-    timeouts = (settings.http_connect_timeout_s, settings.http_read_timeout_s)
-    cache_key = (os.getpid(), provider, key_id(key), spec.base_url, timeouts)
-    with _clients_lock:
-        client = _clients.get(cache_key)
-        if client is None or client.is_closed:
-            client = _clients[cache_key] = build_client(spec, key, settings)
-    return PROVIDERS[provider](spec, client)
+class AdapterPool:
+    """One process's adapters, one per provider and key, each on its own pooled client.
 
+    Built after fork (clients must not cross it); `prepare` builds every configured key's
+    adapter up front so that the first submit of a process does not pay for it between its
+    limiter grant and its POST.
+    """
 
-def close_clients() -> None:
-    """Close this process's pooled clients (worker shutdown, tests)."""
-    with _clients_lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._adapters: dict[tuple[ProviderName, str], ProviderAdapter] = {}
+
+    def get(self, name: ProviderName | str, kid: str) -> ProviderAdapter:
+        """The adapter of ``name`` bound to its key ``kid`` (see `find_key`)."""
+        provider = provider_name(name)
+        adapter = self._adapters.get((provider, kid))
+        if adapter is None:
+            key = find_key(self.settings, provider, kid)
+            adapter = get_adapter(provider, self.settings, api_key=key)
+            self._adapters[(provider, kid)] = adapter
+        return adapter
+
+    def prepare(self) -> int:
+        """Build the adapter of every configured key, active and retired; return how many."""
+        for provider in ProviderName:
+            block = self.settings.provider(provider)
+            for key in (*block.api_keys, *block.retired_api_keys):
+                self.get(provider, key_id(key))
+        return len(self._adapters)
+
+    def close(self) -> None:
+        """Close every adapter's client (worker shutdown, tests)."""
+        for adapter in self._adapters.values():
+            adapter.close()
+        self._adapters.clear()
 
 
 def validate_request(name: ProviderName | str, settings: Settings, request: EditRequest) -> None:

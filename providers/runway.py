@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
-from providers.adapter import HttpAdapter, present
+from providers.adapter import ProviderAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.errors import FailureKind
 from providers.http import raise_for_status, read_answer
@@ -113,7 +113,7 @@ def parse_cancel(status: int, headers: Mapping[str, str], body: bytes, *, now: d
     raise_for_status(NAME.value, status, headers, body, now)
 
 
-class RunwayAdapter(HttpAdapter):
+class RunwayAdapter(ProviderAdapter):
     """Runway's own API (api.dev.runwayml.com)."""
 
     name = NAME
@@ -121,7 +121,7 @@ class RunwayAdapter(HttpAdapter):
     @staticmethod
     def auth_headers(api_key: SecretStr) -> dict[str, str]:
         """Bearer key plus the required API version header."""
-        return {**HttpAdapter.auth_headers(api_key), "X-Runway-Version": API_VERSION}
+        return {**ProviderAdapter.auth_headers(api_key), "X-Runway-Version": API_VERSION}
 
     @staticmethod
     def check(request: EditRequest, spec: ProviderSpec) -> None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
-from providers.adapter import HttpAdapter, present
+from providers.adapter import ProviderAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.errors import FailureKind, InsufficientCredits
 from providers.http import SUBMIT_ERRORS, decode, load_json, raise_for_status, read_answer
@@ -152,7 +152,7 @@ def expiry(
     return submitted_at + timedelta(seconds=spec.retention_s)
 
 
-class SegmindAdapter(HttpAdapter):
+class SegmindAdapter(ProviderAdapter):
     """segmind.com's async (v2) API."""
 
     name = NAME

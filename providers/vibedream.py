@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
-from providers.adapter import HttpAdapter, present
+from providers.adapter import ProviderAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.errors import FailureKind
 from providers.http import read_answer
@@ -68,7 +68,7 @@ def parse_poll(
     return RemoteStatus(state=RemoteState.RUNNING, raw=raw)
 
 
-class VibedreamAdapter(HttpAdapter):
+class VibedreamAdapter(ProviderAdapter):
     """vibedream.ai's prediction API."""
 
     name = NAME

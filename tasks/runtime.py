@@ -36,6 +36,14 @@ def reset_context() -> None:
     _context = None
 
 
+def close_context() -> None:
+    """Close the context's clients and forget it (worker process shutdown)."""
+    global _context
+    if _context is not None:
+        _context.close()
+    _context = None
+
+
 def warm_up() -> bool:
     """Build a fresh context now; False (and a warning) when that fails.
 
@@ -45,7 +53,7 @@ def warm_up() -> bool:
     reset_context()
     started = time.process_time()
     try:
-        context()
+        context().adapters.prepare()
     except Exception:
         log.warning(
             "could not prepare the worker's clients; the first task will try again", exc_info=True

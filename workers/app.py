@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_process_shutdown
 
 from config.settings import Settings, load_settings
 from tasks.schedule_entries import connect_beat_sync
@@ -35,6 +35,13 @@ def _fresh_context(**_: Any) -> None:
     from tasks.runtime import warm_up
 
     warm_up()
+
+
+@worker_process_shutdown.connect
+def _close_context(**_: Any) -> None:
+    from tasks.runtime import close_context
+
+    close_context()
 
 
 app = create_app()

@@ -12,7 +12,8 @@ import pytest
 
 from config.settings import ProviderName, Settings
 from media.clips import make_clip_bytes
-from providers.base import ProviderAdapter, RemoteStatus
+from providers.adapter import ProviderAdapter
+from providers.base import RemoteStatus
 from providers.registry import get_adapter
 from providers.request import EditRequest
 
@@ -44,7 +45,7 @@ def adapter(
     """``provider``'s adapter on its own client, against a freshly reset emulator."""
     found = get_adapter(provider, settings)
     yield found
-    found.transport.client.close()  # type: ignore[attr-defined]
+    found.close()
 
 
 def configure(emulator: httpx.Client, patch: dict[str, Any], path: str = "config") -> None:

@@ -11,7 +11,8 @@ import pytest
 from config.catalogue import provider_spec
 from config.settings import ProviderName, Settings
 from devstack.stack import dev_key
-from providers.base import Cancellable, ProviderAdapter, RemoteState
+from providers.adapter import ProviderAdapter
+from providers.base import Cancellable, RemoteState
 from providers.errors import (
     AuthenticationFailed,
     FailureKind,

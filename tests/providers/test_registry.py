@@ -14,12 +14,12 @@ from providers.base import CallbackReceiver, Cancellable
 from providers.errors import InvalidRequest
 from providers.registry import (
     PROVIDERS,
+    AdapterPool,
     UnknownProvider,
-    adapter_for,
-    adapter_for_key,
     build_client,
-    close_clients,
+    configured_key,
     describe,
+    find_key,
     get_adapter,
     validate_request,
 )
@@ -37,7 +37,6 @@ def offline() -> Iterator[Settings]:
         http_connect_timeout_s=1.5,
         http_read_timeout_s=7.0,
     )
-    close_clients()
 
 
 def test_every_provider_has_an_adapter_named_after_it() -> None:
@@ -62,7 +61,7 @@ def test_a_provider_without_keys_is_refused_naming_its_variable(offline: Setting
     with pytest.raises(SettingsError, match=r"RESTYLE_CRUN__API_KEYS.*'crun'"):
         get_adapter("crun", offline)
     with pytest.raises(SettingsError, match="RESTYLE_RUNWAY__API_KEYS"):
-        adapter_for(offline, "runway", key_index=2)
+        configured_key(offline, "runway", key_index=2)
 
 
 def test_build_client_sets_base_url_auth_and_explicit_timeouts(offline: Settings) -> None:
@@ -77,23 +76,27 @@ def test_build_client_sets_base_url_auth_and_explicit_timeouts(offline: Settings
         assert "authorization" not in client.headers
 
 
-def test_adapter_for_reuses_one_client_per_key(offline: Settings) -> None:
-    first = adapter_for(offline, "runway")
-    again = adapter_for(offline, ProviderName.RUNWAY, key_index=0)
-    other = adapter_for(offline, "runway", key_index=1)
-    assert first.transport.client is again.transport.client  # type: ignore[attr-defined]
-    assert first.transport.client is not other.transport.client  # type: ignore[attr-defined]
+def test_a_pool_reuses_one_client_per_key_and_closes_them_all(offline: Settings) -> None:
+    pool = AdapterPool(offline)
+    first = pool.get("runway", key_id(SecretStr(KEY)))
+    again = pool.get(ProviderName.RUNWAY, key_id(SecretStr(KEY)))
+    other = pool.get("runway", key_id(SecretStr("key_second")))
+    assert first.transport.client is again.transport.client
+    assert first.transport.client is not other.transport.client
+    assert pool.prepare() == 3
+    pool.close()
+    assert first.transport.client.is_closed and other.transport.client.is_closed
 
 
 def test_get_adapter_uses_the_callers_client(offline: Settings) -> None:
     with httpx.Client(base_url="http://127.0.0.1:9") as client:
         adapter = get_adapter("vibedream", offline, client=client)
-        assert adapter.transport.client is client  # type: ignore[attr-defined]
+        assert adapter.transport.client is client
 
 
 def test_catalogue_overrides_reach_the_adapter(offline: Settings) -> None:
     adapter = get_adapter("segmind", offline)
-    assert adapter.spec.concurrency == 9  # type: ignore[attr-defined]
+    assert adapter.spec.concurrency == 9
 
 
 def test_preflight_validation_needs_no_key(offline: Settings) -> None:
@@ -117,15 +120,17 @@ def test_describe_lists_every_provider_and_never_a_key(offline: Settings) -> Non
 
 
 def test_adapter_reprs_show_no_key(offline: Settings) -> None:
-    adapter = adapter_for(offline, "runway")
-    text = repr(adapter) + repr(adapter.transport)  # type: ignore[attr-defined]
+    adapter = AdapterPool(offline).get("runway", key_id(SecretStr(KEY)))
+    text = repr(adapter) + repr(adapter.transport)
     assert "127.0.0.1:9/runway" in text
     assert KEY not in text
 
 
 def test_a_retired_key_still_serves_the_jobs_already_on_it() -> None:
     settings = Settings(runway={"api_keys": ["key_new"], "retired_api_keys": ["key_old"]})
-    old = adapter_for_key(settings, "runway", key_id(SecretStr("key_old")))
+    old = AdapterPool(settings).get("runway", key_id(SecretStr("key_old")))
     assert isinstance(old, PROVIDERS[ProviderName.RUNWAY])
+    found = find_key(settings, "runway", key_id(SecretStr("key_old")))
+    assert found.get_secret_value() == "key_old"
     with pytest.raises(SettingsError, match="RESTYLE_RUNWAY__RETIRED_API_KEYS"):
-        adapter_for_key(settings, "runway", key_id(SecretStr("key_gone")))
+        AdapterPool(settings).get("runway", key_id(SecretStr("key_gone")))

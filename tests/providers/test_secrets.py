@@ -16,7 +16,8 @@ from pydantic import SecretStr
 
 from config.catalogue import CATALOGUE
 from config.settings import ProviderName, Settings
-from providers.base import Cancellable, ProviderAdapter
+from providers.adapter import ProviderAdapter
+from providers.base import Cancellable
 from providers.errors import ProviderFailure
 from providers.registry import build_client, get_adapter
 from providers.request import EditRequest
