@@ -23,7 +23,7 @@ from config.settings import ProviderName
 from devstack import start_redis
 from jobs.ledger import Ledger, encode
 from jobs.models import Job, Priority, job_id_for
-from providers.request import EditRequest
+from jobs.request import EditRequest
 
 GOAL_JOBS_PER_S = 5_000
 GOAL_BYTES_PER_JOB = 2_048

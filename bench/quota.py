@@ -34,8 +34,8 @@ from devstack import Stack
 from devstack.stack import ALL_QUEUES, dev_key
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
+from jobs.request import EditRequest
 from jobs.states import JobState
-from providers.request import EditRequest
 from tasks.messages import dispatch_jobs
 
 GOAL = 0.90

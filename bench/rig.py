@@ -27,9 +27,9 @@ from devstack import Service, Stack
 from devstack.s3 import MOTO_CREDENTIALS
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
+from jobs.request import EditRequest
 from jobs.states import JobState
 from media.clips import make_clip
-from providers.request import EditRequest
 
 SOURCE_BUCKET = "bench-sources"
 SOURCE_KEY = "source.mp4"

@@ -14,9 +14,9 @@ from config.catalogue import provider_spec
 from config.settings import ProviderName, Settings
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
+from jobs.request import EditRequest
 from providers.errors import InvalidRequest
 from providers.registry import validate_request
-from providers.request import EditRequest
 
 
 def enqueue(

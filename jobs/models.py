@@ -9,9 +9,10 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.settings import ProviderName
+from jobs.failures import FailureKind
+from jobs.request import EditRequest
 from jobs.states import JobState
-from providers.errors import FailureKind
-from providers.request import EditRequest
+from storage.objects import StoredObject
 
 MAX_EVENTS = 20
 
@@ -31,22 +32,6 @@ class Event(BaseModel):
     at: datetime
     state: JobState
     detail: str = ""
-
-
-class ArchivedOutput(BaseModel):
-    """Where the output landed in S3 and what it was."""
-
-    model_config = ConfigDict(frozen=True)
-
-    bucket: str
-    key: str
-    size: int
-    sha256: str
-    content_type: str
-
-    @property
-    def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
 
 
 class Job(BaseModel):
@@ -78,7 +63,7 @@ class Job(BaseModel):
     output_urls: tuple[str, ...] = ()
     expires_at: datetime | None = None
     remote_completed_at: datetime | None = None
-    output: ArchivedOutput | None = None
+    output: StoredObject | None = None
     output_prefix: str | None = None
     failure_kind: FailureKind | None = None
     failure_message: str | None = None

@@ -17,11 +17,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Protocol
-from urllib.parse import urlsplit
 
 import httpx
 
 from media.errors import ProbeError
+from wire.answers import is_temporary_status, redact_url
 
 BLOCK_BYTES = 256 * 1024
 CACHE_BLOCKS = 16
@@ -40,20 +40,12 @@ class Readable(Protocol):
     def close(self) -> None: ...
 
 
-def redact(url: str) -> str:
-    """``url`` without userinfo, query or fragment (presigned signatures live in the query)."""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
-
-
 def check_status(response: httpx.Response, where: str) -> None:
-    """Raise `ProbeError` for an error status; 5xx, 408 and 429 are temporary."""
+    """Raise `ProbeError` for an error status (`is_temporary_status` says which are temporary)."""
     status = response.status_code
     if status < 400 or status == 416:
         return
-    temporary = status >= 500 or status in (408, 429)
-    raise ProbeError(where, f"HTTP {status}", temporary=temporary)
+    raise ProbeError(where, f"HTTP {status}", temporary=is_temporary_status(status))
 
 
 class RangeReader:
@@ -134,7 +126,7 @@ def open_remote(
     http: httpx.Client, url: str, max_spool_bytes: int = MAX_SPOOL_BYTES
 ) -> tuple[Readable, int]:
     """A seekable reader of ``url`` and its size; raises `ProbeError` when it cannot be read."""
-    where = redact(url)
+    where = redact_url(url)
     headers = {"Range": f"bytes=0-{BLOCK_BYTES - 1}"}
     with http_errors(where), http.stream("GET", url, headers=headers) as response:
         check_status(response, where)

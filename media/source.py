@@ -13,7 +13,8 @@ import av
 import httpx
 
 from media.errors import ProbeError
-from media.remote import Readable, open_remote, redact
+from media.remote import Readable, open_remote
+from wire.answers import redact_url
 
 MediaSource = str | Path | IO[bytes]
 DEFAULT_TIMEOUT_S = 30.0
@@ -34,7 +35,7 @@ class Opened:
 def describe(source: MediaSource) -> str:
     """A name for ``source`` in messages: a URL loses its query, a file object its name."""
     if isinstance(source, str) and source.startswith(("http://", "https://")):
-        return redact(source)
+        return redact_url(source)
     if isinstance(source, str | Path):
         return str(source)
     return str(getattr(source, "name", "<stream>"))

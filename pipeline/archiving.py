@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from jobs.models import ArchivedOutput, Job
+from jobs.failures import FailureKind
+from jobs.models import Job
 from jobs.states import JobState
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import expire_job, fail_job
-from providers.errors import FailureKind
 from storage.archive import copy_url_to_s3
 from storage.errors import DeadlinePassed, SourceGone, StorageError
 from storage.keys import output_key, parse_s3_uri
+from storage.objects import StoredObject
 
 ARCHIVABLE = frozenset({JobState.SUCCEEDED, JobState.ARCHIVING})
 UNKNOWN_RETENTION = timedelta(hours=24)
@@ -93,7 +94,7 @@ def _retry(ctx: Context, job: Job, exc: StorageError) -> Decision:
     return Then(Step.ARCHIVE, delay, f"copy failed, retrying: {exc}")
 
 
-def _stored(ctx: Context, job: Job, stored: ArchivedOutput) -> Decision:
+def _stored(ctx: Context, job: Job, stored: StoredObject) -> Decision:
     now = utcnow()
     ctx.ledger.transition(
         job,

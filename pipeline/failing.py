@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from jobs.failures import FailureKind
 from jobs.models import Job
 from jobs.states import ACTIVE_STATES, JobState
 from pipeline.context import Context
-from providers.errors import FailureKind
 
 log = logging.getLogger(__name__)
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from jobs.failures import FailureKind
 from jobs.models import Job
+from jobs.request_ids import next_request_id
 from jobs.states import JobState
 from jobs.timing import EndPrediction, ProgressReading, predict_end
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import expire_job, fail_job
-from pipeline.requeueing import next_client_request_id
 from pipeline.slots import hand_on
 from providers.base import RemoteState, RemoteStatus
-from providers.errors import FailureKind, FatalFailure, ResultExpired, RetryableFailure
+from providers.errors import FatalFailure, ResultExpired, RetryableFailure
 
 EARLY_TOLERANCE = 0.5
 """A poll arriving before half of its planned delay has passed belongs to a duplicate chain."""
@@ -110,7 +111,7 @@ def _remote_failed(ctx: Context, job: Job, now: datetime, status: RemoteStatus) 
     kind = status.failure_kind or FailureKind.GENERATION
     message = status.message or "the provider reported FAILED without a message"
     if kind is FailureKind.PROVIDER and job.attempt < ctx.settings.max_submit_attempts:
-        next_id = next_client_request_id(job)
+        next_id = next_request_id(job.id, job.client_request_id)
         moved = ctx.ledger.transition(
             job,
             JobState.RETRY_WAIT,
@@ -129,7 +130,7 @@ def _remote_failed(ctx: Context, job: Job, now: datetime, status: RemoteStatus) 
 def _poll_failed_retryably(
     ctx: Context, job: Job, now: datetime, exc: RetryableFailure
 ) -> Decision:
-    if exc.retry_after is not None or exc.status_code == 429:
+    if exc.throttles_key:
         ctx.limiter.on_throttled(job.provider, _key(job), ctx.limits(job.provider), exc.retry_after)
     delay = ctx.timing.poll_retry_delay(job.polls, exc.retry_after)
     return _reschedule(ctx, job, now, delay, f"{type(exc).__name__}: {exc.message}")

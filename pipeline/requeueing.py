@@ -6,16 +6,10 @@ from datetime import datetime
 
 from jobs.ledger import Ledger
 from jobs.models import Job
+from jobs.request_ids import next_request_id
 from jobs.states import JobState
 
 RETRYABLE_ENDS = frozenset({JobState.FAILED, JobState.EXPIRED, JobState.CANCELLED})
-
-
-def next_client_request_id(job: Job) -> str:
-    """A new idempotency key for a new paid try (``<job>.<n+1>``)."""
-    suffix = (job.client_request_id or "").rpartition(".")[2]
-    tries = int(suffix) if suffix.isdigit() else 0
-    return f"{job.id}.{tries + 1}"
 
 
 def requeue(ledger: Ledger, job: Job, now: datetime) -> Job | None:
@@ -27,7 +21,9 @@ def requeue(ledger: Ledger, job: Job, now: datetime) -> Job | None:
         now=now,
         detail=f"requeued by restyle retry (was {job.state}: {job.failure_kind or '-'})",
         attempt=0,
-        client_request_id=next_client_request_id(job) if job.client_request_id else None,
+        client_request_id=(
+            next_request_id(job.id, job.client_request_id) if job.client_request_id else None
+        ),
         remote_id=None,
         output_urls=(),
         expires_at=None,

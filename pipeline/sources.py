@@ -8,8 +8,8 @@ staged and presigned at planning) go as planned.
 
 from __future__ import annotations
 
+from jobs.request import EditRequest
 from pipeline.context import Context
-from providers.request import EditRequest
 from storage.keys import parse_s3_uri
 from storage.presign import presign_get
 

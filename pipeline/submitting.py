@@ -17,20 +17,17 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from jobs.failures import FailureKind
 from jobs.limiter import Grant
 from jobs.models import Job
+from jobs.request_ids import first_request_id
 from jobs.states import JobState
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.slots import hand_on
 from pipeline.sources import request_to_send
-from providers.errors import (
-    FailureKind,
-    FatalFailure,
-    RateLimited,
-    RetryableFailure,
-)
+from providers.errors import FatalFailure, RetryableFailure
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +142,7 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
         detail=f"attempt {attempt} on key {key}",
         attempt=attempt,
         key_id=key,
-        client_request_id=job.client_request_id or f"{job.id}.1",
+        client_request_id=job.client_request_id or first_request_id(job.id),
     )
     if claimed is None:
         _give_back(ctx, job, key)
@@ -218,7 +215,7 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
 def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -> Decision:
     assert job.key_id is not None
     _give_back(ctx, job, job.key_id)
-    if isinstance(exc, RateLimited) or exc.retry_after is not None:
+    if exc.throttles_key:
         ctx.limiter.on_throttled(
             job.provider, job.key_id, ctx.limits(job.provider), exc.retry_after
         )

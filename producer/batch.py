@@ -30,6 +30,7 @@ from jobs.batches import Batch, BatchStore
 from jobs.budget import Budget
 from jobs.ledger import Ledger
 from jobs.models import Job
+from jobs.request import EditRequest
 from jobs.states import JobState
 from media.probe import probe as probe_video
 from producer.checks import Problem
@@ -53,7 +54,6 @@ from producer.preflight import (
 from producer.safety import Resolver, cached, guarded_client, resolve_host
 from producer.sources import SourceLocator, expand_source
 from providers.registry import validate_request
-from providers.request import EditRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

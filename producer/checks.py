@@ -17,8 +17,8 @@ from pydantic import ValidationError
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
+from jobs.request import EditRequest
 from producer.manifest import ManifestRow
-from providers.request import EditRequest
 
 FieldProblem = tuple[str | None, str]
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from config.catalogue import provider_spec
 from config.settings import ProviderName, Settings
 from jobs.models import Event, Job, Priority, job_id_for
+from jobs.request import EditRequest
 from jobs.states import JobState
 from media.probe import ProbeError, VideoInfo
 from producer.checks import (
@@ -35,7 +36,6 @@ from producer.manifest import ManifestRow
 from producer.safety import UnreachableSource, UnsafeSource
 from producer.sources import Located, SourceLocator
 from providers.errors import InvalidRequest
-from providers.request import EditRequest
 
 Prober = Callable[[str], VideoInfo]
 Validator = Callable[[ProviderName, EditRequest], None]

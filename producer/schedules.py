@@ -36,7 +36,7 @@ from celery.schedules import ParseException, crontab
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from config.settings import ProviderName
-from providers.request import AspectRatio
+from jobs.request import AspectRatio
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 SEARCH_DAYS = 366 * 30

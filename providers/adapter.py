@@ -13,8 +13,8 @@ from pydantic import SecretStr
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
+from jobs.request import EditRequest
 from providers.base import RemoteJob, RemoteStatus
-from providers.request import EditRequest
 from providers.transport import Transport
 from providers.validation import check_against_spec
 

@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
+from jobs.failures import FailureKind
+from jobs.request import RUNWAY_PIXEL_RATIOS, EditRequest
 from providers.adapter import ProviderAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
-from providers.errors import FailureKind, InsufficientCredits
+from providers.errors import InsufficientCredits
 from providers.http import read_answer
-from providers.request import RUNWAY_PIXEL_RATIOS, EditRequest
 from providers.results import created_job, expires_at, failed, succeeded
 from providers.validation import check_against_spec
 

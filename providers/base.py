@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from providers.errors import FailureKind
+from jobs.failures import FailureKind
 
 
 class RemoteState(StrEnum):

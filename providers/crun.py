@@ -19,11 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
+from jobs.failures import FailureKind
+from jobs.request import EditRequest
 from providers.adapter import Clock, ProviderAdapter, present, utcnow
 from providers.base import RemoteJob, RemoteState, RemoteStatus
-from providers.errors import FailureKind, ProviderError, ProviderFailure, RetryableFailure
+from providers.errors import ProviderError, ProviderFailure, RetryableFailure
 from providers.http import SUBMIT_ERRORS, decode, error_class, failure_for, read_answer
-from providers.request import EditRequest
 from providers.results import expires_at, failed, remote_job, succeeded
 from providers.validation import check_against_spec
 

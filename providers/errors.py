@@ -26,24 +26,7 @@ provider's own words and never an API key.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class FailureKind(StrEnum):
-    """Why a job ended FAILED; stored on the job and shown in reports."""
-
-    VALIDATION = "validation"
-    AUTH = "auth"
-    CREDITS = "credits"
-    MODERATION = "moderation"
-    GENERATION = "generation"
-    FEATURE_DISABLED = "feature_disabled"
-    EXPIRED = "expired"
-    PROVIDER_UNAVAILABLE = "provider_unavailable"
-    PROVIDER = "provider"
-    BUDGET = "budget"
-    CANCELLED = "cancelled"
-    STORAGE = "storage"
+from jobs.failures import FailureKind
 
 
 class ProviderFailure(Exception):
@@ -71,6 +54,14 @@ class RetryableFailure(ProviderFailure):
     ) -> None:
         super().__init__(provider, message, status_code)
         self.retry_after = retry_after
+
+    @property
+    def throttles_key(self) -> bool:
+        """The provider asked this key to slow down: a 429, or any answer with Retry-After.
+
+        The limiter then cools the key down for every worker, not only this job's retry.
+        """
+        return isinstance(self, RateLimited) or self.retry_after is not None
 
 
 class RateLimited(RetryableFailure):

@@ -7,10 +7,8 @@ structured body fields only, never the wording of a message.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -30,6 +28,7 @@ from providers.errors import (
     ResultExpired,
     RetryableFailure,
 )
+from wire.answers import retry_after_s
 
 Headers = Mapping[str, str] | httpx.Headers
 ErrorTable = Mapping[int, type[ProviderFailure]]
@@ -76,41 +75,6 @@ def should_retry(headers: Headers) -> bool | None:
     """Runway's ``x-should-retry`` verdict: True, False, or None when absent or unreadable."""
     value = httpx.Headers(headers).get("x-should-retry", "").strip().lower()
     return {"true": True, "false": False}.get(value)
-
-
-def retry_after_s(headers: Headers, now: datetime) -> float | None:
-    """Seconds to wait from ``retry-after-ms``, or ``Retry-After`` as seconds or an HTTP date."""
-    found = httpx.Headers(headers)
-    millis = _finite(found.get("retry-after-ms"))
-    if millis is not None:
-        return max(millis / 1000.0, 0.0)
-    value = found.get("retry-after")
-    if value is None:
-        return None
-    seconds = _finite(value)
-    if seconds is not None:
-        return max(seconds, 0.0)
-    return _seconds_until(value, now)
-
-
-def _finite(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value.strip())
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _seconds_until(http_date: str, now: datetime) -> float | None:
-    try:
-        when = parsedate_to_datetime(http_date)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - now).total_seconds(), 0.0)
 
 
 def error_message(body: bytes, status: int | None = None) -> str:

@@ -14,10 +14,10 @@ from pydantic import SecretStr
 
 from config.catalogue import Price, ProviderSpec, provider_spec
 from config.settings import ProviderName, Settings, SettingsError, key_id
+from jobs.request import EditRequest
 from providers.adapter import ProviderAdapter
 from providers.aimlapi import AimlapiAdapter
 from providers.crun import CrunAdapter
-from providers.request import EditRequest
 from providers.runway import RunwayAdapter
 from providers.segmind import SegmindAdapter
 from providers.vibedream import VibedreamAdapter

@@ -9,8 +9,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.catalogue import ProviderSpec
+from jobs.failures import FailureKind
 from providers.base import RemoteJob, RemoteState, RemoteStatus
-from providers.errors import FailureKind, ProviderError
+from providers.errors import ProviderError
 from providers.http import SUBMIT_ERRORS, ErrorTable, read_answer
 
 

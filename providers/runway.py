@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
+from jobs.failures import FailureKind
+from jobs.request import RUNWAY_PIXEL_RATIOS, EditRequest
 from providers.adapter import ProviderAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
-from providers.errors import FailureKind
 from providers.http import raise_for_status, read_answer
-from providers.request import RUNWAY_PIXEL_RATIOS, EditRequest
 from providers.results import created_job, expires_at, failed, succeeded
 from providers.validation import check_against_spec, refuse
 

@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
+from jobs.failures import FailureKind
+from jobs.request import EditRequest
 from providers.adapter import ProviderAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
-from providers.errors import FailureKind, InsufficientCredits
+from providers.errors import InsufficientCredits
 from providers.http import SUBMIT_ERRORS, decode, load_json, raise_for_status, read_answer
-from providers.request import EditRequest
 from providers.results import failed, remote_job, succeeded
 from providers.validation import check_against_spec
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from config.catalogue import ProviderSpec
+from jobs.request import EditRequest
 from providers.errors import InvalidRequest
-from providers.request import EditRequest
 
 URL_SCHEMES = ("https://", "http://", "data:")
 

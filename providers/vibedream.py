@@ -16,11 +16,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
+from jobs.failures import FailureKind
+from jobs.request import EditRequest
 from providers.adapter import ProviderAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
-from providers.errors import FailureKind
 from providers.http import read_answer
-from providers.request import EditRequest
 from providers.results import created_job, expires_at, failed, succeeded
 from providers.validation import check_against_spec
 

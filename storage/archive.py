@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from jobs.models import ArchivedOutput
 from storage.errors import DeadlinePassed
 from storage.multipart import Target, part_size_for, put_stream
+from storage.objects import StoredObject
 from storage.source import open_source
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def copy_url_to_s3(
     part_bytes: int,
     deadline: datetime | None,
     now: Callable[[], datetime],
-) -> ArchivedOutput:
+) -> StoredObject:
     """Copy the body of ``url`` to ``s3://bucket/key``; the same key overwrites, never duplicates.
 
     Memory stays around a few parts of ``part_bytes`` (>= 5 MiB) whatever the size. The object
@@ -62,7 +62,7 @@ def copy_url_to_s3(
             part_bytes=part_size_for(part_bytes, source.length),
             before_part=check,
         )
-    return ArchivedOutput(
+    return StoredObject(
         bucket=bucket,
         key=key,
         size=written.size,

@@ -10,23 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from datetime import UTC, datetime
 
 import httpx
 
 from storage.errors import IncompleteDownload, SourceGone, SourceUnavailable
+from wire.answers import is_temporary_status, redact_url, retry_after_s
 
 DEFAULT_CONTENT_TYPE = "video/mp4"
 GENERIC_CONTENT_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
-RETRY_STATUSES = frozenset({408, 425, 429})
-
-
-def redact(url: str) -> str:
-    """``url`` without userinfo, query or fragment: safe to log and to put in messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def content_type_of(response: httpx.Response) -> str:
@@ -43,24 +35,19 @@ def content_length_of(response: httpx.Response) -> int | None:
     return int(value)
 
 
-def retry_after_of(response: httpx.Response) -> float | None:
-    """A Retry-After given in seconds (the date form is rare on file servers and ignored)."""
-    value = response.headers.get("retry-after", "").strip()
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
 def check_status(response: httpx.Response, where: str) -> None:
-    """Raise unless the response is a 2xx: 5xx and 408/425/429 may pass, other codes will not."""
+    """Raise unless the response is a 2xx: temporary codes may pass, other codes will not."""
     status = response.status_code
     if response.is_success:
         return
     message = f"{where} answered HTTP {status}"
-    if status >= 500 or status in RETRY_STATUSES:
-        raise SourceUnavailable(message, retry_after=retry_after_of(response))
+    if is_temporary_status(status):
+        raise SourceUnavailable(message, retry_after=retry_after_s(response.headers, utcnow()))
     raise SourceGone(message)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -94,7 +81,7 @@ class Source:
 @contextmanager
 def open_source(http: httpx.Client, url: str) -> Iterator[Source]:
     """GET ``url`` as a stream; raise `SourceGone` or `SourceUnavailable` before any body."""
-    where = redact(url)
+    where = redact_url(url)
     try:
         response = http.send(http.build_request("GET", url), stream=True)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:

@@ -6,8 +6,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jobs.models import ArchivedOutput
 from storage.multipart import Target, part_size_for, put_stream
+from storage.objects import StoredObject
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -32,7 +32,7 @@ def upload_file(
     *,
     metadata: Mapping[str, str] | None = None,
     part_bytes: int = DEFAULT_PART_BYTES,
-) -> ArchivedOutput:
+) -> StoredObject:
     """Upload ``path`` to ``s3://bucket/key`` in one pass that also hashes it.
 
     Raises `OSError` when the file cannot be read, `S3Unavailable` or `S3Refused` from S3.
@@ -41,6 +41,6 @@ def upload_file(
     target = Target(bucket, key, content_type, dict(metadata or {}))
     part_bytes = part_size_for(part_bytes, path.stat().st_size)
     written = put_stream(client, target, read_chunks(path), part_bytes=part_bytes)
-    return ArchivedOutput(
+    return StoredObject(
         bucket=bucket, key=key, size=written.size, sha256=written.sha256, content_type=content_type
     )

@@ -15,10 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = (
     "bench", "cli", "config", "devstack", "emulator", "jobs", "media", "pipeline", "producer",
-    "providers", "storage", "tasks", "web", "workers",
+    "providers", "storage", "tasks", "web", "wire", "workers",
 )  # fmt: skip
 # The domain and its decisions must run, and be tested, without a task queue.
-CELERY_FREE = ("providers", "jobs", "pipeline", "storage", "media", "config.settings")
+CELERY_FREE = ("providers", "jobs", "pipeline", "storage", "media", "wire", "config.settings")
 CELERY = ("celery", "kombu", "redbeat", "billiard")
 
 

@@ -15,11 +15,11 @@ from config.settings import ProviderName, Settings
 from devstack import Service
 from devstack.proxy import TcpProxy
 from jobs.models import Job, job_id_for
+from jobs.request import EditRequest
 from jobs.states import JobState
 from pipeline.archiving import archive_job
 from pipeline.context import Context
 from pipeline.decisions import Done, Step, Then
-from providers.request import EditRequest
 from storage.errors import S3Unavailable
 from storage.s3 import ensure_bucket, s3_client
 

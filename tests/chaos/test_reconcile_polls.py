@@ -8,11 +8,11 @@ import redis
 
 from config.settings import ProviderName, Settings
 from jobs.models import Job, job_id_for
+from jobs.request import EditRequest
 from jobs.states import JobState
 from pipeline.context import Context
 from pipeline.decisions import Step
 from pipeline.reconciling import find_stranded
-from providers.request import EditRequest
 
 NOW = datetime(2025, 1, 10, 12, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from devstack import Service
 from jobs.ledger import Ledger
 from jobs.limiter import Limiter
 from jobs.models import Job, Priority, job_id_for
-from providers.request import EditRequest
+from jobs.request import EditRequest
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

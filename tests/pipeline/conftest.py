@@ -17,9 +17,9 @@ from config.settings import ProviderName, Settings
 from devstack import Service, Stack
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
+from jobs.request import EditRequest
 from jobs.states import JobState
 from media.clips import make_clip
-from providers.request import EditRequest
 from tasks.messages import dispatch_jobs
 
 FAST_ENV = {

@@ -13,9 +13,9 @@ from devstack import Stack
 from devstack.stack import dev_key
 from emulator.client import EmulatorAdmin
 from jobs.budget import Budget
+from jobs.failures import FailureKind
 from jobs.ledger import Ledger
 from jobs.states import JobState
-from providers.errors import FailureKind
 from tests.pipeline.conftest import make_job, run_to_end, unique_batch
 
 Setup = Callable[[EmulatorAdmin], Any]

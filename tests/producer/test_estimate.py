@@ -9,8 +9,8 @@ import pytest
 from config.catalogue import CATALOGUE, Price, ProviderSpec, provider_spec
 from config.settings import ProviderName, Settings
 from jobs.models import Job
+from jobs.request import EditRequest
 from producer.estimate import job_cost, provider_wall_s, summarize
-from providers.request import EditRequest
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from config.settings import ProviderName
-from jobs.models import ArchivedOutput, Job
+from jobs.failures import FailureKind
+from jobs.models import Job
+from jobs.request import EditRequest
 from jobs.states import JobState
 from producer.report import ReportRow, build_rows, totals, write_csv, write_json
 from producer.report_html import frame_grab, write_html, write_report
-from providers.errors import FailureKind
-from providers.request import EditRequest
+from storage.objects import StoredObject
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -47,7 +48,7 @@ def job(item: str, source: str, state: JobState, **fields: object) -> Job:
 
 
 def stored(item: str, source: str, bucket: str, key: str, size: int = 1234) -> Job:
-    output = ArchivedOutput(
+    output = StoredObject(
         bucket=bucket, key=key, size=size, sha256="ab" * 32, content_type="video/mp4"
     )
     return job(

@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from config.settings import ProviderName, Settings
+from jobs.request import EditRequest
 from media.clips import make_clip_bytes
 from providers.adapter import ProviderAdapter
 from providers.base import RemoteStatus
 from providers.registry import get_adapter
-from providers.request import EditRequest
 
 FINISH_TIMEOUT_S = 20.0
 

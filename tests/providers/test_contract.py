@@ -11,11 +11,12 @@ import pytest
 from config.catalogue import provider_spec
 from config.settings import ProviderName, Settings
 from devstack.stack import dev_key
+from jobs.failures import FailureKind
+from jobs.request import EditRequest
 from providers.adapter import ProviderAdapter
 from providers.base import Cancellable, RemoteState
 from providers.errors import (
     AuthenticationFailed,
-    FailureKind,
     InsufficientCredits,
     InvalidRequest,
     ProviderError,
@@ -25,7 +26,6 @@ from providers.errors import (
     ResultExpired,
 )
 from providers.registry import get_adapter
-from providers.request import EditRequest
 from tests.providers.conftest import configure, finish, submit_requests
 
 

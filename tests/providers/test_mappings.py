@@ -9,9 +9,9 @@ import pytest
 
 from config.catalogue import CATALOGUE, ProviderSpec
 from config.settings import ProviderName
+from jobs.request import EditRequest
 from providers import aimlapi, crun, runway, segmind, vibedream
 from providers.errors import InvalidRequest
-from providers.request import EditRequest
 
 Builder = Callable[[EditRequest, ProviderSpec], dict[str, Any]]
 

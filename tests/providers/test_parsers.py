@@ -11,10 +11,10 @@ import pytest
 
 from config.catalogue import CATALOGUE, ProviderSpec
 from config.settings import ProviderName
+from jobs.failures import FailureKind
 from providers import aimlapi, crun, runway, segmind, vibedream
 from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.errors import (
-    FailureKind,
     FeatureDisabled,
     InsufficientCredits,
     InvalidRequest,

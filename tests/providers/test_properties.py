@@ -16,7 +16,7 @@ from config.settings import ProviderName
 from providers import aimlapi, crun, runway, segmind, vibedream
 from providers.base import RemoteJob, RemoteStatus
 from providers.errors import ProviderFailure
-from providers.http import retry_after_s
+from wire.answers import retry_after_s
 
 NOW = datetime(2025, 1, 15, 12, 0, 0, tzinfo=UTC)
 

@@ -18,11 +18,11 @@ import pytest
 from config.catalogue import provider_spec
 from config.settings import ProviderName, Settings
 from devstack.stack import dev_key
+from jobs.request import EditRequest
 from providers.base import RemoteState
 from providers.crun import CrunAdapter
 from providers.errors import InvalidRequest, ResultExpired
 from providers.registry import build_client, configured_key, get_adapter
-from providers.request import EditRequest
 from providers.runway import RunwayAdapter
 from providers.vibedream import VibedreamAdapter
 from tests.providers.conftest import configure, finish

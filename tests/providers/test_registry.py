@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from config.catalogue import CATALOGUE, provider_spec
 from config.settings import ProviderName, Settings, SettingsError, key_id
+from jobs.request import EditRequest
 from providers.base import CallbackReceiver, Cancellable
 from providers.errors import InvalidRequest
 from providers.registry import (
@@ -23,7 +24,6 @@ from providers.registry import (
     get_adapter,
     validate_request,
 )
-from providers.request import EditRequest
 
 KEY = "key_" + "ab" * 64
 

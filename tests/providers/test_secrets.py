@@ -16,11 +16,11 @@ from pydantic import SecretStr
 
 from config.catalogue import CATALOGUE
 from config.settings import ProviderName, Settings
+from jobs.request import EditRequest
 from providers.adapter import ProviderAdapter
 from providers.base import Cancellable
 from providers.errors import ProviderFailure
 from providers.registry import build_client, get_adapter
-from providers.request import EditRequest
 
 SECRET = "sk-" + "5ecret" * 8
 REQUEST = EditRequest(video_url="https://example.com/in.mp4", prompt="make it winter")

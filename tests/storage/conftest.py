@@ -12,8 +12,8 @@ import pytest
 from config.settings import Settings
 from devstack import Service
 from devstack.byteserver import ByteServer
-from jobs.models import ArchivedOutput
 from storage.archive import copy_url_to_s3
+from storage.objects import StoredObject
 from storage.s3 import s3_client
 
 MIB = 1024 * 1024
@@ -53,10 +53,10 @@ def utcnow() -> datetime:
 
 
 @pytest.fixture
-def archive(http: httpx.Client, s3: Any, s3_bucket: str) -> Callable[..., ArchivedOutput]:
+def archive(http: httpx.Client, s3: Any, s3_bucket: str) -> Callable[..., StoredObject]:
     """``copy_url_to_s3`` with the test's clients and bucket; keyword arguments override."""
 
-    def run(url: str, **overrides: Any) -> ArchivedOutput:
+    def run(url: str, **overrides: Any) -> StoredObject:
         arguments: dict[str, Any] = {
             "s3": s3,
             "bucket": s3_bucket,

@@ -11,7 +11,6 @@ import pytest
 
 from devstack import free_port
 from devstack.byteserver import ByteServer, generated_sha256
-from jobs.models import ArchivedOutput
 from storage.errors import (
     DeadlinePassed,
     IncompleteDownload,
@@ -19,11 +18,12 @@ from storage.errors import (
     SourceGone,
     SourceUnavailable,
 )
+from storage.objects import StoredObject
 from storage.s3 import head_object
 
 MIB = 1024 * 1024
 KEY = "outputs/batch/item.mp4"
-Archive = Callable[..., ArchivedOutput]
+Archive = Callable[..., StoredObject]
 
 
 def stored_sha256(s3: Any, bucket: str, key: str) -> str:
@@ -43,7 +43,7 @@ def test_small_output_is_stored_with_one_put(
     archive: Archive, source: ByteServer, s3: Any, s3_bucket: str
 ) -> None:
     stored = archive(f"{source.url}/bytes/100000")
-    assert stored == ArchivedOutput(
+    assert stored == StoredObject(
         bucket=s3_bucket,
         key=KEY,
         size=100_000,

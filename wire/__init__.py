@@ -1,0 +1,1 @@
+"""What restyle reads off any HTTP answer, for every client it has (providers, storage, media)."""
