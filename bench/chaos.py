@@ -130,7 +130,7 @@ def run_in(stack: Stack, plan: ChaosPlan) -> ChaosFigures:
     env = worker_env(plan, proxy)
 
     def start_worker(name: str) -> None:
-        stack.start_worker(ALL_QUEUES, plan.concurrency, name, **env)
+        stack.start_worker(ALL_QUEUES, plan.concurrency, name, env=env)
 
     try:
         for n in range(plan.workers):

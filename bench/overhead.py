@@ -104,7 +104,7 @@ def worker_env() -> dict[str, str]:
 def restyle_rate(stack: Stack, count: int, workers: int, concurrency: int) -> dict[str, Any]:
     """Run ``count`` jobs to the end; jobs/s and how they ended."""
     for n in range(workers):
-        stack.start_worker(ALL_QUEUES, concurrency, f"restyle{n}", **worker_env())
+        stack.start_worker(ALL_QUEUES, concurrency, f"restyle{n}", env=worker_env())
     producer = Producer.of(stack)
     batch = f"overhead-{uuid.uuid4().hex[:8]}"
     jobs = make_jobs(batch, source_urls(stack, 1) * count)

@@ -161,7 +161,7 @@ def run(scenario: Scenario, workers: int, concurrency: int) -> dict[str, Any]:
             },
         )
         for n in range(workers):
-            stack.start_worker(ALL_QUEUES, concurrency, f"poll{n}", **worker_env(scenario))
+            stack.start_worker(ALL_QUEUES, concurrency, f"poll{n}", env=worker_env(scenario))
         producer = Producer.of(stack)
         batch = f"polling-{uuid.uuid4().hex[:8]}"
         jobs = make_jobs(batch, source_urls(stack, 1) * scenario.jobs)

@@ -96,7 +96,7 @@ def start_workers(stack: Stack, args: argparse.Namespace, env: dict[str, str]) -
     names = [f"quota{uuid.uuid4().hex[:6]}" for _ in range(args.workers)]
     with ThreadPoolExecutor(args.workers) as pool:
         list(pool.map(lambda name: stack.start_worker(
-            ALL_QUEUES, args.worker_concurrency, name, "workers.app", **env), names))  # fmt: skip
+            ALL_QUEUES, args.worker_concurrency, name, "workers.app", env), names))  # fmt: skip
 
 
 def stop_workers(stack: Stack) -> None:

@@ -85,7 +85,7 @@ def run(jobs: int, processing_s: float, workers: int, concurrency: int) -> dict[
         stack.start_s3()
         stack.start_emulator("--preset", "calm", "--processing-time", str(processing_s))
         for n in range(workers):
-            stack.start_worker(ALL_QUEUES, concurrency, f"scale{n}", **worker_env(processing_s))
+            stack.start_worker(ALL_QUEUES, concurrency, f"scale{n}", env=worker_env(processing_s))
         producer = Producer.of(stack)
         url = source_urls(stack, 1)[0]
         small = run_batch(stack, producer, url, max(100, jobs // 20))

@@ -57,7 +57,6 @@ class ProviderSpec(BaseModel):
     typical_duration_s: float
     output_seconds: float = 5.0
     durations: tuple[int, ...] = (5,)  # accepted EditRequest.duration_s: Aleph outputs 5 s
-    retention_from_submit: bool = False
 
 
 _MB = 1024 * 1024
@@ -87,7 +86,6 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         accepts_seed=True,
         accepts_reference_image=True,
         retention_s=3600,  # status and result kept 1 hour after submission
-        retention_from_submit=True,
         typical_duration_s=170,
     ),
     ProviderName.AIMLAPI: ProviderSpec(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -100,9 +101,10 @@ class Stack:
         concurrency: int = 2,
         name: str | None = None,
         app: str = "workers.app",
-        **extra_env: str,
+        env: Mapping[str, str] | None = None,
     ) -> Service:
-        """Start a real ``celery -A <app> worker`` subprocess and wait until it is ready."""
+        """Start a real ``celery -A <app> worker`` subprocess (``env`` on top of the stack's
+        environment) and wait until it is ready."""
         name = name or f"w{len(self.workers) + 1}"
         argv = [
             sys.executable, "-m", "celery", "-A", app, "worker",
@@ -110,7 +112,7 @@ class Stack:
             "--without-gossip", "--without-mingle", "-l", "INFO",
         ]  # fmt: skip
         log = self.workdir / f"worker-{name}.log"
-        worker = Service(f"worker-{name}", "", 0, argv, base_env(self.env(**extra_env)), log)
+        worker = Service(f"worker-{name}", "", 0, argv, base_env(self.env(**(env or {}))), log)
         worker.start()
         try:
             wait_for(lambda: "ready." in worker.log_tail(200), 60, f"worker {name}")

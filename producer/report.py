@@ -19,8 +19,6 @@ from pydantic import BaseModel, ConfigDict
 
 from jobs.models import Job
 
-TIMES = ("created_at", "submitted_at", "completed_at", "finished_at")
-
 
 class ReportRow(BaseModel):
     """One job as a reviewer sees it."""
@@ -119,10 +117,6 @@ def write_json(rows: Sequence[ReportRow], path: Path) -> Path:
     }
     path.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
     return path
-
-
-def _cell(value: object) -> object:
-    return "" if value is None else value
 
 
 def write_csv(rows: Sequence[ReportRow], path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Housekeeping tasks: re-driving stranded jobs, and cancelling."""
+"""Housekeeping: re-driving stranded jobs, handing freed slots on, re-reading the schedule."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import logging
 
 from celery import current_app, shared_task
 
-from pipeline.cancelling import cancel_job
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Step
 from pipeline.reconciling import Redrive, find_stranded
@@ -43,9 +42,3 @@ def _queue(ctx: Context, redrive: Redrive) -> str | None:
     """A re-driven submit goes back to its job's priority queue."""
     job = ctx.ledger.get(redrive.job_id) if redrive.step is Step.SUBMIT else None
     return submit_queue(job.priority) if job is not None else None
-
-
-@shared_task(name="restyle.cancel")
-def cancel(job_id: str) -> str:
-    """Cancel one job (at the provider where it can be)."""
-    return cancel_job(context(), job_id, utcnow())

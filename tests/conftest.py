@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -88,7 +89,7 @@ def settings(
     redis_server: Service, s3_server: Service, emulator_server: Service, s3_bucket: str
 ) -> Settings:
     """Settings pointing at the private services, with one dev key per provider."""
-    providers = {
+    providers: dict[str, Any] = {
         name: {"base_url": f"{emulator_server.url}/{name}", "api_keys": [dev_key(name)]}
         for name in ("runway", "segmind", "aimlapi", "vibedream", "crun")
     }

@@ -21,10 +21,8 @@ TASK_ROUTES = {
     "restyle.submit": {"queue": "submit"},
     "restyle.poll": {"queue": "poll"},
     "restyle.archive": {"queue": "archive"},
-    "restyle.cancel": {"queue": "submit"},
     "restyle.reconcile": {"queue": "batch"},
     "restyle.fire_schedule": {"queue": "batch"},
-    "restyle.dispatch_batch": {"queue": "batch"},
 }
 
 

@@ -26,7 +26,7 @@ def cli_env(session_stack: Stack, redis_server: Service, s3_server: Service) -> 
 
 
 @pytest.fixture
-def flushed(redis_client: redis.Redis) -> redis.Redis:  # type: ignore[type-arg]
+def flushed(redis_client: redis.Redis) -> redis.Redis:
     return redis_client
 
 
@@ -52,14 +52,14 @@ def library(tmp_path: Path) -> Path:
     return manifest
 
 
-def queued_jobs(client: redis.Redis) -> int:  # type: ignore[type-arg]
+def queued_jobs(client: redis.Redis) -> int:
     return len(client.keys("restyle:job:*"))
 
 
 def test_a_manifest_without_a_source_column_names_file_line_and_field_and_queues_nothing(
     cli_env: dict[str, str],
     flushed: redis.Redis,
-    tmp_path: Path,  # type: ignore[type-arg]
+    tmp_path: Path,
 ) -> None:
     manifest = tmp_path / "bad.csv"
     manifest.write_text("key,prompt\nA,winter\n")
@@ -72,7 +72,7 @@ def test_a_manifest_without_a_source_column_names_file_line_and_field_and_queues
 def test_a_row_with_a_bad_field_fails_preflight_with_its_row_and_nothing_is_queued(
     cli_env: dict[str, str],
     flushed: redis.Redis,
-    library: Path,  # type: ignore[type-arg]
+    library: Path,
 ) -> None:
     library.write_text(
         "key,source,provider,aspect_ratio\nA,a.mp4,vibedream,21:9\nB,b.mp4,runway,\n"
@@ -86,7 +86,7 @@ def test_a_row_with_a_bad_field_fails_preflight_with_its_row_and_nothing_is_queu
 def test_dry_run_prints_cost_per_provider_and_writes_nothing(
     cli_env: dict[str, str],
     flushed: redis.Redis,
-    library: Path,  # type: ignore[type-arg]
+    library: Path,
 ) -> None:
     result = restyle(cli_env, "submit", str(library), "--prompt", "winter", "--dry-run")
     assert result.returncode == 0, result.stderr
@@ -97,7 +97,7 @@ def test_dry_run_prints_cost_per_provider_and_writes_nothing(
 def test_submitting_the_same_manifest_twice_creates_no_duplicates(
     cli_env: dict[str, str],
     flushed: redis.Redis,
-    library: Path,  # type: ignore[type-arg]
+    library: Path,
 ) -> None:
     args = ("submit", str(library), "--prompt", "winter", "--batch", "twice")
     first = restyle(cli_env, *args)
@@ -112,7 +112,7 @@ def test_submitting_the_same_manifest_twice_creates_no_duplicates(
 def test_a_batch_over_its_budget_does_not_start(
     cli_env: dict[str, str],
     flushed: redis.Redis,
-    library: Path,  # type: ignore[type-arg]
+    library: Path,
 ) -> None:
     result = restyle(cli_env, "submit", str(library), "--prompt", "winter", "--budget", "0.01")
     assert result.returncode == 1

@@ -24,10 +24,10 @@ def submit(
     clip_uri: str,
     index: int = 0,
     prompt: str = "make it winter",
-    **headers: str,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     body = {"video": clip_uri, "prompt": prompt}
-    return client.post(SUBMIT, json=body, headers={**auth(index), **headers})
+    return client.post(SUBMIT, json=body, headers={**auth(index), **(headers or {})})
 
 
 def status(client: httpx.Client, request_id: str, index: int = 0) -> httpx.Response:
@@ -198,9 +198,9 @@ def test_a_credit_balance_pays_for_that_many_jobs(emulator: httpx.Client, clip_u
 def test_a_repeated_idempotency_key_returns_the_original_job(
     emulator: httpx.Client, clip_uri: str
 ) -> None:
-    first = submit(emulator, clip_uri, **{"Idempotency-Key": "req-1"}).json()
-    again = submit(emulator, clip_uri, **{"Idempotency-Key": "req-1"}).json()
-    other_key = submit(emulator, clip_uri, index=1, **{"Idempotency-Key": "req-1"}).json()
+    first = submit(emulator, clip_uri, headers={"Idempotency-Key": "req-1"}).json()
+    again = submit(emulator, clip_uri, headers={"Idempotency-Key": "req-1"}).json()
+    other_key = submit(emulator, clip_uri, index=1, headers={"Idempotency-Key": "req-1"}).json()
     assert again["request_id"] == first["request_id"] != other_key["request_id"]
     submissions = stats(emulator)["submissions"]
     assert submissions["paid_total"] == 2 and submissions["replayed"] == 1
@@ -212,8 +212,8 @@ def test_ignoring_idempotency_keys_charges_twice_and_shows_the_duplicate(
     emulator: httpx.Client, clip_uri: str
 ) -> None:
     configure(emulator, {"honour_idempotency_key": False})
-    first = submit(emulator, clip_uri, **{"Idempotency-Key": "req-2"}).json()
-    again = submit(emulator, clip_uri, **{"Idempotency-Key": "req-2"}).json()
+    first = submit(emulator, clip_uri, headers={"Idempotency-Key": "req-2"}).json()
+    again = submit(emulator, clip_uri, headers={"Idempotency-Key": "req-2"}).json()
     assert first["request_id"] != again["request_id"]
     duplicates = stats(emulator)["submissions"]["duplicates"]
     assert {"kind": "idempotency_key", "id": "req-2", "paid": 2} in duplicates
@@ -295,7 +295,7 @@ def test_a_preset_replaces_the_knobs_and_chaos_causes_faults(
     chaos = emulator.post("/_emulator/preset", json={"name": "chaos"}).json()
     assert chaos["preset"] == "chaos" and chaos["faults"]["server_error"] > 0
     configure(emulator, {"seed": 7, "faults": {"timeout_s": 0.2, "slow_s": 0.05}})
-    codes = set()
+    codes: set[int | str] = set()
     for _ in range(60):
         try:
             codes.add(status(emulator, "x", index=2).status_code)

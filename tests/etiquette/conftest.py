@@ -68,7 +68,7 @@ class Cluster:
         names = [f"et{uuid.uuid4().hex[:6]}" for _ in range(count)]
         with ThreadPoolExecutor(count) as pool:
             started = list(pool.map(lambda n: self.stack.start_worker(
-                concurrency=concurrency, name=n, **self.env), names))  # fmt: skip
+                concurrency=concurrency, name=n, env=self.env), names))  # fmt: skip
         self.workers.extend(started)
         return started
 

@@ -82,7 +82,7 @@ def moment() -> Callable[[float], datetime]:
     return at
 
 
-class CountingRedis(redis.Redis):  # type: ignore[type-arg]
+class CountingRedis(redis.Redis):
     """A real client that records the name of each command it sends (each one round trip)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -99,6 +99,6 @@ def counting_client(
     redis_server: Service, redis_client: redis.Redis[bytes]
 ) -> Iterator[CountingRedis]:
     """A `CountingRedis` on the private Redis (emptied first, by ``redis_client``)."""
-    client = CountingRedis.from_url(redis_server.url)
+    client = CountingRedis(connection_pool=redis.ConnectionPool.from_url(redis_server.url))
     yield client
     client.close()

@@ -33,6 +33,7 @@ BULK = Priority.BULK
 class Clock(Protocol):
     now: float
 
+    def __call__(self) -> float: ...
     def advance(self, seconds: float) -> None: ...
 
 

@@ -152,9 +152,9 @@ def test_the_example_environment_documents_every_setting() -> None:
 
 def test_the_example_environment_loads_and_holds_only_placeholders() -> None:
     path = REPO / ".env.example"
-    settings = Settings(_env_file=path)  # type: ignore[call-arg]
+    settings = Settings(_env_file=path)
     assert settings.redis_url == "redis://redis:6379/0"
-    assert FlowerOptions(_env_file=path).basic_auth is not None  # type: ignore[call-arg]
+    assert FlowerOptions(_env_file=path).basic_auth is not None
     assert not re.search(r"key_[0-9a-f]{128}|SG_[0-9a-f]{16}\b", path.read_text())
     secrets = re.findall(r"^[A-Z_]*(?:SECRET|PASSWORD|AUTH)[A-Z_]*=(.*)$", path.read_text(), re.M)
     assert secrets and all("change-me" in value for value in secrets)

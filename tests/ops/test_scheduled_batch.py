@@ -18,7 +18,7 @@ from producer.schedules import Schedule
 def test_firing_a_schedule_twice_makes_one_dated_batch_without_duplicate_jobs(
     settings: Settings,
     redis_client: redis.Redis,
-    tmp_path: Path,  # type: ignore[type-arg]
+    tmp_path: Path,
 ) -> None:
     for name in ("a", "b", "c"):
         make_clip(tmp_path / f"{name}.mp4", seconds=1.0)

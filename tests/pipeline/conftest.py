@@ -50,7 +50,7 @@ def services(
 @pytest.fixture(scope="module")
 def pipeline_stack(services: Stack, worker_env: dict[str, str]) -> Stack:
     """The services plus one worker of concurrency 4 for the module."""
-    services.start_worker(concurrency=4, name=f"pipe{uuid.uuid4().hex[:6]}", **worker_env)
+    services.start_worker(concurrency=4, name=f"pipe{uuid.uuid4().hex[:6]}", env=worker_env)
     return services
 
 
@@ -65,7 +65,7 @@ def worker_settings(services: Stack, worker_env: dict[str, str]) -> Settings:
 
 
 @pytest.fixture
-def celery_app(worker_settings: Settings):  # type: ignore[no-untyped-def]
+def celery_app(worker_settings: Settings):
     """A producer-side Celery app on the workers' broker."""
     from workers.app import create_app
 
@@ -78,7 +78,7 @@ def ledger(worker_settings: Settings) -> Ledger:
 
 
 @pytest.fixture
-def s3(worker_settings: Settings):  # type: ignore[no-untyped-def]
+def s3(worker_settings: Settings):
     return boto3.client("s3", endpoint_url=worker_settings.s3_endpoint_url, region_name="us-east-1")
 
 

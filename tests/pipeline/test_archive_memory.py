@@ -41,7 +41,7 @@ def test_a_200_mb_output_is_archived_within_150_mb_of_worker_memory(
 ) -> None:
     EmulatorAdmin(emulator).configure(output_padding_bytes=OUTPUT_BYTES)
     worker = services.start_worker(queues=("submit", "poll", "archive"), concurrency=1,
-                                   name="rss", **worker_env)  # fmt: skip
+                                   name="rss", env=worker_env)  # fmt: skip
     job = make_job(worker_settings, unique_batch("big"), "big", ProviderName.VIBEDREAM, source_url)
     (stored,) = run_to_end(ledger, celery_app, [job], 180)
     assert stored.state is JobState.STORED, stored.events

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def reconciler(celery_app) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def reconciler(celery_app) -> Iterator[None]:
     """What beat does in production: send `restyle.reconcile` every second."""
     stop = threading.Event()
 
@@ -51,7 +51,7 @@ def test_killed_workers_lose_no_job_and_pay_once_per_job(
     worker_env: dict[str, str],
     worker_settings: Settings,
     ledger: Ledger,
-    celery_app,  # type: ignore[no-untyped-def]
+    celery_app,
     source_url: str,
     emulator: httpx.Client,
     reconciler: None,
@@ -71,13 +71,13 @@ def test_killed_workers_lose_no_job_and_pay_once_per_job(
         for n in range(12)
     ]
     ledger.add(jobs)
-    services.start_worker(concurrency=3, name="crash1", **worker_env)
+    services.start_worker(concurrency=3, name="crash1", env=worker_env)
     dispatch_jobs(celery_app, jobs)
 
     _kill_when(services, ledger, jobs, {JobState.SUBMITTING, JobState.SUBMITTED})
-    services.start_worker(concurrency=3, name="crash2", **worker_env)
+    services.start_worker(concurrency=3, name="crash2", env=worker_env)
     _kill_when(services, ledger, jobs, {JobState.ARCHIVING})
-    services.start_worker(concurrency=3, name="crash3", **worker_env)
+    services.start_worker(concurrency=3, name="crash3", env=worker_env)
 
     wait_until(
         lambda: all(state is JobState.STORED for state in states_of(ledger, jobs).values()),

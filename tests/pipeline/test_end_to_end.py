@@ -44,7 +44,7 @@ def test_fifty_jobs_over_all_providers_end_stored_with_verified_objects(
         assert head["Metadata"]["remote-id"] == job.remote_id
         body = s3.get_object(Bucket=job.output.bucket, Key=job.output.key)["Body"].read()
         assert hashlib.sha256(body).hexdigest() == job.output.sha256
-        with av.open(io.BytesIO(body)) as container:
+        with av.open(io.BytesIO(body), mode="r") as container:
             assert container.streams.video and next(container.decode(video=0)) is not None
 
     stats = emulator.get("/_emulator/stats").json()

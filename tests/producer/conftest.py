@@ -24,7 +24,10 @@ CLIP_SECONDS = 1.0
 def matroska_bytes(mp4: bytes) -> bytes:
     """The same H.264 stream remuxed into Matroska (a container the providers refuse)."""
     out = io.BytesIO()
-    with av.open(io.BytesIO(mp4)) as source, av.open(out, mode="w", format="matroska") as sink:
+    with (
+        av.open(io.BytesIO(mp4), mode="r") as source,
+        av.open(out, mode="w", format="matroska") as sink,
+    ):
         stream = source.streams.video[0]
         target = sink.add_stream_from_template(stream)
         for packet in source.demux(stream):

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
@@ -54,6 +54,7 @@ def test_good_rows_become_queued_jobs_with_cost_and_presigned_sources(
     assert "X-Amz-Signature=" in alpha.request.video_url
     assert alpha.request.prompt == "make it winter"
     assert alpha.source_seconds == pytest.approx(CLIP_SECONDS, abs=0.2)
+    assert alpha.source_seconds is not None
     assert alpha.estimated_cost_usd == pytest.approx(0.15 * alpha.source_seconds, abs=1e-3)
     assert alpha.output_prefix == f"s3://{producer_settings.s3_bucket}/outputs"
     assert (beta.request.prompt, beta.request.seed) == ("make it noir", 7)
@@ -165,7 +166,8 @@ def redirecting_server() -> Iterator[str]:
                 self.send_response(204)
             else:
                 self.send_response(302)
-                self.send_header("Location", f"http://127.0.0.1:{self.server.server_port}/inside")
+                port = cast(http.server.HTTPServer, self.server).server_port
+                self.send_header("Location", f"http://127.0.0.1:{port}/inside")
             self.end_headers()
 
         def log_message(self, *args: object) -> None:

@@ -26,9 +26,9 @@ from providers.http import (
     error_message,
     failure_for,
     raise_for_status,
-    retry_after_s,
     should_retry,
 )
+from wire.answers import retry_after_s
 
 NOW = datetime(2025, 1, 15, 12, 0, 0, tzinfo=UTC)
 
