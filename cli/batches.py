@@ -23,11 +23,11 @@ from pipeline.cancelling import cancel_job
 from pipeline.context import Context
 from pipeline.requeueing import requeue
 from producer.batch import SubmitError, SubmitOptions
+from producer.library import SourceError
 from producer.manifest import ManifestProblems
 from producer.report import build_rows
 from producer.report_html import frame_grab, write_report
 from producer.run import enqueue_plan, plan_source
-from producer.sources import SourceError
 from storage.s3 import s3_client
 
 Source = Annotated[

@@ -9,7 +9,7 @@ import redis
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.settings import ProviderName
-from jobs import keys
+from jobs import redis_keys
 from jobs.budget import to_micros
 from jobs.models import Priority
 from jobs.scripts import load_script
@@ -44,19 +44,23 @@ class BatchStore:
     def create(self, batch: Batch) -> bool:
         """Store ``batch``; False (and nothing changed) when a batch of that name exists."""
         limit = "" if batch.budget_usd is None else str(to_micros(batch.budget_usd))
-        script_keys = [keys.batch_record(batch.name), keys.batch_records(), keys.budget(batch.name)]
+        script_keys = [
+            redis_keys.batch_record(batch.name),
+            redis_keys.batch_records(),
+            redis_keys.budget(batch.name),
+        ]
         args = [batch.model_dump_json(), batch.created_at.timestamp(), batch.name, limit]
         return bool(self._create(keys=script_keys, args=args))
 
     def get(self, name: str) -> Batch | None:
         """The batch record, or None."""
-        raw = self.client.get(keys.batch_record(name))
+        raw = self.client.get(redis_keys.batch_record(name))
         return None if raw is None else Batch.model_validate_json(raw)
 
     def list(self) -> list[Batch]:
         """Every batch record, oldest first."""
-        names = [item.decode() for item in self.client.zrange(keys.batch_records(), 0, -1)]
+        names = [item.decode() for item in self.client.zrange(redis_keys.batch_records(), 0, -1)]
         if not names:
             return []
-        raws = self.client.mget([keys.batch_record(name) for name in names])
+        raws = self.client.mget([redis_keys.batch_record(name) for name in names])
         return [Batch.model_validate_json(raw) for raw in raws if raw is not None]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import redis
 
-from jobs import keys
+from jobs import redis_keys
 from jobs.scripts import load_script
 
 MICROS_PER_USD = 1_000_000
@@ -53,25 +53,25 @@ class Budget:
     def set_limit(self, batch: str, limit_usd: float | None) -> None:
         """Set (or with None remove) the batch's limit."""
         if limit_usd is None:
-            self.client.hdel(keys.budget(batch), "limit")
+            self.client.hdel(redis_keys.budget(batch), "limit")
         else:
-            self.client.hset(keys.budget(batch), "limit", to_micros(limit_usd))
+            self.client.hset(redis_keys.budget(batch), "limit", to_micros(limit_usd))
 
     def reserve(self, batch: str, amount_usd: float) -> bool:
         """Hold ``amount_usd`` for one job; False when it would pass the batch's limit."""
         micros = to_micros(amount_usd)
         if micros <= 0:
             return True
-        return bool(self._reserve(keys=[keys.budget(batch)], args=[micros]))
+        return bool(self._reserve(keys=[redis_keys.budget(batch)], args=[micros]))
 
     def commit(self, batch: str, amount_usd: float) -> None:
         """Turn a reservation into money spent (the provider accepted the paid job)."""
         micros = max(to_micros(amount_usd), 0)
-        self._settle(keys=[keys.budget(batch)], args=[micros, micros])
+        self._settle(keys=[redis_keys.budget(batch)], args=[micros, micros])
 
     def release(self, batch: str, amount_usd: float) -> None:
         """Give a reservation back (nothing was spent)."""
-        self._settle(keys=[keys.budget(batch)], args=[max(to_micros(amount_usd), 0), 0])
+        self._settle(keys=[redis_keys.budget(batch)], args=[max(to_micros(amount_usd), 0), 0])
 
     def spent(self, batch: str) -> float:
         """USD committed for the batch so far."""
@@ -79,7 +79,9 @@ class Budget:
 
     def status(self, batch: str) -> BudgetStatus:
         """Limit, reserved and spent, in USD."""
-        limit, reserved, spent = self.client.hmget(keys.budget(batch), "limit", "reserved", "spent")
+        limit, reserved, spent = self.client.hmget(
+            redis_keys.budget(batch), "limit", "reserved", "spent"
+        )
         return BudgetStatus(
             limit_usd=None if limit is None else to_usd(int(limit)),
             reserved_usd=to_usd(int(reserved or 0)),

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from jobs import keys
+from jobs import redis_keys
 from jobs.models import Job
 from jobs.scripts import load_script
 from jobs.states import ACTIVE_STATES, JobState, can_transition
@@ -97,11 +97,11 @@ class Ledger:
 
     def _add_keys(self, job: Job) -> list[str]:
         return [
-            keys.job(job.id),
-            keys.state_index(job.state),
-            keys.batch_jobs(job.batch),
-            keys.batch_counts(job.batch),
-            keys.batches(),
+            redis_keys.job(job.id),
+            redis_keys.state_index(job.state),
+            redis_keys.batch_jobs(job.batch),
+            redis_keys.batch_counts(job.batch),
+            redis_keys.batches(),
         ]
 
     def _add_args(self, job: Job) -> list[str | int | float]:
@@ -111,7 +111,7 @@ class Ledger:
 
     def get(self, job_id: str) -> Job | None:
         """The job, or None when there is no record of it."""
-        raw = self.client.hget(keys.job(job_id), "j")
+        raw = self.client.hget(redis_keys.job(job_id), "j")
         return None if raw is None else Job.model_validate_json(raw)
 
     def require(self, job_id: str) -> Job:
@@ -125,7 +125,7 @@ class Ledger:
         """The jobs of ``ids`` that exist, in the order asked (one pipeline)."""
         pipe = self.client.pipeline(transaction=False)
         for job_id in ids:
-            pipe.hget(keys.job(job_id), "j")
+            pipe.hget(redis_keys.job(job_id), "j")
         return [Job.model_validate_json(raw) for raw in pipe.execute() if raw is not None]
 
     def transition(
@@ -201,11 +201,11 @@ class Ledger:
     def _write(self, old: Job, new: Job) -> int:
         """Run the CAS script: 1 written, 0 lost a race, -1 the record vanished."""
         script_keys = [
-            keys.job(old.id),
-            keys.state_index(old.state),
-            keys.state_index(new.state),
-            keys.batch_jobs(old.batch),
-            keys.batch_counts(old.batch),
+            redis_keys.job(old.id),
+            redis_keys.state_index(old.state),
+            redis_keys.state_index(new.state),
+            redis_keys.batch_jobs(old.batch),
+            redis_keys.batch_counts(old.batch),
         ]
         score = epoch(new.updated_at)
         args = [old.id, old.state.value, old.version, new.state.value, new.version, encode(new),
@@ -216,52 +216,54 @@ class Ledger:
     def stale(self, state: JobState, older_than: datetime, limit: int = 1000) -> list[str]:
         """Ids in ``state`` whose last change is older than ``older_than``, oldest first."""
         raw = self.client.zrangebyscore(
-            keys.state_index(state), "-inf", f"({epoch(older_than)}", start=0, num=limit
+            redis_keys.state_index(state), "-inf", f"({epoch(older_than)}", start=0, num=limit
         )
         return [item.decode() for item in raw]
 
     def watch(self, job_id: str, until: datetime) -> None:
         """Expect a worker to act on ``job_id`` by ``until``; past that it counts as overdue."""
-        self.client.zadd(keys.watch(), {job_id: epoch(until)})
+        self.client.zadd(redis_keys.watch(), {job_id: epoch(until)})
 
     def unwatch(self, job_id: str) -> None:
         """Stop expecting anything of ``job_id`` (it moved on, or ended)."""
-        self.client.zrem(keys.watch(), job_id)
+        self.client.zrem(redis_keys.watch(), job_id)
 
     def overdue(self, now: datetime, limit: int = 1000) -> list[str]:
         """Watched ids whose expected time has passed, most overdue first."""
-        raw = self.client.zrangebyscore(keys.watch(), "-inf", f"({epoch(now)}", start=0, num=limit)
+        raw = self.client.zrangebyscore(
+            redis_keys.watch(), "-inf", f"({epoch(now)}", start=0, num=limit
+        )
         return [item.decode() for item in raw]
 
     def ids_in_state(self, state: JobState) -> list[str]:
         """Every id in ``state``, oldest change first."""
-        return [item.decode() for item in self.client.zrange(keys.state_index(state), 0, -1)]
+        return [item.decode() for item in self.client.zrange(redis_keys.state_index(state), 0, -1)]
 
     def count_by_state(self) -> dict[JobState, int]:
         """How many jobs are in each state (finished ones until their records expire)."""
         pipe = self.client.pipeline(transaction=False)
         for state in JobState:
-            pipe.zcard(keys.state_index(state))
+            pipe.zcard(redis_keys.state_index(state))
         return dict(zip(JobState, (int(n) for n in pipe.execute()), strict=True))
 
     def batch_ids(self, batch: str) -> list[str]:
         """The ids of ``batch``'s jobs, sorted."""
-        return sorted(item.decode() for item in self.client.smembers(keys.batch_jobs(batch)))
+        return sorted(item.decode() for item in self.client.smembers(redis_keys.batch_jobs(batch)))
 
     def batch_counts(self, batch: str) -> dict[JobState, int]:
         """How many of ``batch``'s jobs are in each state (every state present, maybe 0)."""
-        raw = self.client.hgetall(keys.batch_counts(batch))
+        raw = self.client.hgetall(redis_keys.batch_counts(batch))
         found = {JobState(name.decode()): int(count) for name, count in raw.items()}
         return {state: found.get(state, 0) for state in JobState}
 
     def batches(self) -> list[str]:
         """Names of the batches that still have job indexes, first enqueued first."""
-        names = [item.decode() for item in self.client.zrange(keys.batches(), 0, -1)]
+        names = [item.decode() for item in self.client.zrange(redis_keys.batches(), 0, -1)]
         pipe = self.client.pipeline(transaction=False)
         for name in names:
-            pipe.exists(keys.batch_counts(name))
+            pipe.exists(redis_keys.batch_counts(name))
         alive = pipe.execute()
         gone = [name for name, exists in zip(names, alive, strict=True) if not exists]
         if gone:
-            self.client.zrem(keys.batches(), *gone)
+            self.client.zrem(redis_keys.batches(), *gone)
         return [name for name, exists in zip(names, alive, strict=True) if exists]

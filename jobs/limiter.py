@@ -6,7 +6,7 @@ Every check is one Lua script (``limiter_*.lua``), so all workers see one truth:
   runs; polls renew the lease, the end of the job releases it, and a lease nobody renews (its
   worker died) is reaped by the next check, so a crash never leaks a slot for good.
 - **parking**: a holder refused a slot (key full, or other batches go first) is parked in the
-  key's queue rather than retrying on a timer. `wake` hands free slots to parked holders, each
+  key's queue rather than retrying on a timer. `hand_over` hands free slots to parked holders, each
   under a fresh lease, and returns them for the caller to send their submits at once: a freed
   slot is busy again within one message, and 10,000 waiting jobs cost no message. Callers keep
   a long fallback (the ledger's watch index) in case a wake-up is lost.
@@ -35,7 +35,7 @@ from typing import Any
 
 import redis
 
-from jobs import keys
+from jobs import redis_keys
 from jobs.limiter_state import RATE_MARGIN_S, KeyLimits, KeyLoad, LimiterState, rate_window
 from jobs.models import Priority
 from jobs.scripts import load_script
@@ -61,7 +61,7 @@ LOAD_KINDS = ("cooldown", "slots", "stats", "aimd", "requests")
 @dataclass(frozen=True)
 class Grant:
     """A limiter answer: when refused, ``retry_after_s`` says when to ask again, and ``parked``
-    that the holder waits in the key's queue for `wake` to hand it a slot."""
+    that the holder waits in the key's queue for `hand_over` to hand it a slot."""
 
     allowed: bool
     retry_after_s: float
@@ -71,7 +71,7 @@ class Grant:
 
 @dataclass(frozen=True)
 class Handover:
-    """A parked holder that `wake` gave a slot: its submit should be sent now."""
+    """A parked holder that `hand_over` gave a slot: its submit should be sent now."""
 
     holder: str
     priority: Priority
@@ -91,7 +91,7 @@ def _log_step(rate: float, limits: KeyLimits) -> int:
 
 
 def _parked_prefix(provider: str, key_id: str) -> str:
-    return keys.limiter("parked", str(provider), key_id) + ":"
+    return redis_keys.limiter("parked", str(provider), key_id) + ":"
 
 
 class Limiter(LimiterState):
@@ -101,11 +101,11 @@ class Limiter(LimiterState):
         super().__init__(client, clock)
         script = {name: load_script(client, "limiter_common", f"limiter_{name}")
                   for name in ("acquire_slot", "acquire_request", "release", "cooldown",
-                               "throttled", "success", "wake", "load")}  # fmt: skip
+                               "throttled", "success", "hand_over", "load")}  # fmt: skip
         self._slot, self._request = script["acquire_slot"], script["acquire_request"]
         self._release, self._cooldown = script["release"], script["cooldown"]
         self._throttled, self._success = script["throttled"], script["success"]
-        self._wake, self._load = script["wake"], script["load"]
+        self._hand_over, self._load = script["hand_over"], script["load"]
 
     def loads(
         self, provider: str, key_ids: Sequence[str], limits_by_key: Mapping[str, KeyLimits]
@@ -145,7 +145,7 @@ class Limiter(LimiterState):
     ) -> Grant:
         """Take a slot (and one request) for ``holder``, or park it; idempotent per holder.
 
-        A holder already holding a slot (handed one by `wake`, or a redelivered submit) keeps
+        A holder already holding a slot (handed one by `hand_over`, or a redelivered submit) keeps
         it and only spends the request. ``hold_guess_s`` (e.g. the provider's typical job time)
         stands in for the observed hold time until the key has seen a slot released.
         """
@@ -155,23 +155,25 @@ class Limiter(LimiterState):
                 _parked_prefix(provider, key_id), RECHECK_MIN_S, RECHECK_MAX_S]  # fmt: skip
         return _grant(self._slot(keys=self._keys(provider, key_id, *SLOT_KINDS), args=args))
 
-    def wake(self, provider: str, key_id: str, limits: KeyLimits, lease_s: float) -> list[Handover]:
+    def hand_over(
+        self, provider: str, key_id: str, limits: KeyLimits, lease_s: float
+    ) -> list[Handover]:
         """Hand the key's free slots to parked holders; the caller must send their submits."""
         args = [self.clock(), limits.concurrency, lease_s, _parked_prefix(provider, key_id)]
-        raw = self._wake(keys=self._keys(provider, key_id, *WAKE_KINDS), args=args)
+        raw = self._hand_over(keys=self._keys(provider, key_id, *WAKE_KINDS), args=args)
         pairs = zip(raw[::2], raw[1::2], strict=True)
         return [Handover(holder.decode(), Priority(kind.decode())) for holder, kind in pairs]
 
     def renew(self, provider: str, key_id: str, holder: str, lease_s: float) -> bool:
         """Extend ``holder``'s lease; False when it holds no slot (released or reaped)."""
-        slots = keys.limiter("slots", str(provider), key_id)
+        slots = redis_keys.limiter("slots", str(provider), key_id)
         pipe = self.client.pipeline(transaction=True)
         pipe.zadd(slots, {holder: self.clock() + lease_s}, xx=True)
         pipe.zscore(slots, holder)
         return pipe.execute()[1] is not None
 
     def release(self, provider: str, key_id: str, holder: str) -> None:
-        """Give ``holder``'s slot back (a no-op when it holds none); see `wake`."""
+        """Give ``holder``'s slot back (a no-op when it holds none); see `hand_over`."""
         script_keys = self._keys(provider, key_id, "slots", "started", "stats")
         self._release(keys=script_keys, args=[holder, self.clock(), HOLD_WEIGHT])
 

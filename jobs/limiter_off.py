@@ -25,7 +25,9 @@ class UnlimitedLimiter(Limiter):
         """Always allowed."""
         return Grant(True, 0.0, "ok")
 
-    def wake(self, provider: str, key_id: str, limits: KeyLimits, lease_s: float) -> list[Handover]:
+    def hand_over(
+        self, provider: str, key_id: str, limits: KeyLimits, lease_s: float
+    ) -> list[Handover]:
         """Nobody is ever parked."""
         return []
 

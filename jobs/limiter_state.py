@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from jobs import keys
+from jobs import redis_keys
 from jobs.models import Priority
 
 DEFAULT_FLOOR_FRACTION = 0.1
@@ -67,16 +67,16 @@ class LimiterState:
         self.clock = clock
 
     def _keys(self, provider: str, key_id: str, *kinds: str) -> list[str]:
-        return [keys.limiter(kind, str(provider), key_id) for kind in kinds]
+        return [redis_keys.limiter(kind, str(provider), key_id) for kind in kinds]
 
     def cooldown_remaining(self, provider: str, key_id: str) -> float:
         """Seconds left of the key's cooldown (0 when none)."""
-        until = self.client.hget(keys.limiter("cooldown", str(provider), key_id), "until")
+        until = self.client.hget(redis_keys.limiter("cooldown", str(provider), key_id), "until")
         return max(_float(until) - self.clock(), 0.0)
 
     def effective_rate(self, provider: str, key_id: str, limits: KeyLimits) -> float:
         """The key's current request rate, between its floor and its configured ceiling."""
-        raw = self.client.hget(keys.limiter("aimd", str(provider), key_id), "rate")
+        raw = self.client.hget(redis_keys.limiter("aimd", str(provider), key_id), "rate")
         return min(max(_float(raw, limits.rate_per_s), limits.floor), limits.rate_per_s)
 
     def rate_pressure(self, provider: str, key_id: str, limits: KeyLimits) -> float:
@@ -84,18 +84,18 @@ class LimiterState:
         rate = self.effective_rate(provider, key_id, limits)
         capacity, window = rate_window(rate, limits.rate_per_s)
         since = self.clock() - window - RATE_MARGIN_S
-        used = self.client.zcount(keys.limiter("requests", str(provider), key_id), f"({since}",
-                                  "+inf")  # fmt: skip
+        requests = redis_keys.limiter("requests", str(provider), key_id)
+        used = self.client.zcount(requests, f"({since}", "+inf")
         return min(used / capacity, 1.0)
 
     def in_flight(self, provider: str, key_id: str) -> int:
         """Slots held under a live lease."""
-        slots = keys.limiter("slots", str(provider), key_id)
+        slots = redis_keys.limiter("slots", str(provider), key_id)
         return int(self.client.zcount(slots, f"({self.clock()}", "+inf"))
 
     def parked(self, provider: str, key_id: str) -> int:
         """Holders parked on the key, waiting to be handed a slot."""
-        raw = self.client.hget(keys.limiter("stats", str(provider), key_id), "parked")
+        raw = self.client.hget(redis_keys.limiter("stats", str(provider), key_id), "parked")
         return max(int(_float(raw)), 0)
 
     def loads(
@@ -150,5 +150,5 @@ class LimiterState:
         }
 
     def _waiting(self, provider: str, key_id: str, priority: Priority) -> list[str]:
-        name = keys.limiter(f"parked-{priority.value}", str(provider), key_id)
+        name = redis_keys.limiter(f"parked-{priority.value}", str(provider), key_id)
         return sorted(item.decode() for item in self.client.zrange(name, 0, -1))

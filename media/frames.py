@@ -8,7 +8,7 @@ import av
 import httpx
 
 from media.errors import ProbeError
-from media.source import DEFAULT_TIMEOUT_S, MediaSource, open_media
+from media.opening import DEFAULT_TIMEOUT_S, MediaSource, open_media
 
 
 def frame_png(

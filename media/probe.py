@@ -11,7 +11,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from media.errors import ProbeError
-from media.source import DEFAULT_TIMEOUT_S, MediaSource, Opened, open_media
+from media.opening import DEFAULT_TIMEOUT_S, MediaSource, Opened, open_media
 
 __all__ = ["ProbeError", "VideoInfo", "probe"]
 

@@ -12,7 +12,7 @@ from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import expire_job, fail_job
 from storage.archive import copy_url_to_s3
 from storage.errors import DeadlinePassed, SourceGone, StorageError
-from storage.keys import output_key, parse_s3_uri
+from storage.object_keys import output_key, parse_s3_uri
 from storage.objects import StoredObject
 
 ARCHIVABLE = frozenset({JobState.SUCCEEDED, JobState.ARCHIVING})

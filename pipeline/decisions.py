@@ -21,16 +21,16 @@ class Step(StrEnum):
 class Done:
     """Nothing more to schedule: the job moved on, or another message owns it.
 
-    ``wake``: parked jobs this step handed a limiter slot to; their submits go out now.
+    ``handovers``: parked jobs this step handed a limiter slot to; their submits go out now.
     """
 
     reason: str = ""
-    wake: tuple[Handover, ...] = ()
+    handovers: tuple[Handover, ...] = ()
 
 
 @dataclass(frozen=True)
 class Then:
-    """Schedule ``step`` for the same job after ``countdown_s`` seconds (``wake``: see `Done`).
+    """Schedule ``step`` for the same job after ``countdown_s`` seconds (``handovers``: see `Done`).
 
     The countdown is clamped here, where every decision leaves the pipeline, so no step can send
     a message that outwaits the broker's visibility timeout.
@@ -39,7 +39,7 @@ class Then:
     step: Step
     countdown_s: float = 0.0
     reason: str = ""
-    wake: tuple[Handover, ...] = ()
+    handovers: tuple[Handover, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "countdown_s", clamp_countdown(self.countdown_s))

@@ -1,5 +1,5 @@
 """Passing limiter slots on: whenever a step may have left a slot of a key free, the parked jobs
-next in line get it at once (`Limiter.wake`), and their submits travel with the decision."""
+next in line get it at once (`Limiter.hand_over`), and their submits travel with the decision."""
 
 from __future__ import annotations
 
@@ -16,13 +16,17 @@ log = logging.getLogger(__name__)
 
 def hand_on(ctx: Context, provider: ProviderName, key: str, decision: Decision) -> Decision:
     """``decision`` plus the parked jobs handed the key's free slots."""
-    handovers = wake_key(ctx, provider, key)
-    return replace(decision, wake=decision.wake + tuple(handovers)) if handovers else decision
+    handovers = hand_over_free_slots(ctx, provider, key)
+    return (
+        replace(decision, handovers=decision.handovers + tuple(handovers))
+        if handovers
+        else decision
+    )
 
 
-def wake_key(ctx: Context, provider: ProviderName, key: str) -> list[Handover]:
+def hand_over_free_slots(ctx: Context, provider: ProviderName, key: str) -> list[Handover]:
     """Hand the key's free slots (freed, or reaped from dead leases) to parked jobs."""
-    handovers = ctx.limiter.wake(provider, key, ctx.limits(provider), ctx.slot_lease_s())
+    handovers = ctx.limiter.hand_over(provider, key, ctx.limits(provider), ctx.slot_lease_s())
     for handover in handovers:
         log.info(
             "job %s handed a %s slot on key %s",
@@ -38,5 +42,5 @@ def sweep(ctx: Context) -> list[Handover]:
         handover
         for provider in ProviderName
         for key in ctx.key_ids(provider)
-        for handover in wake_key(ctx, provider, key)
+        for handover in hand_over_free_slots(ctx, provider, key)
     ]

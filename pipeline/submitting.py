@@ -25,8 +25,8 @@ from jobs.states import JobState
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
+from pipeline.resigning import request_to_send
 from pipeline.slots import hand_on
-from pipeline.sources import request_to_send
 from providers.errors import FatalFailure, RetryableFailure
 
 log = logging.getLogger(__name__)

@@ -35,6 +35,7 @@ from jobs.states import JobState
 from media.probe import probe as probe_video
 from producer.checks import Problem
 from producer.estimate import PlanSummary, summarize
+from producer.library import SourceLocator, expand_source
 from producer.manifest import ManifestError, ManifestProblems
 from producer.options import (
     InvalidOption,
@@ -52,7 +53,6 @@ from producer.preflight import (
     Validator,
 )
 from producer.safety import Resolver, cached, guarded_client, resolve_host
-from producer.sources import SourceLocator, expand_source
 from providers.registry import validate_request
 
 if TYPE_CHECKING:

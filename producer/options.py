@@ -11,7 +11,7 @@ from config.settings import ProviderName, Settings
 from jobs.batches import BATCH_NAME_PATTERN
 from jobs.models import Priority
 from producer.checks import BatchDefaults
-from storage.keys import parse_s3_uri
+from storage.object_keys import parse_s3_uri
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 

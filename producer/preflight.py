@@ -32,9 +32,9 @@ from producer.checks import (
     merge_options,
 )
 from producer.estimate import job_cost
+from producer.library import Located, SourceLocator
 from producer.manifest import ManifestRow
 from producer.safety import UnreachableSource, UnsafeSource
-from producer.sources import Located, SourceLocator
 from providers.errors import InvalidRequest
 
 Prober = Callable[[str], VideoInfo]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from jobs.states import JobState
 from media.errors import ProbeError
 from producer.report import ReportRow, totals, write_csv, write_json
-from storage.keys import parse_s3_uri
+from storage.object_keys import parse_s3_uri
 from storage.presign import presign_get
 
 if TYPE_CHECKING:

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from storage.download import open_source
 from storage.errors import DeadlinePassed
 from storage.multipart import Target, part_size_for, put_stream
 from storage.objects import StoredObject
-from storage.source import open_source
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

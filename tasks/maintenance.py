@@ -10,7 +10,7 @@ from pipeline.context import Context, utcnow
 from pipeline.decisions import Step
 from pipeline.reconciling import Redrive, find_stranded
 from pipeline.slots import sweep
-from tasks.messages import send_step, submit_queue, wake
+from tasks.messages import send_handovers, send_step, submit_queue
 from tasks.runtime import context
 from tasks.schedule_entries import sync_from_file
 
@@ -32,7 +32,7 @@ def reconcile() -> int:
         )
         send_step(redrive.step, redrive.job_id, queue=_queue(ctx, redrive))
     # Slots freed by leases that expired with their worker go to parked jobs.
-    wake(sweep(ctx))
+    send_handovers(sweep(ctx))
     # Edits of the schedule file take effect without restarting beat.
     sync_from_file(current_app, ctx.settings, now)
     return len(redrives)

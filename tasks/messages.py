@@ -30,7 +30,7 @@ def follow(task: Any, decision: Decision, job_id: str, own_step: Step) -> str:
     Parked jobs the step handed a limiter slot to get their submits first, on their priority's
     queue.
     """
-    wake(decision.wake)
+    send_handovers(decision.handovers)
     if isinstance(decision, Done):
         return decision.reason
     if decision.step is own_step and own_step is not Step.POLL:
@@ -40,7 +40,7 @@ def follow(task: Any, decision: Decision, job_id: str, own_step: Step) -> str:
     return decision.reason
 
 
-def wake(handovers: Iterable[Handover]) -> None:
+def send_handovers(handovers: Iterable[Handover]) -> None:
     """Send the submit of each job handed a slot, at once."""
     for handover in handovers:
         send_step(Step.SUBMIT, handover.holder, queue=submit_queue(handover.priority))

@@ -53,7 +53,7 @@ def test_a_job_refused_a_slot_is_parked_and_handed_the_slot_by_the_poll_that_fre
         lambda: str(emulator.get("/_emulator/jobs").json()),
     )
     freed = poll_job(ctx, first.id, utcnow())
-    assert freed.wake == (Handover(second.id, Priority.BULK),)
+    assert freed.handovers == (Handover(second.id, Priority.BULK),)
     assert isinstance(freed, Done | Then)
 
     resumed = submit_job(ctx, second.id, utcnow())

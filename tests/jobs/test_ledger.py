@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 import redis
 
-from jobs import keys
+from jobs import redis_keys
 from jobs.ledger import IllegalTransition, JobNotFound, Ledger
 from jobs.models import MAX_EVENTS, Job
 from jobs.scripts import lua_source
@@ -121,15 +121,15 @@ def test_a_finished_job_gets_the_record_ttl_and_a_retried_one_loses_it(
 ) -> None:
     job = new_job()
     ledger.add([job])
-    assert redis_client.ttl(keys.job(job.id)) == -1
+    assert redis_client.ttl(redis_keys.job(job.id)) == -1
 
     ledger.transition(job.id, JobState.FAILED, expect={Q}, now=moment(1), failure_message="x")
-    assert 3590 < redis_client.ttl(keys.job(job.id)) <= 3600
-    assert 3590 < redis_client.ttl(keys.batch_counts("b1")) <= 3600
+    assert 3590 < redis_client.ttl(redis_keys.job(job.id)) <= 3600
+    assert 3590 < redis_client.ttl(redis_keys.batch_counts("b1")) <= 3600
 
     ledger.transition(job.id, Q, expect={JobState.FAILED}, now=moment(2), detail="retry")
-    assert redis_client.ttl(keys.job(job.id)) == -1
-    assert redis_client.ttl(keys.batch_counts("b1")) == -1
+    assert redis_client.ttl(redis_keys.job(job.id)) == -1
+    assert redis_client.ttl(redis_keys.batch_counts("b1")) == -1
 
 
 def test_batch_indexes_expire_only_once_no_job_of_the_batch_is_unfinished(
@@ -140,9 +140,9 @@ def test_batch_indexes_expire_only_once_no_job_of_the_batch_is_unfinished(
 
     ledger.transition(done.id, JobState.CANCELLED, expect={Q}, now=moment(1))
 
-    assert redis_client.ttl(keys.batch_jobs("b1")) == -1
-    assert redis_client.ttl(keys.batch_counts("b1")) == -1
-    assert redis_client.ttl(keys.job(running.id)) == -1
+    assert redis_client.ttl(redis_keys.batch_jobs("b1")) == -1
+    assert redis_client.ttl(redis_keys.batch_counts("b1")) == -1
+    assert redis_client.ttl(redis_keys.job(running.id)) == -1
 
 
 def test_update_changes_fields_in_place_without_an_event(
@@ -267,10 +267,10 @@ def test_batches_forgets_a_batch_whose_indexes_expired(
     ledger: Ledger, redis_client: redis.Redis[bytes], new_job: NewJob
 ) -> None:
     ledger.add([new_job(batch="gone"), new_job(batch="kept")])
-    redis_client.delete(keys.batch_counts("gone"))
+    redis_client.delete(redis_keys.batch_counts("gone"))
 
     assert ledger.batches() == ["kept"]
-    assert redis_client.zrange(keys.batches(), 0, -1) == [b"kept"]
+    assert redis_client.zrange(redis_keys.batches(), 0, -1) == [b"kept"]
 
 
 def test_the_stored_record_leaves_out_default_values(
@@ -279,7 +279,7 @@ def test_the_stored_record_leaves_out_default_values(
     job = new_job()
     ledger.add([job])
 
-    stored = redis_client.hget(keys.job(job.id), "j")
+    stored = redis_client.hget(redis_keys.job(job.id), "j")
 
     assert stored is not None
     assert b'"polls"' not in stored

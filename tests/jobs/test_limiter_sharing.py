@@ -31,7 +31,7 @@ def ask(limiter: Limiter, batch: str, n: int, priority: Priority = BULK) -> str 
 
 def wake(limiter: Limiter, limits: KeyLimits = ONE_SLOT) -> list[str]:
     """The holders handed the key's free slots."""
-    return [handover.holder for handover in limiter.wake(P, K, limits, 60)]
+    return [handover.holder for handover in limiter.hand_over(P, K, limits, 60)]
 
 
 def test_two_batches_parked_on_one_key_are_handed_the_slot_in_turn_whoever_asked_first(
@@ -79,7 +79,7 @@ def test_an_interactive_batch_goes_before_a_bulk_batch_that_asks_first(
 
     for _ in range(3):
         limiter.release(P, K, handed[-1][0] if handed else bulk)
-        handed += [(h.holder, h.priority) for h in limiter.wake(P, K, ONE_SLOT, 60)]
+        handed += [(h.holder, h.priority) for h in limiter.hand_over(P, K, ONE_SLOT, 60)]
 
     assert handed == [("preview-0", INTERACTIVE), ("preview-1", INTERACTIVE), ("nightly-1", BULK)]
 

@@ -10,14 +10,14 @@ import httpx
 import pytest
 
 from config.settings import Settings
-from producer.safety import UnreachableSource, UnsafeSource
-from producer.sources import (
+from producer.library import (
     SourceError,
     SourceLocator,
     expand_source,
     file_sha256,
     list_s3_videos,
 )
+from producer.safety import UnreachableSource, UnsafeSource
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

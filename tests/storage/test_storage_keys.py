@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storage.keys import output_key, parse_s3_uri, safe_segment, staging_key
+from storage.object_keys import output_key, parse_s3_uri, safe_segment, staging_key
 
 SAFE_KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/")
 

@@ -36,7 +36,7 @@ from producer.manifest import (
 )
 from producer.safety import Resolver, UnreachableSource, UnsafeSource, check_url, resolve_host
 from storage.errors import StorageError
-from storage.keys import parse_s3_uri, staging_key
+from storage.object_keys import parse_s3_uri, staging_key
 from storage.presign import presign_get
 
 if TYPE_CHECKING:

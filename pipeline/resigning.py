@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from jobs.request import EditRequest
 from pipeline.context import Context
-from storage.keys import parse_s3_uri
+from storage.object_keys import parse_s3_uri
 from storage.presign import presign_get
 
 
