@@ -135,8 +135,13 @@ class TimingPolicy:
     min_countdown_s: float = 0.5
 
     def first_poll_delay(self, typical_s: float, deadline_remaining_s: float) -> float:
-        """Seconds from a submit to its job's first status request."""
-        return self.next_poll_delay(0, typical_s, 0.0, deadline_remaining_s)
+        """Seconds from a submit to its job's first status request: the schedule's first poll.
+
+        ``poll_floor_s`` spaces polls out; one first request needs only ``min_countdown_s``.
+        """
+        first = self.first_poll_fraction * typical_s
+        delay = min(max(first, self.min_countdown_s), self.poll_cap_s)
+        return clamp_countdown(min(delay, deadline_remaining_s))
 
     def next_poll_delay(
         self,

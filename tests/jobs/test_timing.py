@@ -248,3 +248,14 @@ def test_the_settings_cap_on_poll_intervals_is_the_countdown_bound() -> None:
 
     field = Settings.model_fields["poll_max_interval_s"]
     assert any(getattr(m, "le", None) == MAX_COUNTDOWN_S for m in field.metadata)
+
+
+@given(st.floats(min_value=6.0, max_value=1e5, allow_nan=False), seconds)
+def test_the_submits_first_poll_is_the_schedules_first_poll(
+    typical: float, remaining: float
+) -> None:
+    # Above the floor the two agree, so a simulation that starts from either counts real polls.
+    assert POLICY.first_poll_delay(typical, remaining) == POLICY.next_poll_delay(
+        0, typical, 0.0, remaining
+    )
+    assert POLICY.first_poll_delay(0.1, remaining) == min(POLICY.min_countdown_s, remaining)
