@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from jobs.models import Job
 from jobs.states import JobState
 from jobs.timing import EndPrediction, ProgressReading, next_poll_delay, predict_end, retry_delay
+from pipeline.callbacks import backstop_delay
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import expire_job, fail_job
@@ -159,7 +160,7 @@ def _planned_delay(
     )
     pressure = ctx.limiter.rate_pressure(job.provider, _key(job), ctx.limits(job.provider))
     # Near the key's request rate, spend fewer requests on status checks.
-    return delay * (1.0 + 2.0 * max(0.0, pressure - 0.5))
+    return backstop_delay(ctx, job, delay * (1.0 + 2.0 * max(0.0, pressure - 0.5)))
 
 
 def _predict_end(job: Job, now: datetime, progress: float | None) -> EndPrediction | None:

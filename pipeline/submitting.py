@@ -21,6 +21,7 @@ from jobs.limiter import Grant
 from jobs.models import Job
 from jobs.states import JobState
 from jobs.timing import retry_delay
+from pipeline.callbacks import backstop_delay, with_callback
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
@@ -189,7 +190,7 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
 
 def _post(ctx: Context, job: Job, now: datetime) -> Decision:
     assert job.key_id is not None and job.client_request_id is not None
-    adapter = ctx.adapter(job.provider, job.key_id)
+    adapter = with_callback(ctx, job, ctx.adapter(job.provider, job.key_id))
     try:
         request = request_to_send(ctx, job.source, job.request)
         remote = adapter.submit(request, job.client_request_id)
@@ -214,7 +215,8 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
     )
     if moved is None:
         return Done("job moved while submitting")
-    return Then(Step.POLL, first_poll_delay(remote.poll_after_s), "submitted")
+    first = backstop_delay(ctx, moved, first_poll_delay(remote.poll_after_s))
+    return Then(Step.POLL, first, "submitted")
 
 
 def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -> Decision:
