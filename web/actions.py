@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +29,8 @@ from web.views import job_or_404, service, user
 BATCH_RETRY = frozenset({JobState.FAILED, JobState.EXPIRED})
 """What ``restyle retry BATCH`` retries by default."""
 MAX_PROMPT = 2000
+MAX_FORM_BYTES = 16 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 async def _checked_form(request: Request) -> dict[str, str]:
@@ -38,8 +40,12 @@ async def _checked_form(request: Request) -> dict[str, str]:
     origin, host = request.headers.get("origin"), request.headers.get("host")
     if not same_origin(origin, host, request.url.scheme):
         raise HTTPException(403, "cross-site request refused")
-    form = await request.form()
-    fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    body = await request.body()
+    if body and not request.headers.get("content-type", "").startswith(FORM_TYPE):
+        raise HTTPException(415, f"send the form as {FORM_TYPE}")
+    if len(body) > MAX_FORM_BYTES:
+        raise HTTPException(413, "form too large")
+    fields = {name: values[0] for name, values in parse_qs(body.decode(errors="replace")).items()}
     if not svc.csrf.valid(user(request), fields.get(FIELD)):
         raise HTTPException(403, "missing or wrong CSRF token")
     return fields

@@ -75,7 +75,7 @@
     if (!form.classList || !form.classList.contains("action")) { return; }
     event.preventDefault();
     if (!window.confirm(form.getAttribute("data-confirm"))) { return; }
-    fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin",
+    fetch(form.action, {method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin",
                         headers: {"Accept": "application/json"}})
       .then(function (answer) { return answer.json().then(function (data) { return [answer.ok, data]; }); })
       .then(function (pair) {
