@@ -109,6 +109,7 @@ class JobIndex:
         self._batches: dict[str, dict[str, Row]] = {}
         self._sorted: dict[str, list[Row]] = {}
         self._since: float | None = None
+        self._scores: dict[str, float] = {}
         self._checked = 0.0
         self._lock = threading.Lock()
 
@@ -145,10 +146,16 @@ class JobIndex:
         floor = f"{self._since - CLOCK_MARGIN_S}"
         pipe = self.client.pipeline(transaction=False)
         for state in JobState:
-            pipe.zrangebyscore(keys.state_index(state), floor, "+inf")
-        changed = {item.decode() for found in pipe.execute() for item in found}
+            pipe.zrangebyscore(keys.state_index(state), floor, "+inf", withscores=True)
+        changed = []
+        # The margin finds the same changes again: re-read a job only for a score not yet seen.
+        for item, score in (pair for found in pipe.execute() for pair in found):
+            job_id = item.decode()
+            if self._scores.get(job_id) != score:
+                self._scores[job_id] = score
+                changed.append(job_id)
         self._since = now
-        for row in self._read(sorted(changed)):
+        for row in self._read(changed):
             rows = self._batches.get(row.batch)
             if rows is not None and rows.get(row.id) != row:
                 rows[row.id] = row

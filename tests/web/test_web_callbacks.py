@@ -31,8 +31,8 @@ def _submitted(ledger: Ledger, job: Job, remote_id: str | None) -> Job:
 
 
 def _body(task_id: str) -> bytes:
-    return json.dumps({"task_id": task_id, "status": "success",
-                       "result": {"code": 200, "media_urls": ["https://x/o.mp4"]}}).encode()  # fmt: skip
+    result = {"code": 200, "media_urls": ["https://x/o.mp4"]}
+    return json.dumps({"task_id": task_id, "status": "success", "result": result}).encode()
 
 
 def _setup(served: Served, remote_id: str | None) -> tuple[Ledger, Job, str]:
@@ -54,7 +54,7 @@ def test_the_token_is_stored_hashed_and_checked(served: Served) -> None:
 
 
 def test_a_forged_token_gets_404_and_changes_nothing(served: Served) -> None:
-    ledger, job, token = _setup(served, "task-1")
+    ledger, job, _ = _setup(served, "task-1")
     forged = f"{job.id}.{'x' * 32}"
     with served.client(auth=False) as client:
         answers = [client.post(f"/callbacks/crun/{t}", content=_body("task-1")).status_code
