@@ -15,6 +15,15 @@ from config.settings import ProviderName, Settings, WebSettings
 from devstack import free_port, wait_for
 from jobs.models import Job, job_id_for
 from providers.request import EditRequest
+from tests.pipeline.conftest import (  # noqa: F401  (the live stack of the browser test)
+    celery_app,
+    pipeline_stack,
+    services,
+    source_object,
+    source_url,
+    worker_env,
+    worker_settings,
+)
 from web.app import create_web_app
 
 USER, PASSWORD = "ann", "correct-horse-battery"
@@ -50,9 +59,12 @@ def web_settings(settings: Settings, **web: object) -> Settings:
     return settings.model_copy(update={"web": block, "public_url": "http://127.0.0.1:9"})
 
 
-def serve(settings: Settings) -> Iterator[Served]:
+def serve(settings: Settings, real_publishers: bool = False) -> Iterator[Served]:
     published = Published()
-    app = create_web_app(settings, published.dispatch, published.poll)
+    if real_publishers:
+        app = create_web_app(settings)
+    else:
+        app = create_web_app(settings, published.dispatch, published.poll)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
