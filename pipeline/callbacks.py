@@ -38,6 +38,8 @@ SECRET_BYTES = 24
 SEEN_TTL_S = 24 * 3600
 BACKSTOP_FACTOR = 4.0
 """Polls of a job that registered a callback are this much further apart: only a backstop."""
+BACKSTOP_CAP = 2.0
+"""... up to twice the poll cap: a poll renews the job's slot lease, which lasts three caps."""
 _TOKEN = re.compile(r"^([0-9a-f]{24})\.([A-Za-z0-9_-]{20,64})$")
 
 
@@ -133,4 +135,5 @@ def backstop_delay(ctx: Context, job: Job, delay_s: float) -> float:
     """The next poll's delay: ``delay_s``, widened for a job that will be called back."""
     if not has_callback(ctx.redis, job):
         return delay_s
-    return max(delay_s, min(delay_s * BACKSTOP_FACTOR, ctx.settings.poll_max_interval_s))
+    cap = BACKSTOP_CAP * ctx.settings.poll_max_interval_s
+    return max(delay_s, min(delay_s * BACKSTOP_FACTOR, cap))
