@@ -29,6 +29,7 @@ from web.views import job_or_404, service, user
 BATCH_RETRY = frozenset({JobState.FAILED, JobState.EXPIRED})
 """What ``restyle retry BATCH`` retries by default."""
 MAX_PROMPT = 2000
+MAX_RERUNS = 100
 MAX_FORM_BYTES = 16 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -102,10 +103,19 @@ def rerun_job(svc: Service, job: Job, prompt: str, now: datetime) -> Job:
         validate_request(job.provider, svc.settings, request)
     except (ValidationError, InvalidRequest) as exc:
         raise ValueError(f"prompt: {exc}") from None
-    taken = {row.item for row in svc.index.rows(job.batch)}
-    number = next(n for n in range(1, 10_000) if f"{job.item}.rerun{n}" not in taken)
-    item = f"{job.item}.rerun{number}"
-    new = Job(
+    # The first free number wins: adding is atomic, so two clicks make two distinct re-runs.
+    for number in range(1, MAX_RERUNS + 1):
+        new = _rerun_copy(job, request, f"{job.item}.rerun{number}", now)
+        if svc.ledger.add([new])[0]:
+            break
+    else:
+        raise ValueError(f"{job.item} has been re-run {MAX_RERUNS} times already")
+    svc.publish([new])
+    return new
+
+
+def _rerun_copy(job: Job, request: EditRequest, item: str, now: datetime) -> Job:
+    return Job(
         id=job_id_for(job.batch, item),
         batch=job.batch,
         item=item,
@@ -119,10 +129,6 @@ def rerun_job(svc: Service, job: Job, prompt: str, now: datetime) -> Job:
         created_at=now,
         updated_at=now,
     ).with_event(now, f"re-run of {job.item} with an edited prompt")
-    if not svc.ledger.add([new])[0]:
-        raise ValueError(f"{item} exists already")
-    svc.publish([new])
-    return new
 
 
 def _rerun(svc: Service, job_id: str, prompt: str) -> str:

@@ -127,10 +127,13 @@ class JobIndex:
 
     def _load(self, batch: str) -> None:
         started = self.clock()
+        if self._since is None:
+            self._since = self._checked = started
+        # Note the recent changes first, so the next refresh does not read them all again;
+        # a job that changes after this gets a new score and is read again.
+        self._scan(self._since - CLOCK_MARGIN_S)
         ids = [item.decode() for item in self.client.smembers(keys.batch_jobs(batch))]
         self._batches[batch] = {row.id: row for row in self._read(ids)}
-        if self._since is None:
-            self._since = started
 
     def _read(self, ids: list[str]) -> list[Row]:
         pipe = self.client.pipeline(transaction=False)
@@ -138,15 +141,11 @@ class JobIndex:
             pipe.hget(keys.job(job_id), "j")
         return [row_of(json.loads(raw)) for raw in pipe.execute() if raw is not None]
 
-    def _refresh(self) -> None:
-        now = self.clock()
-        if self._since is None or now - self._checked < MIN_REFRESH_S:
-            return
-        self._checked = now
-        floor = f"{self._since - CLOCK_MARGIN_S}"
+    def _scan(self, floor: float) -> list[str]:
+        """Ids whose state-index score since ``floor`` is one not seen before."""
         pipe = self.client.pipeline(transaction=False)
         for state in JobState:
-            pipe.zrangebyscore(keys.state_index(state), floor, "+inf", withscores=True)
+            pipe.zrangebyscore(keys.state_index(state), f"{floor}", "+inf", withscores=True)
         changed = []
         # The margin finds the same changes again: re-read a job only for a score not yet seen.
         for item, score in (pair for found in pipe.execute() for pair in found):
@@ -154,6 +153,14 @@ class JobIndex:
             if self._scores.get(job_id) != score:
                 self._scores[job_id] = score
                 changed.append(job_id)
+        return changed
+
+    def _refresh(self) -> None:
+        now = self.clock()
+        if self._since is None or now - self._checked < MIN_REFRESH_S:
+            return
+        self._checked = now
+        changed = self._scan(self._since - CLOCK_MARGIN_S)
         self._since = now
         for row in self._read(changed):
             rows = self._batches.get(row.batch)
