@@ -74,3 +74,8 @@ def callback(job_id: str) -> str:
 def callback_seen(job_id: str, digest: str) -> str:
     """String set once per distinct callback body of a job, so that repeats change nothing."""
     return f"{PREFIX}callback-seen:{job_id}:{digest}"
+
+
+def poll_detection(provider: str) -> str:
+    """Hash of a provider's detection-delay histogram: bucket bound -> count, ``sum``, ``count``."""
+    return f"{PREFIX}poll-detection:{provider}"

@@ -10,6 +10,7 @@ from jobs.timing import EndPrediction, ProgressReading, next_poll_delay, predict
 from pipeline.callbacks import backstop_delay
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
+from pipeline.detection import observe as observe_detection
 from pipeline.failing import expire_job, fail_job
 from pipeline.requeueing import next_client_request_id
 from pipeline.slots import hand_on
@@ -78,6 +79,7 @@ def _on_status(ctx: Context, job: Job, now: datetime, status: RemoteStatus) -> D
             ctx, job, now, delay, "still running", status.progress, _resolved_end(job, prediction)
         )
     _release(ctx, job)
+    observe_detection(ctx, job, now)
     if status.state is RemoteState.SUCCEEDED:
         return _succeeded(ctx, job, now, status)
     if status.state is RemoteState.CANCELLED:

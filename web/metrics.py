@@ -11,6 +11,8 @@ reports the same numbers and nothing is double counted by running two:
 - ``restyle_archived_bytes{provider}``: bytes of stored outputs;
 - ``restyle_limiter_in_flight{provider,key_id}``, ``restyle_limiter_cooldown_seconds{...}``,
   ``restyle_limiter_effective_rate{...}``: each key's limiter;
+- ``restyle_poll_detection_delay_seconds{provider}``: histogram of how late polls notice a
+  finished job (an upper bound: the time since the last poll that saw it running);
 - ``restyle_callbacks_total{outcome}``: crun callbacks received by this process.
 """
 
@@ -22,10 +24,12 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client import Counter as PromCounter
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from config.settings import ProviderName
 from jobs.budget import Budget
+from pipeline import detection
 from web.index import Row
 from web.service import Service
 from web.summary import FAILED_STATES
@@ -71,6 +75,7 @@ class JobCollector(Collector):
         yield _gauge("restyle_spend_usd", "USD committed to providers", ["batch"], spend)
         yield _gauge("restyle_budget_usd", "USD a batch may spend", ["batch"], limits)
         yield from limiter_metrics(svc)
+        yield detection_metric(svc)
 
 
 def job_metrics(rows: list[Row]) -> Iterator[Metric]:
@@ -107,6 +112,21 @@ def limiter_metrics(svc: Service) -> Iterator[Metric]:
     yield _gauge("restyle_limiter_in_flight", "slots held", labels, in_flight)
     yield _gauge("restyle_limiter_cooldown_seconds", "cooldown left", labels, cooldown)
     yield _gauge("restyle_limiter_effective_rate", "requests per second allowed", labels, rate)
+
+
+def detection_metric(svc: Service) -> Metric:
+    """The poll detection delay histogram the workers keep in Redis, per provider."""
+    family = HistogramMetricFamily(
+        "restyle_poll_detection_delay_seconds",
+        "bound of how late a poll noticed a finished remote job (since the last poll that saw "
+        "it running); jobs woken by callbacks are left out",
+        labels=["provider"],
+    )
+    for name in ProviderName:
+        found = detection.read(svc.redis, name.value)
+        if found is not None:
+            family.add_metric([name.value], found.buckets, found.total_s)
+    return family
 
 
 def exposition(registry: CollectorRegistry) -> bytes:

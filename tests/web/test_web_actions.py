@@ -12,6 +12,7 @@ import redis
 from jobs.ledger import Ledger
 from jobs.models import ArchivedOutput
 from jobs.states import JobState
+from pipeline import detection
 from providers.errors import FailureKind
 
 from .conftest import Served, make_jobs
@@ -69,3 +70,16 @@ def test_cancel_a_queued_job_and_retry_a_batch(served: Served) -> None:
     assert states == [JobState.CANCELLED, JobState.QUEUED, JobState.QUEUED, JobState.QUEUED]
     assert sorted(served.published.dispatched) == sorted(job.id for job in jobs[2:])
     assert re.search(r'restyle_jobs\{provider="runway",state="CANCELLED"\} 1\.0', metrics)
+
+
+def test_the_detection_histogram_reaches_metrics(served: Served) -> None:
+    client = redis.Redis.from_url(served.settings.redis_url)
+    for seconds in (0.2, 0.8, 0.8, 7.0, 400.0):
+        detection.record(client, "segmind", seconds)
+    assert detection.bucket_of(1.0) == "1.0" and detection.bucket_of(301) == "+Inf"
+    with served.client() as http:
+        text = http.get("/metrics").text
+    name = "restyle_poll_detection_delay_seconds"
+    assert f'{name}_bucket{{le="1.0",provider="segmind"}} 3.0' in text
+    assert f'{name}_bucket{{le="+Inf",provider="segmind"}} 5.0' in text
+    assert f'{name}_count{{provider="segmind"}} 5.0' in text

@@ -5,6 +5,7 @@ without a reload. Screenshots go to docs/."""
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -157,3 +158,7 @@ def test_filter_retry_and_watch_it_run_to_stored(
     _wait(lambda: "history" in driver.page_source, 10, "the job page")  # type: ignore[attr-defined]
     assert "<script>alert(1)</script> winter" in driver.find_element(By.ID, "prompt").text  # type: ignore[attr-defined]
     driver.save_screenshot(str(DOCS / "web-job.png"))  # type: ignore[attr-defined]
+    metrics = httpx.get(f"{live.url}/metrics", auth=(USER, PASSWORD)).text
+    assert 'restyle_poll_detection_delay_seconds_count{provider="runway"}' in metrics
+    stored = re.search(r'restyle_jobs\{provider="runway",state="STORED"\} (\d+)', metrics)
+    assert stored is not None and int(stored.group(1)) >= 2  # others may share the Redis
