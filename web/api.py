@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 
 from producer.report import build_row
 from web.index import paginate
+from web.pages import shown
 from web.views import PAGE_SIZE, filters_of, job_or_404, service
 
 
@@ -34,7 +35,7 @@ def _jobs(request: Request) -> dict[str, Any]:
         "matching": found.matching,
         "page": found.page,
         "pages": found.pages,
-        "jobs": [build_row(job).model_dump(mode="json") for job in jobs],
+        "jobs": [shown(build_row(job)).model_dump(mode="json") for job in jobs],
     }
 
 
@@ -44,7 +45,7 @@ async def jobs(request: Request) -> JSONResponse:
 
 async def job(request: Request) -> JSONResponse:
     found = await run_in_threadpool(job_or_404, service(request), request.path_params["job_id"])
-    body = build_row(found).model_dump(mode="json")
+    body = shown(build_row(found)).model_dump(mode="json")
     body["history"] = [event.model_dump(mode="json") for event in found.events]
     body["prompt"] = found.request.prompt
     return JSONResponse(body)

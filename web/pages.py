@@ -10,6 +10,7 @@ import html
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from jobs.models import Job
 from jobs.states import JobState
@@ -22,6 +23,19 @@ from web.csrf import FIELD
 from web.index import Filters, Page
 
 CANCELLABLE = NOT_YET_SUBMITTED | {JobState.SUBMITTED}
+
+
+def without_query(url: str) -> str:
+    """``url`` without its query string, which may hold a presigned signature."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")) + "?…"
+
+
+def shown(row: ReportRow) -> ReportRow:
+    """``row`` as the pages and the API show it: a presigned source URL loses its signature."""
+    return row.model_copy(update={"source": without_query(row.source)})
 
 
 def _asset(name: str) -> str:

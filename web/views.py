@@ -82,7 +82,7 @@ def rows_answer(svc: Service, batch: str, filters: Filters, page: int, who: str)
     """The batch page's live fragment: the page of rows, the totals, the pager."""
     found = paginate(svc.index.rows(batch), filters, page, PAGE_SIZE)
     jobs = {job.id: job for job in svc.ledger.get_many([row.id for row in found.rows])}
-    report_rows = [build_row(jobs[row.id]) for row in found.rows if row.id in jobs]
+    report_rows = [pages.shown(build_row(jobs[row.id])) for row in found.rows if row.id in jobs]
     token = svc.csrf.token(who)
     actions = svc.settings.web.actions
     return {
@@ -111,7 +111,8 @@ async def job_page(request: Request) -> HTMLResponse:
     svc = service(request)
     job = await run_in_threadpool(job_or_404, svc, request.path_params["job_id"])
     token = svc.csrf.token(user(request))
-    body = pages.job_body(job, build_row(job), actions=svc.settings.web.actions, csrf=token)
+    row = pages.shown(build_row(job))
+    body = pages.job_body(job, row, actions=svc.settings.web.actions, csrf=token)
     return _page(request, f"restyle: {job.batch}/{job.item}", body, "job")
 
 

@@ -25,6 +25,8 @@ from web.auth import Credentials, WebConfigError
 from .conftest import PASSWORD, TOKEN, USER, Served, make_jobs, serve
 
 XSS = "<script>alert(1)</script>"
+SIGNATURE = "5ec2e7516a7u2e0f"
+"""Of a presigned source URL: a page shows where a source is, never the means to read it."""
 
 
 def _paths(app_routes: list[Route]) -> list[tuple[str, str]]:
@@ -74,7 +76,7 @@ def test_it_refuses_to_start_without_credentials_unless_told_to(settings: Settin
 
 def _seed(settings: Settings, batch: str, count: int = 6) -> Ledger:
     ledger = Ledger(redis.Redis.from_url(settings.redis_url))
-    jobs = make_jobs(batch, count, "https://example.com/a.mp4", prompt=XSS)
+    jobs = make_jobs(batch, count, f"https://example.com/a.mp4?X-Amz-Signature={SIGNATURE}", XSS)
     assert all(ledger.add(jobs))
     now = datetime.now(UTC)
     for job in jobs[:2]:
@@ -144,7 +146,7 @@ def test_no_secret_in_any_page_or_answer_nor_in_metrics(served: Served) -> None:
     ledger = _seed(served.settings, "secrets")
     job_id = ledger.batch_ids("secrets")[0]
     secrets = [dev_key(name) for name in ("runway", "segmind", "aimlapi", "vibedream", "crun")]
-    secrets += [PASSWORD, TOKEN, MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]]
+    secrets += [PASSWORD, TOKEN, MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"], SIGNATURE]
     paths = ["/", "/batches/secrets", "/batches/secrets/rows", "/providers", f"/jobs/{job_id}",
              "/api/batches", "/api/batches/secrets", "/api/batches/secrets/jobs",
              f"/api/jobs/{job_id}", "/metrics", "/healthz", "/nope"]  # fmt: skip
