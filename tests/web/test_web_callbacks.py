@@ -8,11 +8,14 @@ from datetime import UTC, datetime
 
 import redis
 
+from config.settings import ProviderName, Settings
 from jobs import keys
 from jobs.ledger import Ledger
 from jobs.models import Job
 from jobs.states import JobState
-from pipeline.callbacks import job_of_token, register
+from pipeline.callbacks import has_callback, job_of_token, register, with_callback
+from pipeline.context import Context
+from providers.crun import CrunAdapter
 
 from .conftest import Served, make_jobs
 
@@ -99,3 +102,33 @@ def test_a_body_over_the_limit_is_refused(served: Served) -> None:
     with served.client(auth=False) as client:
         answer = client.post(f"/callbacks/crun/{token}", content=b"x" * 70_000)
     assert answer.status_code == 413 and ledger.require(job.id) == job
+
+
+def test_crun_submissions_carry_a_callback_url_only_with_a_public_url(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    (runway, crun) = make_jobs("cbu", 2, "https://example.com/a.mp4")
+    plain = Context.from_settings(settings)
+    public = Context.from_settings(settings.model_copy(update={"public_url": "https://r.example/"}))
+    key = plain.key_ids(ProviderName.CRUN)[0]
+    unbound = with_callback(plain, crun, plain.adapter(crun.provider, key))
+    assert isinstance(unbound, CrunAdapter) and unbound.callback_url is None
+    other = public.adapter(runway.provider, public.key_ids(ProviderName.RUNWAY)[0])
+    assert with_callback(public, runway, other) is other
+    bound = with_callback(public, crun, public.adapter(crun.provider, key))
+    assert isinstance(bound, CrunAdapter) and bound.callback_url is not None
+    url = bound.callback_url
+    assert url.startswith(f"https://r.example/callbacks/crun/{crun.id}.")
+    token = url.rpartition("/")[2]
+    assert job_of_token(redis_client, token) == crun.id
+    assert token.split(".")[1].encode() not in redis_client.dump(keys.callback(crun.id))
+    assert has_callback(redis_client, crun) and not has_callback(redis_client, runway)
+
+
+def test_the_batches_page_streams_its_table(served: Served) -> None:
+    _setup(served, "task-1")
+    with served.client() as client, client.stream("GET", "/events") as events:
+        assert events.headers["content-type"].startswith("text/event-stream")
+        line = next(line for line in events.iter_lines() if line.startswith("data: "))
+    html = json.loads(line.removeprefix("data: "))["html"]
+    assert 'data-batch="cb"' in html and "SUBMITTED 1" in html
