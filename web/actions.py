@@ -149,20 +149,25 @@ async def _run(request: Request, work: Any, *args: Any) -> Response:
 
 
 async def retry_job(request: Request) -> Response:
+    """Queue a FAILED, EXPIRED or CANCELLED job again."""
     return await _run(request, _retry_one, request.path_params["job_id"])
 
 
 async def cancel_one(request: Request) -> Response:
+    """Cancel one job."""
     return await _run(request, _cancel_one, request.path_params["job_id"])
 
 
 async def rerun(request: Request) -> Response:
+    """Re-run a STORED job with the edited prompt (a new paid try)."""
     return await _run(request, _rerun, request.path_params["job_id"])
 
 
 async def retry_batch(request: Request) -> Response:
+    """Queue every FAILED and EXPIRED job of a batch again."""
     return await _run(request, _retry_batch, request.path_params["batch"])
 
 
 async def cancel_batch(request: Request) -> Response:
+    """Cancel every unfinished job of a batch."""
     return await _run(request, _cancel_batch, request.path_params["batch"])

@@ -14,22 +14,26 @@ from starlette.responses import JSONResponse
 from producer.report import build_row
 from web.index import paginate
 from web.pages import shown
-from web.views import PAGE_SIZE, filters_of, job_or_404, service
+from web.views import PAGE_SIZE, filters_of, job_or_404, known_batch, service
 
 
 async def batches(request: Request) -> JSONResponse:
+    """Every batch's summary."""
     return JSONResponse(await run_in_threadpool(service(request).summaries.all))
 
 
 async def batch(request: Request) -> JSONResponse:
-    summary = await run_in_threadpool(service(request).summaries.one, request.path_params["batch"])
+    """One batch's summary."""
+    summary = await run_in_threadpool(known_batch, service(request), request.path_params["batch"])
     return JSONResponse(summary)
 
 
 def _jobs(request: Request) -> dict[str, Any]:
     svc = service(request)
     filters, page = filters_of(request)
-    found = paginate(svc.index.rows(request.path_params["batch"]), filters, page, PAGE_SIZE)
+    batch = request.path_params["batch"]
+    known_batch(svc, batch)
+    found = paginate(svc.index.rows(batch), filters, page, PAGE_SIZE)
     jobs = svc.ledger.get_many([row.id for row in found.rows])
     return {
         "matching": found.matching,
@@ -40,10 +44,12 @@ def _jobs(request: Request) -> dict[str, Any]:
 
 
 async def jobs(request: Request) -> JSONResponse:
+    """A page of a batch's jobs as report rows, filtered like the batch page."""
     return JSONResponse(await run_in_threadpool(_jobs, request))
 
 
 async def job(request: Request) -> JSONResponse:
+    """One job's report row, prompt and history."""
     found = await run_in_threadpool(job_or_404, service(request), request.path_params["job_id"])
     body = shown(build_row(found)).model_dump(mode="json")
     body["history"] = [event.model_dump(mode="json") for event in found.events]

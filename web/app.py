@@ -31,6 +31,7 @@ SECURITY_HEADERS = {
 
 
 async def healthz(request: Request) -> PlainTextResponse:
+    """Liveness, without credentials."""
     return PlainTextResponse("ok")
 
 

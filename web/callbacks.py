@@ -62,6 +62,7 @@ def _handle(svc: Service, token: str, body: bytes) -> Received | None:
 
 
 async def crun_callback(request: Request) -> Response:
+    """Receive one crun callback: 404 for a wrong token, 413 past the size limit."""
     svc = service(request)
     try:
         body = await _body(request, svc.settings.web.callback_body_bytes)

@@ -18,6 +18,7 @@ KEEPALIVE_S = 15.0
 
 
 async def batches_events(request: Request) -> StreamingResponse:
+    """The batches table, sent again whenever it changes."""
     svc = service(request)
 
     async def stream() -> AsyncIterator[str]:

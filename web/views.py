@@ -56,20 +56,22 @@ def filters_of(request: Request) -> tuple[Filters, int]:
 
 
 async def batches_page(request: Request) -> HTMLResponse:
+    """The batches page."""
     summaries = await run_in_threadpool(service(request).summaries.all)
     return _page(request, "restyle: batches", pages.batches_body(summaries), "batches")
 
 
-def _known_batch(svc: Service, batch: str) -> dict[str, Any]:
-    summary = svc.summaries.one(batch)
-    if summary["jobs"] == 0 and batch not in svc.summaries.names():
+def known_batch(svc: Service, batch: str) -> dict[str, Any]:
+    """``batch``'s summary, or a 404 (checked first, so unknown names cost no index entry)."""
+    if batch not in svc.summaries.names():
         raise HTTPException(404, f"no batch {batch}")
-    return summary
+    return svc.summaries.one(batch)
 
 
 async def batch_page(request: Request) -> HTMLResponse:
+    """One batch's page: totals, filters, the jobs table (filled live)."""
     svc, batch = service(request), request.path_params["batch"]
-    summary = await run_in_threadpool(_known_batch, svc, batch)
+    summary = await run_in_threadpool(known_batch, svc, batch)
     filters, page = filters_of(request)
     token = svc.csrf.token(user(request))
     body = pages.batch_body(
@@ -80,6 +82,7 @@ async def batch_page(request: Request) -> HTMLResponse:
 
 def rows_answer(svc: Service, batch: str, filters: Filters, page: int, who: str) -> dict[str, Any]:
     """The batch page's live fragment: the page of rows, the totals, the pager."""
+    summary = known_batch(svc, batch)
     found = paginate(svc.index.rows(batch), filters, page, PAGE_SIZE)
     jobs = {job.id: job for job in svc.ledger.get_many([row.id for row in found.rows])}
     report_rows = [pages.shown(build_row(jobs[row.id])) for row in found.rows if row.id in jobs]
@@ -87,12 +90,13 @@ def rows_answer(svc: Service, batch: str, filters: Filters, page: int, who: str)
     actions = svc.settings.web.actions
     return {
         "rows": pages.rows_html(report_rows, jobs, actions=actions, csrf=token),
-        "summary": pages.summary_table(svc.summaries.one(batch)),
+        "summary": pages.summary_table(summary),
         **pages.page_meta(found),
     }
 
 
 async def batch_rows(request: Request) -> JSONResponse:
+    """The batch page's live fragment, as JSON."""
     svc, batch = service(request), request.path_params["batch"]
     filters, page = filters_of(request)
     answer = await run_in_threadpool(rows_answer, svc, batch, filters, page, user(request))
@@ -108,6 +112,7 @@ def job_or_404(svc: Service, job_id: str) -> Job:
 
 
 async def job_page(request: Request) -> HTMLResponse:
+    """One job's page."""
     svc = service(request)
     job = await run_in_threadpool(job_or_404, svc, request.path_params["job_id"])
     token = svc.csrf.token(user(request))
@@ -127,6 +132,7 @@ def _frame(svc: Service, job_id: str, which: str) -> bytes:
 
 
 async def frame(request: Request) -> Response:
+    """A before or after frame of a job, as PNG (taken once, then cached)."""
     which = request.path_params["which"]
     if which not in ("before", "after"):
         raise HTTPException(404, "frames are before or after")
@@ -149,6 +155,7 @@ def _video_url(svc: Service, job_id: str) -> str:
 
 
 async def video(request: Request) -> RedirectResponse:
+    """A redirect to a five-minute presigned URL of the stored output."""
     url = await run_in_threadpool(_video_url, service(request), request.path_params["job_id"])
     return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
 
@@ -179,5 +186,6 @@ def _health(snap: dict[str, Any]) -> str:
 
 
 async def providers_page(request: Request) -> HTMLResponse:
+    """The providers page."""
     rows = await run_in_threadpool(provider_rows, service(request))
     return _page(request, "restyle: providers", pages.providers_body(rows), "providers")
