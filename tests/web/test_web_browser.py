@@ -157,6 +157,13 @@ def test_filter_retry_and_watch_it_run_to_stored(
     driver.get(f"{live.url}/jobs/{failing.id}")  # type: ignore[attr-defined]
     _wait(lambda: "history" in driver.page_source, 10, "the job page")  # type: ignore[attr-defined]
     assert "<script>alert(1)</script> winter" in driver.find_element(By.ID, "prompt").text  # type: ignore[attr-defined]
+    # The history the page shows: FAILED, requeued to QUEUED by the click, then on to STORED.
+    history: list[str] = driver.execute_script(  # type: ignore[attr-defined]
+        "return Array.from(document.querySelectorAll('#history tr td:nth-child(2)'))"
+        ".map(td => td.textContent);"
+    )
+    after = history[history.index("FAILED") :]
+    assert after[:2] == ["FAILED", "QUEUED"] and after[-1] == "STORED", history
     driver.save_screenshot(str(DOCS / "web-job.png"))  # type: ignore[attr-defined]
     metrics = httpx.get(f"{live.url}/metrics", auth=(USER, PASSWORD)).text
     assert 'restyle_poll_detection_delay_seconds_count{provider="runway"}' in metrics
