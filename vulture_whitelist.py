@@ -27,3 +27,5 @@ log_context, current_context, redact
 FATAL_BY_KIND  # the documented tree's kind -> class map, checked by tests/providers/test_errors
 set_cooldown  # a cooldown without a rate cut: daily caps and circuit breakers
 CallbackReceiver, parse_callback  # crun callbacks (the web service receives them)
+should_exit  # uvicorn.Server reads it to stop (bench and test servers)
+collect  # prometheus_client calls a registered collector's collect()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import batches, jobs, operations, services
+from cli import batches, jobs, operations, services, web
 
 app = typer.Typer(
     name="restyle",
@@ -25,6 +25,7 @@ app.command("limits")(services.limits)
 app.command("schedules")(operations.schedules)
 app.command("flower")(operations.flower)
 app.command("demo")(operations.demo)
+app.command("web")(web.web)
 app.command(
     "emulator",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},

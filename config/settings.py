@@ -71,6 +71,42 @@ class ProviderSettings(BaseModel):
         return bool(self.api_keys)
 
 
+class WebSettings(BaseModel):
+    """``restyle web``: who may log in, where it listens, whether it may change anything.
+
+    ``users`` are ``user:password`` pairs and ``tokens`` bearer tokens, comma-separated
+    (``RESTYLE_WEB__USERS=ann:pw1,bob:pw2``). Without either it refuses to start unless
+    ``no_auth`` is set.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    users: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8300, ge=1, le=65535)
+    actions: bool = False
+    """Read-only unless true: cancel, retry and re-run buttons appear only then."""
+    no_auth: bool = False
+    csrf_secret: SecretStr | None = None
+    """Signs the forms' CSRF tokens; a random one per process when unset."""
+    callback_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    @field_validator("users", "tokens", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return _split_keys(value)
+
+    @field_validator("users")
+    @classmethod
+    def _check_pairs(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for pair in value:
+            user, sep, password = pair.get_secret_value().partition(":")
+            if not (user and sep and password):
+                raise ValueError("must be user:password[,user2:password2]")
+        return value
+
+
 class Settings(BaseSettings):
     """Everything a restyle process needs to know about its surroundings."""
 
@@ -118,6 +154,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
     schedules_file: str = "config/schedules.yaml"
+    public_url: str | None = None
+    """Where providers reach ``restyle web`` (crun callbacks); unset: no callbacks."""
+    web: WebSettings = WebSettings()
 
     @field_validator("redis_url", "broker_url", "result_backend")
     @classmethod
@@ -126,7 +165,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
-    @field_validator("s3_endpoint_url")
+    @field_validator("s3_endpoint_url", "public_url")
     @classmethod
     def _check_endpoint(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

@@ -64,3 +64,18 @@ def watch() -> str:
     it, or its retry countdown); the reconciler re-drives it.
     """
     return f"{PREFIX}watch"
+
+
+def callback(job_id: str) -> str:
+    """Hash of a job's crun callback: ``h`` the SHA-256 of its token's secret (never the token)."""
+    return f"{PREFIX}callback:{job_id}"
+
+
+def callback_seen(job_id: str, digest: str) -> str:
+    """String set once per distinct callback body of a job, so that repeats change nothing."""
+    return f"{PREFIX}callback-seen:{job_id}:{digest}"
+
+
+def poll_detection(provider: str) -> str:
+    """Hash of a provider's detection-delay histogram: bucket bound -> count, ``sum``, ``count``."""
+    return f"{PREFIX}poll-detection:{provider}"

@@ -10,8 +10,10 @@ from jobs.models import Job
 from jobs.request_ids import next_request_id
 from jobs.states import JobState
 from jobs.timing import EndPrediction, ProgressReading, predict_end
+from pipeline.callbacks import backstop_delay
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
+from pipeline.detection import observe as observe_detection
 from pipeline.failing import expire_job, fail_job
 from pipeline.slots import hand_on
 from providers.base import RemoteState, RemoteStatus
@@ -73,6 +75,7 @@ def _on_status(ctx: Context, job: Job, now: datetime, status: RemoteStatus) -> D
             ctx, job, now, delay, "still running", status.progress, _resolved_end(job, prediction)
         )
     _release(ctx, job)
+    observe_detection(ctx, job, now)
     if status.state is RemoteState.SUCCEEDED:
         return _succeeded(ctx, job, now, status)
     if status.state is RemoteState.CANCELLED:
@@ -151,7 +154,7 @@ def _planned_delay(
     )
     pressure = ctx.limiter.rate_pressure(job.provider, _key(job), ctx.limits(job.provider))
     # Near the key's request rate, spend fewer requests on status checks.
-    return delay * (1.0 + 2.0 * max(0.0, pressure - 0.5))
+    return backstop_delay(ctx, job, delay * (1.0 + 2.0 * max(0.0, pressure - 0.5)))
 
 
 def _predict_end(job: Job, now: datetime, progress: float | None) -> EndPrediction | None:

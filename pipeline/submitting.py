@@ -22,6 +22,7 @@ from jobs.limiter import Grant
 from jobs.models import Job
 from jobs.request_ids import first_request_id
 from jobs.states import JobState
+from pipeline.callbacks import backstop_delay, with_callback
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
@@ -181,7 +182,7 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
 
 def _post(ctx: Context, job: Job, now: datetime) -> Decision:
     assert job.key_id is not None and job.client_request_id is not None
-    adapter = ctx.adapter(job.provider, job.key_id)
+    adapter = with_callback(ctx, job, ctx.adapter(job.provider, job.key_id))
     try:
         request = request_to_send(ctx, job.source, job.request)
         remote = adapter.submit(request, job.client_request_id)
@@ -209,7 +210,7 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
     first_poll = ctx.timing.first_poll_delay(
         ctx.spec(job.provider).typical_duration_s, (deadline - now).total_seconds()
     )
-    return Then(Step.POLL, first_poll, "submitted")
+    return Then(Step.POLL, backstop_delay(ctx, moved, first_poll), "submitted")
 
 
 def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -> Decision:

@@ -34,7 +34,9 @@ FRAME_TTL_S = 900
 
 
 @dataclass(frozen=True)
-class _Frames:
+class Frames:
+    """Where a row's before/after pictures are (relative paths, or URLs in the web pages)."""
+
     before: str | None
     after: str | None
     note: str = ""
@@ -69,7 +71,7 @@ def write_html(
     frames_dir = path.parent / f"{path.stem}-frames"
     frames_dir.mkdir(parents=True, exist_ok=True)
 
-    def frames_of(row: ReportRow) -> _Frames:
+    def frames_of(row: ReportRow) -> Frames:
         return _take_frames(row, frames_dir, grab)
 
     with ThreadPoolExecutor(max_workers=FRAME_WORKERS) as pool:
@@ -91,13 +93,13 @@ def write_report(
     raise ValueError(f"unknown report format {fmt!r}: use html, csv or json")
 
 
-def _take_frames(row: ReportRow, frames_dir: Path, grab: FrameGrab) -> _Frames:
+def _take_frames(row: ReportRow, frames_dir: Path, grab: FrameGrab) -> Frames:
     at_s = frame_time(row)
     before, note_before = _save(grab, row.source, at_s, frames_dir / f"{row.job_id}-before.png")
     if row.output_uri is None:
-        return _Frames(before, None, note_before)
+        return Frames(before, None, note_before)
     after, note_after = _save(grab, row.output_uri, at_s, frames_dir / f"{row.job_id}-after.png")
-    return _Frames(before, after, " ".join(n for n in (note_before, note_after) if n))
+    return Frames(before, after, " ".join(n for n in (note_before, note_after) if n))
 
 
 def _save(grab: FrameGrab, location: str, at_s: float, target: Path) -> tuple[str | None, str]:
@@ -111,16 +113,22 @@ def _save(grab: FrameGrab, location: str, at_s: float, target: Path) -> tuple[st
     return f"{target.parent.name}/{target.name}", ""
 
 
-def render(rows: Sequence[ReportRow], frames: Sequence[_Frames], title: str) -> str:
+def render(rows: Sequence[ReportRow], frames: Sequence[Frames], title: str) -> str:
     """The page, from the template beside this module."""
     page = resources.files("producer").joinpath("report_page.html").read_text(encoding="utf-8")
-    body = "\n".join(_row_html(row, pair) for row, pair in zip(rows, frames, strict=True))
+    body = "\n".join(row_html(row, pair) for row, pair in zip(rows, frames, strict=True))
     return (
-        page.replace("<!--TITLE-->", html.escape(title))
+        page.replace("<!--STYLE-->", stylesheet())
+        .replace("<!--TITLE-->", html.escape(title))
         .replace("<!--TOTALS-->", _totals_html(rows))
         .replace("<!--FILTERS-->", _filters_html(rows))
         .replace("<!--ROWS-->", body)
     )
+
+
+def stylesheet() -> str:
+    """The report's styles, shared with the pages of ``restyle web``."""
+    return resources.files("producer").joinpath("report.css").read_text(encoding="utf-8")
 
 
 def _totals_html(rows: Sequence[ReportRow]) -> str:
@@ -128,7 +136,7 @@ def _totals_html(rows: Sequence[ReportRow]) -> str:
     cells = [("jobs", str(summary.jobs))]
     cells.extend((state, str(count)) for state, count in summary.by_state.items())
     cells.append(("spend (estimated)", f"${summary.cost_usd:.2f}"))
-    cells.append(("stored", _size(summary.stored_bytes)))
+    cells.append(("stored", size_text(summary.stored_bytes)))
     return "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in cells)
 
 
@@ -142,27 +150,38 @@ def _filters_html(rows: Sequence[ReportRow]) -> str:
     )
 
 
-def _row_html(row: ReportRow, frames: _Frames) -> str:
+def row_html(
+    row: ReportRow, frames: Frames, *, lazy: bool = False, item_href: str = "", extra: str = ""
+) -> str:
+    """One job's table row: item, state and failure, before/after frames, details.
+
+    The web pages load frames lazily, link the item to the job's page and add cells.
+    """
     state = html.escape(row.state)
+    item = html.escape(row.item)
+    if item_href:
+        item = f'<a href="{html.escape(item_href)}">{item}</a>'
+    loading = "lazy" if lazy else "eager"
     failure = ""
     if row.failure_kind or row.failure_message:
         text = f"{row.failure_kind or ''}: {row.failure_message or ''}".strip(": ")
         failure = f'<div class="failure">{html.escape(text)}</div>'
     return (
         f'<tr data-state="{state}" data-job="{html.escape(row.job_id)}">'
-        f"<td>{html.escape(row.item)}</td>"
+        f"<td>{item}</td>"
         f'<td><span class="state state-{state}">{state}</span>{failure}</td>'
-        f'<td class="frames">{_figure(frames.before, "before")}{_figure(frames.after, "after")}'
-        f"{_note(frames.note)}</td>"
-        f'<td class="meta">{_details(row)}</td></tr>'
+        f'<td class="frames">{figure(frames.before, "before", loading)}'
+        f"{figure(frames.after, 'after', loading)}{_note(frames.note)}</td>"
+        f'<td class="meta">{details_html(row)}</td>{extra}</tr>'
     )
 
 
-def _figure(src: str | None, caption: str) -> str:
+def figure(src: str | None, caption: str, loading: str = "eager") -> str:
+    """A frame with its caption, or a note that there is none."""
     if src is None:
         return f'<figure><span class="none">no {caption} frame</span></figure>'
     return (
-        f'<figure><img src="{html.escape(src)}" alt="{caption}" loading="eager">'
+        f'<figure><img src="{html.escape(src)}" alt="{caption}" loading="{loading}">'
         f"<figcaption>{caption}</figcaption></figure>"
     )
 
@@ -171,13 +190,14 @@ def _note(note: str) -> str:
     return f'<div class="meta">{html.escape(note)}</div>' if note else ""
 
 
-def _details(row: ReportRow) -> str:
+def details_html(row: ReportRow) -> str:
+    """A row's facts (provider, source, remote id, output, cost, timings), escaped."""
     facts = [
         ("provider", row.provider),
         ("source", row.source),
         ("remote id", row.remote_id),
         ("output", row.output_uri),
-        ("size", _size(row.size_bytes) if row.size_bytes is not None else None),
+        ("size", size_text(row.size_bytes) if row.size_bytes is not None else None),
         ("sha256", row.sha256[:16] + "…" if row.sha256 else None),
         ("cost", f"${row.cost_usd:.2f}"),
         ("queued", _duration(row.queue_s)),
@@ -189,7 +209,8 @@ def _details(row: ReportRow) -> str:
     )
 
 
-def _size(size: int) -> str:
+def size_text(size: int) -> str:
+    """Bytes in B, KiB, MiB or GiB."""
     value = float(size)
     for unit in ("B", "KiB", "MiB"):
         if value < 1024:

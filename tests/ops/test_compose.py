@@ -19,7 +19,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from config.settings import ProviderSettings, Settings
+from config.settings import ProviderSettings, Settings, WebSettings
 from workers.celery_config import QUEUES
 from workers.flower import FlowerOptions
 
@@ -142,9 +142,10 @@ def test_flower_binds_inside_its_container_and_keeps_auth_from_the_env(
 
 def test_the_example_environment_documents_every_setting() -> None:
     text = (REPO / ".env.example").read_text()
-    names = [f"RESTYLE_{field.upper()}" for field in Settings.model_fields
-             if field not in {"runway", "segmind", "aimlapi", "vibedream", "crun"}]  # fmt: skip
+    blocks = {"runway", "segmind", "aimlapi", "vibedream", "crun", "web"}
+    names = [f"RESTYLE_{field.upper()}" for field in Settings.model_fields if field not in blocks]
     names += [f"RESTYLE_RUNWAY__{field.upper()}" for field in ProviderSettings.model_fields]
+    names += [f"RESTYLE_WEB__{field.upper()}" for field in WebSettings.model_fields]
     names += [f"RESTYLE_FLOWER_{field.upper()}" for field in FlowerOptions.model_fields]
     missing = [name for name in names if not re.search(rf"^#? ?{name}=", text, re.MULTILINE)]
     assert missing == []

@@ -1,0 +1,139 @@
+"""crun callbacks: a per-job secret token, stored hashed; a callback only wakes the job's poll.
+
+The URL given to crun is ``{RESTYLE_PUBLIC_URL}/callbacks/crun/{job_id}.{secret}``. Only the
+SHA-256 of the secret is kept (``restyle:callback:{job_id}``), compared in constant time. A
+callback is never taken as the result: it makes restyle poll the job at once (one more GET of
+TaskInfo, whose answer is what counts), and polling stays as the backstop, at wider intervals.
+A job still in SUBMITTING without a remote id (its POST's answer was lost) gets the remote id
+the callback announces, so the job is not lost with its paid remote job.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import redis
+
+from config.settings import ProviderName
+from jobs import redis_keys
+from jobs.ledger import Ledger
+from jobs.models import Job
+from jobs.states import JobState
+from providers.adapter import ProviderAdapter
+from providers.crun import CrunAdapter
+
+if TYPE_CHECKING:
+    from pipeline.context import Context
+
+CALLBACK_PATH = "/callbacks/crun/"
+SECRET_BYTES = 24
+SEEN_TTL_S = 24 * 3600
+BACKSTOP_FACTOR = 4.0
+"""Polls of a job that registered a callback are this much further apart: only a backstop."""
+BACKSTOP_CAP = 2.0
+"""... up to twice the poll cap: a poll renews the job's slot lease, which lasts three caps."""
+_TOKEN = re.compile(r"^([0-9a-f]{24})\.([A-Za-z0-9_-]{20,64})$")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def register(client: redis.Redis[bytes], job_id: str, ttl_s: int) -> str:
+    """A new token for ``job_id`` (replacing any older one); only its hash is stored."""
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    pipe = client.pipeline(transaction=True)
+    pipe.hset(redis_keys.callback(job_id), "h", _digest(secret))
+    pipe.expire(redis_keys.callback(job_id), ttl_s)
+    pipe.execute()
+    return f"{job_id}.{secret}"
+
+
+def callback_url(public_url: str, token: str) -> str:
+    """The URL crun POSTs the job's final state to."""
+    return public_url.rstrip("/") + CALLBACK_PATH + token
+
+
+def job_of_token(client: redis.Redis[bytes], token: str) -> str | None:
+    """The job id a token belongs to, or None for a malformed, unknown or wrong token."""
+    match = _TOKEN.match(token)
+    if match is None:
+        return None
+    job_id, secret = match.groups()
+    stored = client.hget(redis_keys.callback(job_id), "h")
+    # Compare the whole digest in constant time, even when nothing is stored.
+    expected = stored if stored is not None else b"0" * 64
+    matches = hmac.compare_digest(expected, _digest(secret).encode())
+    return job_id if matches and stored is not None else None
+
+
+def first_seen(client: redis.Redis[bytes], job_id: str, body: bytes) -> bool:
+    """True the first time this exact body arrives for ``job_id``; False for a repeat."""
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    return bool(client.set(redis_keys.callback_seen(job_id, digest), b"1", nx=True, ex=SEEN_TTL_S))
+
+
+def has_callback(client: redis.Redis[bytes], job: Job) -> bool:
+    """True when ``job`` registered a callback (only crun jobs can)."""
+    return job.provider is ProviderName.CRUN and bool(client.exists(redis_keys.callback(job.id)))
+
+
+@dataclass(frozen=True)
+class Received:
+    """What a callback did: ``woken`` (a poll was sent), ``recorded`` or ``ignored``."""
+
+    outcome: str
+    detail: str
+
+
+def receive(
+    ledger: Ledger,
+    job_id: str,
+    remote_id: str | None,
+    now: datetime,
+    wake_poll: Callable[[str], None],
+) -> Received:
+    """Act on a verified callback for ``job_id`` announcing ``remote_id`` (None: unreadable)."""
+    job = ledger.get(job_id)
+    if job is None:
+        return Received("ignored", "no such job")
+    if job.state is JobState.SUBMITTING and job.remote_id is None and remote_id:
+        recorded = ledger.update(job, expect=JobState.SUBMITTING, now=now, remote_id=remote_id)
+        return Received("recorded" if recorded else "ignored", f"remote id {remote_id}")
+    if job.state is not JobState.SUBMITTED:
+        return Received("ignored", f"job is {job.state}")
+    if remote_id is not None and remote_id != job.remote_id:
+        return Received("ignored", "the callback names another remote job")
+    # A poll planned for "now" is never taken for a duplicate chain (pipeline.polling).
+    if ledger.update(job, expect=JobState.SUBMITTED, now=now, next_poll_at=now) is None:
+        return Received("ignored", "job moved")
+    wake_poll(job_id)
+    return Received("woken", "polling now")
+
+
+def with_callback(ctx: Context, job: Job, adapter: ProviderAdapter) -> ProviderAdapter:
+    """``adapter`` asking crun to call back for ``job``, when ``RESTYLE_PUBLIC_URL`` is set."""
+    public = ctx.settings.public_url
+    if public is None or not isinstance(adapter, CrunAdapter):
+        return adapter
+    ttl = int(ctx.settings.job_deadline_s + ctx.settings.poll_max_interval_s) + 3600
+    token = register(ctx.redis, job.id, ttl)
+    bound = copy.copy(adapter)
+    bound.callback_url = callback_url(public, token)
+    return bound
+
+
+def backstop_delay(ctx: Context, job: Job, delay_s: float) -> float:
+    """The next poll's delay: ``delay_s``, widened for a job that will be called back."""
+    if not has_callback(ctx.redis, job):
+        return delay_s
+    cap = BACKSTOP_CAP * ctx.settings.poll_max_interval_s
+    return max(delay_s, min(delay_s * BACKSTOP_FACTOR, cap))

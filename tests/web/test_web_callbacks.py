@@ -1,0 +1,136 @@
+"""crun callbacks: a forged token is a 404 that changes nothing, a replay changes nothing, a
+true one wakes the job's poll, and a job whose submit answer was lost gets its remote id."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import redis
+
+from config.settings import ProviderName, Settings
+from jobs import redis_keys
+from jobs.ledger import Ledger
+from jobs.models import Job
+from jobs.states import JobState
+from pipeline.callbacks import has_callback, job_of_token, register, with_callback
+from pipeline.context import Context
+from providers.crun import CrunAdapter
+
+from .conftest import Served, make_jobs
+
+
+def _submitted(ledger: Ledger, job: Job, remote_id: str | None) -> Job:
+    now = datetime.now(UTC)
+    moved = ledger.transition(job.id, JobState.SUBMITTING, expect={JobState.QUEUED}, now=now,
+                              key_id="k1", attempt=1)  # fmt: skip
+    assert moved is not None
+    if remote_id is None:
+        return moved
+    done = ledger.transition(moved, JobState.SUBMITTED, expect={JobState.SUBMITTING}, now=now,
+                             remote_id=remote_id, submitted_at=now)  # fmt: skip
+    assert done is not None
+    return done
+
+
+def _body(task_id: str) -> bytes:
+    result = {"code": 200, "media_urls": ["https://x/o.mp4"]}
+    return json.dumps({"task_id": task_id, "status": "success", "result": result}).encode()
+
+
+def _setup(served: Served, remote_id: str | None) -> tuple[Ledger, Job, str]:
+    client = redis.Redis.from_url(served.settings.redis_url)
+    ledger = Ledger(client)
+    job = make_jobs("cb", 2, "https://example.com/a.mp4")[1]
+    assert ledger.add([job]) == [True]
+    job = _submitted(ledger, job, remote_id)
+    return ledger, job, register(client, job.id, 3600)
+
+
+def test_the_token_is_stored_hashed_and_checked(served: Served) -> None:
+    ledger, job, token = _setup(served, "task-1")
+    stored = ledger.client.hgetall(redis_keys.callback(job.id))
+    assert token.split(".")[1].encode() not in b"".join(stored.values())
+    assert job_of_token(ledger.client, token) == job.id
+    assert job_of_token(ledger.client, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    assert job_of_token(ledger.client, "not-a-token") is None
+
+
+def test_a_forged_token_gets_404_and_changes_nothing(served: Served) -> None:
+    ledger, job, _ = _setup(served, "task-1")
+    forged = f"{job.id}.{'x' * 32}"
+    with served.client(auth=False) as client:
+        answers = [client.post(f"/callbacks/crun/{t}", content=_body("task-1")).status_code
+                   for t in (forged, "garbage", f"{'0' * 24}.{'y' * 32}")]  # fmt: skip
+    assert answers == [404, 404, 404]
+    assert ledger.require(job.id) == job
+    assert served.published.polls == []
+
+
+def test_a_callback_wakes_the_poll_once_and_a_replay_changes_nothing(served: Served) -> None:
+    ledger, job, token = _setup(served, "task-1")
+    with served.client(auth=False) as client:
+        first = client.post(f"/callbacks/crun/{token}", content=_body("task-1"))
+        after_first = ledger.require(job.id)
+        replay = client.post(f"/callbacks/crun/{token}", content=_body("task-1"))
+    assert first.json() == {"outcome": "woken"} and replay.json() == {"outcome": "duplicate"}
+    # Woken, not finished: the body is never taken as the result, the poll decides.
+    assert after_first.state is JobState.SUBMITTED and after_first.output_urls == ()
+    assert ledger.require(job.id) == after_first
+    assert served.published.polls == [job.id]
+
+
+def test_a_callback_for_another_remote_job_wakes_nothing(served: Served) -> None:
+    ledger, job, token = _setup(served, "task-1")
+    with served.client(auth=False) as client:
+        answer = client.post(f"/callbacks/crun/{token}", content=_body("task-OTHER"))
+    assert answer.json() == {"outcome": "ignored"}
+    assert ledger.require(job.id) == job and served.published.polls == []
+
+
+def test_an_ambiguous_submit_gets_the_announced_remote_id(served: Served) -> None:
+    ledger, job, token = _setup(served, None)
+    with served.client(auth=False) as client:
+        answer = client.post(f"/callbacks/crun/{token}", content=_body("task-7"))
+    assert answer.json() == {"outcome": "recorded"}
+    found = ledger.require(job.id)
+    assert found.state is JobState.SUBMITTING and found.remote_id == "task-7"
+
+
+def test_a_body_over_the_limit_is_refused(served: Served) -> None:
+    ledger, job, token = _setup(served, "task-1")
+    with served.client(auth=False) as client:
+        answer = client.post(f"/callbacks/crun/{token}", content=b"x" * 70_000)
+    assert answer.status_code == 413 and ledger.require(job.id) == job
+
+
+def test_crun_submissions_carry_a_callback_url_only_with_a_public_url(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    (runway, crun) = make_jobs("cbu", 2, "https://example.com/a.mp4")
+    plain = Context.from_settings(settings)
+    public = Context.from_settings(settings.model_copy(update={"public_url": "https://r.example/"}))
+    key = plain.key_ids(ProviderName.CRUN)[0]
+    unbound = with_callback(plain, crun, plain.adapter(crun.provider, key))
+    assert isinstance(unbound, CrunAdapter) and unbound.callback_url is None
+    other = public.adapter(runway.provider, public.key_ids(ProviderName.RUNWAY)[0])
+    assert with_callback(public, runway, other) is other
+    bound = with_callback(public, crun, public.adapter(crun.provider, key))
+    assert isinstance(bound, CrunAdapter) and bound.callback_url is not None
+    url = bound.callback_url
+    assert url.startswith(f"https://r.example/callbacks/crun/{crun.id}.")
+    token = url.rpartition("/")[2]
+    assert job_of_token(redis_client, token) == crun.id
+    assert token.split(".")[1].encode() not in (
+        redis_client.dump(redis_keys.callback(crun.id)) or b""
+    )
+    assert has_callback(redis_client, crun) and not has_callback(redis_client, runway)
+
+
+def test_the_batches_page_streams_its_table(served: Served) -> None:
+    _setup(served, "task-1")
+    with served.client() as client, client.stream("GET", "/events") as events:
+        assert events.headers["content-type"].startswith("text/event-stream")
+        line = next(line for line in events.iter_lines() if line.startswith("data: "))
+    html = json.loads(line.removeprefix("data: "))["html"]
+    assert 'data-batch="cb"' in html and "SUBMITTED 1" in html

@@ -1,0 +1,1 @@
+"""``restyle web``: the batch dashboard, the crun callback receiver and ``/metrics``."""
