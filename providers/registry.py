@@ -14,6 +14,7 @@ import httpx
 from pydantic import SecretStr
 
 from config.catalogue import Price, ProviderSpec, provider_spec
+from config.redaction import Redactor
 from config.settings import ProviderName, Settings, SettingsError, key_id
 from providers.adapter import HttpAdapter
 from providers.aimlapi import AimlapiAdapter
@@ -96,7 +97,7 @@ def get_adapter(
     spec = provider_spec(provider, settings)
     if client is None:
         client = build_client(spec, api_key or configured_key(settings, provider), settings)
-    return PROVIDERS[provider](spec, client)
+    return PROVIDERS[provider](spec, client, redactor=Redactor.from_settings(settings))
 
 
 def adapter_for(
@@ -130,7 +131,7 @@ def _pooled(settings: Settings, provider: ProviderName, key: SecretStr) -> Provi
         client = _clients.get(cache_key)
         if client is None or client.is_closed:
             client = _clients[cache_key] = build_client(spec, key, settings)
-    return PROVIDERS[provider](spec, client)
+    return PROVIDERS[provider](spec, client, redactor=Redactor.from_settings(settings))
 
 
 def close_clients() -> None:
