@@ -52,6 +52,9 @@ def submit(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="queue the valid rows")
     ] = False,
+    strict_columns: Annotated[
+        bool, typer.Option("--strict-columns", help="refuse unknown manifest columns")
+    ] = False,
 ) -> None:
     """Preflight SOURCE, then queue one edit job per clip (nothing is queued if a row is bad)."""
     settings = settings_or_exit()
@@ -67,6 +70,7 @@ def submit(
         output=output,
         dry_run=dry_run,
         skip_invalid=skip_invalid,
+        strict_columns=strict_columns,
     )
     now = datetime.now(UTC)
     try:
