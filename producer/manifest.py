@@ -72,7 +72,7 @@ class ManifestError:
     warning: bool = False
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        where = self.file if self.line is None else f"{self.file}: row {self.line}"
         field = f" {self.field}:" if self.field else ""
         return f"{where}:{field} {self.message}"
 

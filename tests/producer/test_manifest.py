@@ -126,7 +126,7 @@ def test_all_problems_of_a_manifest_are_reported_together() -> None:
 def test_a_duplicate_key_message_points_at_the_first_occurrence() -> None:
     with pytest.raises(ManifestProblems) as caught:
         parse_manifest(b"source,key\na,k\nb,k\n", "lib.csv")
-    assert str(caught.value.errors[0]) == "lib.csv:3: key: duplicate key 'k' (first on line 2)"
+    assert str(caught.value.errors[0]) == "lib.csv: row 3: key: duplicate key 'k' (first on line 2)"
 
 
 def test_scanning_keeps_the_good_rows_beside_the_problems() -> None:
