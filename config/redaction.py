@@ -11,6 +11,7 @@ not it is configured here (a provider may echo a key of another account).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -23,6 +24,8 @@ MIN_SECRET_LENGTH = 4
 MIN_CUT_LENGTH = 8
 """The shortest start of a key, left at the end of a clipped text, that is still replaced."""
 ELLIPSIS = "..."
+_TAIL_WORD = re.compile(rf"[A-Za-z0-9_-]{{{MIN_CUT_LENGTH},}}$")
+"""The run of key characters a text ends with: where a clipped key would be."""
 
 _KEEP = r"\1" + REDACTED
 SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -59,12 +62,23 @@ class Redactor:
     def _cut_tail(self, text: str) -> str:
         """Replace the start of a key that ends ``text``: a provider text clipped mid-key."""
         body = text.removesuffix(ELLIPSIS)
-        suffix = text[len(body) :]
-        for value, label in self._known:
-            for length in range(min(len(value) - 1, len(body)), MIN_CUT_LENGTH - 1, -1):
-                if body.endswith(value[:length]):
-                    return body[: len(body) - length] + label + suffix
+        word = _TAIL_WORD.search(body)
+        if word is None:
+            return text
+        for start in range(word.start(), word.end() - MIN_CUT_LENGTH + 1):
+            label = self._starts.get(body[start:])
+            if label is not None:
+                return body[:start] + label + text[len(body) :]
         return text
+
+    @functools.cached_property
+    def _starts(self) -> dict[str, str]:
+        """Every start of a known value (``MIN_CUT_LENGTH`` or longer) and its label."""
+        return {
+            value[:length]: label
+            for value, label in reversed(self._known)
+            for length in range(MIN_CUT_LENGTH, len(value))
+        }
 
     def with_secrets(self, secrets: Iterable[str]) -> Redactor:
         """A redactor that also knows ``secrets`` (each labelled by its key id)."""
