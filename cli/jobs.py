@@ -16,6 +16,7 @@ from config.redaction import Redactor
 from config.settings import ProviderName, Settings
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
+from producer.checks import control_problems, normal_whitespace
 from providers.errors import InvalidRequest
 from providers.registry import validate_request
 from providers.request import EditRequest
@@ -73,6 +74,9 @@ OPTION_OF_FIELD = {"video_url": "VIDEO_URL", "reference_image_url": "--reference
 
 def _checked_request(settings: Settings, provider: ProviderName, **fields: Any) -> EditRequest:
     """The `EditRequest`, or exit 2 naming the option that is wrong."""
+    fields["prompt"] = normal_whitespace(fields["prompt"])
+    for problem in control_problems(fields["prompt"]):
+        raise fail(f"--prompt: {problem}", 2)
     try:
         request = EditRequest(**fields)
         validate_request(provider, settings, request)

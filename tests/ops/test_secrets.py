@@ -25,7 +25,7 @@ from config.redaction import key_label
 from config.settings import ProviderName, Settings
 from devstack import Service, Stack, wait_for
 from devstack.process import base_env
-from devstack.stack import dev_key
+from devstack.stack import ALL_QUEUES, dev_key
 from emulator.client import EmulatorAdmin
 from jobs.ledger import Ledger
 from jobs.models import Job
@@ -50,7 +50,7 @@ QUEUE = "ops-secrets"
 
 @pytest.fixture
 def failed_task(
-    redis_server: Service, redis_client: redis.Redis, flower: Service, tmp_path: Path
+    redis_server: Service, redis_client: redis.Redis[bytes], flower: Service, tmp_path: Path
 ) -> Iterator[tuple[str, list[bytes], Path]]:
     """Publish one failing task, keep its raw broker message, run a real worker on it."""
     publisher = Celery("ops-publisher", broker=redis_server.url, set_as_current=False)
@@ -162,7 +162,7 @@ def echo_run(
     admin.reset()
     admin.configure(echo_credentials=True)
     try:
-        worker = stack.start_worker(concurrency=4, name="echo", **ECHO_ENV)
+        worker = stack.start_worker(ALL_QUEUES, 4, "echo", "workers.app", **ECHO_ENV)
         env = stack.env(**ECHO_ENV)
         settings = _settings_of(env)
         jobs = _fail_everywhere(admin, settings, _clip_url(s3_server, workdir))
@@ -249,7 +249,7 @@ def _refuse_keys(admin: EmulatorAdmin) -> None:
         admin.accept_keys(name, [dev_key(name, 5)])
 
 
-READERS: dict[str, Callable[[redis.Redis, bytes], object]] = {
+READERS: dict[str, Callable[[redis.Redis[bytes], bytes], object]] = {
     "string": lambda client, key: client.get(key),
     "hash": lambda client, key: client.hgetall(key),
     "list": lambda client, key: client.lrange(key, 0, -1),
@@ -264,7 +264,8 @@ def _redis_dump(url: str) -> bytes:
     client = redis.Redis.from_url(url)
     parts: list[bytes] = []
     for key in client.scan_iter(count=1000):
-        value = READERS[client.type(key).decode()](client, key)
+        kind: bytes = client.execute_command("TYPE", key)
+        value = READERS[kind.decode()](client, key)
         parts.extend([key, repr(value).encode()])
     client.close()
     return b"\n".join(parts)

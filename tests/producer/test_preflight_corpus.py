@@ -59,7 +59,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def submit(
-    env: dict[str, str], client: redis.Redis, batch: str, *args: str, **extra_env: str
+    env: dict[str, str], client: redis.Redis[bytes], batch: str, *args: str, **extra_env: str
 ) -> Outcome:
     """``restyle submit ... --batch batch``; then every Redis key that mentions the batch."""
     result = subprocess.run(
@@ -82,7 +82,7 @@ def assert_named(outcome: Outcome, file: str, row: int, column: str, words: str)
 
 
 def test_a_row_error_names_the_local_manifest(
-    corpus_env: dict[str, str], redis_client: redis.Redis, folder: Path
+    corpus_env: dict[str, str], redis_client: redis.Redis[bytes], folder: Path
 ) -> None:
     manifest = folder / "lib.csv"
     manifest.write_text("source,prompt\na.mp4,winter\nfake.mp4,winter\n")
@@ -93,7 +93,7 @@ def test_a_row_error_names_the_local_manifest(
 
 
 def test_a_row_error_names_the_s3_manifest(
-    corpus_env: dict[str, str], redis_client: redis.Redis, folder: Path, s3_server: Service
+    corpus_env: dict[str, str], redis_client: redis.Redis[bytes], folder: Path, s3_server: Service
 ) -> None:
     s3 = boto3.client("s3", endpoint_url=s3_server.url, region_name="us-east-1")
     s3.create_bucket(Bucket="corpus-lib")
@@ -110,7 +110,7 @@ def test_a_row_error_names_the_s3_manifest(
 
 
 def test_a_reference_image_that_is_not_one_or_not_accepted_is_refused(
-    corpus_env: dict[str, str], redis_client: redis.Redis, folder: Path
+    corpus_env: dict[str, str], redis_client: redis.Redis[bytes], folder: Path
 ) -> None:
     with ByteServer(folder) as images:
         manifest = folder / "refs.csv"
@@ -134,7 +134,7 @@ def test_a_reference_image_that_is_not_one_or_not_accepted_is_refused(
 
 
 def test_a_prompt_with_a_control_character_is_refused_and_line_breaks_are_not(
-    corpus_env: dict[str, str], redis_client: redis.Redis, folder: Path
+    corpus_env: dict[str, str], redis_client: redis.Redis[bytes], folder: Path
 ) -> None:
     manifest = folder / "prompts.jsonl"
     rows = [
@@ -161,7 +161,7 @@ def test_a_prompt_with_a_control_character_is_refused_and_line_breaks_are_not(
 )
 def test_a_misspelt_column_or_any_unknown_one_under_strict_columns_is_refused(
     corpus_env: dict[str, str],
-    redis_client: redis.Redis,
+    redis_client: redis.Redis[bytes],
     folder: Path,
     header: str,
     flags: tuple[str, ...],
@@ -181,7 +181,7 @@ def test_a_misspelt_column_or_any_unknown_one_under_strict_columns_is_refused(
 
 
 def test_an_asset_managers_own_columns_are_listed_and_ignored(
-    corpus_env: dict[str, str], redis_client: redis.Redis, folder: Path
+    corpus_env: dict[str, str], redis_client: redis.Redis[bytes], folder: Path
 ) -> None:
     manifest = folder / "export.csv"
     manifest.write_text("source,title,notes,duration\na.mp4,Intro,ok,1.0\n")
@@ -229,7 +229,7 @@ def redirecting_endpoint() -> Iterator[tuple[str, ByteServer]]:
 
 def test_a_redirect_from_the_s3_endpoint_to_another_port_of_its_host_is_refused(
     corpus_env: dict[str, str],
-    redis_client: redis.Redis,
+    redis_client: redis.Redis[bytes],
     folder: Path,
     redirecting_endpoint: tuple[str, ByteServer],
 ) -> None:

@@ -96,8 +96,8 @@ def assert_clean(error: BaseException) -> None:
 
 OTHER_KEYS = {name: (dev_key(name), dev_key(name, 9)) for name in ProviderName}
 """Each provider's current and retired key, configured in `KEYED`."""
-KEYED = Settings(
-    **{
+KEYED = Settings.model_validate(
+    {
         name.value: {"api_keys": [current], "retired_api_keys": [retired]}
         for name, (current, retired) in OTHER_KEYS.items()
     }
