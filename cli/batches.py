@@ -13,6 +13,7 @@ from rich.table import Table
 from cli.common import console, fail, redis_client, settings_or_exit
 from cli.plan import print_plan, print_result
 from cli.progress import watch
+from config.redaction import Redactor
 from config.settings import ProviderName, Settings
 from jobs.batches import BatchStore
 from jobs.budget import Budget
@@ -51,6 +52,9 @@ def submit(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="queue the valid rows")
     ] = False,
+    strict_columns: Annotated[
+        bool, typer.Option("--strict-columns", help="refuse unknown manifest columns")
+    ] = False,
 ) -> None:
     """Preflight SOURCE, then queue one edit job per clip (nothing is queued if a row is bad)."""
     settings = settings_or_exit()
@@ -66,6 +70,7 @@ def submit(
         output=output,
         dry_run=dry_run,
         skip_invalid=skip_invalid,
+        strict_columns=strict_columns,
     )
     now = datetime.now(UTC)
     try:
@@ -216,7 +221,8 @@ def report(
 def write_batch_report(settings: Settings, batch: str, fmt: str, path: Path) -> Path:
     """Write ``batch``'s report in ``fmt`` to ``path`` (shared with the demo)."""
     ledger = Ledger(redis_client(settings))
-    rows = build_rows(ledger.get_many(_ids_or_exit(ledger, batch)))
+    scrub = Redactor.from_settings(settings)
+    rows = build_rows(job.redacted(scrub) for job in ledger.get_many(_ids_or_exit(ledger, batch)))
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_report(rows, fmt, path, frame_grab(s3_client(settings)), title=f"restyle: {batch}")
 

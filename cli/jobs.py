@@ -7,14 +7,17 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 from rich.table import Table
 
 from cli.common import console, fail, redis_client, settings_or_exit
 from config.catalogue import provider_spec
+from config.redaction import Redactor
 from config.settings import ProviderName, Settings
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
 from jobs.request import EditRequest
+from producer.checks import control_problems, normal_whitespace
 from providers.errors import InvalidRequest
 from providers.registry import validate_request
 
@@ -71,6 +74,9 @@ OPTION_OF_FIELD = {"video_url": "VIDEO_URL", "reference_image_url": "--reference
 
 def _checked_request(settings: Settings, provider: ProviderName, **fields: Any) -> EditRequest:
     """The `EditRequest`, or exit 2 naming the option that is wrong."""
+    fields["prompt"] = normal_whitespace(fields["prompt"])
+    for problem in control_problems(fields["prompt"]):
+        raise fail(f"--prompt: {problem}", 2)
     try:
         request = EditRequest(**fields)
         validate_request(provider, settings, request)
@@ -90,14 +96,16 @@ def show_job(job_id: Annotated[str, typer.Argument()]) -> None:
     job = Ledger(redis_client(settings), settings.job_record_ttl_s).get(job_id)
     if job is None:
         raise fail(f"no job {job_id}")
+    job = job.redacted(Redactor.from_settings(settings))
     console.print(
         f"[bold]{job.id}[/]  {job.batch}/{job.item}  {job.provider}  [bold]{job.state}[/]"
     )
     for label, value in _facts(job):
-        console.print(f"  {label:<12} {value}")
+        console.print(f"  {label:<12} {escape(value)}")
     table = Table("at", "state", "detail", box=None)
     for event in job.events:
-        table.add_row(event.at.isoformat(timespec="seconds"), event.state, event.detail)
+        # Provider words are text, not markup: "[key:...]" must show as written.
+        table.add_row(event.at.isoformat(timespec="seconds"), event.state, escape(event.detail))
     console.print(table)
 
 

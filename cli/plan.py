@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from cli.common import console, errors
@@ -33,9 +34,10 @@ def print_plan(plan: BatchPlan) -> None:
         verdict = "[red]over budget[/]" if plan.over_budget else "within budget"
         console.print(f"budget: ${plan.options.budget_usd:.2f} ({verdict})")
     for warning in plan.warnings:
-        errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     for problem in plan.problems:
-        errors.print(f"[red]{problem.source or ''}[/] {problem}", highlight=False)
+        source = problem.source if problem.source and problem.source != problem.file else ""
+        errors.print(f"[red]{escape(source)}[/] {escape(str(problem))}", highlight=False)
 
 
 def print_result(result: EnqueueResult) -> None:

@@ -39,6 +39,20 @@ class InputLimits(BaseModel):
     max_source_seconds: float = 600.0
 
 
+class ImageLimits(BaseModel):
+    """What a provider accepts as a reference image: types (as sniffed) and size.
+
+    Only vibedream documents its types (JPEG, PNG, GIF, WebP); nobody documents a size. The
+    default (JPEG, PNG, WebP up to 16 MB) is Runway's rule for image inputs, assumed for the
+    resellers: unconfirmed.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    types: tuple[str, ...] = ("jpeg", "png", "webp")  # unconfirmed but for vibedream
+    max_bytes: int = 16 * 1024 * 1024  # unconfirmed for every provider
+
+
 class ProviderSpec(BaseModel):
     """Everything static about one provider, after the user's overrides."""
 
@@ -57,6 +71,7 @@ class ProviderSpec(BaseModel):
     typical_duration_s: float
     output_seconds: float = 5.0
     durations: tuple[int, ...] = (5,)  # accepted EditRequest.duration_s: Aleph outputs 5 s
+    reference_image: ImageLimits = ImageLimits()
 
 
 _MB = 1024 * 1024
@@ -111,6 +126,7 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         ratios=("16:9", "9:16", "4:3", "3:4", "1:1"),
         accepts_seed=False,
         accepts_reference_image=True,
+        reference_image=ImageLimits(types=("jpeg", "png", "gif", "webp")),  # documented
         retention_s=3600,  # unconfirmed: conservative
         typical_duration_s=60,
     ),

@@ -66,6 +66,9 @@ Behaviour and assumptions:
   Retry-After. ``rate_per_s`` limits every API request of a key (429 with Retry-After).
 - Insufficient credits: Runway 400, segmind 406, aimlapi 403, vibedream and crun 402.
 - A prompt containing ``moderation_keyword`` (default "forbidden") fails moderation.
+- ``echo_credentials`` (default false; ``POST /_emulator/config {"echo_credentials": true}``):
+  every error body and every failed remote job's reason quotes the caller's credential header,
+  as some real APIs do (`emulator.echo`).
 - Retention: output URLs work ``retention_s`` (segmind from submission, Runway from each task
   fetch, which hands out fresh URLs, the others from completion); jobs can be polled for
   ``record_ttl_s`` from submission (segmind: 1 hour, then 404).

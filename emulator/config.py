@@ -127,6 +127,8 @@ class EmulatorConfig(Knobs):
     fraction of its time gone, raised to this power. 1 (the default) is progress proportional to
     time, which is unconfirmed for the real API; above 1 a job reports a slow start and a fast
     end, below 1 the opposite, to try how polling copes with progress that is not linear.
+    ``echo_credentials`` copies the caller's credential header into every error body and every
+    failed remote job's reason, as some real APIs do (see `emulator.echo`).
     """
 
     preset: str = "realistic"
@@ -135,6 +137,7 @@ class EmulatorConfig(Knobs):
     providers: dict[ProviderName, ProviderKnobs] = Field(default_factory=real_providers)
     keys: dict[str, KeyKnobs] = Field(default_factory=dict)
     honour_idempotency_key: bool = True
+    echo_credentials: bool = False
     output_padding_bytes: int = Field(default=0, ge=0)
     moderation_keyword: str = "forbidden"
     public_url: str | None = None

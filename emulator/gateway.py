@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.config import key_id
+from emulator.echo import credential_of, echo_credential
 from emulator.engine import Accepted, Emulator, Refusal
 from emulator.faults import Fault, Plan, retry_after_header
 from emulator.protocols.base import Call, EditBody, Wire
@@ -75,6 +76,9 @@ async def serve(
     key = wire.api_key(request)
     kid = key_id(key) if key else NO_KEY
     response = await _answer(emulator, wire, request, handler, key, kid, now)
+    credential = credential_of(request)
+    if emulator.config.echo_credentials and credential:
+        response = echo_credential(response, credential)
     status: int | str = DROPPED if isinstance(response, DroppedResponse) else response.status_code
     emulator.stats.request(wire.name.value, endpoint, status, kid, now)
     return response

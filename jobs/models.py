@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
@@ -77,6 +78,16 @@ class Job(BaseModel):
         """A copy with one more history line for its current state (keeping the last 20)."""
         events = (*self.events, Event(at=at, state=self.state, detail=detail))[-MAX_EVENTS:]
         return self.model_copy(update={"events": events, "updated_at": at})
+
+    def redacted(self, scrub: Callable[[str], str]) -> Job:
+        """A copy to show, its provider texts (failure, history) passed through ``scrub``.
+
+        They were scrubbed when they came in (`providers.transport`); this second pass
+        catches a key configured since, or a record written by an older version.
+        """
+        events = tuple(e.model_copy(update={"detail": scrub(e.detail)}) for e in self.events)
+        message = scrub(self.failure_message) if self.failure_message else self.failure_message
+        return self.model_copy(update={"events": events, "failure_message": message})
 
 
 def job_id_for(batch: str, item: str) -> str:

@@ -14,13 +14,13 @@ by compare-and-set).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -35,8 +35,9 @@ from jobs.states import JobState
 from media.probe import probe as probe_video
 from producer.checks import Problem
 from producer.estimate import PlanSummary, summarize
+from producer.images import probe_image
 from producer.library import SourceLocator, expand_source
-from producer.manifest import ManifestError, ManifestProblems
+from producer.manifest import ManifestError, ManifestProblems, errors_only, warnings_only
 from producer.options import (
     InvalidOption,
     SubmitError,
@@ -147,21 +148,24 @@ def plan_batch(
     """
     name = batch_name(options.batch, source)
     prefix = output_prefix(options.output, settings)
-    expanded = expand_source(source, s3)
-    if expanded.errors and not expanded.rows:
-        raise ManifestProblems(expanded.errors)
+    expanded = expand_source(source, s3, options.strict_columns)
+    refusals = errors_only(expanded.errors)
+    if refusals and not expanded.rows:
+        raise ManifestProblems(refusals)
     resolve = cached(resolve)
     template = JobTemplate(batch=name, priority=options.priority, output_prefix=prefix)
     with ExitStack() as stack:
-        if probe is None:
-            probe = partial(probe_video, http=stack.enter_context(_probe_client(settings, resolve)))
+        http = stack.enter_context(_probe_client(settings, resolve))
+        probe = probe or partial(probe_video, http=http)
+        # One batch-wide reference image is probed once, not once per row.
+        images = functools.lru_cache(maxsize=256)(partial(probe_image, http=http))
         locator = SourceLocator(settings, s3, resolve)
         check = validate or _registry_validator(settings)
-        preflight = Preflight(settings, locator, probe, check, workers)
+        preflight = Preflight(settings, locator, probe, check, workers, images)
         report = preflight.run(
             expanded.rows, options.defaults(), template, now, not options.dry_run
         )
-    problems = [*map(_problem_of, expanded.errors), *report.problems]
+    problems = [*map(_problem_of, refusals), *report.problems]
     summary = summarize([p.job for p in report.valid], *_provider_facts(settings))
     return BatchPlan(
         batch=name,
@@ -171,15 +175,15 @@ def plan_batch(
         jobs=report.valid,
         problems=sorted(problems, key=lambda problem: problem.row or 0),
         summary=summary,
-        warnings=_warnings(summary, settings),
+        warnings=[*map(str, warnings_only(expanded.errors)), *_warnings(summary, settings)],
     )
 
 
 def _probe_client(settings: Settings, resolve: Resolver) -> httpx.Client:
-    endpoint = urlsplit(settings.s3_endpoint_url or "").hostname
+    endpoint = settings.s3_endpoint_url
     return guarded_client(
         settings.allow_private_sources,
-        trusted_hosts=[endpoint] if endpoint else [],
+        trusted_origins=[endpoint] if endpoint else [],
         timeout_s=settings.http_read_timeout_s,
         resolve=resolve,
     )
@@ -193,7 +197,7 @@ def _registry_validator(settings: Settings) -> Validator:
 
 
 def _problem_of(error: ManifestError) -> Problem:
-    return Problem(error.line, None, error.field, error.message)
+    return Problem(error.line, None, error.field, error.message, error.file)
 
 
 def _provider_facts(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -27,19 +28,29 @@ REQUEST_TO_COLUMN: dict[str, str] = {
     "reference_image_url": "reference_image",
 }
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+_LINE_WHITESPACE = re.compile(r" *[\t\n\r\v\f\x85\u2028\u2029][\s]*")
+"""Whitespace that only breaks lines: harmless in a prompt once it is a plain space."""
+_CONTROL_NAMES = {0: "NUL", 0x1B: "ESC", 0x7F: "DEL", 0x08: "BS", 0x07: "BEL"}
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One reason a row cannot run, with where to fix it (``row`` is the manifest line)."""
+    """One reason a row cannot run, with where to fix it.
+
+    ``file`` is the manifest (local path or s3 URI), or the clip itself for a folder or a
+    prefix; ``row`` is the manifest line.
+    """
 
     row: int | None
     source: str | None
     field: str | None
     message: str
+    file: str | None = None
 
     def __str__(self) -> str:
         where = "batch" if self.row is None else f"row {self.row}"
+        if self.file:
+            where = f"{self.file}: {where}"
         field = f" {self.field}:" if self.field else ""
         return f"{where}:{field} {self.message}"
 
@@ -67,7 +78,7 @@ class RowOptions:
 
 
 def merge_options(row: ManifestRow, defaults: BatchDefaults) -> RowOptions | list[FieldProblem]:
-    """The row's options, or what is missing (prompt and provider have no default)."""
+    """The row's options, or what is missing or wrong (prompt and provider have no default)."""
     provider = row.provider or defaults.provider
     prompt = row.prompt or defaults.prompt
     problems: list[FieldProblem] = []
@@ -75,7 +86,10 @@ def merge_options(row: ManifestRow, defaults: BatchDefaults) -> RowOptions | lis
         problems.append(("provider", "missing: set it in the row or pass --provider"))
     if prompt is None:
         problems.append(("prompt", "missing: set it in the row or pass --prompt"))
-    if provider is None or prompt is None:
+    else:
+        prompt = normal_whitespace(prompt)
+        problems.extend(("prompt", message) for message in control_problems(prompt))
+    if provider is None or prompt is None or problems:
         return problems
     return RowOptions(
         provider=provider,
@@ -84,6 +98,23 @@ def merge_options(row: ManifestRow, defaults: BatchDefaults) -> RowOptions | lis
         seed=row.seed if row.seed is not None else defaults.seed,
         reference_image=row.reference_image or defaults.reference_image,
     )
+
+
+def normal_whitespace(text: str) -> str:
+    """``text`` with each run of tabs, line breaks and line separators made one space."""
+    return _LINE_WHITESPACE.sub(" ", text).strip()
+
+
+def control_problems(text: str) -> list[str]:
+    """A message naming the first control character (NUL, ESC, DEL, ...) left in ``text``."""
+    for position, char in enumerate(text, start=1):
+        if unicodedata.category(char) == "Cc":
+            name = unicodedata.name(char, "") or _CONTROL_NAMES.get(ord(char), "control")
+            return [
+                f"contains the control character U+{ord(char):04X} ({name}) at character "
+                f"{position}; providers refuse or mangle it: remove it"
+            ]
+    return []
 
 
 def limit_problems(

@@ -73,22 +73,25 @@ def is_video_name(name: str) -> bool:
     return name.lower().endswith(VIDEO_SUFFIXES)
 
 
-def expand_source(source: str, s3: S3Client | None) -> Expanded:
-    """The rows of a manifest, an ``s3://`` listing, a URL, or a local file or folder."""
+def expand_source(source: str, s3: S3Client | None, strict_columns: bool = False) -> Expanded:
+    """The rows of a manifest, an ``s3://`` listing, a URL, or a local file or folder.
+
+    ``errors`` holds a manifest's problems and warnings (see `producer.manifest`).
+    """
     if source.startswith("s3://"):
         if s3 is None:
             raise SourceError("an s3:// SOURCE needs S3 settings")
         if manifest_format(source):
-            return _expand_s3_manifest(s3, source)
+            return _expand_s3_manifest(s3, source, strict_columns)
         return Expanded(source, _rows(list_s3_videos(s3, source)))
     if source.startswith(("https://", "http://")):
         return Expanded(source, _rows([source]))
     if "://" in source:
         raise SourceError(f"{source.split('://', 1)[0]}:// sources are not accepted")
-    return _expand_local(Path(source))
+    return _expand_local(Path(source), strict_columns)
 
 
-def _expand_local(path: Path) -> Expanded:
+def _expand_local(path: Path, strict_columns: bool) -> Expanded:
     if path.is_dir():
         videos = sorted(p for p in path.rglob("*") if p.is_file() and is_video_name(p.name))
         if not videos:
@@ -97,14 +100,14 @@ def _expand_local(path: Path) -> Expanded:
     if not path.is_file():
         raise SourceError(f"{path}: no such file or folder")
     if manifest_format(path.name):
-        rows, errors = scan_manifest(path)
+        rows, errors = scan_manifest(path, strict_columns)
         return Expanded(str(path), [_anchor(row, path.parent) for row in rows], errors)
     if is_video_name(path.name):
         return Expanded(str(path), _rows([str(path.resolve())]))
     raise SourceError(f"{path}: neither a manifest (.csv, .jsonl) nor a video file")
 
 
-def _expand_s3_manifest(s3: S3Client, uri: str) -> Expanded:
+def _expand_s3_manifest(s3: S3Client, uri: str, strict_columns: bool) -> Expanded:
     """A manifest stored in S3; its relative sources are keys beside it."""
     bucket, key = parse_s3_uri(uri)
     try:
@@ -113,7 +116,7 @@ def _expand_s3_manifest(s3: S3Client, uri: str) -> Expanded:
         raise SourceError(f"cannot read {uri}: {_s3_reason(exc)}") from None
     except BotoCoreError as exc:
         raise SourceError(f"cannot read {uri}: {exc}") from None
-    rows, errors = scan_manifest_bytes(data, uri)
+    rows, errors = scan_manifest_bytes(data, uri, strict_columns=strict_columns)
     folder = uri.rsplit("/", 1)[0]
     return Expanded(uri, [_beside(row, folder) for row in rows], errors)
 
@@ -125,7 +128,10 @@ def _beside(row: ManifestRow, folder: str) -> ManifestRow:
 
 
 def _rows(sources: list[str]) -> list[ManifestRow]:
-    return [ManifestRow(line=index, source=src) for index, src in enumerate(sources, start=1)]
+    """One row per clip of a folder, a listing or a URL: each clip is its own file."""
+    return [
+        ManifestRow(line=index, source=src, file=src) for index, src in enumerate(sources, start=1)
+    ]
 
 
 def _anchor(row: ManifestRow, base: Path) -> ManifestRow:

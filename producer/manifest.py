@@ -1,14 +1,18 @@
 """CSV and JSONL manifests: one row per clip, every problem collected before any is raised.
 
 Columns: ``source`` (required), and optional ``key``, ``prompt``, ``provider``,
-``aspect_ratio``, ``seed``, ``reference_image``. Anything else is an error, so that a typo such
-as ``promt`` never silently falls back to the batch-wide prompt. Parsing is pure (bytes in, rows
-or `ManifestProblems` out); `read_manifest` is the only function that touches the disk.
+``aspect_ratio``, ``seed``, ``reference_image``. Other columns (an asset manager's ``notes``,
+``title``, ``duration``) are ignored with one warning that lists them, unless ``strict_columns``
+makes them errors. A column that looks like a misspelt known one (``promt``) is always an error
+with a suggestion, so a typo never silently falls back to the batch-wide prompt. Parsing is pure
+(bytes in, rows or `ManifestProblems` out); `read_manifest` is the only function that touches
+the disk.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import re
@@ -31,11 +35,17 @@ COLUMNS: tuple[str, ...] = (
 MANIFEST_SUFFIXES: dict[str, str] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MAX_SEED = 4_294_967_295
+MISSPELLING_CUTOFF = 0.75
+"""How close (difflib's ratio) an unknown column must be to a known one to count as its typo."""
 
 
 @dataclass(frozen=True)
 class ManifestRow:
-    """One clip to edit; ``None`` means "use the batch-wide option"."""
+    """One clip to edit; ``None`` means "use the batch-wide option".
+
+    ``file`` is where the row came from (the manifest's path or s3 URI, or the clip itself when
+    SOURCE is a folder or a prefix), for messages that must say where to fix it.
+    """
 
     line: int
     source: str
@@ -45,21 +55,36 @@ class ManifestRow:
     aspect_ratio: str | None = None
     seed: int | None = None
     reference_image: str | None = None
+    file: str | None = None
 
 
 @dataclass(frozen=True)
 class ManifestError:
-    """One problem in a manifest; ``line`` is None when it concerns the whole file."""
+    """One problem in a manifest; ``line`` is None when it concerns the whole file.
+
+    A ``warning`` (ignored columns) does not stop the manifest.
+    """
 
     file: str
     line: int | None
     field: str | None
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        where = self.file if self.line is None else f"{self.file}: row {self.line}"
         field = f" {self.field}:" if self.field else ""
         return f"{where}:{field} {self.message}"
+
+
+def errors_only(found: Iterable[ManifestError]) -> list[ManifestError]:
+    """The problems that stop a manifest (not the warnings)."""
+    return [error for error in found if not error.warning]
+
+
+def warnings_only(found: Iterable[ManifestError]) -> list[ManifestError]:
+    """The warnings (ignored columns)."""
+    return [error for error in found if error.warning]
 
 
 class ManifestProblems(Exception):
@@ -84,36 +109,46 @@ def manifest_format(name: str) -> str | None:
     return MANIFEST_SUFFIXES.get(Path(name).suffix.lower())
 
 
-def read_manifest(path: Path) -> list[ManifestRow]:
+def read_manifest(path: Path, strict_columns: bool = False) -> list[ManifestRow]:
     """Parse the manifest at ``path``; raise `ManifestProblems` listing every problem."""
-    return parse_manifest(path.read_bytes(), str(path))
+    return parse_manifest(path.read_bytes(), str(path), strict_columns=strict_columns)
 
 
-def scan_manifest(path: Path) -> tuple[list[ManifestRow], list[ManifestError]]:
-    """The good rows of the manifest at ``path`` and the problems of the others."""
-    return scan_manifest_bytes(path.read_bytes(), str(path))
+def scan_manifest(
+    path: Path, strict_columns: bool = False
+) -> tuple[list[ManifestRow], list[ManifestError]]:
+    """The good rows of the manifest at ``path``, the problems of the others, the warnings."""
+    return scan_manifest_bytes(path.read_bytes(), str(path), strict_columns=strict_columns)
 
 
-def parse_manifest(data: bytes, name: str, fmt: str | None = None) -> list[ManifestRow]:
+def parse_manifest(
+    data: bytes, name: str, fmt: str | None = None, strict_columns: bool = False
+) -> list[ManifestRow]:
     """Parse manifest bytes (format from ``fmt`` or the suffix of ``name``); all or nothing."""
-    rows, errors = scan_manifest_bytes(data, name, fmt)
-    if errors:
-        raise ManifestProblems(errors)
+    rows, found = scan_manifest_bytes(data, name, fmt, strict_columns)
+    if errors_only(found):
+        raise ManifestProblems(errors_only(found))
     return rows
 
 
 def scan_manifest_bytes(
-    data: bytes, name: str, fmt: str | None = None
+    data: bytes, name: str, fmt: str | None = None, strict_columns: bool = False
 ) -> tuple[list[ManifestRow], list[ManifestError]]:
-    """Good rows and every problem, sorted by line (whole-file problems first)."""
+    """Good rows and every problem and warning, sorted by line (whole-file ones first)."""
     fmt = fmt or manifest_format(name)
     if fmt not in ("csv", "jsonl"):
         return [], [ManifestError(name, None, None, "not a .csv or .jsonl manifest")]
     text, errors = _decode(data, name)
     if not text.strip() and not errors:
         return [], [ManifestError(name, None, None, "the manifest is empty")]
-    records = _csv_records(text) if fmt == "csv" else _jsonl_records(text)
+    ignored: set[str] = set()
+    records = (
+        _csv_records(text, strict_columns, ignored)
+        if fmt == "csv"
+        else _jsonl_records(text, strict_columns, ignored)
+    )
     rows = _collect(records, name, errors, bad_lines={e.line for e in errors})
+    errors.extend(_ignored_warning(name, ignored))
     return rows, sorted(errors, key=lambda e: (e.line or 0, e.field or ""))
 
 
@@ -133,13 +168,14 @@ def _decode(data: bytes, name: str) -> tuple[str, list[ManifestError]]:
 Record = tuple[int, Mapping[str, Any] | _RowError]
 
 
-def _csv_records(text: str) -> Iterator[Record]:
+def _csv_records(text: str, strict: bool, ignored: set[str]) -> Iterator[Record]:
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [cell.strip() for cell in next(reader, [])]
-    problems = _header_problems(header)
+    problems = _header_problems(header, strict)
     if problems:
         yield from ((1, _RowError(field, message)) for field, message in problems)
         return
+    ignored.update(column for column in header if column not in COLUMNS)
     previous = reader.line_num
     for cells in reader:
         line, previous = previous + 1, reader.line_num
@@ -151,19 +187,40 @@ def _csv_records(text: str) -> Iterator[Record]:
         yield line, dict(zip(header, cells, strict=False))
 
 
-def _header_problems(header: list[str]) -> list[tuple[str | None, str]]:
+def _header_problems(header: list[str], strict: bool) -> list[tuple[str | None, str]]:
     problems: list[tuple[str | None, str]] = []
     if "source" not in header:
         problems.append(("source", "the header has no 'source' column"))
     for column in header:
-        if column not in COLUMNS:
-            problems.append((column or None, f"unknown column {column!r}; known: {_known()}"))
+        problem = _column_problem(column, strict)
+        if problem is not None:
+            problems.append((column or None, problem))
     duplicated = sorted({column for column in header if header.count(column) > 1})
     problems.extend((column, "the column appears more than once") for column in duplicated)
     return problems
 
 
-def _jsonl_records(text: str) -> Iterator[Record]:
+def _column_problem(column: str, strict: bool) -> str | None:
+    """Why ``column`` cannot be read: a typo of a known column, or unknown under strict."""
+    if column in COLUMNS:
+        return None
+    near = difflib.get_close_matches(column.lower(), COLUMNS, n=1, cutoff=MISSPELLING_CUTOFF)
+    if near:
+        return f"unknown column {column!r}: did you mean {near[0]!r}?"
+    if strict or not column:
+        return f"unknown column {column!r} (--strict-columns); known: {_known()}"
+    return None
+
+
+def _ignored_warning(name: str, ignored: set[str]) -> list[ManifestError]:
+    if not ignored:
+        return []
+    columns = ", ".join(sorted(ignored))
+    message = f"ignored unknown column(s): {columns} (--strict-columns refuses them)"
+    return [ManifestError(name, None, None, message, warning=True)]
+
+
+def _jsonl_records(text: str, strict: bool, ignored: set[str]) -> Iterator[Record]:
     for line, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
@@ -176,9 +233,11 @@ def _jsonl_records(text: str) -> Iterator[Record]:
             yield line, _RowError(None, "each line must be a JSON object")
             continue
         unknown = sorted(set(value) - set(COLUMNS))
-        if unknown:
-            yield line, _RowError(unknown[0], f"unknown field; known: {_known()}")
+        refused = [(field, why) for field in unknown if (why := _column_problem(field, strict))]
+        if refused:
+            yield line, _RowError(*refused[0])
             continue
+        ignored.update(unknown)
         yield line, value
 
 
@@ -196,7 +255,7 @@ def _collect(
         if line in bad_lines:
             continue
         try:
-            row = _row(line, record)
+            row = _row(line, record, name)
         except _RowError as exc:
             errors.append(ManifestError(name, line, exc.field, exc.message))
             continue
@@ -212,7 +271,7 @@ def _collect(
     return rows
 
 
-def _row(line: int, record: Mapping[str, Any] | _RowError) -> ManifestRow:
+def _row(line: int, record: Mapping[str, Any] | _RowError, name: str) -> ManifestRow:
     if isinstance(record, _RowError):
         raise record
     source = _text(record, "source")
@@ -220,6 +279,7 @@ def _row(line: int, record: Mapping[str, Any] | _RowError) -> ManifestRow:
         raise _RowError("source", "missing: every row needs a source")
     return ManifestRow(
         line=line,
+        file=name,
         source=source,
         key=_key(_text(record, "key")),
         prompt=_text(record, "prompt"),

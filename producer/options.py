@@ -39,6 +39,7 @@ class SubmitOptions:
     output: str | None = None
     dry_run: bool = False
     skip_invalid: bool = False
+    strict_columns: bool = False
 
     def defaults(self) -> BatchDefaults:
         """The row defaults these options give."""

@@ -2,9 +2,10 @@
 
 For each row, in a bounded thread pool (probing is network-bound): the URL safety rules, the
 source located (presigned, or staged from disk), probed with PyAV, held against the provider's
-input limits, the options turned into an `EditRequest` and put through the adapter's own
-``validate``. A row either becomes a `PlannedJob` (a QUEUED `Job` with its cost estimate) or
-yields one `Problem` per thing wrong with it; one row's problems never hide another's.
+input limits, the reference image probed likewise (`producer.images`: type and size), the
+options turned into an `EditRequest` and put through the adapter's own ``validate``. A row
+either becomes a `PlannedJob` (a QUEUED `Job` with its cost estimate) or yields one `Problem`
+per thing wrong with it; one row's problems never hide another's.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from config.catalogue import provider_spec
+from config.catalogue import ProviderSpec, provider_spec
 from config.settings import ProviderName, Settings
 from jobs.models import Event, Job, Priority, job_id_for
 from jobs.request import EditRequest
@@ -32,12 +33,14 @@ from producer.checks import (
     merge_options,
 )
 from producer.estimate import job_cost
+from producer.images import ImageInfo, ImageProbeError, image_problems
 from producer.library import Located, SourceLocator
 from producer.manifest import ManifestRow
 from producer.safety import UnreachableSource, UnsafeSource
 from providers.errors import InvalidRequest
 
 Prober = Callable[[str], VideoInfo]
+ImageProber = Callable[[str], ImageInfo]
 Validator = Callable[[ProviderName, EditRequest], None]
 
 DEFAULT_WORKERS = 8
@@ -59,6 +62,7 @@ class PlannedJob:
     row: int
     job: Job
     video: VideoInfo
+    file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,12 +98,14 @@ class Preflight:
         probe: Prober,
         validate: Validator,
         workers: int = DEFAULT_WORKERS,
+        probe_image: ImageProber | None = None,
     ) -> None:
         self.settings = settings
         self.locator = locator
         self.probe = probe
         self.validate = validate
         self.workers = workers
+        self.probe_image = probe_image
 
     def run(
         self,
@@ -143,6 +149,7 @@ class Preflight:
             row.line,
             self._job(row, options, request, inspected.video, template, now),
             inspected.video,
+            row.file,
         )
 
     def _inspect(self, source: str, stage: bool) -> _Inspected:
@@ -162,15 +169,20 @@ class Preflight:
             variable = f"RESTYLE_{options.provider.value.upper()}__API_KEYS"
             problems.append(("provider", f"{options.provider} has no API key: set {variable}"))
         if options.reference_image is not None:
-            try:
-                self.locator.check_reference(options.reference_image)
-            except (UnsafeSource, UnreachableSource) as exc:
-                problems.append(("reference_image", str(exc)))
+            problems.extend(self._reference_problems(spec, options.reference_image))
         if inspected.video is not None and inspected.located is not None:
             video = inspected.video
             size = video.size_bytes or inspected.located.size_bytes
             problems.extend(limit_problems(spec, video.container, video.duration_s, size))
         return problems
+
+    def _reference_problems(self, spec: ProviderSpec, url: str) -> list[FieldProblem]:
+        """The URL rules, then the image's type and size (when an image prober is given)."""
+        try:
+            self.locator.check_reference(url)
+            return [] if self.probe_image is None else image_problems(spec, self.probe_image(url))
+        except (UnsafeSource, UnreachableSource, ImageProbeError) as exc:
+            return [("reference_image", str(exc))]
 
     def _validation(self, provider: ProviderName, request: EditRequest) -> list[FieldProblem]:
         try:
@@ -209,7 +221,7 @@ class Preflight:
 
 
 def _problems(row: ManifestRow, found: list[FieldProblem]) -> list[Problem]:
-    return [Problem(row.line, row.source, field, message) for field, message in found]
+    return [Problem(row.line, row.source, field, message, row.file) for field, message in found]
 
 
 def _unreported(found: list[FieldProblem], known: list[FieldProblem]) -> list[FieldProblem]:
@@ -230,7 +242,9 @@ def assemble(outcomes: Sequence[PlannedJob | list[Problem]]) -> PreflightReport:
         item = outcome.job.item
         if item in first_row:
             message = f"same source and options as row {first_row[item]} (item {item})"
-            problems.append(Problem(outcome.row, outcome.job.source, "source", message))
+            problems.append(
+                Problem(outcome.row, outcome.job.source, "source", message, outcome.file)
+            )
             continue
         first_row[item] = outcome.row
         valid.append(outcome)

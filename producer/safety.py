@@ -25,6 +25,7 @@ import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], list[IPAddress]]
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class UnsafeSource(Exception):
@@ -103,20 +104,30 @@ def cached(resolve: Resolver, size: int = 1024) -> Resolver:
     return functools.lru_cache(maxsize=size)(resolve)
 
 
+def origin(url: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of ``url``, the port filled in from the scheme when absent."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or DEFAULT_PORTS.get(scheme, 0)
+    return scheme, (parts.hostname or "").lower(), port
+
+
 def guarded_client(
     allow_private: bool,
-    trusted_hosts: Iterable[str] = (),
+    trusted_origins: Iterable[str] = (),
     timeout_s: float = 30.0,
     resolve: Resolver = resolve_host,
 ) -> httpx.Client:
     """An httpx client that raises `UnsafeSource` before any request `check_url` refuses.
 
-    ``trusted_hosts`` (the configured S3 endpoint) are exempt: presigned URLs point there.
+    ``trusted_origins`` (the configured S3 endpoint's URL) are exempt: presigned URLs point
+    there. Only the exact scheme, host and port are: a redirect to another port of the same
+    host (an internal MinIO beside the public one) is checked like any URL.
     """
-    trusted = frozenset(host.lower() for host in trusted_hosts)
+    trusted = frozenset(origin(url) for url in trusted_origins)
 
     def guard(request: httpx.Request) -> None:
-        if request.url.host.lower() not in trusted:
+        if origin(str(request.url)) not in trusted:
             check_url(str(request.url), allow_private, resolve)
 
     return httpx.Client(timeout=timeout_s, follow_redirects=True, event_hooks={"request": [guard]})

@@ -12,6 +12,7 @@ import httpx
 from pydantic import SecretStr
 
 from config.catalogue import ProviderSpec
+from config.redaction import Redactor
 from config.settings import ProviderName
 from jobs.request import EditRequest
 from providers.base import RemoteJob, RemoteStatus
@@ -52,10 +53,16 @@ class ProviderAdapter(ABC):
 
     name: ProviderName
 
-    def __init__(self, spec: ProviderSpec, client: httpx.Client, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        spec: ProviderSpec,
+        client: httpx.Client,
+        clock: Clock = utcnow,
+        redactor: Redactor | None = None,
+    ) -> None:
         self.spec = spec
         self.clock = clock
-        self.transport = Transport(spec.name.value, client)
+        self.transport = Transport(spec.name.value, client, redactor)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.spec.base_url!r})"
@@ -100,11 +107,12 @@ class ProviderAdapter(ABC):
     def exchange(self, parse: Parser[Parsed], method: str, path: str, **options: Any) -> Parsed:
         """Send one request (``options`` go to `Transport.send`) and ``parse`` the answer.
 
-        Raises what the transport or ``parse`` raises: the taxonomy, with the key scrubbed out.
+        Raises what the transport or ``parse`` raises: the taxonomy, with the keys scrubbed out;
+        a failed remote job's message is scrubbed the same way.
         """
         with self.transport.guard():
             wire = self.transport.send(method, path, **options)
-            return parse(*wire.parts(), spec=self.spec, now=self.clock())
+            return self.transport.clean(parse(*wire.parts(), spec=self.spec, now=self.clock()))
 
     def post_edit(
         self, parse: Parser[RemoteJob], path: str, body: dict[str, Any], client_request_id: str

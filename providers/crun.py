@@ -18,6 +18,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from config.catalogue import ProviderSpec
+from config.redaction import Redactor
 from config.settings import ProviderName
 from jobs.failures import FailureKind
 from jobs.request import EditRequest
@@ -164,8 +165,9 @@ class CrunAdapter(ProviderAdapter):
         client: httpx.Client,
         clock: Clock = utcnow,
         callback_url: str | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
-        super().__init__(spec, client, clock)
+        super().__init__(spec, client, clock, redactor)
         self.callback_url = callback_url
 
     @staticmethod
@@ -183,5 +185,10 @@ class CrunAdapter(ProviderAdapter):
         return self.exchange(parse_poll, "GET", INFO_PATH, params={"task_id": remote_id})
 
     def parse_callback(self, body: dict[str, Any]) -> tuple[str, RemoteStatus]:
-        """The task id and status of a callback body; raises `ProviderError` if unreadable."""
-        return parse_callback_body(body, spec=self.spec, now=self.clock())
+        """The task id and status of a callback body (its message scrubbed of keys).
+
+        Raises `ProviderError` if unreadable.
+        """
+        with self.transport.guard():
+            remote_id, status = parse_callback_body(body, spec=self.spec, now=self.clock())
+        return remote_id, self.transport.clean(status)

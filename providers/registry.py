@@ -13,6 +13,7 @@ import httpx
 from pydantic import SecretStr
 
 from config.catalogue import Price, ProviderSpec, provider_spec
+from config.redaction import Redactor
 from config.settings import ProviderName, Settings, SettingsError, key_id
 from jobs.request import EditRequest
 from providers.adapter import ProviderAdapter
@@ -91,7 +92,7 @@ def get_adapter(
     spec = provider_spec(provider, settings)
     if client is None:
         client = build_client(spec, api_key or configured_key(settings, provider), settings)
-    return PROVIDERS[provider](spec, client)
+    return PROVIDERS[provider](spec, client, redactor=Redactor.from_settings(settings))
 
 
 def find_key(settings: Settings, name: ProviderName | str, kid: str) -> SecretStr:

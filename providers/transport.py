@@ -1,6 +1,10 @@
 """The one place adapters touch httpx: send a request, translate transport errors, redact keys.
 
-Nothing here retries: a failed call raises the taxonomy and the task layer decides.
+Nothing here retries: a failed call raises the taxonomy and the task layer decides. Providers
+may echo the credential they were sent (``invalid key: sk-...``), so every provider text that
+leaves the transport (an error's message, a failed remote job's message) passes the
+`config.redaction.Redactor` first: the client's own credentials, every configured key, and
+anything secret-shaped.
 """
 
 from __future__ import annotations
@@ -8,17 +12,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 import httpx
 
+from config.redaction import Redactor
+from providers.base import RemoteStatus
 from providers.errors import ProviderError, ProviderFailure, ProviderUnavailable
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADERS = ("authorization", "x-api-key")
-REDACTED = "[redacted]"
+Result = TypeVar("Result")
 
 UNAVAILABLE_ERRORS = (
     httpx.TimeoutException,
@@ -42,33 +48,26 @@ class WireResponse:
 
 
 def secrets_of(client: httpx.Client) -> tuple[str, ...]:
-    """The credential values ``client`` sends, to be scrubbed from any text we emit."""
+    """The credentials ``client`` sends: a header's value, or a Bearer header's token."""
     found: list[str] = []
     for name in SECRET_HEADERS:
         value = client.headers.get(name)
         if not value:
             continue
-        found.append(value)
         scheme, _, token = value.partition(" ")
-        if token and scheme.lower() == "bearer":
-            found.append(token)
+        found.append(token.strip() if token and scheme.lower() == "bearer" else value)
     return tuple(sorted((item for item in found if len(item) >= 6), key=len, reverse=True))
-
-
-def scrub(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every secret replaced by a marker."""
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
-    return text
 
 
 class Transport:
     """Sends one request for one provider; raises only the taxonomy, never with a key in it."""
 
-    def __init__(self, provider: str, client: httpx.Client) -> None:
+    def __init__(
+        self, provider: str, client: httpx.Client, redactor: Redactor | None = None
+    ) -> None:
         self.provider = provider
         self.client = client
-        self._secrets = secrets_of(client)
+        self.scrub = (redactor or Redactor()).with_secrets(secrets_of(client))
 
     def __repr__(self) -> str:
         return f"Transport(provider={self.provider!r}, base_url={str(self.client.base_url)!r})"
@@ -93,7 +92,7 @@ class Transport:
         return WireResponse(response.status_code, response.headers, response.content)
 
     def _describe(self, exc: httpx.HTTPError) -> str:
-        return scrub(f"{type(exc).__name__}: {exc}".rstrip(": "), self._secrets)
+        return self.scrub(f"{type(exc).__name__}: {exc}".rstrip(": "))
 
     @contextmanager
     def guard(self) -> Iterator[None]:
@@ -101,8 +100,12 @@ class Transport:
         try:
             yield
         except ProviderFailure as exc:
-            exc.message = scrub(exc.message, self._secrets)
-            exc.args = tuple(
-                scrub(arg, self._secrets) if isinstance(arg, str) else arg for arg in exc.args
-            )
+            exc.message = self.scrub(exc.message)
+            exc.args = tuple(self.scrub(arg) if isinstance(arg, str) else arg for arg in exc.args)
             raise
+
+    def clean(self, result: Result) -> Result:
+        """``result`` with the provider's own words scrubbed (a failed remote job's message)."""
+        if isinstance(result, RemoteStatus) and result.message:
+            return replace(result, message=self.scrub(result.message))
+        return result

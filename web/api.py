@@ -34,7 +34,7 @@ def _jobs(request: Request) -> dict[str, Any]:
     batch = request.path_params["batch"]
     known_batch(svc, batch)
     found = paginate(svc.index.rows(batch), filters, page, PAGE_SIZE)
-    jobs = svc.ledger.get_many([row.id for row in found.rows])
+    jobs = svc.shown_jobs([row.id for row in found.rows])
     return {
         "matching": found.matching,
         "page": found.page,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from config.redaction import Redactor
 from config.settings import Settings
 from jobs.ledger import Ledger
 from jobs.models import Job
@@ -63,6 +64,11 @@ class Service:
             dispatch=dispatch,
             wake_poll=wake_poll,
         )
+
+    def shown_jobs(self, ids: Sequence[str]) -> list[Job]:
+        """The jobs ``ids`` as pages show them: provider texts scrubbed of every key again."""
+        scrub = Redactor.from_settings(self.settings)
+        return [job.redacted(scrub) for job in self.ledger.get_many(list(ids))]
 
     def context(self) -> Context:
         """The pipeline context the CLI's cancel uses (built once)."""

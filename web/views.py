@@ -84,7 +84,7 @@ def rows_answer(svc: Service, batch: str, filters: Filters, page: int, who: str)
     """The batch page's live fragment: the page of rows, the totals, the pager."""
     summary = known_batch(svc, batch)
     found = paginate(svc.index.rows(batch), filters, page, PAGE_SIZE)
-    jobs = {job.id: job for job in svc.ledger.get_many([row.id for row in found.rows])}
+    jobs = {job.id: job for job in svc.shown_jobs([row.id for row in found.rows])}
     report_rows = [pages.shown(build_row(jobs[row.id])) for row in found.rows if row.id in jobs]
     token = svc.csrf.token(who)
     actions = svc.settings.web.actions
@@ -105,7 +105,8 @@ async def batch_rows(request: Request) -> JSONResponse:
 
 def job_or_404(svc: Service, job_id: str) -> Job:
     """The job, or a 404."""
-    job = svc.ledger.get(job_id)
+    found = svc.shown_jobs([job_id])
+    job = found[0] if found else None
     if job is None:
         raise HTTPException(404, f"no job {job_id}")
     return job

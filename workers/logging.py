@@ -1,11 +1,11 @@
 """Structured logs: one JSON object per line, with the job's fields, and never a secret.
 
-Every record that reaches the root handler passes `RedactingFilter` (configured API keys and the
-S3 secret become ``[key:<key_id>]`` / ``[REDACTED]``; anything shaped like a bearer token, a
-Runway key, a URL password or an S3 signature becomes ``[REDACTED]``, in the message, its
-arguments, the exception text and the stack) and `ContextFilter` (the fields bound with
-`log_context` for the current task: job id, batch, provider, remote id, state, key id, task,
-attempt). `JsonFormatter` writes them out::
+Every record that reaches the root handler passes `RedactingFilter` (`config.redaction`:
+configured API keys and the S3 secret become ``[key:<key_id>]`` / ``[REDACTED]``; anything
+shaped like a bearer token, a Runway key, a URL password or an S3 signature becomes
+``[REDACTED]``, in the message, its arguments, the exception text and the stack) and
+`ContextFilter` (the fields bound with `log_context` for the current task: job id, batch,
+provider, remote id, state, key id, task, attempt). `JsonFormatter` writes them out::
 
     {"ts": "2025-01-01T02:00:00.123Z", "level": "INFO", "logger": "pipeline.submitting",
      "message": "submitted", "job_id": "…", "batch": "nightly-2025-01-01", "provider": "runway"}
@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
@@ -31,70 +31,20 @@ from celery.signals import (
     task_prerun,
     task_retry,
 )
-from pydantic import SecretStr
 
-from config.settings import ProviderName, Settings, key_id
+from config.redaction import Redactor
+from config.settings import Settings
 
 CONTEXT_FIELDS = ("job_id", "batch", "provider", "remote_id", "state", "key_id", "task", "attempt")
 CHATTY_LOGGERS = ("httpx", "httpcore")
 """Libraries that log every request at INFO (httpx: "HTTP Request: POST ... 200"): a few lines
 per job that the job's history and the pipeline's own logs already cover. They log from
 WARNING up, unless the configured level is DEBUG."""
-REDACTED = "[REDACTED]"
-MIN_SECRET_LENGTH = 4
 JOB_ID = re.compile(r"[0-9a-f]{24}")
-
-_KEEP = r"\1" + REDACTED
-SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (r"key_[0-9a-fA-F]{128}", REDACTED),
-        (r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}", _KEEP),
-        (r"(?i)(x-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}]+", _KEEP),
-        (r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(?!bearer\s)[^\s\"',;}]+", _KEEP),
-        (r"\bSG_[0-9a-fA-F]{16}\b", REDACTED),
-        (r"([a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@", _KEEP + "@"),
-        (r"(?i)(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s\"']+", _KEEP),
-    )
-)
-"""Secret-shaped text redacted even when the value is not configured here (a foreign key)."""
 
 _context: ContextVar[Mapping[str, Any]] = ContextVar(
     "restyle_log_context", default=MappingProxyType({})
 )
-
-
-class Redactor:
-    """Replaces known secret values and secret-shaped text in strings."""
-
-    def __init__(self, secrets: Iterable[tuple[str, str]] = ()) -> None:
-        usable = [(value, label) for value, label in secrets if len(value) >= MIN_SECRET_LENGTH]
-        self._known = sorted(usable, key=lambda pair: len(pair[0]), reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for value, label in self._known:
-            text = text.replace(value, label)
-        for pattern, replacement in SECRET_SHAPES:
-            text = pattern.sub(replacement, text)
-        return text
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Redactor:
-        """A redactor for every API key and the S3 secret in ``settings``."""
-        pairs = [
-            (key.get_secret_value(), f"[key:{key_id(key)}]")
-            for name in ProviderName
-            for key in settings.provider(name).api_keys
-        ]
-        if settings.s3_secret_access_key is not None:
-            pairs.append((settings.s3_secret_access_key.get_secret_value(), REDACTED))
-        return cls(pairs)
-
-
-def redact(text: str, secrets: Iterable[str | SecretStr] = ()) -> str:
-    """``text`` with each of ``secrets`` and anything secret-shaped replaced."""
-    values = (s.get_secret_value() if isinstance(s, SecretStr) else s for s in secrets)
-    return Redactor((value, REDACTED) for value in values)(text)
 
 
 class RedactingFilter(logging.Filter):

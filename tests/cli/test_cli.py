@@ -133,3 +133,13 @@ def test_providers_lists_the_catalogue_without_printing_keys(cli_env: dict[str, 
     for name in ("runway", "segmind", "aimlapi", "vibedream", "crun"):
         assert name in result.stdout
         assert dev_key(name) not in result.stdout + result.stderr
+
+
+def test_enqueue_refuses_a_prompt_with_a_control_character_and_queues_nothing(
+    cli_env: dict[str, str], flushed: redis.Redis
+) -> None:
+    args = ["enqueue", "https://example.com/in.mp4", "--provider", "runway"]
+    result = restyle(cli_env, *args, "--prompt", "make it \x1b[31mred")
+    assert result.returncode == 2
+    assert "--prompt: contains the control character U+001B (ESC) at character 9" in result.stderr
+    assert queued_jobs(flushed) == 0

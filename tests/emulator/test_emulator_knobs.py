@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -371,3 +372,20 @@ def test_the_callback_timeout_gives_up_on_a_silent_receiver(
     )
     eventually(lambda: stats(emulator)["callbacks_failed"] == 1)
     assert stats(emulator)["callbacks_sent"] == 0
+
+
+def test_echo_credentials_is_off_by_default_and_then_quotes_the_key_in_errors_and_failures(
+    emulator: httpx.Client, clip_uri: str
+) -> None:
+    key = keys("segmind")
+    assert emulator.get("/_emulator/config").json()["echo_credentials"] is False
+    assert key not in status(emulator, "no-such-request").text
+    configure(emulator, {"echo_credentials": True})
+    missing = status(emulator, "no-such-request")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == f"Request not found or expired. (credential sent: {key})"
+    refused = submit(emulator, clip_uri, prompt="forbidden").json()["request_id"]
+    failed = completed(emulator, refused)
+    assert failed["status"] == "FAILED" and failed["error"].endswith(f"(credential sent: {key})")
+    fine = completed(emulator, submit(emulator, clip_uri).json()["request_id"])
+    assert fine["status"] == "COMPLETED" and key not in json.dumps(fine)

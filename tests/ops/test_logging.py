@@ -13,6 +13,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from config.redaction import redact
 from config.settings import Settings, key_id
 from devstack.stack import dev_key
 from workers.logging import (
@@ -21,7 +22,6 @@ from workers.logging import (
     configure_logging,
     current_context,
     log_context,
-    redact,
 )
 
 RUNWAY_KEY = dev_key("runway")

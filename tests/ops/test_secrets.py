@@ -1,19 +1,45 @@
-"""A known API key fed through a failing task never shows in logs, broker messages or Flower."""
+"""A known API key never shows where restyle keeps or shows text.
+
+Fed through a failing task: not in logs, broker messages or Flower. Echoed by every provider
+(the emulator's ``echo_credentials``) at submit, at poll and in a failed remote job's reason: not
+in Redis (every key and value, and the append-only file), the worker's log, the process table,
+``restyle job``, ``restyle status``, any report format, or S3 metadata.
+"""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import httpx
 import pytest
 import redis
 from celery import Celery
 
-from devstack import Service, wait_for
-from devstack.stack import dev_key
+from config.redaction import key_label
+from config.settings import ProviderName, Settings
+from devstack import Service, Stack, wait_for
+from devstack.process import base_env
+from devstack.stack import ALL_QUEUES, dev_key
+from emulator.client import EmulatorAdmin
+from jobs.ledger import Ledger
+from jobs.models import Job
+from jobs.states import JobState
+from media.clips import make_clip
+from tasks.messages import dispatch_jobs
+from tests.pipeline.conftest import (
+    FAST_ENV,
+    all_terminal,
+    make_job,
+    run_to_end,
+    states_of,
+    wait_until,
+)
 
 from .support import FLOWER_PASSWORD, FLOWER_USER, ops_env
 
@@ -24,7 +50,7 @@ QUEUE = "ops-secrets"
 
 @pytest.fixture
 def failed_task(
-    redis_server: Service, redis_client: redis.Redis, flower: Service, tmp_path: Path
+    redis_server: Service, redis_client: redis.Redis[bytes], flower: Service, tmp_path: Path
 ) -> Iterator[tuple[str, list[bytes], Path]]:
     """Publish one failing task, keep its raw broker message, run a real worker on it."""
     publisher = Celery("ops-publisher", broker=redis_server.url, set_as_current=False)
@@ -99,3 +125,244 @@ def test_flowers_answers_about_the_failure_do_not_contain_the_key(
     for answer in (info, listing, page):
         assert answer.status_code == 200
         assert KEY not in answer.text
+
+
+# --- A provider that echoes the caller's credential: nothing restyle keeps or shows holds it. ---
+
+PROVIDERS = [name.value for name in ProviderName]
+ECHO_ENV = {
+    **FAST_ENV,
+    **{f"RESTYLE_{name.upper()}__RETIRED_API_KEYS": dev_key(name, 9) for name in PROVIDERS},
+}
+ALL_KEYS = [dev_key(name, index) for name in PROVIDERS for index in (0, 9)]
+
+
+@dataclass(frozen=True)
+class EchoRun:
+    """What one run against an echoing emulator left behind, surface by surface."""
+
+    stack: Stack
+    jobs: list[Job]
+    env: dict[str, str]
+    worker_log: Path
+    aof_dir: Path
+    out_dir: Path
+
+
+@pytest.fixture(scope="module")
+def echo_run(
+    s3_server: Service, emulator_server: Service, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EchoRun]:
+    """Real workers on a private Redis with AOF; every provider fails at submit, poll, remotely."""
+    workdir = tmp_path_factory.mktemp("echo")
+    stack = Stack(workdir, bucket="echo-outputs")
+    redis_service = stack.start_redis(appendonly=True)
+    stack.s3, stack.emulator = s3_server, emulator_server
+    admin = EmulatorAdmin(httpx.Client(base_url=emulator_server.url, timeout=30))
+    admin.reset()
+    admin.configure(echo_credentials=True)
+    try:
+        worker = stack.start_worker(ALL_QUEUES, 4, "echo", "workers.app", ECHO_ENV)
+        env = stack.env(**ECHO_ENV)
+        settings = _settings_of(env)
+        jobs = _fail_everywhere(admin, settings, _clip_url(s3_server, workdir))
+        yield EchoRun(stack, jobs, env, worker.log_path, workdir / "redis", workdir)
+    finally:
+        admin.reset()
+        for started in stack.workers:
+            started.stop()
+        redis_service.stop()
+
+
+def _settings_of(env: dict[str, str]) -> Settings:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        return Settings()
+
+
+def _clip_url(s3_server: Service, workdir: Path) -> str:
+    """A presigned URL of a real clip in moto, for the one job that succeeds."""
+    client = boto3.client("s3", endpoint_url=s3_server.url, region_name="us-east-1")
+    client.create_bucket(Bucket="echo-sources")
+    client.upload_file(str(make_clip(workdir / "in.mp4", seconds=1.0)), "echo-sources", "in.mp4")
+    return client.generate_presigned_url(
+        "get_object", Params={"Bucket": "echo-sources", "Key": "in.mp4"}, ExpiresIn=3600
+    )
+
+
+def _fail_everywhere(admin: EmulatorAdmin, settings: Settings, clip_url: str) -> list[Job]:
+    """Three rounds of five jobs (one per provider), each round failing at a different step."""
+    from workers.app import create_app
+
+    app = create_app(settings)
+    ledger = Ledger(redis.Redis.from_url(settings.redis_url))
+    source = "http://127.0.0.1:9/in.mp4"  # never fetched: no job gets that far
+    done: list[Job] = []
+    # At submit: one 429 first (its text lands in the history), then no credits left.
+    for name in PROVIDERS:
+        admin.rate_limit(dev_key(name), count=1, retry_after_s=0.2)
+        admin.limit_key(dev_key(name), credits=0)
+    done += _round(app, ledger, settings, "submit", source)
+    # At poll: the jobs run long, and once each is submitted its key stops being accepted.
+    for name in PROVIDERS:
+        admin.limit_key(dev_key(name))
+    admin.configure(processing={"min_s": 60, "max_s": 60})
+    done += _round(app, ledger, settings, "poll", source, then=lambda: _refuse_keys(admin))
+    for name in PROVIDERS:
+        admin.accept_keys(name, None)
+    admin.configure(processing={"min_s": 0.3, "max_s": 0.3})
+    # Remote: the job runs and fails moderation; its reason comes back in a normal poll answer.
+    done += _round(app, ledger, settings, "remote", source, prompt="a forbidden edit")
+    # One job that succeeds, so that S3 holds an object whose metadata can be read.
+    stored = make_job(settings, "echo-stored", "ok", ProviderName.RUNWAY, clip_url)
+    return done + run_to_end(ledger, app, [stored], timeout_s=90)
+
+
+def _round(
+    app: Celery,
+    ledger: Ledger,
+    settings: Settings,
+    step: str,
+    source: str,
+    prompt: str = "winter",
+    then: Callable[[], None] | None = None,
+) -> list[Job]:
+    """One job per provider in batch ``echo-<step>``; ``then`` runs once all are submitted."""
+    batch = f"echo-{step}"
+    jobs = [
+        make_job(settings, batch, name, ProviderName(name), source, prompt) for name in PROVIDERS
+    ]
+    if then is None:
+        return run_to_end(ledger, app, jobs, timeout_s=90)
+    assert all(ledger.add(jobs))
+    dispatch_jobs(app, jobs)
+    submitted = {JobState.SUBMITTED}
+    wait_until(lambda: set(states_of(ledger, jobs).values()) == submitted, 60, lambda: "submits")
+    then()
+    wait_until(all_terminal(ledger, jobs), 90, lambda: str(states_of(ledger, jobs)))
+    return ledger.get_many([job.id for job in jobs])
+
+
+def _refuse_keys(admin: EmulatorAdmin) -> None:
+    for name in PROVIDERS:
+        admin.accept_keys(name, [dev_key(name, 5)])
+
+
+READERS: dict[str, Callable[[redis.Redis[bytes], bytes], object]] = {
+    "string": lambda client, key: client.get(key),
+    "hash": lambda client, key: client.hgetall(key),
+    "list": lambda client, key: client.lrange(key, 0, -1),
+    "set": lambda client, key: client.smembers(key),
+    "zset": lambda client, key: client.zrange(key, 0, -1, withscores=True),
+    "stream": lambda client, key: client.xrange(key),
+}
+
+
+def _redis_dump(url: str) -> bytes:
+    """Every key and every value in Redis, whatever its type."""
+    client = redis.Redis.from_url(url)
+    parts: list[bytes] = []
+    for key in client.scan_iter(count=1000):
+        kind: bytes = client.execute_command("TYPE", key)
+        value = READERS[kind.decode()](client, key)
+        parts.extend([key, repr(value).encode()])
+    client.close()
+    return b"\n".join(parts)
+
+
+def _leaks(text: str | bytes) -> list[str]:
+    data = text.encode() if isinstance(text, str) else text
+    return [key[:12] + "..." for key in ALL_KEYS if key.encode() in data]
+
+
+@pytest.mark.slow
+def test_the_echo_reached_restyle_and_every_stored_text_names_the_key_by_its_id(
+    echo_run: EchoRun,
+) -> None:
+    """The control: the emulator did echo, so the clean surfaces below are not empty proofs."""
+    failed = [job for job in echo_run.jobs if job.batch != "echo-stored"]
+    assert len(failed) == 15 and {job.batch for job in failed} == {
+        "echo-submit",
+        "echo-poll",
+        "echo-remote",
+    }
+    for job in failed:
+        assert job.state in (JobState.FAILED, JobState.EXPIRED), (job.batch, job.provider)
+        label = key_label(dev_key(job.provider))
+        assert label in (job.failure_message or ""), (job.batch, job.provider, job.failure_message)
+    submit_histories = [e.detail for j in failed if j.batch == "echo-submit" for e in j.events]
+    assert any("RateLimited" in detail and "[key:" in detail for detail in submit_histories)
+
+
+@pytest.mark.slow
+def test_redis_and_its_append_only_file_hold_no_key(echo_run: EchoRun) -> None:
+    assert echo_run.stack.redis is not None
+    dump = _redis_dump(echo_run.stack.redis.url)
+    assert b"echo-submit" in dump and b"credential sent" in dump
+    assert _leaks(dump) == []
+    aof = b"".join(path.read_bytes() for path in echo_run.aof_dir.rglob("*.aof*"))
+    assert b"echo-remote" in aof
+    assert _leaks(aof) == []
+
+
+@pytest.mark.slow
+def test_the_worker_log_and_the_process_table_hold_no_key(echo_run: EchoRun) -> None:
+    log = echo_run.worker_log.read_text()
+    assert "credential sent" in log
+    assert _leaks(log) == []
+    table = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    assert _leaks(table.stdout) == []
+
+
+@pytest.mark.slow
+def test_restyle_job_status_and_every_report_format_show_no_key(echo_run: EchoRun) -> None:
+    outputs: list[str] = []
+    # Every provider's job of the submit round (its history holds the echoed 429 too), and one
+    # job of each other round: the reports below show every job's failure.
+    shown_jobs = [job for job in echo_run.jobs if job.batch == "echo-submit"]
+    shown_jobs += [
+        next(j for j in echo_run.jobs if j.batch == b) for b in ("echo-poll", "echo-remote")
+    ]
+    for job in shown_jobs:
+        shown = _restyle(echo_run.env, "job", job.id)
+        assert "[key:" in shown
+        outputs.append(shown)
+    for batch in ("echo-submit", "echo-poll", "echo-remote"):
+        outputs.append(_restyle(echo_run.env, "status", batch))
+        outputs.append(_restyle(echo_run.env, "status", batch, "--json"))
+        for fmt in ("json", "csv", "html"):
+            path = echo_run.out_dir / f"{batch}.{fmt}"
+            _restyle(echo_run.env, "report", batch, "--format", fmt, "-o", str(path))
+            report = path.read_text()
+            assert "[key:" in report, (batch, fmt)
+            outputs.append(report)
+    assert [leak for text in outputs for leak in _leaks(text)] == []
+
+
+@pytest.mark.slow
+def test_s3_object_metadata_holds_no_key(echo_run: EchoRun) -> None:
+    assert echo_run.stack.s3 is not None
+    s3 = boto3.client("s3", endpoint_url=echo_run.stack.s3.url, region_name="us-east-1")
+    texts: list[str] = []
+    for bucket in s3.list_buckets()["Buckets"]:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
+            for item in page.get("Contents", []):
+                head = s3.head_object(Bucket=bucket["Name"], Key=item["Key"])
+                texts.append(json.dumps(head["Metadata"]) + item["Key"])
+    stored = [job for job in echo_run.jobs if job.batch == "echo-stored"]
+    assert [job.state for job in stored] == [JobState.STORED]
+    assert any("echo-stored" in text for text in texts)
+    assert [leak for text in texts for leak in _leaks(text)] == []
+
+
+def _restyle(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        env=base_env({**env, "COLUMNS": "400"}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout + result.stderr

@@ -11,9 +11,11 @@ from producer.manifest import (
     ManifestError,
     ManifestProblems,
     ManifestRow,
+    errors_only,
     parse_manifest,
     read_manifest,
     scan_manifest_bytes,
+    warnings_only,
 )
 
 
@@ -42,8 +44,9 @@ def test_csv_rows_carry_their_line_and_typed_values() -> None:
             aspect_ratio="16:9",
             seed=42,
             reference_image="https://example.com/r.png",
+            file="m.csv",
         ),
-        ManifestRow(line=4, source="https://example.com/b.mp4"),
+        ManifestRow(line=4, source="https://example.com/b.mp4", file="m.csv"),
     ]
 
 
@@ -71,7 +74,7 @@ def test_jsonl_rows_accept_numbers_and_skip_blank_lines() -> None:
 
 def test_a_utf8_byte_order_mark_is_not_part_of_the_first_column() -> None:
     rows = parse_manifest(b"\xef\xbb\xbfsource\na.mp4\n", "m.csv")
-    assert rows == [ManifestRow(line=2, source="a.mp4")]
+    assert rows == [ManifestRow(line=2, source="a.mp4", file="m.csv")]
 
 
 BAD_INPUTS = [
@@ -100,7 +103,7 @@ BAD_INPUTS = [
     ),
     pytest.param(b'{"source": "a.mp4"}\n{"source": \n', "m.jsonl", [(2, None)], id="bad-json"),
     pytest.param(b'["a.mp4"]\n', "m.jsonl", [(1, None)], id="json-not-object"),
-    pytest.param(b'{"source": "a", "colour": 1}\n', "m.jsonl", [(1, "colour")], id="json-unknown"),
+    pytest.param(b'{"source": "a", "sed": 1}\n', "m.jsonl", [(1, "sed")], id="json-misspelt"),
     pytest.param(b'{"prompt": "x"}\n', "m.jsonl", [(1, "source")], id="json-missing-source"),
     pytest.param(b'{"source": 5}\n', "m.jsonl", [(1, "source")], id="json-source-not-text"),
     pytest.param(b'{"source": "a", "seed": true}\n', "m.jsonl", [(1, "seed")], id="json-bool"),
@@ -123,7 +126,7 @@ def test_all_problems_of_a_manifest_are_reported_together() -> None:
 def test_a_duplicate_key_message_points_at_the_first_occurrence() -> None:
     with pytest.raises(ManifestProblems) as caught:
         parse_manifest(b"source,key\na,k\nb,k\n", "lib.csv")
-    assert str(caught.value.errors[0]) == "lib.csv:3: key: duplicate key 'k' (first on line 2)"
+    assert str(caught.value.errors[0]) == "lib.csv: row 3: key: duplicate key 'k' (first on line 2)"
 
 
 def test_scanning_keeps_the_good_rows_beside_the_problems() -> None:
@@ -136,8 +139,43 @@ def test_scanning_keeps_the_good_rows_beside_the_problems() -> None:
 def test_read_manifest_reads_the_file_and_names_it_in_errors(tmp_path: Path) -> None:
     good = tmp_path / "good.jsonl"
     good.write_text('{"source": "a.mp4"}\n')
-    assert read_manifest(good) == [ManifestRow(line=1, source="a.mp4")]
+    assert read_manifest(good) == [ManifestRow(line=1, source="a.mp4", file=str(good))]
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"")
     with pytest.raises(ManifestProblems, match=f"{bad}: the manifest is empty"):
         read_manifest(bad)
+
+
+def test_unknown_columns_are_ignored_with_one_warning_that_lists_them() -> None:
+    data = b"source,notes,title,duration\na.mp4,n,t,12\nb.mp4,,,\n"
+    rows, found = scan_manifest_bytes(data, "assets.csv")
+    assert [row.source for row in rows] == ["a.mp4", "b.mp4"]
+    assert errors_only(found) == []
+    (warning,) = warnings_only(found)
+    assert str(warning) == (
+        "assets.csv: ignored unknown column(s): duration, notes, title "
+        "(--strict-columns refuses them)"
+    )
+    lines = b'{"source": "a.mp4", "notes": "x"}\n{"source": "b.mp4", "title": "y"}\n'
+    rows, found = scan_manifest_bytes(lines, "assets.jsonl")
+    assert len(rows) == 2 and "notes, title" in str(warnings_only(found)[0])
+
+
+def test_strict_columns_refuses_every_unknown_column() -> None:
+    with pytest.raises(ManifestProblems) as caught:
+        parse_manifest(b"source,notes\na.mp4,n\n", "assets.csv", strict_columns=True)
+    (error,) = caught.value.errors
+    assert (error.line, error.field) == (1, "notes") and "--strict-columns" in error.message
+
+
+@pytest.mark.parametrize(
+    ("column", "known"),
+    [("promt", "prompt"), ("Source", "source"), ("refrence_image", "reference_image")],
+)
+def test_a_column_that_looks_misspelt_stays_an_error_with_a_suggestion(
+    column: str, known: str
+) -> None:
+    with pytest.raises(ManifestProblems) as caught:
+        parse_manifest(f"source,{column}\na.mp4,x\n".encode(), "m.csv")
+    (error,) = [e for e in caught.value.errors if e.field == column]
+    assert error.message == f"unknown column {column!r}: did you mean {known!r}?"

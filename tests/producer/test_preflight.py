@@ -182,7 +182,7 @@ def redirecting_server() -> Iterator[str]:
 
 
 def test_the_probe_client_checks_every_redirect_it_follows(redirecting_server: str) -> None:
-    guarded = guarded_client(allow_private=False, trusted_hosts=["localhost"])
+    guarded = guarded_client(allow_private=False, trusted_origins=[redirecting_server])
     with guarded as client, pytest.raises(UnsafeSource, match="http:// is refused"):
         client.get(redirecting_server)
     with guarded_client(allow_private=True) as client:

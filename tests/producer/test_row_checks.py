@@ -10,10 +10,12 @@ from producer.checks import (
     BatchDefaults,
     RowOptions,
     build_request,
+    control_problems,
     item_key,
     limit_problems,
     merge_options,
 )
+from producer.images import ImageInfo, image_problems, sniff
 from producer.manifest import ManifestRow
 
 ROW = ManifestRow(line=3, source="s3://lib/clips/Beach Day.mp4")
@@ -98,3 +100,55 @@ def test_a_derived_item_changes_with_any_edit_parameter(change: dict[str, object
 def test_a_derived_item_changes_with_the_source() -> None:
     other = ManifestRow(line=3, source="s3://lib/clips/Beach Day 2.mp4")
     assert item_key(other, options()) != item_key(ROW, options())
+
+
+def test_line_whitespace_in_a_prompt_becomes_one_space() -> None:
+    row = ManifestRow(line=2, source="a.mp4", prompt="make it\twinter \r\n\u2028 at night")
+    merged = merge_options(row, DEFAULTS)
+    assert isinstance(merged, RowOptions)
+    assert merged.prompt == "make it winter at night"
+
+
+@pytest.mark.parametrize(
+    ("char", "named"), [("\x00", "U+0000 (NUL)"), ("\x1b", "U+001B (ESC)"), ("\x85", "")]
+)
+def test_a_prompt_with_a_control_character_is_a_prompt_problem(char: str, named: str) -> None:
+    merged = merge_options(ManifestRow(line=2, source="a.mp4", prompt=f"snow{char}y"), DEFAULTS)
+    if not named:  # NEL is a line break: normalised, not refused
+        assert isinstance(merged, RowOptions) and merged.prompt == "snow y"
+        return
+    assert isinstance(merged, list)
+    ((column, message),) = merged
+    assert column == "prompt" and named in message and "character 5" in message
+
+
+def test_control_problems_pass_ordinary_unicode() -> None:
+    assert control_problems("neige, café, 雪, 🎬, zero\u200dwidth joiner") == []
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"\xff\xd8\xff\xe0" + bytes(8), "jpeg"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(8), "png"),
+        (b"GIF87a" + bytes(8), "gif"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "webp"),
+        (b"<html><body>", None),
+        (b"\x00\x00\x00\x18ftypmp42", None),
+    ],
+)
+def test_image_types_are_told_by_their_first_bytes(head: bytes, kind: str | None) -> None:
+    assert sniff(head) == kind
+
+
+def test_image_problems_hold_type_and_size_against_the_catalogue() -> None:
+    runway, vibedream = CATALOGUE[ProviderName.RUNWAY], CATALOGUE[ProviderName.VIBEDREAM]
+    gif = ImageInfo("gif", "image/gif", 1000)
+    assert image_problems(runway, gif) == [
+        ("reference_image", "gif is not accepted by runway; use jpeg, png, webp")
+    ]
+    assert image_problems(vibedream, gif) == []
+    huge = ImageInfo("png", "image/png", 17 * 2**20)
+    assert image_problems(runway, huge) == [("reference_image", "17.0 MiB exceeds runway's 16 MiB")]
+    ((column, message),) = image_problems(runway, ImageInfo(None, "text/html", 25))
+    assert column == "reference_image" and message.startswith("not an image (text/html")

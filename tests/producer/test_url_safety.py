@@ -16,6 +16,7 @@ from producer.safety import (
     check_url,
     classify,
     classify_address,
+    origin,
     resolve_host,
 )
 
@@ -118,3 +119,23 @@ def test_localhost_resolves_to_loopback_and_is_refused() -> None:
 def test_a_host_that_does_not_resolve_is_unreachable() -> None:
     with pytest.raises(UnreachableSource, match="does not resolve"):
         resolve_host("no-such-host.invalid")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://s3.example.com/bucket/key?X-Amz-Signature=x", ("https", "s3.example.com", 443)),
+        ("http://MinIO.internal:9000/b/k", ("http", "minio.internal", 9000)),
+        ("http://minio.internal/b/k", ("http", "minio.internal", 80)),
+    ],
+)
+def test_an_origin_is_scheme_host_and_port_with_the_default_port_filled_in(
+    url: str, expected: tuple[str, str, int]
+) -> None:
+    assert origin(url) == expected
+
+
+def test_another_port_or_scheme_of_the_same_host_is_another_origin() -> None:
+    endpoint = origin("http://minio.internal:9000")
+    assert origin("http://minio.internal:9001/b/k") != endpoint
+    assert origin("https://minio.internal:9000/b/k") != endpoint

@@ -1,7 +1,8 @@
-"""Grep test: the API key never shows in an exception or a log record of a failing call.
+"""Grep test: no API key shows in an exception, a remote job's message or a log record.
 
-The provider here is hostile: it echoes the credential headers back in every error body. The
-transport is httpx's own `MockTransport`, under a client built by `build_client`.
+The provider here is hostile: it echoes the credential headers back in every error body, and
+other keys too (another provider's, a retired one, a stranger's bearer token). The transport
+is httpx's own `MockTransport`, under a client built by `build_client`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import pytest
 from pydantic import SecretStr
 
 from config.catalogue import CATALOGUE
+from config.redaction import REDACTED, key_label
 from config.settings import ProviderName, Settings
+from devstack.stack import dev_key
 from jobs.request import EditRequest
 from providers.adapter import ProviderAdapter
-from providers.base import Cancellable
+from providers.base import Cancellable, RemoteState
 from providers.errors import ProviderFailure
 from providers.registry import build_client, get_adapter
 
@@ -40,9 +43,11 @@ def refusing(request: httpx.Request) -> httpx.Response:
 
 
 def adapter_over(
-    name: ProviderName, handler: Callable[[httpx.Request], httpx.Response]
+    name: ProviderName,
+    handler: Callable[[httpx.Request], httpx.Response],
+    settings: Settings | None = None,
 ) -> ProviderAdapter:
-    settings = Settings()
+    settings = settings or Settings()
     client = build_client(CATALOGUE[name], SecretStr(SECRET), settings)
     client._transport = httpx.MockTransport(handler)
     return get_adapter(name, settings, client=client)
@@ -70,7 +75,7 @@ def test_the_key_never_appears_in_errors_or_logs(
         with pytest.raises(ProviderFailure) as caught:
             call()
         assert_clean(caught.value)
-        assert "[redacted]" in caught.value.message
+        assert key_label(SECRET) in caught.value.message
     assert caplog.records
     for record in caplog.records:
         assert SECRET not in record.getMessage()
@@ -88,3 +93,61 @@ def test_the_key_never_appears_in_transport_errors(name: ProviderName) -> None:
 def assert_clean(error: BaseException) -> None:
     texts = [str(error), repr(error), *map(str, error.args)]
     assert all(SECRET not in text for text in texts), texts
+
+
+OTHER_KEYS = {name: (dev_key(name), dev_key(name, 9)) for name in ProviderName}
+"""Each provider's current and retired key, configured in `KEYED`."""
+KEYED = Settings.model_validate(
+    {
+        name.value: {"api_keys": [current], "retired_api_keys": [retired]}
+        for name, (current, retired) in OTHER_KEYS.items()
+    }
+)
+STRANGER = "zq8" * 10
+"""A token of nobody configured here: caught by its bearer shape."""
+
+
+def chatty(status: int) -> Callable[[httpx.Request], httpx.Response]:
+    """Echoes a stranger's bearer token and every configured key, current and retired.
+
+    Runway's long keys come last, so the provider's message is clipped in the middle of one.
+    """
+    every_key = " ".join(key for pair in reversed(OTHER_KEYS.values()) for key in pair)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        text = f"saw Authorization: Bearer {STRANGER}; keys in use: {every_key}"
+        body = {"error": text, "message": text, "code": status}
+        return httpx.Response(status, content=json.dumps(body).encode())
+
+    return answer
+
+
+@pytest.mark.parametrize("name", list(ProviderName))
+def test_every_configured_key_and_any_bearer_token_are_scrubbed_from_errors(
+    name: ProviderName,
+) -> None:
+    adapter = adapter_over(name, chatty(400), KEYED)
+    for call in calls(adapter):
+        with pytest.raises(ProviderFailure) as caught:
+            call()
+        texts = [str(caught.value), caught.value.message, *map(str, caught.value.args)]
+        for text in texts:
+            leaked = [key for pair in OTHER_KEYS.values() for key in pair if key[:12] in text]
+            assert leaked == [] and STRANGER not in text, text
+        assert key_label(dev_key(ProviderName.CRUN, 9)) in caught.value.message
+        assert f"Bearer {REDACTED}" in caught.value.message
+
+
+def failed_task(request: httpx.Request) -> httpx.Response:
+    """Runway's answer for a task that FAILED, its reason quoting the caller's credential."""
+    reason = f"The generation failed for {request.headers.get('authorization')}"
+    body = {"id": "remote-1", "status": "FAILED", "failure": reason, "failureCode": "INTERNAL"}
+    return httpx.Response(200, content=json.dumps(body).encode())
+
+
+def test_a_failed_remote_jobs_message_is_scrubbed_before_restyle_keeps_it() -> None:
+    adapter = adapter_over(ProviderName.RUNWAY, failed_task, KEYED)
+    status = adapter.poll("remote-1")
+    assert status.state is RemoteState.FAILED and status.message is not None
+    assert SECRET not in status.message
+    assert status.message == f"The generation failed for Bearer {key_label(SECRET)}"
