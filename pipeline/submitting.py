@@ -146,6 +146,7 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
         job,
         JobState.SUBMITTING,
         expect=SUBMITTABLE,
+        expect_attempt=job.attempt,
         now=now,
         detail=f"attempt {attempt} on key {key}",
         attempt=attempt,
@@ -177,6 +178,7 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
         job,
         JobState.SUBMITTING,
         expect={JobState.SUBMITTING},
+        expect_attempt=job.attempt,
         now=now,
         detail=detail,
         attempt=job.attempt + 1,
@@ -233,6 +235,7 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
         job,
         JobState.RETRY_WAIT,
         expect={JobState.SUBMITTING},
+        expect_attempt=job.attempt,  # a late answer must not pull a rival's try from under it
         now=now,
         detail=f"{type(exc).__name__}: {exc.message}; retry in {delay:.1f}s",
     )
