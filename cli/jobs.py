@@ -56,7 +56,7 @@ def enqueue(
         priority=priority,
         created_at=now,
         updated_at=now,
-        estimated_cost_usd=spec.price.estimate(spec.output_seconds),
+        estimated_cost_usd=spec.effective_price.estimate(spec.output_seconds),
     )
     if Ledger(redis_client(settings), settings.job_record_ttl_s).add([job])[0]:
         from workers.app import app

@@ -83,6 +83,10 @@ class Job(BaseModel):
     failure_kind: FailureKind | None = None
     failure_message: str | None = None
     estimated_cost_usd: float = 0.0
+    answer_lost: bool = False
+    """The last submit POST went out and its answer was lost: it may have created a job."""
+    possible_double_charges: int = 0
+    """Re-sends made when an earlier POST may already have been paid (see pipeline.ambiguity)."""
     source_seconds: float | None = None
     created_at: datetime
     updated_at: datetime

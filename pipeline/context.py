@@ -74,9 +74,16 @@ class Context:
         """How long one provider call may take (the read timeout), and a margin."""
         return timedelta(seconds=self.settings.http_read_timeout_s + 5)
 
+    def submit_grace(self) -> timedelta:
+        """How long a submit POST may take (its own, longer read timeout), and a margin."""
+        return timedelta(seconds=self.settings.http_submit_read_timeout_s + 5)
+
     def slot_lease_s(self) -> float:
         """How long a concurrency slot survives without a poll renewing it."""
-        return 3 * self.settings.poll_max_interval_s + self.settings.http_read_timeout_s
+        longest_call = max(
+            self.settings.http_read_timeout_s, self.settings.http_submit_read_timeout_s
+        )
+        return 3 * self.settings.poll_max_interval_s + longest_call
 
     def ready_bucket(self, bucket: str) -> None:
         """Create ``bucket`` once per process when the settings ask for it."""

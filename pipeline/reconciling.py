@@ -31,7 +31,7 @@ def stale_after(ctx: Context) -> dict[JobState, tuple[Step, timedelta]]:
     grace = ctx.call_grace().total_seconds()
     longest_wait = MAX_RETRY_COUNTDOWN_S + grace
     return {
-        JobState.SUBMITTING: (Step.SUBMIT, timedelta(seconds=grace)),
+        JobState.SUBMITTING: (Step.SUBMIT, ctx.submit_grace()),
         JobState.RETRY_WAIT: (Step.SUBMIT, timedelta(seconds=longest_wait)),
         JobState.SUBMITTED: (
             Step.POLL,

@@ -21,6 +21,7 @@ from jobs.limiter import Grant
 from jobs.models import Job
 from jobs.states import JobState
 from jobs.timing import retry_delay
+from pipeline.ambiguity import POSSIBLY_PAID_TWICE, callback_wait_s, resend_after_lost_answer
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
@@ -28,6 +29,7 @@ from pipeline.polling import first_poll_delay
 from pipeline.slots import hand_on
 from pipeline.sources import request_to_send
 from providers.errors import (
+    AnswerLost,
     FailureKind,
     FatalFailure,
     RateLimited,
@@ -129,6 +131,9 @@ def _refused(grant: Grant) -> Then | Parked:
 
 
 def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
+    wait = _callback_wait(ctx, job, now)
+    if wait is not None:
+        return Then(Step.SUBMIT, wait, "waiting for the callback of a POST whose answer was lost")
     pinned = _pin_key(ctx, job, now)
     if pinned is None:
         return Done("job moved while choosing its key")
@@ -142,16 +147,21 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
         fail_job(ctx, job, now, FailureKind.BUDGET, "the batch budget would be exceeded")
         return Done("over budget")
     attempt = job.attempt + 1
+    detail, flagged = f"attempt {attempt} on key {key}", dict[str, object]()
+    if job.answer_lost:
+        flagged, note = resend_after_lost_answer(job)
+        detail = f"{detail}; {note}"
     claimed = ctx.ledger.transition(
         job,
         JobState.SUBMITTING,
         expect=SUBMITTABLE,
         expect_attempt=job.attempt,
         now=now,
-        detail=f"attempt {attempt} on key {key}",
+        detail=detail,
         attempt=attempt,
         key_id=key,
         client_request_id=job.client_request_id or f"{job.id}.1",
+        **flagged,
     )
     if claimed is None:
         _give_back(ctx, job, key)
@@ -161,7 +171,7 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
 
 def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
     """A job found in SUBMITTING: a redelivered message, or a worker that died mid-POST."""
-    grace = ctx.call_grace()
+    grace = ctx.submit_grace()
     waited = now - job.updated_at
     if waited < grace:
         return Then(Step.SUBMIT, (grace - waited).total_seconds(), "a POST may still be in flight")
@@ -169,10 +179,17 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
     grant = _acquire(ctx, job, job.key_id)
     if not grant.allowed:
         return _refused(grant)
+    # The dead try's reservation may have been spent; the re-send needs one of its own.
+    ctx.budget.commit(job.batch, job.estimated_cost_usd)
+    if not ctx.budget.reserve(job.batch, job.estimated_cost_usd):
+        ctx.limiter.release(job.provider, job.key_id, job.id)
+        message = "the batch budget cannot pay for a re-send that may be a second charge"
+        fail_job(ctx, job, now, FailureKind.BUDGET, message)
+        return Done("over budget")
     detail = (
         f"reconciled after {waited.total_seconds():.0f}s in SUBMITTING without a remote id: "
         f"the provider offers no lookup, so re-sending with the same idempotency key "
-        f"{job.client_request_id}"
+        f"{job.client_request_id}; {POSSIBLY_PAID_TWICE}: the previous POST may have been sent"
     )
     claimed = ctx.ledger.transition(
         job,
@@ -182,8 +199,11 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
         now=now,
         detail=detail,
         attempt=job.attempt + 1,
+        answer_lost=False,
+        possible_double_charges=job.possible_double_charges + 1,
     )
     if claimed is None:
+        ctx.budget.release(job.batch, job.estimated_cost_usd)
         return Done("another message reconciled the job")
     log.warning("resubmitting job %s: %s", job.id, detail, extra={"job_id": job.id})
     return _post(ctx, claimed, now)
@@ -219,9 +239,23 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
     return Then(Step.POLL, first_poll_delay(remote.poll_after_s), "submitted")
 
 
+def _callback_wait(ctx: Context, job: Job, now: datetime) -> float | None:
+    """The wait before re-sending a job whose lost POST a callback could still announce."""
+    if not job.answer_lost or job.key_id is None:
+        return None
+    announces = getattr(ctx.adapter(job.provider, job.key_id), "callback_url", None) is not None
+    return callback_wait_s(job, now, ctx.settings.crun_callback_grace_s, announces)
+
+
 def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -> Decision:
     assert job.key_id is not None
-    _give_back(ctx, job, job.key_id)
+    lost = isinstance(exc, AnswerLost)
+    if lost:
+        # The POST may have been paid for: its money counts as spent.
+        ctx.limiter.release(job.provider, job.key_id, job.id)
+        ctx.budget.commit(job.batch, job.estimated_cost_usd)
+    else:
+        _give_back(ctx, job, job.key_id)
     if isinstance(exc, RateLimited) or exc.retry_after is not None:
         ctx.limiter.on_throttled(
             job.provider, job.key_id, ctx.limits(job.provider), exc.retry_after
@@ -231,13 +265,17 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
         fail_job(ctx, job, now, FailureKind.PROVIDER_UNAVAILABLE, message)
         return Done("attempts exhausted")
     delay = retry_delay(job.attempt, exc.retry_after)
+    detail = f"{type(exc).__name__}: {exc.message}; retry in {delay:.1f}s"
+    if lost:
+        detail = f"{detail}; the POST was sent, so the provider may have created a paid job"
     moved = ctx.ledger.transition(
         job,
         JobState.RETRY_WAIT,
         expect={JobState.SUBMITTING},
         expect_attempt=job.attempt,  # a late answer must not pull a rival's try from under it
         now=now,
-        detail=f"{type(exc).__name__}: {exc.message}; retry in {delay:.1f}s",
+        detail=detail,
+        answer_lost=lost,
     )
     if moved is None:
         return Done("job moved while submitting")

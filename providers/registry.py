@@ -96,7 +96,7 @@ def get_adapter(
     spec = provider_spec(provider, settings)
     if client is None:
         client = build_client(spec, api_key or configured_key(settings, provider), settings)
-    return PROVIDERS[provider](spec, client)
+    return _built(provider, spec, client, settings)
 
 
 def adapter_for(
@@ -130,7 +130,15 @@ def _pooled(settings: Settings, provider: ProviderName, key: SecretStr) -> Provi
         client = _clients.get(cache_key)
         if client is None or client.is_closed:
             client = _clients[cache_key] = build_client(spec, key, settings)
-    return PROVIDERS[provider](spec, client)
+    return _built(provider, spec, client, settings)
+
+
+def _built(
+    provider: ProviderName, spec: ProviderSpec, client: httpx.Client, settings: Settings
+) -> HttpAdapter:
+    adapter = PROVIDERS[provider](spec, client)
+    adapter.submit_read_timeout_s = settings.http_submit_read_timeout_s
+    return adapter
 
 
 def close_clients() -> None:
@@ -183,7 +191,7 @@ def _row(name: ProviderName, settings: Settings) -> ProviderRow:
         base_url=spec.base_url,
         concurrency=spec.concurrency,
         rate_per_s=spec.rate_per_s,
-        price=spec.price,
+        price=spec.effective_price,
         retention_s=spec.retention_s,
         typical_duration_s=spec.typical_duration_s,
         ratios=spec.ratios,

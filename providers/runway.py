@@ -1,9 +1,13 @@
 """Runway's official API: POST /v1/video_to_video, GET and DELETE /v1/tasks/{id}.
 
-Quirks: ``ratio`` is a pixel ratio (deprecated and ignored since 2026-02, still accepted);
-``promptText`` is limited to 1000 UTF-16 code units; ``failureCode`` is dot-separated, most
-generic first (``SAFETY.*`` moderation, ``INTERNAL*`` retryable, ``ASSET.*`` bad input);
-``x-should-retry`` overrides the status code's verdict.
+Aleph is ``aleph2`` there (the catalogue's ``model``; ``gen4_aleph`` left Runway's API in
+2026, the resellers still sell it). aleph2 takes ``videoUri``, an optional ``promptText``,
+``seed``, up to 5 ``keyframes`` ``{seconds, uri}`` (its way of taking reference images),
+``contentModeration``, ``outputFormat`` and ``targetAspectRatio`` (which letterboxes);
+``ratio`` is deprecated and not sent. ``promptText`` is limited to 1000 UTF-16 code units
+(unconfirmed for aleph2); ``failureCode`` is dot-separated, most generic first (``SAFETY.*``
+moderation, ``INTERNAL*`` retryable, ``ASSET.*`` bad input); ``x-should-retry`` overrides
+the status code's verdict.
 """
 
 from __future__ import annotations
@@ -21,13 +25,12 @@ from providers.adapter import HttpAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.errors import FailureKind
 from providers.http import raise_for_status, read_answer
-from providers.request import RUNWAY_PIXEL_RATIOS, EditRequest
+from providers.request import EditRequest
 from providers.results import created_job, expires_at, failed, succeeded
 from providers.validation import check_against_spec, refuse
 
 NAME = ProviderName.RUNWAY
 API_VERSION = "2024-11-06"
-MODEL = "gen4_aleph"
 MAX_PROMPT_UTF16 = 1000
 SUBMIT_PATH = "/v1/video_to_video"
 
@@ -68,15 +71,24 @@ def validate_request(request: EditRequest, spec: ProviderSpec) -> None:
 
 
 def build_submit_body(request: EditRequest, spec: ProviderSpec) -> dict[str, Any]:
-    """The JSON body of POST /v1/video_to_video."""
+    """The JSON body of POST /v1/video_to_video for ``spec.model`` (aleph2)."""
     validate_request(request, spec)
-    ratio, reference = request.aspect_ratio, request.reference_image_url
     optional = present(
-        ratio=RUNWAY_PIXEL_RATIOS[ratio] if ratio is not None else None,
         seed=request.seed,
-        references=[{"type": "image", "uri": reference}] if reference is not None else None,
+        keyframes=keyframes(request) or None,
+        outputFormat=spec.output_format,
+        targetAspectRatio=request.aspect_ratio,
     )
-    return {"model": MODEL, "videoUri": request.video_url, "promptText": request.prompt, **optional}
+    return {"model": spec.model, "videoUri": request.video_url, "promptText": request.prompt,
+            **optional}  # fmt: skip
+
+
+def keyframes(request: EditRequest) -> list[dict[str, Any]]:
+    """aleph2's ``keyframes``: the reference image at 0 s, then the request's own, in time order."""
+    found = [(frame.seconds, frame.uri) for frame in request.keyframes]
+    if request.reference_image_url is not None:
+        found.append((0.0, request.reference_image_url))
+    return [{"seconds": seconds, "uri": uri} for seconds, uri in sorted(found)]
 
 
 parse_submit = created_job
