@@ -109,5 +109,13 @@ def _facts(job: Job) -> list[tuple[str, str]]:
         ("expires", job.expires_at and job.expires_at.isoformat()),
         ("output", job.output and f"{job.output.uri} {job.output.size} bytes"),
         ("failure", job.failure_kind and f"{job.failure_kind}: {job.failure_message}"),
+        ("paid twice?", job.possible_double_charges and _doubled(job)),
     ]
     return [(label, str(value)) for label, value in facts if value]
+
+
+def _doubled(job: Job) -> str:
+    return (
+        f"{job.possible_double_charges} re-send(s) after a lost answer: possibly paid twice, "
+        f"up to ${job.possible_double_charge_usd:.2f} more (counted in the batch's spend)"
+    )

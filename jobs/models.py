@@ -92,6 +92,11 @@ class Job(BaseModel):
     updated_at: datetime
     events: tuple[Event, ...] = Field(default=())
 
+    @property
+    def possible_double_charge_usd(self) -> float:
+        """What the possible extra charges may have cost, at the job's estimated price."""
+        return round(self.possible_double_charges * self.estimated_cost_usd, 4)
+
     def with_event(self, at: datetime, detail: str = "") -> Job:
         """A copy with one more history line for its current state (keeping the last 20)."""
         events = (*self.events, Event(at=at, state=self.state, detail=detail))[-MAX_EVENTS:]

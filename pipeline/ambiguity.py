@@ -35,8 +35,3 @@ def resend_after_lost_answer(job: Job) -> tuple[dict[str, object], str]:
     """The changes and history note of a re-send that follows ``job``'s lost answer."""
     note = f"{POSSIBLY_PAID_TWICE}: the answer to the previous POST was lost"
     return {"answer_lost": False, "possible_double_charges": job.possible_double_charges + 1}, note
-
-
-def possible_double_charge_usd(job: Job) -> float:
-    """What ``job``'s possible extra charges may have cost, at its estimated price."""
-    return round(job.possible_double_charges * job.estimated_cost_usd, 4)
