@@ -68,6 +68,8 @@ class ProviderSpec(BaseModel):
     """The output container asked for (Runway aleph2); None: the provider's only one."""
     format_surcharges_usd: dict[str, float] = {}
     """Extra USD per output second of each ``output_format``; counted in `effective_price`."""
+    refreshes_output_urls: bool = False
+    """A re-fetch of the finished task hands out fresh output URLs (Runway)."""
     daily_generations: int | None = None
     """The key's generations per rolling 24 h (None: no cap known). Runway's organization
     endpoint, read at worker start, replaces it."""
@@ -109,6 +111,7 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         # because the estimate does not know the output's size).
         format_surcharges_usd={"prores": 0.05, "png_sequence": 0.05, "sdr_rec709_10bit": 0.40},
         daily_generations=None,  # tier 1: 50-200 a day; the organization endpoint says
+        refreshes_output_urls=True,  # "fetch the task again to get fresh URLs"
     ),
     ProviderName.SEGMIND: ProviderSpec(
         name=ProviderName.SEGMIND,

@@ -85,6 +85,8 @@ class Job(BaseModel):
     estimated_cost_usd: float = 0.0
     answer_lost: bool = False
     """The last submit POST went out and its answer was lost: it may have created a job."""
+    url_refreshes: int = 0
+    """Fresh output URLs fetched after one expired before its copy (pipeline.refreshing)."""
     possible_double_charges: int = 0
     """Re-sends made when an earlier POST may already have been paid (see pipeline.ambiguity)."""
     source_seconds: float | None = None
