@@ -41,7 +41,9 @@ def poll_job(ctx: Context, job_id: str, now: datetime) -> Decision:
 def _poll(ctx: Context, job: Job, now: datetime) -> Decision:
     assert job.key_id is not None and job.remote_id is not None
     adapter = ctx.adapter(job.provider, job.key_id)
-    grant = ctx.limiter.acquire_request(job.provider, job.key_id, ctx.limits(job.provider))
+    grant = ctx.limiter.acquire_request(
+        job.provider, job.key_id, ctx.limits(job.provider, job.key_id)
+    )
     if not grant.allowed:
         return _reschedule(ctx, job, now, grant.retry_after_s, f"limiter: {grant.reason}")
     try:
@@ -56,7 +58,7 @@ def _poll(ctx: Context, job: Job, now: datetime) -> Decision:
         _release(ctx, job)
         fail_job(ctx, job, now, exc.kind, exc.message)
         return Done(f"fatal: {exc.kind}")
-    ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider))
+    ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider, job.key_id))
     return _on_status(ctx, job, now, status)
 
 
@@ -135,7 +137,9 @@ def _poll_failed_retryably(
     ctx: Context, job: Job, now: datetime, exc: RetryableFailure
 ) -> Decision:
     if exc.retry_after is not None or exc.status_code == 429:
-        ctx.limiter.on_throttled(job.provider, _key(job), ctx.limits(job.provider), exc.retry_after)
+        ctx.limiter.on_throttled(
+            job.provider, _key(job), ctx.limits(job.provider, job.key_id), exc.retry_after
+        )
     # The job holds a concurrency slot while it waits: back off no longer than the poll cap,
     # unless the provider itself asks for longer.
     cap = max(ctx.settings.poll_max_interval_s, exc.retry_after or 0.0)
@@ -157,7 +161,9 @@ def _planned_delay(
         deadline_remaining_s=max(remaining, 0.0),
         prediction=prediction,
     )
-    pressure = ctx.limiter.rate_pressure(job.provider, _key(job), ctx.limits(job.provider))
+    pressure = ctx.limiter.rate_pressure(
+        job.provider, _key(job), ctx.limits(job.provider, job.key_id)
+    )
     # Near the key's request rate, spend fewer requests on status checks.
     return delay * (1.0 + 2.0 * max(0.0, pressure - 0.5))
 

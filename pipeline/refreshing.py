@@ -29,7 +29,9 @@ def refresh_or_expire(ctx: Context, job: Job, now: datetime, why: str) -> Decisi
     if job.url_refreshes >= MAX_URL_REFRESHES:
         return _expire(ctx, job, now, f"{why}, after {job.url_refreshes} fresh URLs")
     assert job.key_id is not None and job.remote_id is not None, "a finished job has both"
-    grant = ctx.limiter.acquire_request(job.provider, job.key_id, ctx.limits(job.provider))
+    grant = ctx.limiter.acquire_request(
+        job.provider, job.key_id, ctx.limits(job.provider, job.key_id)
+    )
     if not grant.allowed:
         return Then(Step.ARCHIVE, grant.retry_after_s, f"limiter: {grant.reason}")
     counted = ctx.ledger.update(job, expect=job.state, now=now, url_refreshes=job.url_refreshes + 1)

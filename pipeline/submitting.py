@@ -17,9 +17,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from config.settings import ProviderName
 from jobs.limiter import Grant
 from jobs.models import Job
 from jobs.states import JobState
+from jobs.tiers import TierStore, daily_cap_wait_s
 from jobs.timing import retry_delay
 from pipeline.ambiguity import POSSIBLY_PAID_TWICE, callback_wait_s, resend_after_lost_answer
 from pipeline.context import Context
@@ -101,7 +103,7 @@ def _pin_key(ctx: Context, job: Job, now: datetime) -> Job | None:
     if job.key_id is not None:
         return job
     pool = ctx.key_ids(job.provider)
-    limits = {key: ctx.limits(job.provider) for key in pool}
+    limits = {key: ctx.limits(job.provider, key) for key in pool}
     key = ctx.limiter.pick_key(job.provider, pool, limits)
     return ctx.ledger.update(job, expect=job.state, now=now, key_id=key)
 
@@ -114,12 +116,25 @@ def _acquire(ctx: Context, job: Job, key: str) -> Grant:
         job.provider,
         key,
         job.id,
-        ctx.limits(job.provider),
+        ctx.limits(job.provider, key),
         ctx.slot_lease_s(),
         batch=job.batch,
         priority=job.priority,
         hold_guess_s=ctx.spec(job.provider).typical_duration_s,
     )
+
+
+def _daily_cap_wait(ctx: Context, provider: ProviderName, key: str, now: datetime) -> Parked | None:
+    """Parked until the rolling window frees when the key made its daily cap of generations."""
+    cap = ctx.daily_cap(provider, key)
+    if cap is None:
+        return None
+    times = TierStore(ctx.redis).generation_times(provider, key, now.timestamp())
+    wait = daily_cap_wait_s(times, cap, now.timestamp())
+    if wait is None:
+        return None
+    reason = f"daily cap of {cap} generations reached on key {key}; parked until the window frees"
+    return Parked(reason, max(wait, 1.0))
 
 
 def _refused(grant: Grant) -> Then | Parked:
@@ -139,6 +154,9 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
         return Done("job moved while choosing its key")
     job, key = pinned, pinned.key_id
     assert key is not None
+    full = _daily_cap_wait(ctx, job.provider, key, now)
+    if full is not None:
+        return full
     grant = _acquire(ctx, job, key)
     if not grant.allowed:
         return _refused(grant)
@@ -221,8 +239,9 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
         _give_back(ctx, job, job.key_id)
         fail_job(ctx, job, now, exc.kind, exc.message)
         return Done(f"fatal: {exc.kind}")
-    ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider))
+    ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider, job.key_id))
     ctx.budget.commit(job.batch, job.estimated_cost_usd)
+    TierStore(ctx.redis).record_generation(job.provider, job.key_id, job.id, now.timestamp())
     deadline = now + timedelta(seconds=ctx.settings.job_deadline_s)
     moved = ctx.ledger.transition(
         job,
@@ -258,7 +277,7 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
         _give_back(ctx, job, job.key_id)
     if isinstance(exc, RateLimited) or exc.retry_after is not None:
         ctx.limiter.on_throttled(
-            job.provider, job.key_id, ctx.limits(job.provider), exc.retry_after
+            job.provider, job.key_id, ctx.limits(job.provider, job.key_id), exc.retry_after
         )
     if job.attempt >= ctx.settings.max_submit_attempts:
         message = f"gave up after {job.attempt} attempts; last: {exc.message}"

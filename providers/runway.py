@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
 from providers.adapter import HttpAdapter, present
-from providers.base import RemoteJob, RemoteState, RemoteStatus
+from providers.base import KeyTier, RemoteJob, RemoteState, RemoteStatus
 from providers.errors import FailureKind
 from providers.http import raise_for_status, read_answer
 from providers.request import EditRequest
@@ -33,6 +33,7 @@ NAME = ProviderName.RUNWAY
 API_VERSION = "2024-11-06"
 MAX_PROMPT_UTF16 = 1000
 SUBMIT_PATH = "/v1/video_to_video"
+ORGANIZATION_PATH = "/v1/organization"
 
 _STATES: dict[str, RemoteState] = {
     "PENDING": RemoteState.QUEUED,
@@ -59,6 +60,54 @@ class _Task(BaseModel):
     output: list[str] | None = None
     failure: str | None = None
     failure_code: str | None = Field(default=None, alias="failureCode")
+
+
+class _ModelLimits(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    max_concurrent_generations: int | None = Field(default=None, alias="maxConcurrentGenerations")
+    max_daily_generations: int | None = Field(default=None, alias="maxDailyGenerations")
+
+
+class _ModelUsage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    daily_generations: int = Field(default=0, alias="dailyGenerations")
+
+
+class _Tier(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    models: dict[str, _ModelLimits] = Field(default_factory=dict)
+
+
+class _Usage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    models: dict[str, _ModelUsage] = Field(default_factory=dict)
+
+
+class _Organization(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    credit_balance: int | None = Field(default=None, alias="creditBalance")
+    tier: _Tier
+    usage: _Usage = Field(default_factory=_Usage)
+
+
+def parse_organization(
+    status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
+) -> KeyTier:
+    """``GET /v1/organization`` -> the key's limits for ``spec.model`` (None: unlimited)."""
+    found = read_answer(NAME.value, status, headers, body, now, _Organization)
+    limits = found.tier.models.get(spec.model, _ModelLimits())
+    used = found.usage.models.get(spec.model, _ModelUsage())
+    return KeyTier(
+        concurrency=limits.max_concurrent_generations,
+        daily_generations=limits.max_daily_generations,
+        used_today=used.daily_generations,
+        credit_balance=found.credit_balance,
+    )
 
 
 def validate_request(request: EditRequest, spec: ProviderSpec) -> None:
@@ -144,6 +193,10 @@ class RunwayAdapter(HttpAdapter):
         """POST /v1/video_to_video once; raises `InvalidRequest` before sending a bad request."""
         body = build_submit_body(request, self.spec)
         return self.post_edit(parse_submit, SUBMIT_PATH, body, client_request_id)
+
+    def tier(self) -> KeyTier:
+        """GET /v1/organization: the key's concurrency and daily cap for the catalogue's model."""
+        return self.exchange(parse_organization, "GET", ORGANIZATION_PATH)
 
     def poll(self, remote_id: str, *, submitted_at: datetime | None = None) -> RemoteStatus:
         """GET /v1/tasks/{id}; output URLs expire ``retention_s`` after this poll."""

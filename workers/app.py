@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 
 from config.celery import celery_config
 from config.settings import Settings, load_settings
@@ -35,6 +35,17 @@ def _fresh_context(**_: Any) -> None:
     from tasks.runtime import warm_up
 
     warm_up()
+
+
+@worker_ready.connect
+def _learn_tiers(**_: Any) -> None:
+    # Once per worker, before it takes work: the provider's own limits beat the catalogue's.
+    import redis
+
+    from pipeline.tiers import learn_tiers
+
+    settings = load_settings()
+    learn_tiers(settings, redis.Redis.from_url(settings.redis_url))
 
 
 app = create_app()
