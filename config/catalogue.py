@@ -68,6 +68,8 @@ class ProviderSpec(BaseModel):
     """The output container asked for (Runway aleph2); None: the provider's only one."""
     format_surcharges_usd: dict[str, float] = {}
     """Extra USD per output second of each ``output_format``; counted in `effective_price`."""
+    public_figure_threshold: str | None = None
+    """Runway's moderation setting for recognisable public figures (``auto`` or ``low``)."""
     refreshes_output_urls: bool = False
     """A re-fetch of the finished task hands out fresh output URLs (Runway)."""
     daily_generations: int | None = None
@@ -179,7 +181,7 @@ def provider_spec(name: ProviderName | str, settings: Settings) -> ProviderSpec:
     user = settings.provider(name)
     updates: dict[str, object] = {}
     fields = ("base_url", "concurrency", "rate_per_s", "retention_s", "typical_duration_s",
-              "model", "output_format", "daily_generations")  # fmt: skip
+              "model", "output_format", "daily_generations", "public_figure_threshold")  # fmt: skip
     for field in fields:
         value = getattr(user, field)
         if value is not None:

@@ -56,6 +56,8 @@ class ProviderSettings(BaseModel):
     output_format: Literal["mp4", "prores", "png_sequence", "sdr_rec709_10bit"] | None = None
     """Runway aleph2's ``outputFormat``; non-mp4 formats cost extra per second."""
     daily_generations: int | None = Field(default=None, ge=1)
+    public_figure_threshold: Literal["auto", "low"] | None = None
+    """Runway's ``contentModeration.publicFigureThreshold`` (None: Runway's default)."""
 
     @field_validator("api_keys", "retired_api_keys", mode="before")
     @classmethod

@@ -127,9 +127,15 @@ def build_submit_body(request: EditRequest, spec: ProviderSpec) -> dict[str, Any
         keyframes=keyframes(request) or None,
         outputFormat=spec.output_format,
         targetAspectRatio=request.aspect_ratio,
+        contentModeration=_moderation(spec),
     )
     return {"model": spec.model, "videoUri": request.video_url, "promptText": request.prompt,
             **optional}  # fmt: skip
+
+
+def _moderation(spec: ProviderSpec) -> dict[str, str] | None:
+    threshold = spec.public_figure_threshold
+    return None if threshold is None else {"publicFigureThreshold": threshold}
 
 
 def keyframes(request: EditRequest) -> list[dict[str, Any]]:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from config.catalogue import CATALOGUE, ProviderSpec
-from config.settings import ProviderName
+from config.catalogue import CATALOGUE, ProviderSpec, provider_spec
+from config.settings import ProviderName, Settings
 from providers import aimlapi, crun, runway, segmind, vibedream
 from providers.errors import InvalidRequest
 from providers.request import EditRequest, Keyframe
@@ -235,8 +235,11 @@ def test_runway_sends_its_catalogue_model_and_keyframes_in_time_order() -> None:
     request = FULL.model_copy(
         update={"keyframes": (Keyframe(seconds=12.5, uri="https://example.com/late.jpg"),)}
     )
-    body = runway.build_submit_body(request, spec)
+    body = runway.build_submit_body(
+        request, spec.model_copy(update={"public_figure_threshold": "low"})
+    )
     assert body["model"] == "aleph3"
+    assert body["contentModeration"] == {"publicFigureThreshold": "low"}
     assert body["keyframes"] == [
         {"seconds": 0.0, "uri": "https://example.com/ref.jpg"},
         {"seconds": 12.5, "uri": "https://example.com/late.jpg"},
@@ -249,3 +252,14 @@ def test_a_non_mp4_output_format_costs_its_surcharge_per_second_in_the_estimate(
     assert runway.build_submit_body(MINIMAL, prores)["outputFormat"] == "prores"
     assert spec.effective_price.estimate(12) == pytest.approx(0.28 * 12)
     assert prores.effective_price.estimate(12) == pytest.approx((0.28 + 0.05) * 12)
+
+
+def test_the_model_and_output_format_are_settings_over_the_catalogue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RESTYLE_RUNWAY__MODEL", "aleph3")
+    monkeypatch.setenv("RESTYLE_RUNWAY__OUTPUT_FORMAT", "sdr_rec709_10bit")
+    spec = provider_spec(ProviderName.RUNWAY, Settings())
+    assert (spec.model, spec.output_format) == ("aleph3", "sdr_rec709_10bit")
+    assert spec.effective_price.per_second_usd == pytest.approx(0.28 + 0.40)
+    assert provider_spec(ProviderName.AIMLAPI, Settings()).model == "runway/gen4_aleph"
