@@ -19,9 +19,9 @@ from jobs.ledger import Ledger
 from jobs.states import JobState
 from jobs.tiers import DAILY_WINDOW_S, TierStore
 from pipeline.context import Context
-from pipeline.decisions import Done, Step, Then
+from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.submitting import submit_job
-from providers.base import KeyTier
+from pipeline.tiers import learn_tiers
 from tests.pipeline.conftest import make_job, states_of, unique_batch
 from workers.dispatch import dispatch_jobs
 
@@ -71,26 +71,47 @@ def test_a_tier_of_concurrency_3_makes_restyles_peak_3_without_a_catalogue_value
     assert peak <= 3
 
 
-def test_a_key_at_its_daily_cap_parks_submits_until_the_window_moves(
+def decided(ctx: Context, job_id: str, now: datetime) -> Decision:
+    """The submit step's decision, past refusals of the key's request rate (real time)."""
+    while True:
+        decision = submit_job(ctx, job_id, now)
+        if not (isinstance(decision, Then) and decision.reason == "limiter: rate"):
+            return decision
+        time.sleep(decision.countdown_s)
+
+
+def test_with_a_daily_cap_of_10_fifteen_jobs_give_10_sent_and_5_parked_until_the_window_moves(
     settings: Settings, emulator: httpx.Client, source_url: str, forget_tier: None
 ) -> None:
+    # The emulator's window is 3 s of its own time; restyle's moves with the `now` it is given.
+    emulator.post("/_emulator/keys", json={"key": dev_key(RUNWAY), "concurrency": 20})
+    knobs = {"providers": {"runway": {"daily_generations": 10, "daily_window_s": 3}}}
+    emulator.post("/_emulator/config", json=knobs).raise_for_status()
     ctx = Context.from_settings(settings)
+    learned = learn_tiers(settings, ctx.redis)
+    tier = learned[(RUNWAY.value, KID)]
+    assert (tier.concurrency, tier.daily_generations, tier.used_today) == (20, 10, 0)
+    batch = unique_batch("daily")
+    jobs = [make_job(settings, batch, f"c{n:02d}", RUNWAY, source_url) for n in range(15)]
+    ctx.ledger.add(jobs)
     now = datetime.now(UTC)
-    store = TierStore(ctx.redis)
-    store.save(RUNWAY.value, KID, KeyTier(concurrency=5, daily_generations=10))
-    for n in range(10):
-        store.record_generation(RUNWAY.value, KID, f"earlier-{n}", now.timestamp() - 3600 + n)
-    job = make_job(settings, unique_batch("daily"), "c", RUNWAY, source_url)
-    ctx.ledger.add([job])
 
-    parked = submit_job(ctx, job.id, now)
+    first = [decided(ctx, job.id, now) for job in jobs]
 
-    assert isinstance(parked, Done) and "daily cap of 10" in parked.reason
-    frees_at = now.timestamp() - 3600 + DAILY_WINDOW_S  # when the oldest generation leaves
-    assert ctx.redis.zscore(keys.watch(), job.id) == pytest.approx(frees_at, abs=1.0)
-    assert ctx.ledger.require(job.id).state is JobState.QUEUED
-    assert emulator.get("/_emulator/stats").json()["submissions"]["requests"] == 0
-    window_moved = now + timedelta(seconds=DAILY_WINDOW_S - 3600 + 1)
-    through = submit_job(ctx, job.id, window_moved)
-    assert isinstance(through, Then) and through.step is Step.POLL, through
-    assert ctx.ledger.require(job.id).state is JobState.SUBMITTED
+    sent = [job for job, step in zip(jobs, first, strict=True) if isinstance(step, Then)]
+    parked = [job for job, step in zip(jobs, first, strict=True) if isinstance(step, Done)]
+    assert (len(sent), len(parked)) == (10, 5), first
+    assert all("daily cap of 10" in step.reason for step in first if isinstance(step, Done))
+    assert {ctx.ledger.require(job.id).state for job in parked} == {JobState.QUEUED}
+    frees_at = now.timestamp() + DAILY_WINDOW_S  # when the first generation leaves the window
+    assert ctx.redis.zscore(keys.watch(), parked[0].id) == pytest.approx(frees_at, abs=5.0)
+    stats = emulator.get("/_emulator/stats").json()
+    assert (stats["submissions"]["paid_total"], stats["rate_limited_total"]) == (10, 0)
+
+    time.sleep(3.1)  # the emulator's window moves too
+    moved = now + timedelta(seconds=DAILY_WINDOW_S + 60)
+    later = [decided(ctx, job.id, moved) for job in parked]
+
+    assert all(isinstance(step, Then) and step.step is Step.POLL for step in later), later
+    assert {ctx.ledger.require(job.id).state for job in jobs} == {JobState.SUBMITTED}
+    assert emulator.get("/_emulator/stats").json()["submissions"]["paid_total"] == 15
