@@ -70,6 +70,9 @@ class ProviderSpec(BaseModel):
     """Extra USD per output second of each ``output_format``; counted in `effective_price`."""
     public_figure_threshold: str | None = None
     """Runway's moderation setting for recognisable public figures (``auto`` or ``low``)."""
+    rate_limit_is_daily_cap: bool = False
+    """A 429 at submit without Retry-After means the key's daily cap, not a request rate
+    (Runway documents no other 429): the key parks its submits, and its polls go on."""
     refreshes_output_urls: bool = False
     """A re-fetch of the finished task hands out fresh output URLs (Runway)."""
     daily_generations: int | None = None
@@ -114,6 +117,7 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         format_surcharges_usd={"prores": 0.05, "png_sequence": 0.05, "sdr_rec709_10bit": 0.40},
         daily_generations=None,  # tier 1: 50-200 a day; the organization endpoint says
         refreshes_output_urls=True,  # "fetch the task again to get fresh URLs"
+        rate_limit_is_daily_cap=True,  # "429 comes only from the daily cap"
     ),
     ProviderName.SEGMIND: ProviderSpec(
         name=ProviderName.SEGMIND,

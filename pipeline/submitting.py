@@ -21,7 +21,7 @@ from config.settings import ProviderName
 from jobs.limiter import Grant
 from jobs.models import Job
 from jobs.states import JobState
-from jobs.tiers import TierStore, daily_cap_wait_s
+from jobs.tiers import FULL_RECHECK_S, TierStore, daily_cap_wait_s
 from jobs.timing import retry_delay
 from pipeline.ambiguity import POSSIBLY_PAID_TWICE, callback_wait_s, resend_after_lost_answer
 from pipeline.context import Context
@@ -126,11 +126,16 @@ def _acquire(ctx: Context, job: Job, key: str) -> Grant:
 
 def _daily_cap_wait(ctx: Context, provider: ProviderName, key: str, now: datetime) -> Parked | None:
     """Parked until the rolling window frees when the key made its daily cap of generations."""
+    store = TierStore(ctx.redis)
+    full_until = store.full_until(provider, key)
+    if full_until is not None and full_until > now.timestamp():
+        reason = f"{provider} refused key {key} for its daily cap; parked until it is tried again"
+        return Parked(reason, full_until - now.timestamp())
     cap = ctx.daily_cap(provider, key)
     if cap is None:
         return None
-    times = TierStore(ctx.redis).generation_times(provider, key, now.timestamp())
-    wait = daily_cap_wait_s(times, cap, now.timestamp())
+    wait = daily_cap_wait_s(store.generation_times(provider, key, now.timestamp()), cap,
+                            now.timestamp())  # fmt: skip
     if wait is None:
         return None
     reason = f"daily cap of {cap} generations reached on key {key}; parked until the window frees"
@@ -275,7 +280,11 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
         ctx.budget.commit(job.batch, job.estimated_cost_usd)
     else:
         _give_back(ctx, job, job.key_id)
-    if isinstance(exc, RateLimited) or exc.retry_after is not None:
+    if _daily_cap_refusal(ctx, job, exc):
+        # Not a request rate: the key's polls go on, its submits park (`_daily_cap_wait`).
+        until = now.timestamp() + FULL_RECHECK_S
+        TierStore(ctx.redis).mark_full(job.provider, job.key_id, until)
+    elif isinstance(exc, RateLimited) or exc.retry_after is not None:
         ctx.limiter.on_throttled(
             job.provider, job.key_id, ctx.limits(job.provider, job.key_id), exc.retry_after
         )
@@ -299,6 +308,13 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
     if moved is None:
         return Done("job moved while submitting")
     return Then(Step.SUBMIT, delay, type(exc).__name__)
+
+
+def _daily_cap_refusal(ctx: Context, job: Job, exc: RetryableFailure) -> bool:
+    """A 429 without Retry-After from a provider whose only 429 is its daily cap (Runway);
+    one with Retry-After is a passing throttle like anyone's."""
+    capped = ctx.spec(job.provider).rate_limit_is_daily_cap
+    return capped and isinstance(exc, RateLimited) and exc.retry_after is None
 
 
 def _give_back(ctx: Context, job: Job, key: str) -> None:

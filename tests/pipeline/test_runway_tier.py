@@ -17,7 +17,7 @@ from devstack.stack import dev_key
 from jobs import keys
 from jobs.ledger import Ledger
 from jobs.states import JobState
-from jobs.tiers import DAILY_WINDOW_S, TierStore
+from jobs.tiers import DAILY_WINDOW_S, FULL_RECHECK_S, TierStore
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.submitting import submit_job
@@ -115,3 +115,28 @@ def test_with_a_daily_cap_of_10_fifteen_jobs_give_10_sent_and_5_parked_until_the
     assert all(isinstance(step, Then) and step.step is Step.POLL for step in later), later
     assert {ctx.ledger.require(job.id).state for job in jobs} == {JobState.SUBMITTED}
     assert emulator.get("/_emulator/stats").json()["submissions"]["paid_total"] == 15
+
+
+def test_runways_own_daily_cap_refusal_parks_the_keys_submits_without_a_cooldown(
+    settings: Settings, emulator: httpx.Client, source_url: str, forget_tier: None
+) -> None:
+    # restyle knows no cap (no tier read, none in the catalogue); Runway's 429 tells it.
+    knobs = {"providers": {"runway": {"daily_generations": 1}}}
+    emulator.post("/_emulator/config", json=knobs).raise_for_status()
+    ctx = Context.from_settings(settings)
+    batch = unique_batch("refused")
+    first, second = (make_job(settings, batch, f"c{n}", RUNWAY, source_url) for n in range(2))
+    ctx.ledger.add([first, second])
+    now = datetime.now(UTC)
+    assert isinstance(decided(ctx, first.id, now), Then)
+
+    refused = decided(ctx, second.id, now)
+
+    assert isinstance(refused, Then) and refused.step is Step.SUBMIT, refused
+    assert ctx.limiter.snapshot(RUNWAY, KID, ctx.limits(RUNWAY, KID))["cooldown_remaining"] == 0
+    retry_at = now + timedelta(seconds=refused.countdown_s + 1)
+    parked = decided(ctx, second.id, retry_at)
+    assert isinstance(parked, Done) and "refused key" in parked.reason, parked
+    due = ctx.redis.zscore(keys.watch(), second.id)
+    assert due == pytest.approx(now.timestamp() + FULL_RECHECK_S, abs=5.0)
+    assert ctx.ledger.require(second.id).state is JobState.RETRY_WAIT
