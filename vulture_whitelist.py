@@ -29,3 +29,4 @@ set_cooldown  # a cooldown without a rate cut: daily caps and circuit breakers
 CallbackReceiver, parse_callback  # crun callbacks (the web service receives them)
 should_exit  # uvicorn.Server reads it to stop (bench and test servers)
 collect  # prometheus_client calls a registered collector's collect()
+used_today  # part of the tier Runway reports, shown by restyle limits

@@ -8,7 +8,7 @@ fault rates (10% 429 with Retry-After, 10% 5xx, 5% timeouts, 2% malformed JSON) 
 maintenance window (crun 455, the others 503). Prints a table, then one JSON line; exits 1 when
 a job was lost or a job that reached a provider did not pay exactly once.
 
-    python -m bench.chaos [--jobs 500] [--small] [--seed 8]
+    python -m bench.chaos [--jobs 500] [--small] [--seed 8] [--honour-idempotency]
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def start_services(stack: Stack, plan: ChaosPlan) -> TcpProxy:
     """Redis with AOF, moto behind a proxy, and the emulator in its chaos preset."""
     stack.start_redis(appendonly=True)
     stack.start_s3()
-    stack.start_emulator("--preset", "chaos", "--seed", str(plan.seed))
+    honour = ("--honour-idempotency",) if plan.honour_idempotency else ()
+    stack.start_emulator("--preset", "chaos", "--seed", str(plan.seed), *honour)
     low, high = plan.processing_s
     configure_emulator(
         stack, {"faults": emulator_faults(plan), "processing": {"min_s": low, "max_s": high}}
@@ -176,9 +177,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--keep", action="store_true", help="keep the service logs")
+    parser.add_argument(
+        "--honour-idempotency",
+        action="store_true",
+        help="the emulator replays repeated Idempotency-Keys (no provider documents it)",
+    )
     args = parser.parse_args(argv)
     plan = ChaosPlan.small() if args.small else ChaosPlan()
-    overrides = {"jobs": args.jobs, "seed": args.seed}
+    overrides = {
+        "jobs": args.jobs,
+        "seed": args.seed,
+        "honour_idempotency": args.honour_idempotency or None,
+    }
     plan = dataclasses.replace(plan, **{k: v for k, v in overrides.items() if v is not None})
     result = run_chaos(plan, keep=args.keep)
     render(result, Console())

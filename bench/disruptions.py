@@ -40,6 +40,7 @@ class ChaosPlan:
     reconcile_every_s: float = 5.0
     give_up_s: float = 1500.0
     seed: int = 8
+    honour_idempotency: bool = False  # the emulator's default, as every provider documents
 
     @classmethod
     def small(cls) -> ChaosPlan:

@@ -105,7 +105,7 @@ def _submissions(
     return {
         ProviderName.RUNWAY: (
             f"{base}/runway/v1/video_to_video",
-            {"model": "gen4_aleph", "videoUri": video, "promptText": "load"},
+            {"model": "aleph2", "videoUri": video, "promptText": "load"},
             {**bearer[ProviderName.RUNWAY], "X-Runway-Version": "2024-11-06"},
         ),
         ProviderName.SEGMIND: (

@@ -74,7 +74,7 @@ def make_jobs(producer: Producer, batch: str, urls: Sequence[str]) -> list[Job]:
         Job(id=job_id_for(batch, f"clip-{n:05d}"), batch=batch, item=f"clip-{n:05d}",
             provider=PROVIDER, request=EditRequest(video_url=url, prompt="make it winter"),
             source=url, priority=Priority.BULK, created_at=now, updated_at=now,
-            estimated_cost_usd=spec.price.estimate(spec.output_seconds))
+            estimated_cost_usd=spec.effective_price.estimate(spec.output_seconds))
         for n, url in enumerate(urls)
     ]  # fmt: skip
 

@@ -92,7 +92,7 @@ def source_urls(stack: Stack, count: int, seconds: float = 1.5) -> list[str]:
     client = s3_client(stack)
     client.create_bucket(Bucket=SOURCE_BUCKET)
     clip = make_clip(stack.workdir / "source.mp4", seconds=seconds)
-    client.upload_file(str(clip), SOURCE_BUCKET, SOURCE_KEY)
+    client.upload_file(str(clip), SOURCE_BUCKET, SOURCE_KEY, ExtraArgs={"ContentType": "video/mp4"})
     params = {"Bucket": SOURCE_BUCKET, "Key": SOURCE_KEY}
     return [
         client.generate_presigned_url("get_object", Params=params, ExpiresIn=86_400 + n)

@@ -140,7 +140,13 @@ def status(
             table.add_row(state.value, str(summary["states"][state.value]))
     console.print(table)
     limit = summary["budget_usd"]
-    console.print(f"spent ${summary['spent_usd']:.2f}" + (f" of ${limit:.2f}" if limit else ""))
+    spent = f"spent ${summary['spent_usd']:.2f}" + (f" of ${limit:.2f}" if limit else "")
+    if summary["possible_double_charges"]:
+        spent += (
+            f"; {summary['possible_double_charges']} possible double charge(s), "
+            f"${summary['possible_double_charge_usd']:.2f}, counted in the spend"
+        )
+    console.print(spent)
 
 
 class StatusSummary(TypedDict):
@@ -153,12 +159,17 @@ class StatusSummary(TypedDict):
     spent_usd: float
     reserved_usd: float
     budget_usd: float | None
+    possible_double_charges: int
+    possible_double_charge_usd: float
 
 
 def status_summary(ledger: Ledger, budget: Budget, batch: str) -> StatusSummary:
     """A batch's counts by state and its money."""
     counts = ledger.batch_counts(batch)
     money = budget.status(batch)
+    doubled = [
+        job for job in ledger.get_many(ledger.batch_ids(batch)) if job.possible_double_charges
+    ]
     return StatusSummary(
         batch=batch,
         jobs=sum(counts.values()),
@@ -167,6 +178,8 @@ def status_summary(ledger: Ledger, budget: Budget, batch: str) -> StatusSummary:
         spent_usd=money.spent_usd,
         reserved_usd=money.reserved_usd,
         budget_usd=money.limit_usd,
+        possible_double_charges=sum(job.possible_double_charges for job in doubled),
+        possible_double_charge_usd=round(sum(j.possible_double_charge_usd for j in doubled), 4),
     )
 
 

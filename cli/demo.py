@@ -46,7 +46,7 @@ def write_samples(folder: Path, count: int) -> Path:
         for index in range(count):
             clip = make_clip(
                 folder / f"clip-{index:02d}.mp4",
-                seconds=2.0,
+                seconds=3.0,  # Runway aleph2 takes 2-30 s
                 pattern=PATTERNS[index % len(PATTERNS)],
             )
             writer.writerow(

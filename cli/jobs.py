@@ -59,7 +59,7 @@ def enqueue(
         priority=priority,
         created_at=now,
         updated_at=now,
-        estimated_cost_usd=spec.price.estimate(spec.output_seconds),
+        estimated_cost_usd=spec.effective_price.estimate(spec.output_seconds),
     )
     if Ledger(redis_client(settings), settings.job_record_ttl_s).add([job])[0]:
         from tasks.messages import dispatch_jobs
@@ -117,5 +117,13 @@ def _facts(job: Job) -> list[tuple[str, str]]:
         ("expires", job.expires_at and job.expires_at.isoformat()),
         ("output", job.output and f"{job.output.uri} {job.output.size} bytes"),
         ("failure", job.failure_kind and f"{job.failure_kind}: {job.failure_message}"),
+        ("paid twice?", job.possible_double_charges and _doubled(job)),
     ]
     return [(label, str(value)) for label, value in facts if value]
+
+
+def _doubled(job: Job) -> str:
+    return (
+        f"{job.possible_double_charges} re-send(s) after a lost answer: possibly paid twice, "
+        f"up to ${job.possible_double_charge_usd:.2f} more (counted in the batch's spend)"
+    )

@@ -11,6 +11,7 @@ from cli.common import console, redis_client, settings_or_exit
 from config.catalogue import Price, provider_spec
 from config.settings import ProviderName, key_id
 from jobs.limiter import KeyLimits, Limiter
+from pipeline.tiers import learn_tiers
 from providers.registry import describe
 
 
@@ -52,24 +53,30 @@ def _price(price: Price) -> str:
 def limits() -> None:
     """Show each configured key's limiter state: in flight, effective rate, cooldown."""
     settings = settings_or_exit()
-    limiter = Limiter(redis_client(settings))
-    table = Table("provider", "key", "in flight", "parked", "concurrency", "effective rate/s",
-                  "cooldown s")  # fmt: skip
+    client = redis_client(settings)
+    limiter, learned = Limiter(client), learn_tiers(settings, client)
+    table = Table("provider", "key", "in flight", "parked", "concurrency", "daily cap",
+                  "effective rate/s", "cooldown s")  # fmt: skip
     for name in ProviderName:
         spec = provider_spec(name, settings)
-        key_limits = KeyLimits(concurrency=spec.concurrency, rate_per_s=spec.rate_per_s)
         block = settings.provider(name)
         keys = [(key, "") for key in block.api_keys] + [
             (k, " (retired)") for k in block.retired_api_keys
         ]
         for key, note in keys:
+            tier = learned.get((name.value, key_id(key)))
+            concurrency = (tier and tier.concurrency) or spec.concurrency
+            daily = tier.daily_generations if tier else spec.daily_generations
+            source = " (provider)" if tier else ""
+            key_limits = KeyLimits(concurrency=concurrency, rate_per_s=spec.rate_per_s)
             snap = limiter.snapshot(name, key_id(key), key_limits)
             table.add_row(
                 name.value,
                 key_id(key) + note,
                 str(snap.get("in_flight", "?")),
                 str(snap.get("parked", 0)),
-                str(spec.concurrency),
+                f"{concurrency}{source}",
+                "-" if daily is None else f"{daily}{source}",
                 f"{snap.get('effective_rate', 0):.2f}",
                 f"{snap.get('cooldown_remaining', 0):.1f}",
             )

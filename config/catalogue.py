@@ -37,6 +37,7 @@ class InputLimits(BaseModel):
     max_bytes: int
     containers: tuple[str, ...] = ("mp4", "mov", "webm")
     max_source_seconds: float = 600.0
+    min_source_seconds: float = 0.0
 
 
 class ImageLimits(BaseModel):
@@ -72,6 +73,33 @@ class ProviderSpec(BaseModel):
     output_seconds: float = 5.0
     durations: tuple[int, ...] = (5,)  # accepted EditRequest.duration_s: Aleph outputs 5 s
     reference_image: ImageLimits = ImageLimits()
+    model: str = "gen4_aleph"
+    """The model the adapter asks for; ``RESTYLE_<P>__MODEL`` changes it when a provider
+    renames it. Resellers that put the model in the path or spell it their own way keep it."""
+    max_keyframes: int = 0
+    """Timed guidance images (`EditRequest.keyframes`) one request may carry."""
+    output_format: str | None = None
+    """The output container asked for (Runway aleph2); None: the provider's only one."""
+    format_surcharges_usd: dict[str, float] = {}
+    """Extra USD per output second of each ``output_format``; counted in `effective_price`."""
+    public_figure_threshold: str | None = None
+    """Runway's moderation setting for recognisable public figures (``auto`` or ``low``)."""
+    rate_limit_is_daily_cap: bool = False
+    """A 429 at submit without Retry-After means the key's daily cap, not a request rate
+    (Runway documents no other 429): the key parks its submits, and its polls go on."""
+    refreshes_output_urls: bool = False
+    """A re-fetch of the finished task hands out fresh output URLs (Runway)."""
+    daily_generations: int | None = None
+    """The key's generations per rolling 24 h (None: no cap known). Runway's organization
+    endpoint, read at worker start, replaces it."""
+
+    @property
+    def effective_price(self) -> Price:
+        """``price`` with the chosen output format's per-second surcharge added."""
+        extra = self.format_surcharges_usd.get(self.output_format or "", 0.0)
+        if not extra:
+            return self.price
+        return self.price.model_copy(update={"per_second_usd": self.price.per_second_usd + extra})
 
 
 _MB = 1024 * 1024
@@ -80,15 +108,30 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
     ProviderName.RUNWAY: ProviderSpec(
         name=ProviderName.RUNWAY,
         base_url="https://api.dev.runwayml.com",
-        concurrency=2,  # tier 1: 1-2 concurrent tasks
+        concurrency=2,  # tier 1: 1-2 concurrent tasks; GET /v1/organization says, at start
         rate_per_s=5.0,  # no documented request rate; be polite
-        price=Price(per_second_usd=0.15),  # 15 credits/s at $0.01
-        limits=InputLimits(max_bytes=32 * _MB),
-        ratios=FRIENDLY_RATIOS,
+        # aleph2 (gen4_aleph left Runway's API in 2026): about $0.28/s, third-party, unconfirmed
+        price=Price(per_second_usd=0.28),
+        # aleph2 takes 2-30 s and answers at the input's length and resolution (third-party,
+        # unconfirmed); < 16 MB (third-party; Runway's input page allows 32 MB by URL).
+        limits=InputLimits(max_bytes=16 * _MB, max_source_seconds=30.0, min_source_seconds=2.0),
+        ratios=FRIENDLY_RATIOS,  # sent as targetAspectRatio, which letterboxes (outpaints)
         accepts_seed=True,
-        accepts_reference_image=True,
-        retention_s=24 * 3600,  # "URLs expire within 24-48 hours"
+        accepts_reference_image=True,  # sent as a keyframe at 0 s
+        retention_s=24 * 3600,  # "URLs expire within 24-48 hours"; a task re-fetch renews them
         typical_duration_s=180,
+        output_seconds=30.0,  # the output is as long as the input, up to the 30 s window
+        durations=(),
+        model="aleph2",
+        max_keyframes=5,
+        output_format="mp4",
+        # Non-mp4 surcharges from the SDK's docstring, at $0.01 a credit: 5 credits/s for
+        # prores and png_sequence, 20 for sdr_rec709_10bit (40 above 4 MP: counted at 40,
+        # because the estimate does not know the output's size).
+        format_surcharges_usd={"prores": 0.05, "png_sequence": 0.05, "sdr_rec709_10bit": 0.40},
+        daily_generations=None,  # tier 1: 50-200 a day; the organization endpoint says
+        refreshes_output_urls=True,  # "fetch the task again to get fresh URLs"
+        rate_limit_is_daily_cap=True,  # "429 comes only from the daily cap"
     ),
     ProviderName.SEGMIND: ProviderSpec(
         name=ProviderName.SEGMIND,
@@ -96,6 +139,7 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         concurrency=4,  # unconfirmed
         rate_per_s=5.0,  # unconfirmed
         price=Price(per_run_usd=1.125),  # third-party listing
+        model="runway-gen4-aleph",  # in the path
         limits=InputLimits(max_bytes=16 * _MB),
         ratios=FRIENDLY_RATIOS,
         accepts_seed=True,
@@ -109,6 +153,7 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         concurrency=4,  # unconfirmed
         rate_per_s=5.0,  # unconfirmed
         price=Price(per_run_usd=1.00),  # unconfirmed: not in the docs repo
+        model="runway/gen4_aleph",
         limits=InputLimits(max_bytes=32 * _MB),  # unconfirmed
         ratios=FRIENDLY_RATIOS,
         accepts_seed=True,
@@ -122,6 +167,7 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         concurrency=4,  # unconfirmed
         rate_per_s=5.0,  # unconfirmed
         price=Price(per_second_usd=0.18, minimum_usd=1.00),
+        model="gen4-aleph",  # in the path
         limits=InputLimits(max_bytes=32 * _MB),  # size unconfirmed; formats documented
         ratios=("16:9", "9:16", "4:3", "3:4", "1:1"),
         accepts_seed=False,
@@ -136,6 +182,7 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         concurrency=4,  # unconfirmed
         rate_per_s=5.0,  # unconfirmed
         price=Price(per_run_usd=1.00),  # unconfirmed: estimate-credits gives the real one
+        model="runway/gen-4-aleph",
         limits=InputLimits(max_bytes=32 * _MB),  # unconfirmed
         ratios=FRIENDLY_RATIOS,  # unconfirmed: input.aspect_ratio is a guess
         accepts_seed=True,  # unconfirmed: input.seed is a guess
@@ -151,7 +198,9 @@ def provider_spec(name: ProviderName | str, settings: Settings) -> ProviderSpec:
     base = CATALOGUE[ProviderName(name)]
     user = settings.provider(name)
     updates: dict[str, object] = {}
-    for field in ("base_url", "concurrency", "rate_per_s", "retention_s", "typical_duration_s"):
+    fields = ("base_url", "concurrency", "rate_per_s", "retention_s", "typical_duration_s",
+              "model", "output_format", "daily_generations", "public_figure_threshold")  # fmt: skip
+    for field in fields:
         value = getattr(user, field)
         if value is not None:
             updates[field] = value

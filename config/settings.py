@@ -52,6 +52,12 @@ class ProviderSettings(BaseModel):
     typical_duration_s: float | None = Field(default=None, gt=0)
     price_per_second_usd: float | None = Field(default=None, ge=0)
     price_per_run_usd: float | None = Field(default=None, ge=0)
+    model: str | None = Field(default=None, min_length=1)
+    output_format: Literal["mp4", "prores", "png_sequence", "sdr_rec709_10bit"] | None = None
+    """Runway aleph2's ``outputFormat``; non-mp4 formats cost extra per second."""
+    daily_generations: int | None = Field(default=None, ge=1)
+    public_figure_threshold: Literal["auto", "low"] | None = None
+    """Runway's ``contentModeration.publicFigureThreshold`` (None: Runway's default)."""
 
     @field_validator("api_keys", "retired_api_keys", mode="before")
     @classmethod
@@ -140,6 +146,12 @@ class Settings(BaseSettings):
 
     http_connect_timeout_s: float = Field(default=5.0, gt=0)
     http_read_timeout_s: float = Field(default=30.0, gt=0)
+    http_submit_read_timeout_s: float = Field(default=120.0, gt=0)
+    """A submit POST's read timeout: much longer than a poll's, since a lost answer to a POST
+    may be a second charge and a slow one is still an answer."""
+    crun_callback_grace_s: float = Field(default=60.0, ge=0)
+    """After a crun submit's answer is lost, how long to wait for its callback to announce the
+    job before paying for a new one."""
     max_submit_attempts: int = Field(default=8, ge=1, le=100)
     # At most jobs.timing.MAX_COUNTDOWN_S, which every countdown is clamped to anyway.
     poll_max_interval_s: float = Field(default=60.0, gt=0, le=600.0)

@@ -59,9 +59,15 @@ Behaviour and assumptions:
 - Validation happens at submit (the provider's 4xx and error body); the input video is fetched
   after the submit was accepted, so an unfetchable or undecodable input becomes a failed job in
   the provider's words (Runway ``ASSET.INVALID``, segmind 422 FAILED, ...), never a 4xx.
-- ``honour_idempotency_key`` (default true, unconfirmed for every real provider): a repeated
-  submit with the same Idempotency-Key and API key, while the job is kept, returns the original
-  job without charging again.
+- ``honour_idempotency_key`` (default false, as every real provider documents it: none of them
+  honours the header): when true (``--honour-idempotency``), a repeated submit with the same
+  Idempotency-Key and API key, while the job is kept, returns the original job without
+  charging again.
+- Runway serves ``aleph2`` and refuses ``gen4_aleph`` (400 ``{"error", "issues"}``); it HEADs
+  the input URL at submit (``check_input_url``): no redirect, a ``video/*`` Content-Type and a
+  Content-Length, https (plain http only to loopback hosts). ``daily_generations`` caps paid
+  jobs per key in a rolling ``daily_window_s`` (24 h): over it Runway answers 429.
+  ``GET /v1/organization`` reports the key's tier (concurrency, daily cap), usage and credits.
 - Over a key's ``concurrency``, Runway queues tasks as THROTTLED; the others answer 429 with
   Retry-After. ``rate_per_s`` limits every API request of a key (429 with Retry-After).
 - Insufficient credits: Runway 400, segmind 406, aimlapi 403, vibedream and crun 402.

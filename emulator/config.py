@@ -81,6 +81,7 @@ class KeyKnobs(Knobs):
     concurrency: int | None = Field(default=None, ge=0)
     rate_per_s: float | None = Field(default=None, gt=0)
     credits: int | None = Field(default=None, ge=0)
+    daily_generations: int | None = Field(default=None, ge=0)
 
 
 class ProviderKnobs(Knobs):
@@ -88,6 +89,9 @@ class ProviderKnobs(Knobs):
 
     ``retention_s``: how long output URLs work; ``record_ttl_s``: how long a job can be polled
     (segmind: both 1 hour from submission). ``disabled``: submits are refused (crun 505).
+    ``daily_generations``: paid jobs per key in a rolling ``daily_window_s`` (Runway's 24 h
+    cap; over it, 429). ``check_input_url``: Runway HEADs the input URL at submit and refuses
+    a redirect, a missing Content-Length or a non-video Content-Type (other providers ignore it).
     """
 
     accepted_key_ids: tuple[str, ...] | None = None
@@ -98,6 +102,9 @@ class ProviderKnobs(Knobs):
     processing: Distribution | None = None
     faults: FaultRates | None = None
     disabled: bool = False
+    daily_generations: int | None = Field(default=None, ge=0)
+    daily_window_s: float = Field(default=24 * 3600, gt=0)
+    check_input_url: bool = True
 
 
 REAL_RETENTION_S: dict[ProviderName, float] = {
@@ -136,7 +143,7 @@ class EmulatorConfig(Knobs):
     faults: FaultRates = FaultRates()
     providers: dict[ProviderName, ProviderKnobs] = Field(default_factory=real_providers)
     keys: dict[str, KeyKnobs] = Field(default_factory=dict)
-    honour_idempotency_key: bool = True
+    honour_idempotency_key: bool = False
     echo_credentials: bool = False
     output_padding_bytes: int = Field(default=0, ge=0)
     moderation_keyword: str = "forbidden"
@@ -181,6 +188,11 @@ class EmulatorConfig(Knobs):
         """How many jobs the key may run at once (the key's value wins)."""
         own = self.key(kid).concurrency
         return own if own is not None else self.providers[name].concurrency
+
+    def daily_cap_for(self, name: ProviderName, kid: str) -> int | None:
+        """Paid jobs the key may create per rolling window (the key's value wins)."""
+        own = self.key(kid).daily_generations
+        return own if own is not None else self.providers[name].daily_generations
 
     def rate_for(self, name: ProviderName, kid: str) -> float | None:
         """Requests per second the key may send (the key's value wins)."""

@@ -9,7 +9,7 @@ import logging
 import random
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -43,7 +43,7 @@ class Accepted:
 class Refusal:
     """The submit was refused before any job was created."""
 
-    reason: Literal["credits", "concurrency", "disabled"]
+    reason: Literal["credits", "concurrency", "disabled", "daily"]
     message: str
     retry_after_s: float | None = None
 
@@ -62,6 +62,7 @@ class Emulator:
         self.window = RateWindow()
         self.signer = Signer()
         self.spent: Counter[str] = Counter()
+        self.generations: dict[tuple[ProviderName, str], deque[float]] = {}
         self.pool = RenderPool(config.render_workers)
         self.wires: dict[ProviderName, Wire] = {}
         self._client: httpx.AsyncClient | None = None
@@ -92,6 +93,13 @@ class Emulator:
         self.pool.close()
 
     @property
+    def http(self) -> httpx.AsyncClient:
+        """The client the emulator fetches inputs with (exists once `start` has run)."""
+        if self._client is None:
+            raise RuntimeError("the emulator has not been started")
+        return self._client
+
+    @property
     def lifecycle(self) -> Lifecycle:
         """The job driver (exists once `start` has run)."""
         if self._lifecycle is None:
@@ -107,6 +115,7 @@ class Emulator:
         self.injections.clear()
         self.window.clear()
         self.spent.clear()
+        self.generations.clear()
         self.pool.clear()
 
     def configure(self, config: EmulatorConfig) -> EmulatorConfig:
@@ -150,6 +159,7 @@ class Emulator:
             return refusal
         job = self._new_job(call, spec, body)
         self.spent[call.kid] += 1
+        self.generations.setdefault((call.provider, call.kid), deque()).append(call.now)
         self.stats.charge(call.provider)
         self.stats.submission(call.idempotency_key, fingerprint, paid=True)
         limit = self.config.concurrency_for(call.provider, call.kid)
@@ -162,6 +172,9 @@ class Emulator:
         credits = self.config.key(call.kid).credits
         if credits is not None and self.spent[call.kid] >= credits:
             return Refusal("credits", "You do not have enough credits to run this task.")
+        cap = self.config.daily_cap_for(call.provider, call.kid)
+        if cap is not None and self.daily_usage(call.provider, call.kid, call.now) >= cap:
+            return Refusal("daily", "You have exceeded the daily generation limit for this model.")
         limit = self.config.concurrency_for(call.provider, call.kid)
         slot = (call.provider, call.kid)
         if call.provider is ProviderName.RUNWAY or limit is None:
@@ -171,6 +184,16 @@ class Emulator:
         return Refusal(
             "concurrency", "Too many concurrent jobs.", self._soonest_end(slot, call.now)
         )
+
+    def daily_usage(self, provider: ProviderName, kid: str, now: float) -> int:
+        """Paid jobs of the key within the provider's rolling daily window."""
+        times = self.generations.get((provider, kid))
+        if not times:
+            return 0
+        start = now - self.config.provider(provider).daily_window_s
+        while times and times[0] <= start:
+            times.popleft()
+        return len(times)
 
     def _soonest_end(self, slot: tuple[ProviderName, str], now: float) -> float:
         ends = [

@@ -145,7 +145,9 @@ def refused(wire: Wire, request: Request, refusal: Refusal) -> Response:
     if refusal.reason == "disabled":
         return wire.error(wire.disabled_status, refusal.message, request)
     response = wire.error(429, refusal.message, request)
-    response.headers["retry-after"] = retry_after_header(refusal.retry_after_s or 1.0)
+    if refusal.reason == "concurrency":
+        # The daily cap's 429 carries no Retry-After: Runway documents none.
+        response.headers["retry-after"] = retry_after_header(refusal.retry_after_s or 1.0)
     return response
 
 

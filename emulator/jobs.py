@@ -53,6 +53,8 @@ class EditSpec:
     seed: int | None = None
     reference_url: str | None = None
     callback_url: str | None = None
+    model: str | None = None
+    """The model asked for, where the body names one (Runway: aleph2)."""
 
 
 @dataclass(eq=False)

@@ -43,7 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     add("--record-ttl-s", type=float, help="how long jobs can be polled, every provider")
     add("--fault", action="append", default=[], help="CLASS=RATE, e.g. rate_limited=0.1")
     add("--accept-key", action="append", default=[], help="PROVIDER=KEY (restricts auth)")
-    add("--no-idempotency", action="store_true", help="ignore Idempotency-Key headers")
+    add(
+        "--honour-idempotency",
+        action="store_true",
+        help="replay a repeated Idempotency-Key (no provider documents it; ignored by default)",
+    )
+    add("--no-idempotency", action="store_true", help="ignore Idempotency-Key (the default)")
     add("--output-padding-bytes", type=int, help="MP4 free box appended to every output")
     add("--moderation-keyword", help="prompts containing it fail moderation")
     add("--seed", type=int, help="seed of the fault dice")
@@ -129,6 +134,8 @@ def _simple_patch(args: argparse.Namespace) -> dict[str, Any]:
     ):
         if getattr(args, flag) is not None:
             patch[flag] = getattr(args, flag)
+    if args.honour_idempotency:
+        patch["honour_idempotency_key"] = True
     if args.no_idempotency:
         patch["honour_idempotency_key"] = False
     return patch

@@ -136,6 +136,7 @@ class Ledger:
         expect: Collection[JobState],
         now: datetime,
         detail: str = "",
+        expect_attempt: int | None = None,
         **changes: Any,
     ) -> Job | None:
         """Move the job to ``to`` if it is in one of ``expect``; apply ``changes``; log an event.
@@ -143,16 +144,22 @@ class Ledger:
         ``job`` is the job's id, or the job as the caller last read or wrote it, which saves
         reading it again (see `_reads`). Returns the new job, or None when the job is missing
         or in none of the expected states (a duplicate message: the caller does nothing).
+        With ``expect_attempt`` the job must also still be on that attempt: a move that starts
+        a paid try is decided on one attempt, and a rival that started another try meanwhile
+        (even one that left the state as it was, SUBMITTING -> SUBMITTING) makes it a no-op.
         Raise `IllegalTransition` when the job's state may not move to ``to``, TypeError on an
         unknown field in ``changes``.
         """
         job_id = job if isinstance(job, str) else job.id
 
         def usable(seen: Job) -> bool:
-            return seen.state in expect and can_transition(seen.state, to)
+            on_attempt = expect_attempt is None or seen.attempt == expect_attempt
+            return on_attempt and seen.state in expect and can_transition(seen.state, to)
 
         for current in self._reads(job, usable):
             if current is None or current.state not in expect:
+                return None
+            if expect_attempt is not None and current.attempt != expect_attempt:
                 return None
             if not can_transition(current.state, to):
                 raise IllegalTransition(job_id, current.state, to)

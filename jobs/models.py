@@ -69,10 +69,21 @@ class Job(BaseModel):
     failure_kind: FailureKind | None = None
     failure_message: str | None = None
     estimated_cost_usd: float = 0.0
+    answer_lost: bool = False
+    """The last submit POST went out and its answer was lost: it may have created a job."""
+    url_refreshes: int = 0
+    """Fresh output URLs fetched after one expired before its copy (pipeline.refreshing)."""
+    possible_double_charges: int = 0
+    """Re-sends made when an earlier POST may already have been paid (see pipeline.ambiguity)."""
     source_seconds: float | None = None
     created_at: datetime
     updated_at: datetime
     events: tuple[Event, ...] = Field(default=())
+
+    @property
+    def possible_double_charge_usd(self) -> float:
+        """What the possible extra charges may have cost, at the job's estimated price."""
+        return round(self.possible_double_charges * self.estimated_cost_usd, 4)
 
     def with_event(self, at: datetime, detail: str = "") -> Job:
         """A copy with one more history line for its current state (keeping the last 20)."""

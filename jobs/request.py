@@ -19,6 +19,15 @@ RUNWAY_PIXEL_RATIOS: dict[str, str] = {
 """Friendly ratio -> Runway/aimlapi pixel ratio. Unconfirmed mapping (providers.md §6)."""
 
 
+class Keyframe(BaseModel):
+    """A guidance image placed at ``seconds`` into the input (Runway aleph2's ``keyframes``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seconds: float = Field(ge=0, le=3600)
+    uri: str = Field(min_length=1, max_length=8192)
+
+
 class EditRequest(BaseModel):
     """A validated video-to-video edit; adapters map it to their wire fields or refuse it."""
 
@@ -30,3 +39,5 @@ class EditRequest(BaseModel):
     seed: int | None = Field(default=None, ge=0, le=4_294_967_295)
     reference_image_url: str | None = None
     duration_s: int | None = Field(default=None, ge=1, le=10)
+    keyframes: tuple[Keyframe, ...] = Field(default=(), max_length=5)
+    """Timed style anchors; only providers with ``max_keyframes`` take them."""

@@ -7,8 +7,10 @@
       |  '-- RETRY_WAIT <-------'            '-> EXPIRED <'
       '-> CANCELLED   '-> FAILED (kind, message)
 
-RETRY_WAIT is "not submitted, will be": a POST that came back retryable (nothing was paid)
-or a remote job that failed in a way worth one more paid try. SUBMITTING -> SUBMITTING is a
+RETRY_WAIT is "not submitted, will be": a POST that came back retryable (nothing was paid),
+a POST whose answer was lost (maybe paid: ``Job.answer_lost``), or a remote job that failed in a
+way worth one more paid try. RETRY_WAIT -> SUBMITTED adopts the remote job a lost POST created,
+when the provider's callback announces it (crun). SUBMITTING -> SUBMITTING is a
 reconciled re-attempt with a new attempt number. FAILED/EXPIRED/CANCELLED -> QUEUED is an
 explicit `restyle retry`.
 """
@@ -45,7 +47,9 @@ ACTIVE_STATES = frozenset(JobState) - TERMINAL_STATES
 
 ALLOWED_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.QUEUED: frozenset({JobState.SUBMITTING, JobState.CANCELLED, JobState.FAILED}),
-    JobState.RETRY_WAIT: frozenset({JobState.SUBMITTING, JobState.CANCELLED, JobState.FAILED}),
+    JobState.RETRY_WAIT: frozenset(
+        {JobState.SUBMITTING, JobState.SUBMITTED, JobState.CANCELLED, JobState.FAILED}
+    ),
     JobState.SUBMITTING: frozenset(
         {
             JobState.SUBMITTING,

@@ -9,7 +9,8 @@ from jobs.models import Job
 from jobs.states import JobState
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
-from pipeline.failing import expire_job, fail_job
+from pipeline.failing import fail_job
+from pipeline.refreshing import refresh_or_expire
 from storage.archive import copy_url_to_s3
 from storage.errors import DeadlinePassed, SourceGone, StorageError
 from storage.object_keys import output_key, parse_s3_uri
@@ -26,8 +27,8 @@ def archive_job(ctx: Context, job_id: str, now: datetime) -> Decision:
         return Done("job is not waiting to be archived")
     deadline = _deadline(job)
     if now >= deadline:
-        expire_job(ctx, job, now, "the provider's retention passed before the copy started")
-        return Done("expired")
+        why = "the output URL expired before the copy started"
+        return refresh_or_expire(ctx, job, now, why)
     bucket, key = output_location(ctx, job)
     claimed = ctx.ledger.transition(
         job,
@@ -78,8 +79,7 @@ def _copy(ctx: Context, job: Job, bucket: str, key: str, deadline: datetime) -> 
             now=utcnow,
         )
     except (SourceGone, DeadlinePassed) as exc:
-        expire_job(ctx, job, utcnow(), str(exc))
-        return Done("expired while copying")
+        return refresh_or_expire(ctx, job, utcnow(), str(exc))
     except StorageError as exc:
         if not exc.retryable:
             fail_job(ctx, job, utcnow(), FailureKind.STORAGE, exc.message)

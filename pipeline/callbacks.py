@@ -57,6 +57,10 @@ def register(client: redis.Redis[bytes], job_id: str, ttl_s: int) -> str:
     return f"{job_id}.{secret}"
 
 
+ADOPTABLE = frozenset({JobState.SUBMITTING, JobState.RETRY_WAIT})
+"""States in which a job may be waiting on a POST whose answer was lost."""
+
+
 def callback_url(public_url: str, token: str) -> str:
     """The URL crun POSTs the job's final state to."""
     return public_url.rstrip("/") + CALLBACK_PATH + token
@@ -105,9 +109,8 @@ def receive(
     job = ledger.get(job_id)
     if job is None:
         return Received("ignored", "no such job")
-    if job.state is JobState.SUBMITTING and job.remote_id is None and remote_id:
-        recorded = ledger.update(job, expect=JobState.SUBMITTING, now=now, remote_id=remote_id)
-        return Received("recorded" if recorded else "ignored", f"remote id {remote_id}")
+    if job.state in ADOPTABLE and job.remote_id is None and remote_id:
+        return _adopt(ledger, job, remote_id, now, wake_poll)
     if job.state is not JobState.SUBMITTED:
         return Received("ignored", f"job is {job.state}")
     if remote_id is not None and remote_id != job.remote_id:
@@ -117,6 +120,29 @@ def receive(
         return Received("ignored", "job moved")
     wake_poll(job_id)
     return Received("woken", "polling now")
+
+
+def _adopt(
+    ledger: Ledger, job: Job, remote_id: str, now: datetime, wake_poll: Callable[[str], None]
+) -> Received:
+    """Take the remote job a POST created but whose answer restyle never read (a lost answer,
+    or a worker that died mid-POST): the job is submitted after all, and is not sent again."""
+    moved = ledger.transition(
+        job,
+        JobState.SUBMITTED,
+        expect={job.state},
+        now=now,
+        detail=f"remote id {remote_id} announced by the provider's callback (the POST's answer "
+        "was never read): adopted, not sent again",
+        remote_id=remote_id,
+        submitted_at=now,
+        answer_lost=False,
+        next_poll_at=now,
+    )
+    if moved is None:
+        return Received("ignored", "job moved")
+    wake_poll(job.id)
+    return Received("recorded", f"remote id {remote_id}")
 
 
 def with_callback(ctx: Context, job: Job, adapter: ProviderAdapter) -> ProviderAdapter:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -15,13 +16,19 @@ from jobs.budget import Budget
 from jobs.ledger import Ledger
 from jobs.limiter import KeyLimits, Limiter
 from jobs.limiter_off import build_limiter
+from jobs.tiers import TierStore
 from jobs.timing import TimingPolicy
 from providers.adapter import ProviderAdapter
+from providers.base import KeyTier
 from providers.registry import AdapterPool
 from storage.s3 import ensure_bucket, s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+
+TIER_CACHE_S = 30.0
+"""How stale a worker's copy of a key's reported tier may be."""
 
 
 def utcnow() -> datetime:
@@ -42,6 +49,9 @@ class Context:
     adapters: AdapterPool
     timing: TimingPolicy = field(default_factory=TimingPolicy)
     _buckets_ready: set[str] = field(default_factory=set)
+    _tiers: dict[tuple[ProviderName, str], tuple[float, KeyTier | None]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
@@ -67,9 +77,30 @@ class Context:
     def key_ids(self, provider: ProviderName) -> list[str]:
         return [key_id(key) for key in self.settings.provider(provider).api_keys]
 
-    def limits(self, provider: ProviderName) -> KeyLimits:
+    def limits(self, provider: ProviderName, key: str | None = None) -> KeyLimits:
+        """The key's limits: its reported tier's concurrency where one was read, else the
+        catalogue's."""
         spec = self.spec(provider)
-        return KeyLimits(concurrency=spec.concurrency, rate_per_s=spec.rate_per_s)
+        tier = self.tier(provider, key) if key is not None else None
+        concurrency = tier.concurrency if tier and tier.concurrency else spec.concurrency
+        return KeyLimits(concurrency=concurrency, rate_per_s=spec.rate_per_s)
+
+    def daily_cap(self, provider: ProviderName, key: str) -> int | None:
+        """The key's generations per rolling day: its tier's, else the catalogue's (None: none)."""
+        tier = self.tier(provider, key)
+        if tier is not None and tier.daily_generations is not None:
+            return tier.daily_generations
+        return self.spec(provider).daily_generations
+
+    def tier(self, provider: ProviderName, key: str) -> KeyTier | None:
+        """The key's reported tier, re-read from Redis at most every `TIER_CACHE_S`."""
+        now = time.monotonic()
+        cached = self._tiers.get((provider, key))
+        if cached is not None and now - cached[0] < TIER_CACHE_S:
+            return cached[1]
+        found = TierStore(self.redis).load(provider, key)
+        self._tiers[(provider, key)] = (now, found)
+        return found
 
     def adapter(self, provider: ProviderName, key: str) -> ProviderAdapter:
         """The adapter bound to the (active or retired) API key whose `key_id` is ``key``."""
@@ -85,9 +116,16 @@ class Context:
         """How long one provider call may take (the read timeout), and a margin."""
         return timedelta(seconds=self.settings.http_read_timeout_s + 5)
 
+    def submit_grace(self) -> timedelta:
+        """How long a submit POST may take (its own, longer read timeout), and a margin."""
+        return timedelta(seconds=self.settings.http_submit_read_timeout_s + 5)
+
     def slot_lease_s(self) -> float:
         """How long a concurrency slot survives without a poll renewing it."""
-        return 3 * self.settings.poll_max_interval_s + self.settings.http_read_timeout_s
+        longest_call = max(
+            self.settings.http_read_timeout_s, self.settings.http_submit_read_timeout_s
+        )
+        return 3 * self.settings.poll_max_interval_s + longest_call
 
     def ready_bucket(self, bucket: str) -> None:
         """Create ``bucket`` once per process when the settings ask for it."""

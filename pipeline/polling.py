@@ -39,7 +39,9 @@ def poll_job(ctx: Context, job_id: str, now: datetime) -> Decision:
 def _poll(ctx: Context, job: Job, now: datetime) -> Decision:
     assert job.key_id is not None and job.remote_id is not None
     adapter = ctx.adapter(job.provider, job.key_id)
-    grant = ctx.limiter.acquire_request(job.provider, job.key_id, ctx.limits(job.provider))
+    grant = ctx.limiter.acquire_request(
+        job.provider, job.key_id, ctx.limits(job.provider, job.key_id)
+    )
     if not grant.allowed:
         return _reschedule(ctx, job, now, grant.retry_after_s, f"limiter: {grant.reason}")
     try:
@@ -54,7 +56,7 @@ def _poll(ctx: Context, job: Job, now: datetime) -> Decision:
         _release(ctx, job)
         fail_job(ctx, job, now, exc.kind, exc.message)
         return Done(f"fatal: {exc.kind}")
-    ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider))
+    ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider, job.key_id))
     return _on_status(ctx, job, now, status)
 
 
@@ -134,7 +136,9 @@ def _poll_failed_retryably(
     ctx: Context, job: Job, now: datetime, exc: RetryableFailure
 ) -> Decision:
     if exc.throttles_key:
-        ctx.limiter.on_throttled(job.provider, _key(job), ctx.limits(job.provider), exc.retry_after)
+        ctx.limiter.on_throttled(
+            job.provider, _key(job), ctx.limits(job.provider, job.key_id), exc.retry_after
+        )
     delay = ctx.timing.poll_retry_delay(job.polls, exc.retry_after)
     return _reschedule(ctx, job, now, delay, f"{type(exc).__name__}: {exc.message}")
 
@@ -152,7 +156,9 @@ def _planned_delay(
         deadline_remaining_s=max(remaining, 0.0),
         prediction=prediction,
     )
-    pressure = ctx.limiter.rate_pressure(job.provider, _key(job), ctx.limits(job.provider))
+    pressure = ctx.limiter.rate_pressure(
+        job.provider, _key(job), ctx.limits(job.provider, job.key_id)
+    )
     # Near the key's request rate, spend fewer requests on status checks.
     return backstop_delay(ctx, job, delay * (1.0 + 2.0 * max(0.0, pressure - 0.5)))
 

@@ -31,7 +31,7 @@ def stale_after(ctx: Context) -> dict[JobState, tuple[Step, timedelta]]:
     grace = ctx.call_grace().total_seconds()
     longest_wait = MAX_COUNTDOWN_S + grace
     return {
-        JobState.SUBMITTING: (Step.SUBMIT, timedelta(seconds=grace)),
+        JobState.SUBMITTING: (Step.SUBMIT, ctx.submit_grace()),
         JobState.RETRY_WAIT: (Step.SUBMIT, timedelta(seconds=longest_wait)),
         JobState.SUBMITTED: (
             Step.POLL,
@@ -43,7 +43,11 @@ def stale_after(ctx: Context) -> dict[JobState, tuple[Step, timedelta]]:
 
 
 def find_stranded(ctx: Context, now: datetime, limit: int = 1000) -> list[Redrive]:
-    """Jobs that have not moved for longer than their state allows, or whose submit is overdue."""
+    """Jobs that have not moved for longer than their state allows, or whose submit is overdue.
+
+    Each job appears once: a job both overdue on the watch list and stale in SUBMITTING would
+    otherwise get two submit messages in one pass, two rivals for its next paid try.
+    """
     found = [
         Redrive(job_id, Step.SUBMIT, "its submit message is overdue")
         for job_id in ctx.ledger.overdue(now, limit)
@@ -53,7 +57,18 @@ def find_stranded(ctx: Context, now: datetime, limit: int = 1000) -> list[Redriv
         if state is JobState.SUBMITTED:
             stale = polls_overdue(ctx, stale, now)
         found.extend(Redrive(job_id, step, f"{state} unchanged for over {age}") for job_id in stale)
-    return found
+    return once_each(found)
+
+
+def once_each(redrives: list[Redrive]) -> list[Redrive]:
+    """``redrives`` with only the first one of each job kept."""
+    seen: set[str] = set()
+    kept = []
+    for redrive in redrives:
+        if redrive.job_id not in seen:
+            seen.add(redrive.job_id)
+            kept.append(redrive)
+    return kept
 
 
 def polls_overdue(ctx: Context, job_ids: list[str], now: datetime) -> list[str]:

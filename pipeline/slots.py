@@ -26,7 +26,7 @@ def hand_on(ctx: Context, provider: ProviderName, key: str, decision: Decision) 
 
 def hand_over_free_slots(ctx: Context, provider: ProviderName, key: str) -> list[Handover]:
     """Hand the key's free slots (freed, or reaped from dead leases) to parked jobs."""
-    handovers = ctx.limiter.hand_over(provider, key, ctx.limits(provider), ctx.slot_lease_s())
+    handovers = ctx.limiter.hand_over(provider, key, ctx.limits(provider, key), ctx.slot_lease_s())
     for handover in handovers:
         log.info(
             "job %s handed a %s slot on key %s",

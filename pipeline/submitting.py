@@ -17,18 +17,21 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from config.settings import ProviderName
 from jobs.failures import FailureKind
 from jobs.limiter import Grant
 from jobs.models import Job
 from jobs.request_ids import first_request_id
 from jobs.states import JobState
-from pipeline.callbacks import backstop_delay, with_callback
+from jobs.tiers import FULL_RECHECK_S, TierStore, daily_cap_wait_s
+from pipeline.ambiguity import POSSIBLY_PAID_TWICE, callback_wait_s, resend_after_lost_answer
+from pipeline.callbacks import backstop_delay, has_callback, with_callback
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.resigning import request_to_send
 from pipeline.slots import hand_on
-from providers.errors import FatalFailure, RetryableFailure
+from providers.errors import AnswerLost, FatalFailure, RateLimited, RetryableFailure
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +98,7 @@ def _pin_key(ctx: Context, job: Job, now: datetime) -> Job | None:
     if job.key_id is not None:
         return job
     pool = ctx.key_ids(job.provider)
-    limits = {key: ctx.limits(job.provider) for key in pool}
+    limits = {key: ctx.limits(job.provider, key) for key in pool}
     key = ctx.limiter.pick_key(job.provider, pool, limits)
     return ctx.ledger.update(job, expect=job.state, now=now, key_id=key)
 
@@ -105,12 +108,30 @@ def _acquire(ctx: Context, job: Job, key: str) -> Grant:
         job.provider,
         key,
         job.id,
-        ctx.limits(job.provider),
+        ctx.limits(job.provider, key),
         ctx.slot_lease_s(),
         batch=job.batch,
         priority=job.priority,
         hold_guess_s=ctx.spec(job.provider).typical_duration_s,
     )
+
+
+def _daily_cap_wait(ctx: Context, provider: ProviderName, key: str, now: datetime) -> Parked | None:
+    """Parked until the rolling window frees when the key made its daily cap of generations."""
+    store = TierStore(ctx.redis)
+    full_until = store.full_until(provider, key)
+    if full_until is not None and full_until > now.timestamp():
+        reason = f"{provider} refused key {key} for its daily cap; parked until it is tried again"
+        return Parked(reason, full_until - now.timestamp())
+    cap = ctx.daily_cap(provider, key)
+    if cap is None:
+        return None
+    wait = daily_cap_wait_s(store.generation_times(provider, key, now.timestamp()), cap,
+                            now.timestamp())  # fmt: skip
+    if wait is None:
+        return None
+    reason = f"daily cap of {cap} generations reached on key {key}; parked until the window frees"
+    return Parked(reason, max(wait, 1.0))
 
 
 def _refused(grant: Grant) -> Then | Parked:
@@ -122,11 +143,17 @@ def _refused(grant: Grant) -> Then | Parked:
 
 
 def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
+    wait = _callback_wait(ctx, job, now)
+    if wait is not None:
+        return Then(Step.SUBMIT, wait, "waiting for the callback of a POST whose answer was lost")
     pinned = _pin_key(ctx, job, now)
     if pinned is None:
         return Done("job moved while choosing its key")
     job, key = pinned, pinned.key_id
     assert key is not None
+    full = _daily_cap_wait(ctx, job.provider, key, now)
+    if full is not None:
+        return full
     grant = _acquire(ctx, job, key)
     if not grant.allowed:
         return _refused(grant)
@@ -135,15 +162,21 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
         fail_job(ctx, job, now, FailureKind.BUDGET, "the batch budget would be exceeded")
         return Done("over budget")
     attempt = job.attempt + 1
+    detail, flagged = f"attempt {attempt} on key {key}", dict[str, object]()
+    if job.answer_lost:
+        flagged, note = resend_after_lost_answer(job)
+        detail = f"{detail}; {note}"
     claimed = ctx.ledger.transition(
         job,
         JobState.SUBMITTING,
         expect=SUBMITTABLE,
+        expect_attempt=job.attempt,
         now=now,
-        detail=f"attempt {attempt} on key {key}",
+        detail=detail,
         attempt=attempt,
         key_id=key,
         client_request_id=job.client_request_id or first_request_id(job.id),
+        **flagged,
     )
     if claimed is None:
         _give_back(ctx, job, key)
@@ -153,7 +186,7 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
 
 def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
     """A job found in SUBMITTING: a redelivered message, or a worker that died mid-POST."""
-    grace = ctx.call_grace()
+    grace = ctx.submit_grace()
     waited = now - job.updated_at
     if waited < grace:
         return Then(Step.SUBMIT, (grace - waited).total_seconds(), "a POST may still be in flight")
@@ -161,20 +194,31 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
     grant = _acquire(ctx, job, job.key_id)
     if not grant.allowed:
         return _refused(grant)
+    # The dead try's reservation may have been spent; the re-send needs one of its own.
+    ctx.budget.commit(job.batch, job.estimated_cost_usd)
+    if not ctx.budget.reserve(job.batch, job.estimated_cost_usd):
+        ctx.limiter.release(job.provider, job.key_id, job.id)
+        message = "the batch budget cannot pay for a re-send that may be a second charge"
+        fail_job(ctx, job, now, FailureKind.BUDGET, message)
+        return Done("over budget")
     detail = (
         f"reconciled after {waited.total_seconds():.0f}s in SUBMITTING without a remote id: "
         f"the provider offers no lookup, so re-sending with the same idempotency key "
-        f"{job.client_request_id}"
+        f"{job.client_request_id}; {POSSIBLY_PAID_TWICE}: the previous POST may have been sent"
     )
     claimed = ctx.ledger.transition(
         job,
         JobState.SUBMITTING,
         expect={JobState.SUBMITTING},
+        expect_attempt=job.attempt,
         now=now,
         detail=detail,
         attempt=job.attempt + 1,
+        answer_lost=False,
+        possible_double_charges=job.possible_double_charges + 1,
     )
     if claimed is None:
+        ctx.budget.release(job.batch, job.estimated_cost_usd)
         return Done("another message reconciled the job")
     log.warning("resubmitting job %s: %s", job.id, detail, extra={"job_id": job.id})
     return _post(ctx, claimed, now)
@@ -192,8 +236,9 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
         _give_back(ctx, job, job.key_id)
         fail_job(ctx, job, now, exc.kind, exc.message)
         return Done(f"fatal: {exc.kind}")
-    ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider))
+    ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider, job.key_id))
     ctx.budget.commit(job.batch, job.estimated_cost_usd)
+    TierStore(ctx.redis).record_generation(job.provider, job.key_id, job.id, now.timestamp())
     deadline = now + timedelta(seconds=ctx.settings.job_deadline_s)
     moved = ctx.ledger.transition(
         job,
@@ -213,28 +258,59 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
     return Then(Step.POLL, backstop_delay(ctx, moved, first_poll), "submitted")
 
 
+def _callback_wait(ctx: Context, job: Job, now: datetime) -> float | None:
+    """The wait before re-sending a job whose lost POST a callback could still announce."""
+    if not job.answer_lost or job.key_id is None:
+        return None
+    # The lost request carried a callback URL naming the job when one was registered for it.
+    announces = has_callback(ctx.redis, job)
+    return callback_wait_s(job, now, ctx.settings.crun_callback_grace_s, announces)
+
+
 def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -> Decision:
     assert job.key_id is not None
-    _give_back(ctx, job, job.key_id)
-    if exc.throttles_key:
+    lost = isinstance(exc, AnswerLost)
+    if lost:
+        # The POST may have been paid for: its money counts as spent.
+        ctx.limiter.release(job.provider, job.key_id, job.id)
+        ctx.budget.commit(job.batch, job.estimated_cost_usd)
+    else:
+        _give_back(ctx, job, job.key_id)
+    if _daily_cap_refusal(ctx, job, exc):
+        # Not a request rate: the key's polls go on, its submits park (`_daily_cap_wait`).
+        until = now.timestamp() + FULL_RECHECK_S
+        TierStore(ctx.redis).mark_full(job.provider, job.key_id, until)
+    elif exc.throttles_key:
         ctx.limiter.on_throttled(
-            job.provider, job.key_id, ctx.limits(job.provider), exc.retry_after
+            job.provider, job.key_id, ctx.limits(job.provider, job.key_id), exc.retry_after
         )
     if job.attempt >= ctx.settings.max_submit_attempts:
         message = f"gave up after {job.attempt} attempts; last: {exc.message}"
         fail_job(ctx, job, now, FailureKind.PROVIDER_UNAVAILABLE, message)
         return Done("attempts exhausted")
     delay = ctx.timing.retry_delay(job.attempt, exc.retry_after)
+    detail = f"{type(exc).__name__}: {exc.message}; retry in {delay:.1f}s"
+    if lost:
+        detail = f"{detail}; the POST was sent, so the provider may have created a paid job"
     moved = ctx.ledger.transition(
         job,
         JobState.RETRY_WAIT,
         expect={JobState.SUBMITTING},
+        expect_attempt=job.attempt,  # a late answer must not pull a rival's try from under it
         now=now,
-        detail=f"{type(exc).__name__}: {exc.message}; retry in {delay:.1f}s",
+        detail=detail,
+        answer_lost=lost,
     )
     if moved is None:
         return Done("job moved while submitting")
     return Then(Step.SUBMIT, delay, type(exc).__name__)
+
+
+def _daily_cap_refusal(ctx: Context, job: Job, exc: RetryableFailure) -> bool:
+    """A 429 without Retry-After from a provider whose only 429 is its daily cap (Runway);
+    one with Retry-After is a passing throttle like anyone's."""
+    capped = ctx.spec(job.provider).rate_limit_is_daily_cap
+    return capped and isinstance(exc, RateLimited) and exc.retry_after is None
 
 
 def _give_back(ctx: Context, job: Job, key: str) -> None:

@@ -54,7 +54,7 @@ class PlanSummary:
 
 def job_cost(spec: ProviderSpec, source_seconds: float) -> float:
     """USD for one edit of a source ``source_seconds`` long."""
-    return spec.price.estimate(min(source_seconds, spec.output_seconds))
+    return spec.effective_price.estimate(min(source_seconds, spec.output_seconds))
 
 
 def provider_wall_s(jobs: int, spec: ProviderSpec, keys: int) -> float:

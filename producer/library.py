@@ -19,6 +19,7 @@ original ``s3://`` URI as its ``source``, from which a fresh URL can always be p
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -252,6 +253,8 @@ class SourceLocator:
 
     def _upload(self, path: Path, bucket: str, key: str) -> None:
         try:
-            self._client().upload_file(str(path), bucket, key)
+            # A typed object: Runway refuses a source whose HEAD says application/octet-stream.
+            kind = mimetypes.guess_type(path.name)[0] or "video/mp4"
+            self._client().upload_file(str(path), bucket, key, ExtraArgs={"ContentType": kind})
         except (ClientError, BotoCoreError, Boto3Error, OSError) as exc:
             raise UnreachableSource(f"cannot stage {path.name} in s3://{bucket}: {exc}") from None

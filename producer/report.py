@@ -38,6 +38,8 @@ class ReportRow(BaseModel):
     size_bytes: int | None
     sha256: str | None
     cost_usd: float
+    possible_double_charges: int = 0
+    possible_double_charge_usd: float = 0.0
     source_seconds: float | None
     created_at: datetime
     submitted_at: datetime | None
@@ -56,6 +58,8 @@ class Totals(BaseModel):
     jobs: int
     by_state: dict[str, int]
     cost_usd: float
+    possible_double_charges: int = 0
+    possible_double_charge_usd: float = 0.0
     stored_bytes: int
 
 
@@ -83,6 +87,8 @@ def build_row(job: Job) -> ReportRow:
         size_bytes=output.size if output else None,
         sha256=output.sha256 if output else None,
         cost_usd=job.estimated_cost_usd if job.remote_id else 0.0,
+        possible_double_charges=job.possible_double_charges,
+        possible_double_charge_usd=job.possible_double_charge_usd,
         source_seconds=job.source_seconds,
         created_at=job.created_at,
         submitted_at=job.submitted_at,
@@ -105,6 +111,8 @@ def totals(rows: Sequence[ReportRow]) -> Totals:
         jobs=len(rows),
         by_state=dict(sorted(Counter(row.state for row in rows).items())),
         cost_usd=round(sum(row.cost_usd for row in rows), 4),
+        possible_double_charges=sum(row.possible_double_charges for row in rows),
+        possible_double_charge_usd=round(sum(row.possible_double_charge_usd for row in rows), 4),
         stored_bytes=sum(row.size_bytes or 0 for row in rows),
     )
 

@@ -136,6 +136,9 @@ def _totals_html(rows: Sequence[ReportRow]) -> str:
     cells = [("jobs", str(summary.jobs))]
     cells.extend((state, str(count)) for state, count in summary.by_state.items())
     cells.append(("spend (estimated)", f"${summary.cost_usd:.2f}"))
+    if summary.possible_double_charges:
+        doubled = f"{summary.possible_double_charges} (${summary.possible_double_charge_usd:.2f})"
+        cells.append(("possibly paid twice", doubled))
     cells.append(("stored", size_text(summary.stored_bytes)))
     return "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in cells)
 
@@ -200,6 +203,7 @@ def details_html(row: ReportRow) -> str:
         ("size", size_text(row.size_bytes) if row.size_bytes is not None else None),
         ("sha256", row.sha256[:16] + "…" if row.sha256 else None),
         ("cost", f"${row.cost_usd:.2f}"),
+        ("possibly paid twice", _doubled(row)),
         ("queued", _duration(row.queue_s)),
         ("ran", _duration(row.run_s)),
         ("total", _duration(row.total_s)),
@@ -223,3 +227,9 @@ def _duration(seconds: float | None) -> str | None:
     if seconds is None:
         return None
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _doubled(row: ReportRow) -> str | None:
+    if not row.possible_double_charges:
+        return None
+    return f"{row.possible_double_charges}x, up to ${row.possible_double_charge_usd:.2f} more"

@@ -16,6 +16,7 @@ from config.redaction import Redactor
 from config.settings import ProviderName
 from jobs.request import EditRequest
 from providers.base import RemoteJob, RemoteStatus
+from providers.errors import AnswerLost, ProviderError
 from providers.transport import Transport
 from providers.validation import check_against_spec
 
@@ -52,6 +53,9 @@ class ProviderAdapter(ABC):
     """
 
     name: ProviderName
+    submit_read_timeout_s: float | None = None
+    """A submit's read timeout (None: the client's). Longer than a poll's: a slow answer to a
+    POST is still an answer, and a lost one may mean a second charge."""
 
     def __init__(
         self,
@@ -117,8 +121,30 @@ class ProviderAdapter(ABC):
     def post_edit(
         self, parse: Parser[RemoteJob], path: str, body: dict[str, Any], client_request_id: str
     ) -> RemoteJob:
-        """POST a submit ``body`` once, with ``Idempotency-Key: client_request_id``."""
-        return self.exchange(parse, "POST", path, json=body, headers=idempotency(client_request_id))
+        """POST a submit ``body`` once, with ``Idempotency-Key: client_request_id``.
+
+        A 2xx whose body cannot be read raises `AnswerLost`: the job may exist.
+        """
+        with self.transport.guard():
+            wire = self.transport.send(
+                "POST",
+                path,
+                json=body,
+                headers=idempotency(client_request_id),
+                read_timeout_s=self.submit_read_timeout_s,
+            )
+            try:
+                return parse(*wire.parts(), spec=self.spec, now=self.clock())
+            except ProviderError as exc:
+                if 200 <= wire.status < 300 and unreadable(exc):
+                    raise AnswerLost(exc.provider, exc.message, wire.status) from exc
+                raise
+
+
+def unreadable(exc: ProviderError) -> bool:
+    """True for the error `providers.http.decode` raises: a body restyle could not read (the
+    provider said nothing of its own, so it names no status code)."""
+    return type(exc) is ProviderError and exc.status_code is None
 
 
 def idempotency(client_request_id: str) -> dict[str, str]:

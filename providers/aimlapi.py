@@ -29,7 +29,6 @@ from providers.validation import check_against_spec
 log = logging.getLogger(__name__)
 
 NAME = ProviderName.AIMLAPI
-MODEL = "runway/gen4_aleph"
 PATH = "/v2/video/generations"
 ERRORS = {403: InsufficientCredits}
 
@@ -83,7 +82,12 @@ def build_submit_body(request: EditRequest, spec: ProviderSpec) -> dict[str, Any
         seed=request.seed,
         references=[{"type": "image", "url": reference}] if reference is not None else None,
     )
-    return {"model": MODEL, "prompt": request.prompt, "video_url": request.video_url, **optional}
+    return {
+        "model": spec.model,
+        "prompt": request.prompt,
+        "video_url": request.video_url,
+        **optional,
+    }
 
 
 def parse_submit(

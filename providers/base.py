@@ -46,6 +46,26 @@ class RemoteStatus:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
+@dataclass(frozen=True)
+class KeyTier:
+    """What a provider says one key may do (Runway's ``GET /v1/organization``); None: no limit
+    or not said."""
+
+    concurrency: int | None = None
+    daily_generations: int | None = None
+    used_today: int = 0
+    credit_balance: int | None = None
+
+
+@runtime_checkable
+class TierReader(Protocol):
+    """Adapters whose provider reports the key's limits."""
+
+    def tier(self) -> KeyTier:
+        """The key's limits, usage and balance as the provider reports them now."""
+        ...
+
+
 @runtime_checkable
 class Cancellable(Protocol):
     """Adapters whose provider can cancel a remote job."""

@@ -30,7 +30,6 @@ from providers.results import expires_at, failed, remote_job, succeeded
 from providers.validation import check_against_spec
 
 NAME = ProviderName.CRUN
-MODEL = "runway/gen-4-aleph"
 SUBMIT_PATH = "/api/v1/client/job/CreateTask"
 INFO_PATH = "/api/v1/client/job/TaskInfo"
 OK = 200
@@ -85,7 +84,7 @@ def build_submit_body(
         img_urls=[reference] if reference else None,
     )
     inputs = {"prompt": request.prompt, "video_url": request.video_url, **optional}
-    return {"model": MODEL, "input": inputs, **present(callback_url=callback_url)}
+    return {"model": spec.model, "input": inputs, **present(callback_url=callback_url)}
 
 
 def parse_submit(

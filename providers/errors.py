@@ -6,7 +6,9 @@
     ├── RetryableFailure                 the call may succeed later; the task layer retries
     │   ├── RateLimited(retry_after)     429
     │   ├── ProviderUnavailable(retry_after)
-    │   │                                455, 502, 503, 504, connection errors, timeouts
+    │   │   │                            455, 502, 503, 504, connection errors, timeouts
+    │   │   └── AnswerLost               sent, but the answer was lost: a read timeout, a
+    │   │                                connection dropped mid-answer, an unreadable 2xx
     │   └── ProviderError                500, unparseable or unexpected bodies
     └── FatalFailure                     retrying cannot help; the job fails with `kind`
         ├── InvalidRequest               400, 422 validation, or refused before sending
@@ -74,6 +76,15 @@ class ProviderUnavailable(RetryableFailure):
     """The provider is down, in maintenance (455), overloaded, or did not answer in time."""
 
     kind = FailureKind.PROVIDER_UNAVAILABLE
+
+
+class AnswerLost(ProviderUnavailable):
+    """The request went out and its answer never arrived whole.
+
+    A read timeout, a connection dropped mid-answer, or a 2xx whose body cannot be read: for a
+    submit, the provider may have created (and charged) a remote job that restyle never heard
+    of. No provider documents honouring ``Idempotency-Key``, so re-sending may pay twice.
+    """
 
 
 class ProviderError(RetryableFailure):

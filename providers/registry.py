@@ -92,7 +92,7 @@ def get_adapter(
     spec = provider_spec(provider, settings)
     if client is None:
         client = build_client(spec, api_key or configured_key(settings, provider), settings)
-    return PROVIDERS[provider](spec, client, redactor=Redactor.from_settings(settings))
+    return _built(provider, spec, client, settings)
 
 
 def find_key(settings: Settings, name: ProviderName | str, kid: str) -> SecretStr:
@@ -109,6 +109,14 @@ def find_key(settings: Settings, name: ProviderName | str, kid: str) -> SecretSt
             return key
     variable = f"RESTYLE_{provider.value.upper()}__RETIRED_API_KEYS"
     raise SettingsError(f"{variable}: key {kid} of {provider.value} is no longer configured")
+
+
+def _built(
+    provider: ProviderName, spec: ProviderSpec, client: httpx.Client, settings: Settings
+) -> ProviderAdapter:
+    adapter = PROVIDERS[provider](spec, client, redactor=Redactor.from_settings(settings))
+    adapter.submit_read_timeout_s = settings.http_submit_read_timeout_s
+    return adapter
 
 
 class AdapterPool:
@@ -190,7 +198,7 @@ def _row(name: ProviderName, settings: Settings) -> ProviderRow:
         base_url=spec.base_url,
         concurrency=spec.concurrency,
         rate_per_s=spec.rate_per_s,
-        price=spec.price,
+        price=spec.effective_price,
         retention_s=spec.retention_s,
         typical_duration_s=spec.typical_duration_s,
         ratios=spec.ratios,

@@ -1,9 +1,13 @@
 """Runway's official API: POST /v1/video_to_video, GET and DELETE /v1/tasks/{id}.
 
-Quirks: ``ratio`` is a pixel ratio (deprecated and ignored since 2026-02, still accepted);
-``promptText`` is limited to 1000 UTF-16 code units; ``failureCode`` is dot-separated, most
-generic first (``SAFETY.*`` moderation, ``INTERNAL*`` retryable, ``ASSET.*`` bad input);
-``x-should-retry`` overrides the status code's verdict.
+Aleph is ``aleph2`` there (the catalogue's ``model``; ``gen4_aleph`` left Runway's API in
+2026, the resellers still sell it). aleph2 takes ``videoUri``, an optional ``promptText``,
+``seed``, up to 5 ``keyframes`` ``{seconds, uri}`` (its way of taking reference images),
+``contentModeration``, ``outputFormat`` and ``targetAspectRatio`` (which letterboxes);
+``ratio`` is deprecated and not sent. ``promptText`` is limited to 1000 UTF-16 code units
+(unconfirmed for aleph2); ``failureCode`` is dot-separated, most generic first (``SAFETY.*``
+moderation, ``INTERNAL*`` retryable, ``ASSET.*`` bad input); ``x-should-retry`` overrides
+the status code's verdict.
 """
 
 from __future__ import annotations
@@ -18,18 +22,18 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
 from jobs.failures import FailureKind
-from jobs.request import RUNWAY_PIXEL_RATIOS, EditRequest
+from jobs.request import EditRequest
 from providers.adapter import ProviderAdapter, present
-from providers.base import RemoteJob, RemoteState, RemoteStatus
+from providers.base import KeyTier, RemoteJob, RemoteState, RemoteStatus
 from providers.http import raise_for_status, read_answer
 from providers.results import created_job, expires_at, failed, succeeded
 from providers.validation import check_against_spec, refuse
 
 NAME = ProviderName.RUNWAY
 API_VERSION = "2024-11-06"
-MODEL = "gen4_aleph"
 MAX_PROMPT_UTF16 = 1000
 SUBMIT_PATH = "/v1/video_to_video"
+ORGANIZATION_PATH = "/v1/organization"
 
 _STATES: dict[str, RemoteState] = {
     "PENDING": RemoteState.QUEUED,
@@ -58,6 +62,54 @@ class _Task(BaseModel):
     failure_code: str | None = Field(default=None, alias="failureCode")
 
 
+class _ModelLimits(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    max_concurrent_generations: int | None = Field(default=None, alias="maxConcurrentGenerations")
+    max_daily_generations: int | None = Field(default=None, alias="maxDailyGenerations")
+
+
+class _ModelUsage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    daily_generations: int = Field(default=0, alias="dailyGenerations")
+
+
+class _Tier(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    models: dict[str, _ModelLimits] = Field(default_factory=dict)
+
+
+class _Usage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    models: dict[str, _ModelUsage] = Field(default_factory=dict)
+
+
+class _Organization(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    credit_balance: int | None = Field(default=None, alias="creditBalance")
+    tier: _Tier
+    usage: _Usage = Field(default_factory=_Usage)
+
+
+def parse_organization(
+    status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
+) -> KeyTier:
+    """``GET /v1/organization`` -> the key's limits for ``spec.model`` (None: unlimited)."""
+    found = read_answer(NAME.value, status, headers, body, now, _Organization)
+    limits = found.tier.models.get(spec.model, _ModelLimits())
+    used = found.usage.models.get(spec.model, _ModelUsage())
+    return KeyTier(
+        concurrency=limits.max_concurrent_generations,
+        daily_generations=limits.max_daily_generations,
+        used_today=used.daily_generations,
+        credit_balance=found.credit_balance,
+    )
+
+
 def validate_request(request: EditRequest, spec: ProviderSpec) -> None:
     """Refuse what Runway cannot take (catalogue checks plus the UTF-16 prompt limit)."""
     check_against_spec(request, spec)
@@ -68,15 +120,30 @@ def validate_request(request: EditRequest, spec: ProviderSpec) -> None:
 
 
 def build_submit_body(request: EditRequest, spec: ProviderSpec) -> dict[str, Any]:
-    """The JSON body of POST /v1/video_to_video."""
+    """The JSON body of POST /v1/video_to_video for ``spec.model`` (aleph2)."""
     validate_request(request, spec)
-    ratio, reference = request.aspect_ratio, request.reference_image_url
     optional = present(
-        ratio=RUNWAY_PIXEL_RATIOS[ratio] if ratio is not None else None,
         seed=request.seed,
-        references=[{"type": "image", "uri": reference}] if reference is not None else None,
+        keyframes=keyframes(request) or None,
+        outputFormat=spec.output_format,
+        targetAspectRatio=request.aspect_ratio,
+        contentModeration=_moderation(spec),
     )
-    return {"model": MODEL, "videoUri": request.video_url, "promptText": request.prompt, **optional}
+    return {"model": spec.model, "videoUri": request.video_url, "promptText": request.prompt,
+            **optional}  # fmt: skip
+
+
+def _moderation(spec: ProviderSpec) -> dict[str, str] | None:
+    threshold = spec.public_figure_threshold
+    return None if threshold is None else {"publicFigureThreshold": threshold}
+
+
+def keyframes(request: EditRequest) -> list[dict[str, Any]]:
+    """aleph2's ``keyframes``: the reference image at 0 s, then the request's own, in time order."""
+    found = [(frame.seconds, frame.uri) for frame in request.keyframes]
+    if request.reference_image_url is not None:
+        found.append((0.0, request.reference_image_url))
+    return [{"seconds": seconds, "uri": uri} for seconds, uri in sorted(found)]
 
 
 parse_submit = created_job
@@ -132,6 +199,10 @@ class RunwayAdapter(ProviderAdapter):
         """POST /v1/video_to_video once; raises `InvalidRequest` before sending a bad request."""
         body = build_submit_body(request, self.spec)
         return self.post_edit(parse_submit, SUBMIT_PATH, body, client_request_id)
+
+    def tier(self) -> KeyTier:
+        """GET /v1/organization: the key's concurrency and daily cap for the catalogue's model."""
+        return self.exchange(parse_organization, "GET", ORGANIZATION_PATH)
 
     def poll(self, remote_id: str, *, submitted_at: datetime | None = None) -> RemoteStatus:
         """GET /v1/tasks/{id}; output URLs expire ``retention_s`` after this poll."""

@@ -19,19 +19,25 @@ import httpx
 
 from config.redaction import Redactor
 from providers.base import RemoteStatus
-from providers.errors import ProviderError, ProviderFailure, ProviderUnavailable
+from providers.errors import AnswerLost, ProviderError, ProviderFailure, ProviderUnavailable
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADERS = ("authorization", "x-api-key")
 Result = TypeVar("Result")
 
+ANSWER_LOST_ERRORS = (
+    httpx.ReadTimeout,
+    httpx.ReadError,
+    httpx.RemoteProtocolError,
+)
+"""The request was (or may have been) sent and no whole answer came back."""
+
 UNAVAILABLE_ERRORS = (
     httpx.TimeoutException,
     httpx.NetworkError,
-    httpx.RemoteProtocolError,
 )
-"""No answer, or half an answer: the provider may be fine a moment later."""
+"""No answer: the provider may be fine a moment later."""
 
 
 @dataclass(frozen=True)
@@ -80,10 +86,24 @@ class Transport:
         json: Any = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        read_timeout_s: float | None = None,
     ) -> WireResponse:
-        """One HTTP exchange. Timeouts and broken connections raise `ProviderUnavailable`."""
+        """One HTTP exchange. Timeouts and broken connections raise `ProviderUnavailable`;
+        `AnswerLost` when the request went out and its answer did not come back whole.
+
+        ``read_timeout_s`` replaces the client's read timeout for this request.
+        """
+        timeout = self.client.timeout
+        if read_timeout_s is not None:
+            timeout = httpx.Timeout(
+                connect=timeout.connect, read=read_timeout_s, write=timeout.write, pool=timeout.pool
+            )
         try:
-            response = self.client.request(method, path, json=json, params=params, headers=headers)
+            response = self.client.request(
+                method, path, json=json, params=params, headers=headers, timeout=timeout
+            )
+        except ANSWER_LOST_ERRORS as exc:
+            raise AnswerLost(self.provider, self._describe(exc)) from exc
         except UNAVAILABLE_ERRORS as exc:
             raise ProviderUnavailable(self.provider, self._describe(exc)) from exc
         except httpx.HTTPError as exc:

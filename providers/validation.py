@@ -37,6 +37,20 @@ def check_against_spec(request: EditRequest, spec: ProviderSpec) -> None:
         _check_url(provider, "reference_image_url", request.reference_image_url)
     if request.duration_s is not None and request.duration_s not in spec.durations:
         raise refuse(provider, "duration_s", request.duration_s, spec.durations)
+    _check_keyframes(request, spec)
+
+
+def _check_keyframes(request: EditRequest, spec: ProviderSpec) -> None:
+    provider = spec.name.value
+    if not request.keyframes:
+        return
+    # Where keyframes are the provider's way of taking images, the reference image is one.
+    wanted = len(request.keyframes) + (request.reference_image_url is not None)
+    if wanted > spec.max_keyframes:
+        allowed = (f"at most {spec.max_keyframes} images, reference image included",)
+        raise refuse(provider, "keyframes", f"{wanted} images", allowed)
+    for keyframe in request.keyframes:
+        _check_url(provider, "keyframes", keyframe.uri)
 
 
 def _check_url(provider: str, field: str, url: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 
 from config.settings import Settings, load_settings
 from tasks.schedule_entries import connect_beat_sync
@@ -42,6 +42,17 @@ def _close_context(**_: Any) -> None:
     from tasks.runtime import close_context
 
     close_context()
+
+
+@worker_ready.connect
+def _learn_tiers(**_: Any) -> None:
+    # Once per worker, before it takes work: the provider's own limits beat the catalogue's.
+    import redis
+
+    from pipeline.tiers import learn_tiers
+
+    settings = load_settings()
+    learn_tiers(settings, redis.Redis.from_url(settings.redis_url))
 
 
 app = create_app()

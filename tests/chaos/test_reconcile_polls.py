@@ -60,3 +60,19 @@ def test_a_backing_off_poll_is_re_driven_once_half_its_delay_has_passed(
     assert find_stranded(ctx, NOW) == []
     later = find_stranded(ctx, NOW + timedelta(seconds=51))
     assert [(r.job_id, r.step) for r in later] == [(job.id, Step.POLL)]
+
+
+def test_a_job_both_overdue_and_stale_in_submitting_is_re_driven_once_per_pass(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    ctx = Context.from_settings(settings)
+    long_ago = NOW - timedelta(hours=1)
+    job = submitted("both", last_poll_ago_s=3600, next_poll_in_s=None).model_copy(
+        update={"state": JobState.SUBMITTING, "remote_id": None, "attempt": 1}
+    )
+    ctx.ledger.add([job])
+    ctx.ledger.watch(job.id, long_ago)
+
+    redrives = find_stranded(ctx, NOW)
+
+    assert [(r.job_id, r.step) for r in redrives] == [(job.id, Step.SUBMIT)]

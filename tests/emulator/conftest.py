@@ -70,13 +70,18 @@ def http_source(clip: bytes) -> Iterator[Callable[[bytes, int], str]]:
     files: dict[str, tuple[bytes, int]] = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
+        def do_HEAD(self) -> None:
             data, status = files.get(self.path, (b"", 404))
             self.send_response(status)
+            if status in (301, 302, 307):
+                self.send_header("location", "/clip-0.mp4")
             self.send_header("content-type", "video/mp4")
             self.send_header("content-length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self.do_HEAD()
+            self.wfile.write(files.get(self.path, (b"", 404))[0])
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -196,9 +196,10 @@ def test_a_credit_balance_pays_for_that_many_jobs(emulator: httpx.Client, clip_u
     assert stats(emulator)["credits_spent"] == {kid("segmind"): 2}
 
 
-def test_a_repeated_idempotency_key_returns_the_original_job(
+def test_honouring_idempotency_keys_returns_the_original_job(
     emulator: httpx.Client, clip_uri: str
 ) -> None:
+    configure(emulator, {"honour_idempotency_key": True})
     first = submit(emulator, clip_uri, headers={"Idempotency-Key": "req-1"}).json()
     again = submit(emulator, clip_uri, headers={"Idempotency-Key": "req-1"}).json()
     other_key = submit(emulator, clip_uri, index=1, headers={"Idempotency-Key": "req-1"}).json()
@@ -209,10 +210,9 @@ def test_a_repeated_idempotency_key_returns_the_original_job(
     assert submissions["by_idempotency_key"] == {"req-1": 2}
 
 
-def test_ignoring_idempotency_keys_charges_twice_and_shows_the_duplicate(
+def test_by_default_idempotency_keys_are_ignored_charged_twice_and_shown(
     emulator: httpx.Client, clip_uri: str
 ) -> None:
-    configure(emulator, {"honour_idempotency_key": False})
     first = submit(emulator, clip_uri, headers={"Idempotency-Key": "req-2"}).json()
     again = submit(emulator, clip_uri, headers={"Idempotency-Key": "req-2"}).json()
     assert first["request_id"] != again["request_id"]
@@ -255,7 +255,7 @@ def test_output_urls_stop_working_after_the_retention(
 def test_runway_hands_out_fresh_urls_on_every_fetch(emulator: httpx.Client, clip_uri: str) -> None:
     configure(emulator, {"providers": {"runway": {"retention_s": 1.0}}})
     headers = {"Authorization": f"Bearer {keys('runway')}", "X-Runway-Version": "2024-11-06"}
-    body = {"model": "gen4_aleph", "videoUri": clip_uri, "promptText": "x"}
+    body = {"model": "aleph2", "videoUri": clip_uri, "promptText": "x"}
     task_id = emulator.post("/runway/v1/video_to_video", json=body, headers=headers).json()["id"]
     task = eventually(
         lambda: (

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.emulator.support import configure, eventually, keys, kid
+from tests.emulator.support import configure, eventually, keys, kid, stats
 
 VERSION = {"X-Runway-Version": "2024-11-06"}
 
@@ -18,7 +19,7 @@ def headers(index: int = 0) -> dict[str, str]:
 
 
 def body(clip_uri: str, **extra: Any) -> dict[str, Any]:
-    return {"model": "gen4_aleph", "videoUri": clip_uri, "promptText": "make it winter", **extra}
+    return {"model": "aleph2", "videoUri": clip_uri, "promptText": "make it winter", **extra}
 
 
 def create(emulator: httpx.Client, clip_uri: str, index: int = 0, **extra: Any) -> str:
@@ -41,15 +42,17 @@ def test_the_documented_example_succeeds_with_every_documented_field(
         clip_uri,
         ratio="1280:720",
         seed=42,
-        references=[{"type": "image", "uri": "https://example.com/ref.jpg"}],
+        keyframes=[{"seconds": 0, "uri": "https://example.com/ref.jpg"}],
         contentModeration={"publicFigureThreshold": "low"},
+        outputFormat="mp4",
+        targetAspectRatio="16:9",
     )
     created = emulator.post("/runway/v1/video_to_video", json=example, headers=headers())
     assert created.status_code == 200
     task_id = created.json()["id"]
     pending = task(emulator, task_id).json()
     assert pending["status"] in ("PENDING", "RUNNING")
-    assert pending["estimatedCost"] == {"credits": 75}
+    assert pending["estimatedCost"] == {"credits": 140}
     assert pending["createdAt"].endswith("Z")
     done = eventually(lambda: (t := task(emulator, task_id).json())["status"] == "SUCCEEDED" and t)
     assert set(done) == {"id", "status", "createdAt", "output", "cost"}
@@ -101,11 +104,12 @@ def test_a_missing_runway_version_header_is_a_400(emulator: httpx.Client, clip_u
         {"promptText": "x" * 1001},
         {"promptText": "\U0001f600" * 501},
         {"promptText": ""},
-        {"ratio": "1920:1080"},
+        {"targetAspectRatio": "1920:1080"},
         {"videoUri": None},
         {"model": "gen4_turbo"},
         {"seed": -1},
-        {"references": [{"type": "image", "uri": "a"}, {"type": "image", "uri": "b"}]},
+        {"keyframes": [{"seconds": n, "uri": "a"} for n in range(6)]},
+        {"outputFormat": "mkv"},
     ],
 )
 def test_invalid_bodies_get_400_with_an_error_member(
@@ -166,3 +170,69 @@ def test_wrong_methods_and_paths_get_runway_errors(emulator: httpx.Client) -> No
     missing = emulator.get("/runway/v1/nothing", headers=headers())
     assert missing.status_code == 404
     assert set(missing.json()) == {"error"}
+
+
+def test_gen4_aleph_is_refused_with_runways_validation_body(
+    emulator: httpx.Client, clip_uri: str
+) -> None:
+    response = emulator.post(
+        "/runway/v1/video_to_video",
+        json={**body(clip_uri), "model": "gen4_aleph"},
+        headers=headers(),
+    )
+    assert response.status_code == 400
+    answer = response.json()
+    assert set(answer) == {"error", "issues"}
+    assert "aleph2" in answer["error"]
+    assert answer["issues"][0]["path"] == ["model"]
+    assert stats(emulator)["submissions"]["paid_total"] == 0
+
+
+def test_an_input_url_is_checked_with_head_as_runway_documents(
+    emulator: httpx.Client, clip: bytes, http_source: Callable[[bytes, int], str]
+) -> None:
+    good = http_source(clip, 200)
+    assert create(emulator, good)
+    refused = {
+        "redirect": http_source(clip, 302),
+        "missing": http_source(b"", 404),
+        "public http": "http://example.com/in.mp4",
+    }
+    for name, url in refused.items():
+        response = emulator.post("/runway/v1/video_to_video", json=body(url), headers=headers())
+        assert response.status_code == 400, name
+        assert response.json()["error"].startswith("videoUri: "), name
+    assert stats(emulator)["submissions"]["paid_total"] == 1
+
+
+def test_the_daily_cap_answers_429_until_the_rolling_window_frees(
+    emulator: httpx.Client, clip_uri: str
+) -> None:
+    configure(emulator, {"providers": {"runway": {"daily_generations": 2, "daily_window_s": 2}}})
+    create(emulator, clip_uri)
+    create(emulator, clip_uri)
+    over = emulator.post("/runway/v1/video_to_video", json=body(clip_uri), headers=headers())
+    assert over.status_code == 429
+    assert "daily" in over.json()["error"]
+    organization = emulator.get("/runway/v1/organization", headers=headers()).json()
+    assert organization["usage"]["models"]["aleph2"] == {"dailyGenerations": 2}
+
+    def accepted() -> bool:
+        sent = emulator.post("/runway/v1/video_to_video", json=body(clip_uri), headers=headers())
+        return sent.status_code == 200
+
+    eventually(accepted, timeout_s=5)
+
+
+def test_the_organization_reports_the_keys_tier_and_credit_balance(emulator: httpx.Client) -> None:
+    emulator.post("/_emulator/keys", json={"key": keys("runway"), "concurrency": 3, "credits": 10})
+    configure(emulator, {"keys": {kid("runway"): {"daily_generations": 50}}})
+    response = emulator.get("/runway/v1/organization", headers=headers())
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["tier"]["models"]["aleph2"] == {
+        "maxConcurrentGenerations": 3,
+        "maxDailyGenerations": 50,
+    }
+    assert answer["creditBalance"] == 10 * 140
+    assert isinstance(answer["tier"]["maxMonthlyCreditSpend"], int)

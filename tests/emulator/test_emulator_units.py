@@ -53,6 +53,13 @@ def test_environment_variables_fill_in_missing_flags() -> None:
     assert config.honour_idempotency_key is False
 
 
+def test_idempotency_keys_are_ignored_by_default_and_honoured_on_request() -> None:
+    assert parse_options([], {}).config.honour_idempotency_key is False
+    assert parse_options(["--honour-idempotency"], {}).config.honour_idempotency_key is True
+    environ = {"RESTYLE_EMULATOR_HONOUR_IDEMPOTENCY": "true"}
+    assert parse_options([], environ).config.honour_idempotency_key is True
+
+
 def test_the_realistic_default_looks_like_the_real_services() -> None:
     config = parse_options([], {}).config
     runway = config.providers[ProviderName.RUNWAY]

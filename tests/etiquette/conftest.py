@@ -132,7 +132,7 @@ def source_url(
     client = boto3.client("s3", endpoint_url=s3_server.url, region_name="us-east-1")
     bucket = f"etiquette-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=bucket)
-    client.upload_file(str(path), bucket, "source.mp4")
+    client.upload_file(str(path), bucket, "source.mp4", ExtraArgs={"ContentType": "video/mp4"})
     url: str = client.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": "source.mp4"}, ExpiresIn=3600
     )

@@ -205,6 +205,60 @@ def test_racing_transitions_let_exactly_one_writer_win(
     assert ledger.batch_counts("b1")[SUBMITTING] == 1
 
 
+def test_racing_re_attempts_of_one_submitting_job_let_exactly_one_start_a_try(
+    ledger: Ledger, new_job: NewJob, moment: Moment
+) -> None:
+    # SUBMITTING -> SUBMITTING leaves the state as it was, so only the attempt tells the
+    # racers apart: each decided on attempt 1 from its own copy of the job.
+    job = new_job()
+    ledger.add([job])
+    on_attempt_1 = ledger.transition(job.id, SUBMITTING, expect={Q}, now=moment(1), attempt=1)
+    assert on_attempt_1 is not None
+    winners: list[Job] = []
+    start = threading.Barrier(8)
+
+    def re_attempt(worker: int) -> None:
+        start.wait()
+        moved = ledger.transition(
+            on_attempt_1,
+            SUBMITTING,
+            expect={SUBMITTING},
+            expect_attempt=on_attempt_1.attempt,
+            now=moment(2),
+            attempt=on_attempt_1.attempt + 1,
+            detail=f"worker-{worker}",
+        )
+        if moved is not None:
+            winners.append(moved)
+
+    threads = [threading.Thread(target=re_attempt, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(winners) == 1
+    assert ledger.require(job.id) == winners[0]
+    assert winners[0].attempt == 2
+
+
+def test_a_re_attempt_decided_on_an_older_attempt_is_a_no_op(
+    ledger: Ledger, new_job: NewJob, moment: Moment
+) -> None:
+    job = new_job()
+    ledger.add([job])
+    first = ledger.transition(job.id, SUBMITTING, expect={Q}, now=moment(1), attempt=1)
+    assert first is not None
+    ledger.transition(first, SUBMITTING, expect={SUBMITTING}, expect_attempt=1, now=moment(2),
+                      attempt=2)  # fmt: skip
+
+    late = ledger.transition(first, SUBMITTING, expect={SUBMITTING}, expect_attempt=1,
+                             now=moment(3), attempt=2)  # fmt: skip
+
+    assert late is None
+    assert ledger.require(job.id).version == first.version + 1
+
+
 def test_racing_updates_all_land_because_version_races_are_retried(
     ledger: Ledger, new_job: NewJob, moment: Moment
 ) -> None:

@@ -21,7 +21,7 @@ def test_firing_a_schedule_twice_makes_one_dated_batch_without_duplicate_jobs(
     tmp_path: Path,
 ) -> None:
     for name in ("a", "b", "c"):
-        make_clip(tmp_path / f"{name}.mp4", seconds=1.0)
+        make_clip(tmp_path / f"{name}.mp4", seconds=2.0)
     schedule = Schedule(
         name="nightly-noir",
         cron="0 2 * * *",

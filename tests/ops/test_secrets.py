@@ -185,7 +185,9 @@ def _clip_url(s3_server: Service, workdir: Path) -> str:
     """A presigned URL of a real clip in moto, for the one job that succeeds."""
     client = boto3.client("s3", endpoint_url=s3_server.url, region_name="us-east-1")
     client.create_bucket(Bucket="echo-sources")
-    client.upload_file(str(make_clip(workdir / "in.mp4", seconds=1.0)), "echo-sources", "in.mp4")
+    clip = str(make_clip(workdir / "in.mp4", seconds=2.0))
+    # Runway HEADs its input and wants a video Content-Type.
+    client.upload_file(clip, "echo-sources", "in.mp4", ExtraArgs={"ContentType": "video/mp4"})
     return client.generate_presigned_url(
         "get_object", Params={"Bucket": "echo-sources", "Key": "in.mp4"}, ExpiresIn=3600
     )
@@ -197,7 +199,7 @@ def _fail_everywhere(admin: EmulatorAdmin, settings: Settings, clip_url: str) ->
 
     app = create_app(settings)
     ledger = Ledger(redis.Redis.from_url(settings.redis_url))
-    source = "http://127.0.0.1:9/in.mp4"  # never fetched: no job gets that far
+    source = clip_url  # a real input: Runway checks it at submit, before any poll
     done: list[Job] = []
     # At submit: one 429 first (its text lands in the history), then no credits left.
     for name in PROVIDERS:

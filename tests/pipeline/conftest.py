@@ -25,6 +25,7 @@ from tasks.messages import dispatch_jobs
 FAST_ENV = {
     "RESTYLE_POLL_MAX_INTERVAL_S": "1",
     "RESTYLE_HTTP_READ_TIMEOUT_S": "5",
+    "RESTYLE_HTTP_SUBMIT_READ_TIMEOUT_S": "10",
     "RESTYLE_JOB_DEADLINE_S": "120",
     "RESTYLE_ARCHIVE_STALL_S": "10",
     **{f"RESTYLE_{name.value.upper()}__TYPICAL_DURATION_S": "1" for name in ProviderName},
@@ -101,7 +102,7 @@ def source_object(services: Stack, tmp_path_factory: pytest.TempPathFactory) -> 
     client = boto3.client("s3", endpoint_url=services.s3.url, region_name="us-east-1")
     bucket = f"sources-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=bucket)
-    client.upload_file(str(path), bucket, "source.mp4")
+    client.upload_file(str(path), bucket, "source.mp4", ExtraArgs={"ContentType": "video/mp4"})
     return f"s3://{bucket}/source.mp4"
 
 

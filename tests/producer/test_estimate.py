@@ -47,7 +47,14 @@ def job(provider: ProviderName, cost: float, item: str) -> Job:
 def test_job_cost_bills_at_most_the_output_length(
     price: Price, seconds: float, expected: float
 ) -> None:
-    assert job_cost(spec(ProviderName.RUNWAY, price=price), seconds) == pytest.approx(expected)
+    assert job_cost(spec(ProviderName.SEGMIND, price=price), seconds) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("seconds", "expected"), [(12.0, 12 * 0.28), (45.0, 30 * 0.28)])
+def test_runway_aleph2_bills_the_inputs_length_up_to_its_30_s_window(
+    seconds: float, expected: float
+) -> None:
+    assert job_cost(spec(ProviderName.RUNWAY), seconds) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(

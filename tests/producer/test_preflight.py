@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-CLIP_SECONDS = 1.0
+CLIP_SECONDS = 2.5  # Runway aleph2 takes 2-30 s
 RUNWAY = SubmitOptions(prompt="make it winter", provider=ProviderName.RUNWAY, batch="b1")
 
 
@@ -55,7 +55,7 @@ def test_good_rows_become_queued_jobs_with_cost_and_presigned_sources(
     assert alpha.request.prompt == "make it winter"
     assert alpha.source_seconds == pytest.approx(CLIP_SECONDS, abs=0.2)
     assert alpha.source_seconds is not None
-    assert alpha.estimated_cost_usd == pytest.approx(0.15 * alpha.source_seconds, abs=1e-3)
+    assert alpha.estimated_cost_usd == pytest.approx(0.28 * alpha.source_seconds, abs=1e-3)
     assert alpha.output_prefix == f"s3://{producer_settings.s3_bucket}/outputs"
     assert (beta.request.prompt, beta.request.seed) == ("make it noir", 7)
     assert beta.source == str((tmp_path / "local" / "beta.mp4").resolve())

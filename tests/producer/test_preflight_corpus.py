@@ -50,7 +50,7 @@ def corpus_env(session_stack: Stack, redis_server: Service, s3_server: Service) 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     """A clip, a fake clip and a reference image, side by side."""
-    make_clip(tmp_path / "a.mp4", seconds=1.0, width=160, height=96)
+    make_clip(tmp_path / "a.mp4", seconds=2.0, width=160, height=96)
     (tmp_path / "fake.mp4").write_text("not a video")
     (tmp_path / "ref.png").write_bytes(PNG)
     (tmp_path / "ref.gif").write_bytes(GIF)

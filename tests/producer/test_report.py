@@ -185,3 +185,19 @@ def test_write_report_picks_the_writer_by_format_and_refuses_unknown_ones(tmp_pa
     assert "FAILED" in write_report(rows, "csv", tmp_path / "r.csv", no_frames).read_text()
     with pytest.raises(ValueError, match="use html, csv or json"):
         write_report(rows, "pdf", tmp_path / "r.pdf", no_frames)
+
+
+def test_possible_double_charges_are_shown_with_their_cost_next_to_the_spend(
+    tmp_path: Path,
+) -> None:
+    doubled = stored("b", "s3://lib/b.mp4", "out", "k.mp4").model_copy(
+        update={"possible_double_charges": 1}
+    )
+    rows = build_rows([doubled, stored("a", "s3://lib/a.mp4", "out", "a.mp4")])
+    summary = totals(rows)
+    assert (summary.possible_double_charges, summary.possible_double_charge_usd) == (1, 0.75)
+    body = json.loads(write_json(rows, tmp_path / "r.json").read_text())
+    assert body["totals"]["possible_double_charge_usd"] == 0.75
+    page = write_html(rows, tmp_path / "r.html", lambda url, at_s: b"png").read_text()
+    assert "possibly paid twice" in page and "1 ($0.75)" in page
+    assert "1x, up to $0.75 more" in page

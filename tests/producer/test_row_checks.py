@@ -55,7 +55,17 @@ def test_each_broken_limit_is_its_own_problem_on_the_source() -> None:
 
 
 def test_an_unknown_size_is_not_a_problem() -> None:
-    assert limit_problems(CATALOGUE[ProviderName.RUNWAY], "mov", 1.0, None) == []
+    assert limit_problems(CATALOGUE[ProviderName.RUNWAY], "mov", 3.0, None) == []
+
+
+@pytest.mark.parametrize(
+    ("seconds", "problem"),
+    [(1.5, "1.5 s is shorter than runway's 2 s"), (31.0, "31.0 s exceeds runway's 30 s")],
+)
+def test_runway_aleph2_takes_sources_of_2_to_30_seconds(seconds: float, problem: str) -> None:
+    assert limit_problems(CATALOGUE[ProviderName.RUNWAY], "mp4", seconds, None) == [
+        ("source", problem)
+    ]
 
 
 def test_request_errors_are_named_by_manifest_column() -> None:

@@ -16,6 +16,7 @@ from jobs.request import EditRequest
 from providers.adapter import ProviderAdapter
 from providers.base import Cancellable, RemoteState
 from providers.errors import (
+    AnswerLost,
     AuthenticationFailed,
     InsufficientCredits,
     InvalidRequest,
@@ -47,15 +48,26 @@ def test_submit_then_poll_gives_a_downloadable_output_with_an_expiry(
     assert job.submitted_at < status.expires_at <= datetime.now(UTC) + retention
 
 
-def test_the_same_client_request_id_is_one_paid_job(
+def test_the_same_client_request_id_is_one_paid_job_where_the_key_is_honoured(
     adapter: ProviderAdapter, provider: ProviderName, emulator: httpx.Client, edit: EditRequest
 ) -> None:
+    emulator.post("/_emulator/config", json={"honour_idempotency_key": True}).raise_for_status()
     first = adapter.submit(edit, "job-twice.1")
     again = adapter.submit(edit, "job-twice.1")
     assert again.remote_id == first.remote_id
     submissions = emulator.get("/_emulator/stats").json()["submissions"]
     assert submissions["requests_by_idempotency_key"]["job-twice.1"] == 2
     assert submissions["by_idempotency_key"]["job-twice.1"] == 1
+
+
+def test_by_default_as_documented_the_same_client_request_id_is_paid_twice(
+    adapter: ProviderAdapter, provider: ProviderName, emulator: httpx.Client, edit: EditRequest
+) -> None:
+    first = adapter.submit(edit, "job-twice.1")
+    again = adapter.submit(edit, "job-twice.1")
+    assert again.remote_id != first.remote_id
+    submissions = emulator.get("/_emulator/stats").json()["submissions"]
+    assert submissions["by_idempotency_key"]["job-twice.1"] == 2
 
 
 def test_a_rate_limited_submit_raises_with_the_retry_after_hint(
@@ -96,17 +108,17 @@ def test_an_empty_balance_is_refused_before_any_job_is_created(
 
 
 FAULTS = [
-    ("rate_limited", RateLimited),
-    ("maintenance", ProviderUnavailable),
-    ("server_error", ProviderError),
-    ("bad_gateway", ProviderUnavailable),
-    ("unavailable", ProviderUnavailable),
-    ("malformed", ProviderError),
-    ("dropped", ProviderUnavailable),
+    ("rate_limited", RateLimited, RateLimited),
+    ("maintenance", ProviderUnavailable, ProviderUnavailable),
+    ("server_error", ProviderError, ProviderError),
+    ("bad_gateway", ProviderUnavailable, ProviderUnavailable),
+    ("unavailable", ProviderUnavailable, ProviderUnavailable),
+    ("malformed", AnswerLost, ProviderError),  # an unread 2xx submit may have created a job
+    ("dropped", AnswerLost, AnswerLost),
 ]
 
 
-@pytest.mark.parametrize(("fault", "expected"), FAULTS)
+@pytest.mark.parametrize(("fault", "expected", "on_poll"), FAULTS)
 def test_faults_raise_their_class_and_the_adapter_never_retries(
     adapter: ProviderAdapter,
     provider: ProviderName,
@@ -114,6 +126,7 @@ def test_faults_raise_their_class_and_the_adapter_never_retries(
     edit: EditRequest,
     fault: str,
     expected: type[ProviderFailure],
+    on_poll: type[ProviderFailure],
 ) -> None:
     configure(emulator, {"faults": {fault: 1.0, "retry_after_s": 2}})
     with pytest.raises(expected) as caught:
@@ -121,7 +134,7 @@ def test_faults_raise_their_class_and_the_adapter_never_retries(
     assert caught.value.provider == provider.value
     assert dev_key(provider) not in f"{caught.value} {caught.value!r} {caught.value.__cause__}"
     assert submit_requests(emulator, provider) == 1
-    with pytest.raises(expected):
+    with pytest.raises(on_poll):
         adapter.poll("any-id")
 
 
@@ -137,14 +150,34 @@ def test_maintenance_is_unavailable_with_retry_after(
     assert 0 < caught.value.retry_after <= 30
 
 
-def test_a_read_timeout_is_unavailable(
+def test_a_submit_read_timeout_is_an_answer_lost(
     provider: ProviderName, settings: Settings, emulator: httpx.Client, edit: EditRequest
 ) -> None:
     configure(emulator, {"faults": {"timeout": 1.0, "timeout_s": 3}})
-    quick = settings.model_copy(update={"http_read_timeout_s": 0.3})
+    quick = settings.model_copy(update={"http_submit_read_timeout_s": 0.3})
     adapter = get_adapter(provider, quick)
-    with pytest.raises(ProviderUnavailable, match="ReadTimeout"):
+    with pytest.raises(AnswerLost, match="ReadTimeout"):
         adapter.submit(edit, "job-timeout.1")
+
+
+def test_a_submit_waits_longer_for_its_answer_than_a_poll(
+    provider: ProviderName, settings: Settings, emulator: httpx.Client, edit: EditRequest
+) -> None:
+    configure(emulator, {"faults": {"timeout": 1.0, "timeout_s": 1}})
+    timeouts = {"http_read_timeout_s": 0.3, "http_submit_read_timeout_s": 5.0}
+    adapter = get_adapter(provider, settings.model_copy(update=timeouts))
+    job = adapter.submit(edit, "job-slow.1")
+    with pytest.raises(ProviderUnavailable, match="ReadTimeout"):
+        adapter.poll(job.remote_id)
+
+
+def test_a_2xx_submit_answer_that_cannot_be_read_is_an_answer_lost(
+    adapter: ProviderAdapter, emulator: httpx.Client, edit: EditRequest
+) -> None:
+    configure(emulator, {"faults": {"malformed": 1.0}})
+    with pytest.raises(AnswerLost):
+        adapter.submit(edit, "job-malformed.1")
+    assert emulator.get("/_emulator/stats").json()["submissions"]["paid_total"] == 1
 
 
 MODERATION_KIND = {

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from config.catalogue import CATALOGUE, ProviderSpec
-from config.settings import ProviderName
-from jobs.request import EditRequest
+from config.catalogue import CATALOGUE, ProviderSpec, provider_spec
+from config.settings import ProviderName, Settings
+from jobs.request import EditRequest, Keyframe
 from providers import aimlapi, crun, runway, segmind, vibedream
 from providers.errors import InvalidRequest
 
@@ -40,21 +40,23 @@ BUILDERS: dict[ProviderName, Builder] = {
             ProviderName.RUNWAY,
             FULL,
             {
-                "model": "gen4_aleph",
+                "model": "aleph2",
                 "videoUri": "https://example.com/in.mp4",
                 "promptText": "make it winter",
-                "ratio": "1280:720",
+                "targetAspectRatio": "16:9",
                 "seed": 42,
-                "references": [{"type": "image", "uri": "https://example.com/ref.jpg"}],
+                "keyframes": [{"seconds": 0.0, "uri": "https://example.com/ref.jpg"}],
+                "outputFormat": "mp4",
             },
         ),
         (
             ProviderName.RUNWAY,
             MINIMAL,
             {
-                "model": "gen4_aleph",
+                "model": "aleph2",
                 "videoUri": "https://example.com/in.mp4",
                 "promptText": "make it winter",
+                "outputFormat": "mp4",
             },
         ),
         (
@@ -133,11 +135,12 @@ def test_requests_map_to_the_documented_wire_fields(
         ("21:9", "1584:672"),
     ],
 )
-def test_friendly_ratios_become_pixel_ratios_on_runway_and_aimlapi(
+def test_friendly_ratios_become_pixel_ratios_on_aimlapi_and_stay_friendly_on_runway(
     friendly: str, pixels: str
 ) -> None:
     request = MINIMAL.model_copy(update={"aspect_ratio": friendly})
-    assert runway.build_submit_body(request, CATALOGUE[ProviderName.RUNWAY])["ratio"] == pixels
+    body = runway.build_submit_body(request, CATALOGUE[ProviderName.RUNWAY])
+    assert (body["targetAspectRatio"], "ratio" in body) == (friendly, False)  # ratio: deprecated
     body = aimlapi.build_submit_body(request, CATALOGUE[ProviderName.AIMLAPI])
     assert body["frame_size"] == pixels
 
@@ -157,7 +160,24 @@ def test_crun_asks_for_a_callback_when_given_one() -> None:
             ("16:9", "9:16", "4:3", "3:4", "1:1"),
         ),
         (ProviderName.VIBEDREAM, {"seed": 7}, "seed", ()),
-        (ProviderName.RUNWAY, {"duration_s": 10}, "duration_s", ("5",)),
+        (ProviderName.RUNWAY, {"duration_s": 10}, "duration_s", ()),
+        (
+            ProviderName.RUNWAY,
+            {
+                "reference_image_url": "https://example.com/ref.jpg",
+                "keyframes": [
+                    Keyframe(seconds=n, uri="https://example.com/k.jpg") for n in range(5)
+                ],
+            },
+            "keyframes",
+            ("at most 5 images, reference image included",),
+        ),
+        (
+            ProviderName.SEGMIND,
+            {"keyframes": [Keyframe(seconds=1, uri="https://example.com/k.jpg")]},
+            "keyframes",
+            ("at most 0 images, reference image included",),
+        ),
         (ProviderName.AIMLAPI, {"duration_s": 4}, "duration_s", ("5",)),
         (ProviderName.SEGMIND, {"video_url": "ftp://x/in.mp4"}, "video_url", None),
         (ProviderName.CRUN, {"reference_image_url": "/tmp/ref.jpg"}, "reference_image_url", None),
@@ -208,3 +228,38 @@ def test_a_catalogue_override_changes_what_is_accepted() -> None:
 def test_the_common_request_rejects_out_of_range_values(data: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="validation error"):
         EditRequest.model_validate(data)
+
+
+def test_runway_sends_its_catalogue_model_and_keyframes_in_time_order() -> None:
+    spec = CATALOGUE[ProviderName.RUNWAY].model_copy(update={"model": "aleph3"})
+    request = FULL.model_copy(
+        update={"keyframes": (Keyframe(seconds=12.5, uri="https://example.com/late.jpg"),)}
+    )
+    body = runway.build_submit_body(
+        request, spec.model_copy(update={"public_figure_threshold": "low"})
+    )
+    assert body["model"] == "aleph3"
+    assert body["contentModeration"] == {"publicFigureThreshold": "low"}
+    assert body["keyframes"] == [
+        {"seconds": 0.0, "uri": "https://example.com/ref.jpg"},
+        {"seconds": 12.5, "uri": "https://example.com/late.jpg"},
+    ]
+
+
+def test_a_non_mp4_output_format_costs_its_surcharge_per_second_in_the_estimate() -> None:
+    spec = CATALOGUE[ProviderName.RUNWAY]
+    prores = spec.model_copy(update={"output_format": "prores"})
+    assert runway.build_submit_body(MINIMAL, prores)["outputFormat"] == "prores"
+    assert spec.effective_price.estimate(12) == pytest.approx(0.28 * 12)
+    assert prores.effective_price.estimate(12) == pytest.approx((0.28 + 0.05) * 12)
+
+
+def test_the_model_and_output_format_are_settings_over_the_catalogue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RESTYLE_RUNWAY__MODEL", "aleph3")
+    monkeypatch.setenv("RESTYLE_RUNWAY__OUTPUT_FORMAT", "sdr_rec709_10bit")
+    spec = provider_spec(ProviderName.RUNWAY, Settings())
+    assert (spec.model, spec.output_format) == ("aleph3", "sdr_rec709_10bit")
+    assert spec.effective_price.per_second_usd == pytest.approx(0.28 + 0.40)
+    assert provider_spec(ProviderName.AIMLAPI, Settings()).model == "runway/gen4_aleph"

@@ -88,13 +88,33 @@ def test_a_callback_for_another_remote_job_wakes_nothing(served: Served) -> None
     assert ledger.require(job.id) == job and served.published.polls == []
 
 
-def test_an_ambiguous_submit_gets_the_announced_remote_id(served: Served) -> None:
+def test_an_ambiguous_submit_adopts_the_announced_remote_job(served: Served) -> None:
     ledger, job, token = _setup(served, None)
     with served.client(auth=False) as client:
         answer = client.post(f"/callbacks/crun/{token}", content=_body("task-7"))
     assert answer.json() == {"outcome": "recorded"}
     found = ledger.require(job.id)
-    assert found.state is JobState.SUBMITTING and found.remote_id == "task-7"
+    # Submitted after all: polled from now on, never sent a second time.
+    assert found.state is JobState.SUBMITTED and found.remote_id == "task-7"
+    assert served.published.polls == [job.id]
+
+
+def test_a_job_waiting_to_resend_after_a_lost_answer_adopts_the_announced_job(
+    served: Served,
+) -> None:
+    ledger, job, token = _setup(served, None)
+    waiting = ledger.transition(job, JobState.RETRY_WAIT, expect={JobState.SUBMITTING},
+                                now=datetime.now(UTC), answer_lost=True)  # fmt: skip
+    assert waiting is not None
+    with served.client(auth=False) as client:
+        answer = client.post(f"/callbacks/crun/{token}", content=_body("task-8"))
+    assert answer.json() == {"outcome": "recorded"}
+    found = ledger.require(job.id)
+    assert (found.state, found.remote_id, found.answer_lost) == (
+        JobState.SUBMITTED,
+        "task-8",
+        False,
+    )
 
 
 def test_a_body_over_the_limit_is_refused(served: Served) -> None:

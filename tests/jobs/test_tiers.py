@@ -1,0 +1,28 @@
+"""The rolling daily cap, decided with a given ``now``."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.tiers import DAILY_WINDOW_S, daily_cap_wait_s
+
+DAY = DAILY_WINDOW_S
+
+
+@pytest.mark.parametrize(
+    ("times", "cap", "now", "wait"),
+    [
+        ([], 10, 1000.0, None),
+        ([0.0] * 9, 10, 100.0, None),
+        ([float(n) for n in range(10)], 10, 100.0, DAY - 100.0),  # the oldest (0) must leave
+        ([float(n) for n in range(10)], 10, DAY - 0.5, 0.5),  # 0 leaves in half a second
+        ([float(n) for n in range(10)], 10, DAY + 0.5, None),  # 0 has left: one more fits
+        ([float(n) for n in range(12)], 10, 100.0, DAY + 2 - 100.0),  # 3 must leave
+        ([1.0, 2.0], None, 3.0, None),
+    ],
+)
+def test_a_key_at_its_cap_waits_until_enough_generations_leave_the_window(
+    times: list[float], cap: int | None, now: float, wait: float | None
+) -> None:
+    found = daily_cap_wait_s(times, cap, now)
+    assert found == (None if wait is None else pytest.approx(wait))
