@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8900
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast lint format emulator demo worker flower chaos bench clean
+.PHONY: install test test-fast lint format emulator demo worker worker-media flower chaos bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ demo: $(STAMP)
 
 worker: $(STAMP)
 	$(BIN)/celery -A workers.app worker -Q submit,poll,archive,batch,submit.interactive -l INFO
+
+# Cutting and stitching long clips: CPU-heavy, one process per core.
+worker-media: $(STAMP)
+	$(BIN)/celery -A workers.app worker -Q media -n media@%h -c 2 -l INFO
 
 flower: $(STAMP)
 	$(BIN)/restyle flower

@@ -16,10 +16,13 @@ from cli.progress import watch
 from config.settings import ProviderName, Settings
 from jobs.batches import BatchStore
 from jobs.budget import Budget
+from jobs.clip_store import ClipStore
+from jobs.clips import ClipState, Continuity, OutputSize
 from jobs.ledger import Ledger
 from jobs.models import Priority
 from jobs.states import TERMINAL_STATES, JobState
 from pipeline.cancelling import cancel_job
+from pipeline.clip_admin import cancel_clips, reopen_clips
 from pipeline.context import Context
 from pipeline.requeueing import requeue
 from producer.batch import SubmitError, SubmitOptions
@@ -29,6 +32,7 @@ from producer.report_html import frame_grab, write_report
 from producer.run import enqueue_plan, plan_source
 from producer.sources import SourceError
 from storage.s3 import s3_client
+from tasks.chain import CLIP_TASK_NAMES
 
 Source = Annotated[
     str, typer.Argument(help="CSV/JSONL manifest, s3://bucket/prefix/, or a file/folder")
@@ -51,6 +55,17 @@ def submit(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="queue the valid rows")
     ] = False,
+    max_seconds: Annotated[
+        float | None,
+        typer.Option(help="edit only the first S seconds of each source (default: all of it)"),
+    ] = None,
+    continuity: Annotated[
+        Continuity | None,
+        typer.Option(help="anchor: segment 1's frame guides the rest; none: all at once"),
+    ] = None,
+    output_size: Annotated[
+        OutputSize, typer.Option(help="stitched size: the source's, or the model's own")
+    ] = OutputSize.SOURCE,
 ) -> None:
     """Preflight SOURCE, then queue one edit job per clip (nothing is queued if a row is bad)."""
     settings = settings_or_exit()
@@ -66,6 +81,9 @@ def submit(
         output=output,
         dry_run=dry_run,
         skip_invalid=skip_invalid,
+        max_seconds=max_seconds,
+        continuity=continuity,
+        output_size=output_size,
     )
     now = datetime.now(UTC)
     try:
@@ -76,11 +94,18 @@ def submit(
     if dry_run:
         raise typer.Exit(1 if plan.problems or plan.over_budget else 0)
     from workers.app import app
-    from workers.dispatch import dispatch_jobs
+    from workers.dispatch import dispatch_clips, dispatch_jobs
 
     client = redis_client(settings)
     try:
-        result = enqueue_plan(plan, settings, client, lambda jobs: dispatch_jobs(app, jobs), now)
+        result = enqueue_plan(
+            plan,
+            settings,
+            client,
+            lambda jobs: dispatch_jobs(app, jobs),
+            now,
+            lambda clips: dispatch_clips(app, clips),
+        )
     except SubmitError as exc:
         raise fail(str(exc), 1) from None
     print_result(result)
@@ -121,8 +146,7 @@ def status(
     settings = settings_or_exit()
     client = redis_client(settings)
     ledger = Ledger(client)
-    if not ledger.batch_ids(batch):
-        raise fail(f"no batch {batch}")
+    _ids_or_exit(ledger, batch)
     if watch_ and not as_json:
         watch(ledger, batch)
     summary = status_summary(ledger, Budget(client), batch)
@@ -134,6 +158,10 @@ def status(
         if summary["states"][state.value]:
             table.add_row(state.value, str(summary["states"][state.value]))
     console.print(table)
+    if summary["clips"]:
+        clips = ", ".join(f"{n} {state}" for state, n in summary["clips"].items() if n)
+        console.print(f"clips: {clips}; {summary['segments']} segments, "
+                      f"{summary['billed_seconds']:.1f} s billed")  # fmt: skip
     limit = summary["budget_usd"]
     console.print(f"spent ${summary['spent_usd']:.2f}" + (f" of ${limit:.2f}" if limit else ""))
 
@@ -148,13 +176,22 @@ class StatusSummary(TypedDict):
     spent_usd: float
     reserved_usd: float
     budget_usd: float | None
+    clips: dict[str, int]
+    segments: int
+    billed_seconds: float
 
 
 def status_summary(ledger: Ledger, budget: Budget, batch: str) -> StatusSummary:
-    """A batch's counts by state and its money."""
+    """A batch's counts by state (jobs include clips' segments), clips and their money."""
     counts = ledger.batch_counts(batch)
     money = budget.status(batch)
+    store = ClipStore(ledger.client)
+    clips = store.get_many(store.batch_ids(batch))
+    segments = [ref for clip in clips for ref in clip.segments]
     return StatusSummary(
+        clips={state.value: sum(clip.state is state for clip in clips) for state in ClipState},
+        segments=len(segments),
+        billed_seconds=round(sum(ref.seconds for ref in segments), 3),
         batch=batch,
         jobs=sum(counts.values()),
         finished=sum(counts[state] for state in TERMINAL_STATES),
@@ -171,9 +208,13 @@ def cancel(batch: BatchName) -> None:
     ctx = Context.from_settings(settings)
     outcomes: dict[str, int] = {}
     now = datetime.now(UTC)
-    for job_id in _ids_or_exit(ctx.ledger, batch):
+    ids = _ids_or_exit(ctx.ledger, batch)
+    clips = cancel_clips(ctx.clips, batch, now)
+    for job_id in ids:
         outcome = cancel_job(ctx, job_id, now)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    if clips:
+        console.print(f"{clips:>6}  clips cancelled")
     for outcome, count in sorted(outcomes.items()):
         console.print(f"{count:>6}  {outcome}")
 
@@ -185,18 +226,23 @@ def retry(
 ) -> None:
     """Queue a batch's FAILED and/or EXPIRED jobs again (both when neither flag is given)."""
     settings = settings_or_exit()
-    ledger = Ledger(redis_client(settings), settings.job_record_ttl_s)
+    client = redis_client(settings)
+    ledger = Ledger(client, settings.job_record_ttl_s)
     wanted = {JobState.FAILED} if failed else set()
     wanted |= {JobState.EXPIRED} if expired else set()
     wanted = wanted or {JobState.FAILED, JobState.EXPIRED}
     now = datetime.now(UTC)
     jobs = [job for job in ledger.get_many(_ids_or_exit(ledger, batch)) if job.state in wanted]
+    clips = ClipStore(client)
+    # Clips first: a retried segment stored at once must find its clip open again.
+    clip_steps = reopen_clips(clips, clips.batch_ids(batch), now)
     requeued = [new for job in jobs if (new := requeue(ledger, job, now)) is not None]
-    if requeued:
-        from workers.app import app
-        from workers.dispatch import dispatch_jobs
+    from workers.app import app
+    from workers.dispatch import dispatch_jobs
 
-        dispatch_jobs(app, requeued)
+    dispatch_jobs(app, [job for job in requeued if not job.awaits_anchor])
+    for step in clip_steps:
+        app.send_task(CLIP_TASK_NAMES[step.step], args=[step.clip_id])
     console.print(f"requeued {len(requeued)} of {len(jobs)} job(s) in {batch}")
 
 
@@ -223,6 +269,6 @@ def write_batch_report(settings: Settings, batch: str, fmt: str, path: Path) -> 
 
 def _ids_or_exit(ledger: Ledger, batch: str) -> list[str]:
     ids = ledger.batch_ids(batch)
-    if not ids:
+    if not ids and not ClipStore(ledger.client).batch_ids(batch):
         raise fail(f"no batch {batch}")
     return ids

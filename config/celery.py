@@ -14,7 +14,7 @@ from kombu.entity import Queue
 
 from config.settings import Settings
 
-QUEUES = ("submit", "submit.interactive", "poll", "archive", "batch")
+QUEUES = ("submit", "submit.interactive", "poll", "archive", "batch", "media")
 
 MAX_RETRY_COUNTDOWN_S = 600.0
 """The longest countdown any task schedules (retry backoff cap); polls are capped lower."""
@@ -27,6 +27,11 @@ TASK_ROUTES = {
     "restyle.reconcile": {"queue": "batch"},
     "restyle.fire_schedule": {"queue": "batch"},
     "restyle.dispatch_batch": {"queue": "batch"},
+    # Cutting, anchor frames and stitching decode and encode video: CPU-heavy work on its own
+    # workers, so it never delays a submit, a poll or an archive.
+    "restyle.cut": {"queue": "media"},
+    "restyle.anchor": {"queue": "media"},
+    "restyle.stitch": {"queue": "media"},
 }
 
 

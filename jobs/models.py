@@ -84,6 +84,10 @@ class Job(BaseModel):
     failure_message: str | None = None
     estimated_cost_usd: float = 0.0
     source_seconds: float | None = None
+    clip_id: str | None = None
+    segment: int | None = None
+    segment_seconds: float | None = None
+    awaits_anchor: bool = False
     created_at: datetime
     updated_at: datetime
     events: tuple[Event, ...] = Field(default=())
@@ -92,6 +96,11 @@ class Job(BaseModel):
         """A copy with one more history line for its current state (keeping the last 20)."""
         events = (*self.events, Event(at=at, state=self.state, detail=detail))[-MAX_EVENTS:]
         return self.model_copy(update={"events": events, "updated_at": at})
+
+
+def segment_job_id(batch: str, item: str, segment: int) -> str:
+    """The job id of segment ``segment`` (1-based) of the clip ``item`` in ``batch``."""
+    return job_id_for(batch, f"{item}\x00segment:{segment:03d}")
 
 
 def job_id_for(batch: str, item: str) -> str:

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from jobs.models import ArchivedOutput, Job
 from jobs.states import JobState
 from jobs.timing import retry_delay
+from pipeline.clip_fanin import after_segment_stored
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import expire_job, fail_job
 from providers.errors import FailureKind
 from storage.archive import copy_url_to_s3
 from storage.errors import DeadlinePassed, SourceGone, StorageError
-from storage.keys import output_key, parse_s3_uri
+from storage.keys import output_key, parse_s3_uri, segment_output_key
 
 ARCHIVABLE = frozenset({JobState.SUCCEEDED, JobState.ARCHIVING})
 UNKNOWN_RETENTION = timedelta(hours=24)
@@ -42,10 +43,12 @@ def archive_job(ctx: Context, job_id: str, now: datetime) -> Decision:
 
 
 def output_location(ctx: Context, job: Job) -> tuple[str, str]:
-    """The deterministic S3 bucket and key of ``job``'s output."""
+    """The deterministic S3 bucket and key of ``job``'s output (a segment's under its clip's)."""
     bucket, prefix = ctx.settings.s3_bucket, ctx.settings.s3_prefix
     if job.output_prefix:
         bucket, prefix = parse_s3_uri(job.output_prefix)
+    if job.segment is not None:
+        return bucket, segment_output_key(prefix, job.batch, job.item, job.segment)
     return bucket, output_key(prefix, job.batch, job.item)
 
 
@@ -96,7 +99,7 @@ def _retry(job: Job, exc: StorageError) -> Decision:
 
 def _stored(ctx: Context, job: Job, stored: ArchivedOutput) -> Decision:
     now = utcnow()
-    ctx.ledger.transition(
+    moved = ctx.ledger.move(
         job,
         JobState.STORED,
         expect={JobState.ARCHIVING},
@@ -104,4 +107,6 @@ def _stored(ctx: Context, job: Job, stored: ArchivedOutput) -> Decision:
         detail=f"{stored.uri} ({stored.size} bytes, sha256 {stored.sha256[:12]})",
         output=stored,
     )
-    return Done("stored")
+    if moved is None or moved.job.clip_id is None:
+        return Done("stored")
+    return Done("stored", clip_next=after_segment_stored(ctx, moved, now))

@@ -12,6 +12,7 @@ import redis
 from config.catalogue import ProviderSpec, provider_spec
 from config.settings import ProviderName, Settings, key_id
 from jobs.budget import Budget
+from jobs.clip_store import ClipStore
 from jobs.ledger import Ledger
 from jobs.limiter import KeyLimits, Limiter
 from jobs.limiter_off import build_limiter
@@ -38,6 +39,7 @@ class Context:
     budget: Budget
     s3: S3Client
     http: httpx.Client
+    clips: ClipStore
     _buckets_ready: set[str] = field(default_factory=set)
 
     @classmethod
@@ -54,6 +56,7 @@ class Context:
             budget=Budget(client),
             s3=s3_client(settings),
             http=httpx.Client(timeout=timeout, follow_redirects=True),
+            clips=ClipStore(client),
         )
 
     def spec(self, provider: ProviderName) -> ProviderSpec:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from config.catalogue import provider_spec
 from config.settings import ProviderName, Settings
+from jobs.clips import Clip
 from jobs.models import Event, Job, Priority, job_id_for
 from jobs.states import JobState
+from media.plan import PlanError, SegmentPlan
 from media.probe import ProbeError, VideoInfo
 from producer.checks import (
     BatchDefaults,
@@ -30,6 +32,7 @@ from producer.checks import (
     limit_problems,
     merge_options,
 )
+from producer.clip_plan import ClipChoices, clip_of, estimated_segments, is_clip, segment_plan
 from producer.estimate import job_cost
 from producer.manifest import ManifestRow
 from producer.safety import UnreachableSource, UnsafeSource
@@ -50,15 +53,27 @@ class JobTemplate:
     batch: str
     priority: Priority = Priority.BULK
     output_prefix: str | None = None
+    clip: ClipChoices = field(default_factory=ClipChoices)
 
 
 @dataclass(frozen=True)
 class PlannedJob:
-    """A row that passed preflight: its QUEUED job and what the probe saw."""
+    """A row that passed preflight: its QUEUED job and what the probe saw.
+
+    A source longer than its provider's window is a ``clip`` instead: ``job`` is then the
+    template of its segments (never stored) and ``segments`` their stand-ins for the estimate.
+    """
 
     row: int
     job: Job
     video: VideoInfo
+    clip: Clip | None = None
+    segments: tuple[Job, ...] = ()
+
+    @property
+    def billed(self) -> list[Job]:
+        """The jobs this row pays for: itself, or each segment of its clip."""
+        return list(self.segments) if self.clip is not None else [self.job]
 
 
 @dataclass(frozen=True)
@@ -130,7 +145,9 @@ class Preflight:
         inspected = self._inspect(row.source, stage)
         if isinstance(options, list):
             return _problems(row, [*inspected.problems, *options])
-        problems = [*inspected.problems, *self._option_problems(options, inspected)]
+        problems: list[FieldProblem] = list(inspected.problems)
+        plan = self._segment_plan(options, inspected, template, problems)
+        problems.extend(self._option_problems(options, inspected, plan))
         video_url = inspected.located.provider_url if inspected.located else row.source
         request = build_request(video_url, options)
         found = (
@@ -139,11 +156,40 @@ class Preflight:
         problems.extend(_unreported(found, problems))
         if problems or inspected.video is None or isinstance(request, list):
             return _problems(row, problems)
-        return PlannedJob(
-            row.line,
-            self._job(row, options, request, inspected.video, template, now),
-            inspected.video,
-        )
+        job = self._job(row, options, request, inspected.video, template, now)
+        return self._planned(row.line, job, inspected.video, plan, template)
+
+    def _planned(
+        self,
+        line: int,
+        job: Job,
+        video: VideoInfo,
+        plan: SegmentPlan | None,
+        template: JobTemplate,
+    ) -> PlannedJob:
+        spec = provider_spec(job.provider, self.settings)
+        if plan is None or not is_clip(video, spec, plan):
+            return PlannedJob(line, job, video)
+        clip = clip_of(job, video, spec, plan, template.clip)
+        return PlannedJob(line, job, video, clip, tuple(estimated_segments(job, spec, plan)))
+
+    def _segment_plan(
+        self,
+        options: RowOptions,
+        inspected: _Inspected,
+        template: JobTemplate,
+        problems: list[FieldProblem],
+    ) -> SegmentPlan | None:
+        """How the row's source splits into segments; a problem when it cannot be edited."""
+        if inspected.video is None:
+            return None
+        spec = provider_spec(options.provider, self.settings)
+        try:
+            return segment_plan(inspected.video, spec, template.clip.max_seconds)
+        except PlanError as exc:
+            bad_max = template.clip.max_seconds is not None and template.clip.max_seconds <= 0
+            problems.append(("max_seconds" if bad_max else "source", str(exc)))
+            return None
 
     def _inspect(self, source: str, stage: bool) -> _Inspected:
         located = None
@@ -155,7 +201,9 @@ class Preflight:
         except ProbeError as exc:
             return _Inspected(located, None, [("source", f"cannot read a video: {exc.reason}")])
 
-    def _option_problems(self, options: RowOptions, inspected: _Inspected) -> list[FieldProblem]:
+    def _option_problems(
+        self, options: RowOptions, inspected: _Inspected, plan: SegmentPlan | None
+    ) -> list[FieldProblem]:
         spec = provider_spec(options.provider, self.settings)
         problems: list[FieldProblem] = []
         if not self.settings.provider(options.provider).configured:
@@ -166,8 +214,11 @@ class Preflight:
                 self.locator.check_reference(options.reference_image)
             except (UnsafeSource, UnreachableSource) as exc:
                 problems.append(("reference_image", str(exc)))
-        if inspected.video is not None and inspected.located is not None:
+        if inspected.video is not None and inspected.located is not None and plan is not None:
             video = inspected.video
+            if is_clip(video, spec, plan):
+                # The cutter re-encodes every segment within the provider's limits.
+                return problems
             size = video.size_bytes or inspected.located.size_bytes
             problems.extend(limit_problems(spec, video.container, video.duration_s, size))
         return problems

@@ -9,12 +9,17 @@ from celery import current_app
 
 from jobs.limiter import Handover
 from jobs.models import Priority
-from pipeline.decisions import Decision, Done, Step
+from pipeline.decisions import ClipNext, ClipStep, Decision, Done, Step
 
 TASK_NAMES = {
     Step.SUBMIT: "restyle.submit",
     Step.POLL: "restyle.poll",
     Step.ARCHIVE: "restyle.archive",
+}
+CLIP_TASK_NAMES = {
+    ClipStep.CUT: "restyle.cut",
+    ClipStep.ANCHOR: "restyle.anchor",
+    ClipStep.STITCH: "restyle.stitch",
 }
 
 
@@ -31,6 +36,8 @@ def follow(task: Any, decision: Decision, job_id: str, own_step: Step) -> str:
     """
     wake(decision.wake)
     if isinstance(decision, Done):
+        if decision.clip_next is not None:
+            send_clip_step(decision.clip_next)
         return decision.reason
     if decision.step is own_step and own_step is not Step.POLL:
         # A retry of the same step keeps the message's queue (and so its priority).
@@ -51,6 +58,11 @@ def send_step(step: Step, job_id: str, countdown_s: float = 0.0, queue: str | No
     if queue:
         options["queue"] = queue
     current_app.send_task(TASK_NAMES[step], args=[job_id], **options)
+
+
+def send_clip_step(next_step: ClipNext) -> None:
+    """Publish a clip's media step (routed to the ``media`` queue)."""
+    current_app.send_task(CLIP_TASK_NAMES[next_step.step], args=[next_step.clip_id])
 
 
 def _queue_for(step: Step, task: Any) -> str | None:

@@ -7,11 +7,12 @@ import logging
 from celery import current_app, shared_task
 
 from pipeline.cancelling import cancel_job
+from pipeline.clip_reconciling import stranded_clips
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Step
 from pipeline.reconciling import Redrive, find_stranded
 from pipeline.slots import sweep
-from tasks.chain import send_step, submit_queue, wake
+from tasks.chain import send_clip_step, send_step, submit_queue, wake
 from tasks.runtime import context
 from workers.beat import sync_from_file
 
@@ -32,6 +33,9 @@ def reconcile() -> int:
             extra={"job_id": redrive.job_id},
         )
         send_step(redrive.step, redrive.job_id, queue=_queue(ctx, redrive))
+    for clip_step in stranded_clips(ctx, now):
+        log.info("re-driving clip %s with %s", clip_step.clip_id, clip_step.step)
+        send_clip_step(clip_step)
     # Slots freed by leases that expired with their worker go to parked jobs.
     wake(sweep(ctx))
     # Edits of the schedule file take effect without restarting beat.

@@ -10,7 +10,7 @@ from config.schedules import load_schedule
 from pipeline.context import utcnow
 from tasks.runtime import context
 from workers.beat import arm_schedule
-from workers.dispatch import dispatch_jobs
+from workers.dispatch import dispatch_clips, dispatch_jobs
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,12 @@ def fire_schedule(schedule: str) -> str:
     ctx, now = context(), utcnow()
     found = load_schedule(ctx.settings.schedules_file, schedule)
     result = create_scheduled_batch(
-        found, ctx.settings, ctx.redis, lambda jobs: dispatch_jobs(current_app, jobs), now
+        found,
+        ctx.settings,
+        ctx.redis,
+        lambda jobs: dispatch_jobs(current_app, jobs),
+        now,
+        lambda clips: dispatch_clips(current_app, clips),
     )
     arm_schedule(current_app, found, now)
     log.info("schedule %s: batch %s, %d new jobs, %d already there, %d rows skipped",

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from celery import Celery
 
+from jobs.clips import Clip
 from jobs.models import Job
 from tasks.chain import submit_queue
 
@@ -21,3 +22,11 @@ def dispatch_jobs(app: Celery, jobs: Sequence[Job]) -> int:
                 producer=producer,
             )
     return len(jobs)
+
+
+def dispatch_clips(app: Celery, clips: Sequence[Clip]) -> int:
+    """Send one ``restyle.cut`` per clip (routed to the ``media`` queue); return how many."""
+    with app.producer_or_acquire() as producer:
+        for clip in clips:
+            app.send_task("restyle.cut", args=[clip.id], producer=producer)
+    return len(clips)

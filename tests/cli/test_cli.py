@@ -46,7 +46,7 @@ def restyle(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 def library(tmp_path: Path) -> Path:
     """Two real clips and a manifest that names them."""
     for name in ("a", "b"):
-        make_clip(tmp_path / f"{name}.mp4", seconds=1.0)
+        make_clip(tmp_path / f"{name}.mp4", seconds=2.0)
     manifest = tmp_path / "library.csv"
     manifest.write_text("key,source,provider\nA,a.mp4,runway\nB,b.mp4,segmind\n")
     return manifest

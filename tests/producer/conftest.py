@@ -18,7 +18,7 @@ from storage.s3 import s3_client
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-CLIP_SECONDS = 1.0
+CLIP_SECONDS = 2.0  # aleph2 (runway) edits 2 s at least
 
 
 def matroska_bytes(mp4: bytes) -> bytes:

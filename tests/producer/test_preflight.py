@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-CLIP_SECONDS = 1.0
+CLIP_SECONDS = 2.0
 RUNWAY = SubmitOptions(prompt="make it winter", provider=ProviderName.RUNWAY, batch="b1")
 
 
