@@ -9,6 +9,9 @@ stitched back as they should.
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,3 +156,54 @@ def test_a_17_s_stereo_clip_comes_back_whole_with_its_sound_for_four_payments(
     assert len(edited) == len(source) == 9
     # The emulator inverts colours: every sampled frame differs from the source's a lot.
     assert min(float(np.abs(a - b).mean()) for a, b in zip(source, edited, strict=True)) > 40
+
+
+def restyle(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The ``restyle`` command as a user runs it, against the workers' services."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        env={**os.environ, **env, "COLUMNS": "200"},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_a_segment_failing_moderation_fails_its_clip_and_a_retry_repays_only_that_segment(
+    submit: Submit,
+    long_source: Path,
+    services: Stack,
+    worker_env: dict[str, str],
+    ledger: Ledger,
+    emulator: httpx.Client,
+) -> None:
+    clip = submit(long_source)
+    store = ClipStore(ledger.client)
+    wait_until(lambda: bool((store.get(clip.id) or clip).segments), 120, lambda: "not cut")
+    third = ledger.require((store.get(clip.id) or clip).segment_ids()[2])
+    clean = third.request
+    # Segment 3 waits for the anchor frame: give it content the provider's moderation refuses.
+    flagged = clean.model_copy(update={"prompt": "a forbidden edit"})
+    assert third.awaits_anchor
+    assert ledger.update(third, expect=JobState.QUEUED, now=datetime.now(UTC), request=flagged)
+
+    failed = wait_for_clip(store, clip.id, 240)
+    assert failed.state is ClipState.FAILED
+    assert failed.failure_message is not None and "segment 3 (segmind)" in failed.failure_message
+    wait_until(lambda: all(j.state.terminal for j in ledger.get_many(failed.segment_ids())),
+               120, lambda: "segments still running")  # fmt: skip
+    states = [job.state for job in ledger.get_many(failed.segment_ids())]
+    assert states == [JobState.STORED, JobState.STORED, JobState.FAILED, JobState.STORED]
+    assert emulator.get("/_emulator/stats").json()["submissions"]["paid_total"] == 4
+
+    now = datetime.now(UTC)
+    ledger.update(third.id, expect=JobState.FAILED, now=now, request=clean)
+    retried = restyle(services.env(**worker_env), "retry", clip.batch)
+    assert retried.returncode == 0, retried.stderr
+
+    done = wait_for_clip(store, clip.id, 240)
+    assert done.state is ClipState.STORED, done.events
+    submissions = emulator.get("/_emulator/stats").json()["submissions"]
+    assert submissions["paid_total"] == 5
+    paid = submissions["by_idempotency_key"]
+    assert paid == {job.client_request_id: 1 for job in ledger.get_many(done.segment_ids())} | {
+        f"{third.id}.1": 1
+    }
