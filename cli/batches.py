@@ -262,7 +262,9 @@ def report(
 def write_batch_report(settings: Settings, batch: str, fmt: str, path: Path) -> Path:
     """Write ``batch``'s report in ``fmt`` to ``path`` (shared with the demo)."""
     ledger = Ledger(redis_client(settings))
-    rows = build_rows(ledger.get_many(_ids_or_exit(ledger, batch)))
+    clips = ClipStore(ledger.client)
+    jobs = ledger.get_many(_ids_or_exit(ledger, batch))
+    rows = build_rows(jobs, clips.get_many(clips.batch_ids(batch)))
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_report(rows, fmt, path, frame_grab(s3_client(settings)), title=f"restyle: {batch}")
 

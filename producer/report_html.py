@@ -38,6 +38,10 @@ class _Frames:
     before: str | None
     after: str | None
     note: str = ""
+    more: tuple[tuple[str, str | None], ...] = ()  # a clip's (caption, frame) along its length
+
+
+CLIP_FRAMES = (("start", 0.0), ("middle", 0.5), ("end", 1.0))
 
 
 def frame_grab(s3: S3Client | None, max_width: int = 480) -> FrameGrab:
@@ -92,12 +96,30 @@ def write_report(
 
 
 def _take_frames(row: ReportRow, frames_dir: Path, grab: FrameGrab) -> _Frames:
+    if row.kind == "clip":
+        return _clip_frames(row, frames_dir, grab)
     at_s = frame_time(row)
     before, note_before = _save(grab, row.source, at_s, frames_dir / f"{row.job_id}-before.png")
     if row.output_uri is None:
         return _Frames(before, None, note_before)
     after, note_after = _save(grab, row.output_uri, at_s, frames_dir / f"{row.job_id}-after.png")
     return _Frames(before, after, " ".join(n for n in (note_before, note_after) if n))
+
+
+def _clip_frames(row: ReportRow, frames_dir: Path, grab: FrameGrab) -> _Frames:
+    """A clip's stitched output at its start, middle and end (its source beside the middle)."""
+    length = max(0.0, (row.source_seconds or 0.0) - 0.1)
+    before, note = _save(grab, row.source, length / 2, frames_dir / f"{row.job_id}-before.png")
+    if row.output_uri is None:
+        return _Frames(before, None, note)
+    more: list[tuple[str, str | None]] = []
+    notes = [note] if note else []
+    for caption, fraction in CLIP_FRAMES:
+        target = frames_dir / f"{row.job_id}-{caption}.png"
+        saved, missing = _save(grab, row.output_uri, length * fraction, target)
+        more.append((caption, saved))
+        notes.extend([missing] if missing else [])
+    return _Frames(before, None, " ".join(notes), tuple(more))
 
 
 def _save(grab: FrameGrab, location: str, at_s: float, target: Path) -> tuple[str | None, str]:
@@ -126,6 +148,8 @@ def render(rows: Sequence[ReportRow], frames: Sequence[_Frames], title: str) -> 
 def _totals_html(rows: Sequence[ReportRow]) -> str:
     summary = totals(rows)
     cells = [("jobs", str(summary.jobs))]
+    if summary.clips:
+        cells.append(("clips", str(summary.clips)))
     cells.extend((state, str(count)) for state, count in summary.by_state.items())
     cells.append(("spend (estimated)", f"${summary.cost_usd:.2f}"))
     cells.append(("stored", _size(summary.stored_bytes)))
@@ -149,13 +173,20 @@ def _row_html(row: ReportRow, frames: _Frames) -> str:
         text = f"{row.failure_kind or ''}: {row.failure_message or ''}".strip(": ")
         failure = f'<div class="failure">{html.escape(text)}</div>'
     return (
-        f'<tr data-state="{state}" data-job="{html.escape(row.job_id)}">'
-        f"<td>{html.escape(row.item)}</td>"
+        f'<tr data-state="{state}" data-job="{html.escape(row.job_id)}" '
+        f'data-kind="{html.escape(row.kind)}">'
+        f"<td>{html.escape(_label(row))}</td>"
         f'<td><span class="state state-{state}">{state}</span>{failure}</td>'
-        f'<td class="frames">{_figure(frames.before, "before")}{_figure(frames.after, "after")}'
+        f'<td class="frames">{_figure(frames.before, "before")}{_after(row, frames)}'
         f"{_note(frames.note)}</td>"
         f'<td class="meta">{_details(row)}</td></tr>'
     )
+
+
+def _after(row: ReportRow, frames: _Frames) -> str:
+    if row.kind == "clip" and row.output_uri is not None:
+        return "".join(_figure(src, f"stitched, {caption}") for caption, src in frames.more)
+    return _figure(frames.after, "after")
 
 
 def _figure(src: str | None, caption: str) -> str:
@@ -165,6 +196,14 @@ def _figure(src: str | None, caption: str) -> str:
         f'<figure><img src="{html.escape(src)}" alt="{caption}" loading="eager">'
         f"<figcaption>{caption}</figcaption></figure>"
     )
+
+
+def _label(row: ReportRow) -> str:
+    if row.kind == "clip":
+        return f"{row.item} (whole clip)"
+    if row.segment is not None:
+        return f"{row.item} segment {row.segment:03d}"
+    return row.item
 
 
 def _note(note: str) -> str:

@@ -31,6 +31,8 @@ from jobs.ledger import Ledger
 from jobs.states import JobState
 from media.clips import make_av_clip
 from producer.batch import SubmitOptions, enqueue_batch, plan_batch
+from producer.report import build_rows
+from producer.report_html import frame_grab, write_html
 from storage.s3 import ensure_bucket
 from tests.pipeline.conftest import unique_batch, wait_until
 from workers.dispatch import dispatch_clips, dispatch_jobs
@@ -120,6 +122,9 @@ def test_a_17_s_stereo_clip_comes_back_whole_with_its_sound_for_four_payments(
     ledger: Ledger,
     s3,  # type: ignore[no-untyped-def]
     emulator: httpx.Client,
+    services: Stack,
+    worker_env: dict[str, str],
+    tmp_path: Path,
 ) -> None:
     clip = submit(long_source)
     assert clip.planned_segments == 4
@@ -156,6 +161,21 @@ def test_a_17_s_stereo_clip_comes_back_whole_with_its_sound_for_four_payments(
     assert len(edited) == len(source) == 9
     # The emulator inverts colours: every sampled frame differs from the source's a lot.
     assert min(float(np.abs(a - b).mean()) for a, b in zip(source, edited, strict=True)) > 40
+
+    report = write_html(
+        build_rows(segments, [done]), tmp_path / "report.html", frame_grab(s3), "long"
+    )
+    page = report.read_text()
+    assert page.count('data-kind="segment"') == 4 and page.count('data-kind="clip"') == 1
+    for caption in ("start", "middle", "end"):
+        assert f"stitched, {caption}" in page
+        assert (tmp_path / "report-frames" / f"{done.id}-{caption}.png").stat().st_size > 0
+    shown = restyle(services.env(**worker_env), "job", done.id)
+    assert shown.returncode == 0, shown.stderr
+    rows = [line.split() for line in shown.stdout.splitlines()]
+    assert [row[0] for row in rows if row and row[0].startswith("00")] == [
+        "001", "002", "003", "004"
+    ]  # fmt: skip
 
 
 def restyle(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
