@@ -6,6 +6,7 @@ from rich.table import Table
 
 from cli.common import console, errors
 from producer.batch import BatchPlan, EnqueueResult
+from producer.preflight import PlannedJob
 
 
 def _duration(seconds: float) -> str:
@@ -42,20 +43,28 @@ def print_plan(plan: BatchPlan) -> None:
 
 def clip_lines(plan: BatchPlan) -> list[str]:
     """What the plan does with long sources: clips, segments, billed and dropped seconds."""
-    clips = [(planned.clip, planned.segments) for planned in plan.jobs if planned.clip]
+    clips = [planned for planned in plan.jobs if planned.clip]
     if not clips:
         return []
-    segments = sum(len(parts) for _, parts in clips)
-    billed = sum(job.source_seconds or 0.0 for _, parts in clips for job in parts)
+    segments = sum(len(planned.segments) for planned in clips)
+    billed = sum(job.source_seconds or 0.0 for planned in clips for job in planned.segments)
     lines = [f"{len(clips)} clip(s) cut into {segments} segments, {billed:.1f} s billed "
              "(each segment is one paid job)"]  # fmt: skip
-    for clip, parts in clips:
-        line = (f"  {clip.item}: {clip.source_seconds:.1f} s -> {len(parts)} segments, "
-                f"continuity {clip.continuity}, output size {clip.output_size}")  # fmt: skip
-        if clip.dropped_seconds > 0.05:
-            line += f"; the last {clip.dropped_seconds:.1f} s are dropped (--max-seconds)"
-        lines.append(line)
+    for planned in clips:
+        lines.append(_clip_line(planned))
     return lines
+
+
+def _clip_line(planned: PlannedJob) -> str:
+    clip = planned.clip
+    assert clip is not None
+    line = (f"  {clip.item}: {clip.source_seconds:.1f} s -> {len(planned.segments)} segments, "
+            f"continuity {clip.continuity}, output size {clip.output_size}")  # fmt: skip
+    if clip.dropped_seconds > 0.05:
+        line += f"; the last {clip.dropped_seconds:.1f} s are dropped (--max-seconds)"
+    if planned.normalised:
+        line += f"; normalised: {', '.join(planned.normalised)}"
+    return line
 
 
 def print_result(result: EnqueueResult) -> None:

@@ -19,6 +19,7 @@ from config.settings import ProviderName, Settings
 from jobs.clips import Clip
 from jobs.models import Event, Job, Priority, job_id_for
 from jobs.states import JobState
+from media.normalise import encode_target
 from media.plan import PlanError, SegmentPlan
 from media.probe import ProbeError, VideoInfo
 from producer.checks import (
@@ -69,6 +70,7 @@ class PlannedJob:
     video: VideoInfo
     clip: Clip | None = None
     segments: tuple[Job, ...] = ()
+    normalised: tuple[str, ...] = ()
 
     @property
     def billed(self) -> list[Job]:
@@ -147,7 +149,10 @@ class Preflight:
             return _problems(row, [*inspected.problems, *options])
         problems: list[FieldProblem] = list(inspected.problems)
         plan = self._segment_plan(options, inspected, template, problems)
-        problems.extend(self._option_problems(options, inspected, plan))
+        problems.extend(self._option_problems(options))
+        mend = self._limit_problems(options, inspected)
+        if plan is None:
+            problems.extend(mend)
         video_url = inspected.located.provider_url if inspected.located else row.source
         request = build_request(video_url, options)
         found = (
@@ -157,7 +162,7 @@ class Preflight:
         if problems or inspected.video is None or isinstance(request, list):
             return _problems(row, problems)
         job = self._job(row, options, request, inspected.video, template, now)
-        return self._planned(row.line, job, inspected.video, plan, template)
+        return self._planned(row.line, job, inspected.video, plan, template, bool(mend))
 
     def _planned(
         self,
@@ -166,12 +171,17 @@ class Preflight:
         video: VideoInfo,
         plan: SegmentPlan | None,
         template: JobTemplate,
+        mend: bool,
     ) -> PlannedJob:
+        """One job; or, for a source too long for one edit or outside the provider's limits
+        (ProRes, 4K, too many bytes: the cutter re-encodes it), a clip of segments."""
         spec = provider_spec(job.provider, self.settings)
-        if plan is None or not is_clip(video, spec, plan):
+        if plan is None or not (mend or is_clip(video, spec, plan)):
             return PlannedJob(line, job, video)
         clip = clip_of(job, video, spec, plan, template.clip)
-        return PlannedJob(line, job, video, clip, tuple(estimated_segments(job, spec, plan)))
+        segments = tuple(estimated_segments(job, spec, plan))
+        changes = encode_target(video, spec.window).changes
+        return PlannedJob(line, job, video, clip, segments, changes)
 
     def _segment_plan(
         self,
@@ -201,10 +211,7 @@ class Preflight:
         except ProbeError as exc:
             return _Inspected(located, None, [("source", f"cannot read a video: {exc.reason}")])
 
-    def _option_problems(
-        self, options: RowOptions, inspected: _Inspected, plan: SegmentPlan | None
-    ) -> list[FieldProblem]:
-        spec = provider_spec(options.provider, self.settings)
+    def _option_problems(self, options: RowOptions) -> list[FieldProblem]:
         problems: list[FieldProblem] = []
         if not self.settings.provider(options.provider).configured:
             variable = f"RESTYLE_{options.provider.value.upper()}__API_KEYS"
@@ -214,14 +221,16 @@ class Preflight:
                 self.locator.check_reference(options.reference_image)
             except (UnsafeSource, UnreachableSource) as exc:
                 problems.append(("reference_image", str(exc)))
-        if inspected.video is not None and inspected.located is not None and plan is not None:
-            video = inspected.video
-            if is_clip(video, spec, plan):
-                # The cutter re-encodes every segment within the provider's limits.
-                return problems
-            size = video.size_bytes or inspected.located.size_bytes
-            problems.extend(limit_problems(spec, video.container, video.duration_s, size))
         return problems
+
+    def _limit_problems(self, options: RowOptions, inspected: _Inspected) -> list[FieldProblem]:
+        """How the source breaks the provider's input limits (the cutter can mend them all)."""
+        if inspected.video is None or inspected.located is None:
+            return []
+        spec = provider_spec(options.provider, self.settings)
+        video = inspected.video
+        size = video.size_bytes or inspected.located.size_bytes
+        return limit_problems(spec, video.container, video.duration_s, size)
 
     def _validation(self, provider: ProviderName, request: EditRequest) -> list[FieldProblem]:
         try:
