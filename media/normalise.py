@@ -15,6 +15,8 @@ from config.catalogue import EditWindow
 from media.probe import VideoInfo
 
 RATE_DENOMINATOR = 1001
+# 29.97, 23.976 and 59.94 as written by people mean NTSC's n*1000/1001.
+NTSC_TOLERANCE = Fraction(1, 200)
 # Leave room for the container and for x264 overshooting its VBV a little.
 BYTES_HEADROOM = 0.8
 FALLBACK_FPS = Fraction(24)
@@ -33,7 +35,10 @@ class EncodeTarget:
 
 
 def as_rate(fps: float | Fraction) -> Fraction:
-    """``fps`` as an exact rate: 29.97 -> 30000/1001, 24.0 -> 24."""
+    """``fps`` as an exact rate: 29.97 -> 30000/1001, 24.0 -> 24, 12.5 -> 25/2."""
+    ntsc = Fraction(round(fps * RATE_DENOMINATOR / 1000) * 1000, RATE_DENOMINATOR)
+    if ntsc.denominator == RATE_DENOMINATOR and abs(ntsc - Fraction(fps)) < NTSC_TOLERANCE:
+        return ntsc
     return Fraction(fps).limit_denominator(RATE_DENOMINATOR)
 
 
@@ -91,7 +96,7 @@ def _changes(
     if size != (info.width, info.height):
         changes.append(f"{info.width}x{info.height} -> {size[0]}x{size[1]}")
     if info.variable_rate:
-        changes.append(f"variable frame rate -> constant {float(rates[1]):g} fps")
+        changes.append(f"variable frame rate -> constant {float(rates[1]):.4g} fps")
     elif rates[0] != rates[1]:
-        changes.append(f"{float(rates[0]):g} fps -> {float(rates[1]):g} fps")
+        changes.append(f"{float(rates[0]):.4g} fps -> {float(rates[1]):.4g} fps")
     return tuple(changes)

@@ -9,13 +9,13 @@ from pathlib import Path
 import av
 import pytest
 
-from config.catalogue import GEN4_ALEPH
+from config.catalogue import ALEPH2, GEN4_ALEPH
 from media.clips import describe_clip, make_clip, make_master, make_vfr_clip
 from media.cutting import cut_segments, normalise_video
 from media.errors import ProbeError
-from media.normalise import capped_rate, encode_target, plan_rate
+from media.normalise import capped_rate, encode_target, fitted_size, plan_rate
 from media.plan import plan_segments
-from media.probe import probe
+from media.probe import VideoInfo, probe
 from media.stitching import stitch_segments
 
 
@@ -88,3 +88,44 @@ def test_an_input_without_a_video_stream_is_refused_clearly(tmp_path: Path) -> N
         cut_segments(sound, plan, encode_target(info, GEN4_ALEPH), tmp_path / "cut")
     with pytest.raises(ProbeError, match="no video stream"):
         probe(sound)
+
+
+def info(**changes: object) -> VideoInfo:
+    base = VideoInfo(
+        container="mp4", codec="h264", duration_s=20.0, width=1280, height=720,
+        size_bytes=10_000_000, fps=24.0, base_fps=24.0,
+    )  # fmt: skip
+    return base.model_copy(update=changes)
+
+
+def test_an_h264_mp4_within_the_limits_is_left_as_it_is() -> None:
+    target = encode_target(info(), GEN4_ALEPH)
+    assert (target.fps, target.width, target.height, target.changes) == (24, 1280, 720, ())
+    # 16 MB over a 5 s segment, with headroom
+    assert target.max_bitrate == int(16 * 1024 * 1024 * 8 * 0.8 / 5.0)
+
+
+def test_what_changes_is_said() -> None:
+    target = encode_target(
+        info(container="mov", codec="prores", width=3840, height=2160, fps=59.94, base_fps=59.94),
+        ALEPH2,
+        max_bytes=8 * 1024 * 1024,
+        segment_seconds=20.0,
+    )
+    assert target.changes == (
+        "prores MOV -> H.264 MP4",
+        "3840x2160 -> 1920x1080",
+        "59.94 fps -> 29.97 fps",
+        "9.5 MB -> segments under 8 MB",
+    )
+    assert target.max_bitrate == int(8 * 1024 * 1024 * 8 * 0.8 / 20.0)
+
+
+def test_a_variable_rate_source_is_planned_at_its_base_rate() -> None:
+    assert plan_rate(info(fps=20.17, base_fps=30.0, variable_rate=True)) == 30
+    assert plan_rate(info(fps=29.97)) == Fraction(30000, 1001)
+
+
+def test_sizes_shrink_to_the_limit_and_stay_even() -> None:
+    assert fitted_size(1080, 1920, 1280) == (720, 1280)
+    assert fitted_size(641, 361, 1920) == (640, 360)
