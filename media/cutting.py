@@ -20,8 +20,9 @@ import av
 import httpx
 
 from media.errors import ProbeError
-from media.normalise import EncodeTarget
+from media.normalise import EncodeTarget, as_rate
 from media.plan import Segment, SegmentPlan
+from media.probe import describe_video
 from media.retime import constant_rate
 from media.source import DEFAULT_TIMEOUT_S, MediaSource, open_media
 
@@ -79,7 +80,7 @@ def cut_segments(
     Raises `ProbeError` when ``source`` cannot be opened, has no video stream or no frame.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    ratio = target.fps / Fraction(plan.fps).limit_denominator(1001)
+    ratio = target.fps / as_rate(plan.fps)
     spans = [_span(segment, ratio, folder) for segment in plan.segments]
     with open_media(source, http=http, timeout_s=timeout_s) as opened:
         frames = _video_frames(opened.container, opened.where)
@@ -90,16 +91,20 @@ def normalise_video(
     source: MediaSource,
     target: EncodeTarget,
     dest: Path,
-    frames: int,
+    frames: int | None = None,
     *,
     http: httpx.Client | None = None,
 ) -> CutSegment:
-    """The first ``frames`` frames (at ``target.fps``) of ``source`` as one MP4 at ``dest``."""
-    span = _Span(0, 0, frames, dest)
+    """``source`` (its first ``frames`` frames at ``target.fps``) as one MP4 at ``dest``.
+
+    Raises `ProbeError` like `cut_segments`.
+    """
     with open_media(source, http=http) as opened:
-        return _write(_video_frames(opened.container, opened.where), [span], target, opened.where)[
-            0
-        ]
+        if frames is None:
+            frames = max(1, round(describe_video(opened).duration_s * target.fps))
+        frames_in = _video_frames(opened.container, opened.where)
+        (cut,) = _write(frames_in, [_Span(0, 0, frames, dest)], target, opened.where)
+        return cut
 
 
 def _span(segment: Segment, ratio: Fraction, folder: Path) -> _Span:

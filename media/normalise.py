@@ -15,9 +15,12 @@ from config.catalogue import EditWindow
 from media.probe import VideoInfo
 
 RATE_DENOMINATOR = 1001
+# 29.97, 23.976 and 59.94 as written by people mean NTSC's n*1000/1001.
+NTSC_TOLERANCE = Fraction(1, 200)
 # Leave room for the container and for x264 overshooting its VBV a little.
 BYTES_HEADROOM = 0.8
 FALLBACK_FPS = Fraction(24)
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,19 @@ class EncodeTarget:
 
 
 def as_rate(fps: float | Fraction) -> Fraction:
-    """``fps`` as an exact rate: 29.97 -> 30000/1001, 24.0 -> 24."""
+    """``fps`` as an exact rate: 29.97 -> 30000/1001, 24.0 -> 24, 12.5 -> 25/2."""
+    ntsc = Fraction(round(fps * RATE_DENOMINATOR / 1000) * 1000, RATE_DENOMINATOR)
+    if ntsc.denominator == RATE_DENOMINATOR and abs(ntsc - Fraction(fps)) < NTSC_TOLERANCE:
+        return ntsc
     return Fraction(fps).limit_denominator(RATE_DENOMINATOR)
+
+
+def plan_rate(info: VideoInfo) -> Fraction:
+    """The constant rate a source is planned, cut and stitched at: its own rate, or for a
+    variable-rate source the stream's base rate (its fastest regular rate)."""
+    if info.variable_rate and info.base_fps:
+        return as_rate(info.base_fps)
+    return as_rate(info.fps) if info.fps else FALLBACK_FPS
 
 
 def capped_rate(fps: Fraction, most: float) -> Fraction:
@@ -53,7 +67,6 @@ def encode_target(
     *,
     max_bytes: int | None = None,
     segment_seconds: float | None = None,
-    variable_rate: bool = False,
 ) -> EncodeTarget:
     """The encoding that keeps segments of ``info`` within ``window`` (and ``max_bytes``).
 
@@ -62,11 +75,13 @@ def encode_target(
     """
     limit = min(window.max_input_bytes, max_bytes or window.max_input_bytes)
     seconds = segment_seconds or window.max_seconds
-    source_fps = as_rate(info.fps) if info.fps else FALLBACK_FPS
+    source_fps = plan_rate(info)
     fps = capped_rate(source_fps, window.max_input_fps)
     width, height = fitted_size(info.width, info.height, window.max_input_side)
     bitrate = int(limit * 8 * BYTES_HEADROOM / max(seconds, 1e-3))
-    changes = _changes(info, (width, height), (source_fps, fps), variable_rate)
+    changes = _changes(info, (width, height), (source_fps, fps))
+    if info.size_bytes is not None and info.size_bytes > limit:
+        changes += (f"{info.size_bytes / MB:.1f} MB -> segments under {limit / MB:.0f} MB",)
     return EncodeTarget(fps, width, height, bitrate, changes)
 
 
@@ -74,15 +89,14 @@ def _changes(
     info: VideoInfo,
     size: tuple[int, int],
     rates: tuple[Fraction, Fraction],
-    variable_rate: bool,
 ) -> tuple[str, ...]:
     changes: list[str] = []
     if info.codec != "h264" or info.container != "mp4":
         changes.append(f"{info.codec} {info.container.upper()} -> H.264 MP4")
     if size != (info.width, info.height):
         changes.append(f"{info.width}x{info.height} -> {size[0]}x{size[1]}")
-    if variable_rate:
-        changes.append(f"variable frame rate -> constant {float(rates[1]):g} fps")
+    if info.variable_rate:
+        changes.append(f"variable frame rate -> constant {float(rates[1]):.4g} fps")
     elif rates[0] != rates[1]:
-        changes.append(f"{float(rates[0]):g} fps -> {float(rates[1]):g} fps")
+        changes.append(f"{float(rates[0]):.4g} fps -> {float(rates[1]):.4g} fps")
     return tuple(changes)

@@ -14,6 +14,7 @@ from scenedetect import ContentDetector, SceneManager
 from scenedetect.backends.pyav import VideoStreamAv
 
 from media.errors import ProbeError
+from media.probe import probe
 
 THRESHOLD = 27.0
 MIN_SCENE_S = 0.5
@@ -28,8 +29,10 @@ def find_cuts(
 ) -> tuple[float, ...]:
     """Times in seconds where a new shot starts in the video at ``path`` (first ``until_s``).
 
-    Raises `ProbeError` when PySceneDetect cannot open the file or find its frame rate.
+    Raises `ProbeError` when the file is not a video or PySceneDetect cannot read it.
     """
+    # PySceneDetect opens any format FFmpeg knows (text as tty, playlists); ours only videos.
+    probe(path)
     try:
         # suppress_output keeps our logging; with it, PySceneDetect's PyAV backend warns that a
         # threaded decoder may lock up, so decode in one thread.
@@ -42,7 +45,8 @@ def find_cuts(
         ContentDetector(threshold=threshold, min_scene_len=max(1, round(MIN_SCENE_S * fps)))
     )
     manager.detect_scenes(video, end_time=until_s, frame_skip=frame_skip)
-    return tuple(cut.seconds for cut in manager.get_cut_list())
+    # get_cut_list() is deprecated in 0.7; every scene after the first starts at a cut.
+    return tuple(start.seconds for start, _ in manager.get_scene_list()[1:])
 
 
 def frame_skip_for(fps: float, duration_s: float, budget_frames: int = 36_000) -> int:

@@ -140,6 +140,7 @@ def _append(
         stream = opened.container.streams.video[0]
         stream.thread_type = "AUTO"
         frames = opened.container.decode(stream)
+        written = 0
         try:
             for k, frame in constant_rate(frames, fps, last - segment.start):
                 at = segment.start + k
@@ -149,6 +150,9 @@ def _append(
                 picture.pts, picture.time_base = at, 1 / fps
                 output.mux(video.encode(picture))
                 audio.pump(Fraction(at + 1) / fps)
+                written += 1
         except av.FFmpegError as exc:
             raise ProbeError(opened.where, f"cannot decode: {exc.strerror}") from exc
+        if written < last - first:
+            raise ProbeError(opened.where, f"segment {segment.index} has no decodable frames")
     return check_length(segment.index, float(segment.frames / fps), actual, fps)
