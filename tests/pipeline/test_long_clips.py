@@ -8,34 +8,30 @@ stitched back as they should.
 
 from __future__ import annotations
 
-import io
-import os
-import subprocess
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import av
 import httpx
 import numpy as np
 import pytest
-import redis
 
-from config.settings import ProviderName, Settings
+from config.settings import Settings
 from devstack import Stack
-from jobs.batches import BatchStore
 from jobs.clip_store import ClipStore
-from jobs.clips import Clip, ClipState, Continuity
+from jobs.clips import ClipState, Continuity
 from jobs.ledger import Ledger
 from jobs.states import JobState
 from media.clips import make_av_clip
-from producer.batch import SubmitOptions, enqueue_batch, plan_batch
 from producer.report import build_rows
 from producer.report_html import frame_grab, write_html
-from storage.s3 import ensure_bucket
-from tests.pipeline.conftest import unique_batch, wait_until
-from workers.dispatch import dispatch_clips, dispatch_jobs
+from tests.pipeline.clip_support import (
+    Submit,
+    frames_every,
+    restyle,
+    stream_seconds,
+    wait_for_clip,
+)
+from tests.pipeline.conftest import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -48,71 +44,10 @@ def long_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_av_clip(folder / "long.mp4", SECONDS, *SIZE, FPS)
 
 
-Submit = Callable[..., Clip]
-
-
 @pytest.fixture
-def submit(
-    pipeline_stack: Stack,
-    worker_settings: Settings,
-    s3,
-    celery_app,  # type: ignore[no-untyped-def]
-) -> Submit:
-    """Plan and enqueue a local source as the CLI does; return its clip."""
-    ensure_bucket(s3, worker_settings.s3_bucket)
-
-    def run(source: Path, **options: object) -> Clip:
-        now = datetime.now(UTC)
-        chosen = SubmitOptions(
-            prompt="make it winter", provider=ProviderName.SEGMIND,
-            batch=unique_batch("long"), **options,  # type: ignore[arg-type]
-        )  # fmt: skip
-        plan = plan_batch(str(source), chosen, worker_settings, now, s3=s3)
-        client = redis.Redis.from_url(worker_settings.redis_url)
-        result = enqueue_batch(
-            plan, Ledger(client), BatchStore(client),
-            lambda jobs: dispatch_jobs(celery_app, jobs), now,
-            dispatch_clips=lambda clips: dispatch_clips(celery_app, clips),
-        )  # fmt: skip
-        (clip,) = result.clips
-        return clip
-
-    return run
-
-
-def wait_for_clip(store: ClipStore, clip_id: str, timeout_s: float) -> Clip:
-    def ended() -> bool:
-        clip = store.get(clip_id)
-        return clip is not None and clip.state.terminal
-
-    wait_until(ended, timeout_s, lambda: str(store.get(clip_id)))
-    clip = store.get(clip_id)
-    assert clip is not None
-    return clip
-
-
-def stream_seconds(data: bytes) -> tuple[float, float, float, tuple[int, int], int]:
-    """Video seconds (frames / rate), audio seconds, frame rate, size and channels of an MP4."""
-    with av.open(io.BytesIO(data)) as container:
-        video, audio = container.streams.video[0], container.streams.audio[0]
-        rate = float(video.average_rate)
-        frames = sum(1 for _ in container.decode(video))
-        size = (video.codec_context.width, video.codec_context.height)
-        channels = audio.codec_context.channels
-    with av.open(io.BytesIO(data)) as container:
-        samples = sum(frame.samples for frame in container.decode(audio=0))
-        sample_rate = container.streams.audio[0].codec_context.sample_rate
-    return frames / rate, samples / sample_rate, rate, size, channels
-
-
-def frames_every(data: bytes, step_s: float) -> list[np.ndarray]:
-    """One small RGB frame every ``step_s`` seconds."""
-    picked: list[np.ndarray] = []
-    with av.open(io.BytesIO(data)) as container:
-        for frame in container.decode(video=0):
-            if frame.time is not None and frame.time >= len(picked) * step_s:
-                picked.append(frame.to_ndarray(width=64, height=36, format="rgb24").astype(float))
-    return picked
+def submit(pipeline_stack: Stack, submitter: Submit) -> Submit:
+    """`submitter` with the module's worker running."""
+    return submitter
 
 
 def test_a_17_s_stereo_clip_comes_back_whole_with_its_sound_for_four_payments(
@@ -176,15 +111,6 @@ def test_a_17_s_stereo_clip_comes_back_whole_with_its_sound_for_four_payments(
     assert [row[0] for row in rows if row and row[0].startswith("00")] == [
         "001", "002", "003", "004"
     ]  # fmt: skip
-
-
-def restyle(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """The ``restyle`` command as a user runs it, against the workers' services."""
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
-        env={**os.environ, **env, "COLUMNS": "200"},
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
 
 
 def test_a_segment_failing_moderation_fails_its_clip_and_a_retry_repays_only_that_segment(
