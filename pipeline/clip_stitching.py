@@ -18,7 +18,7 @@ from typing import Literal
 from jobs.clips import Clip, ClipState, OutputSize
 from jobs.models import ArchivedOutput, Job
 from media.stitching import Mismatch, StitchResult, stitch_segments
-from pipeline.context import Context
+from pipeline.context import Context, utcnow
 from pipeline.media_files import download, fetch_output, source_url
 from storage.keys import output_key, parse_s3_uri
 from storage.multipart import Target, put_stream
@@ -47,7 +47,7 @@ def stitch_clip(ctx: Context, clip_id: str, now: datetime) -> str:
         started,
         ClipState.STORED,
         expect={ClipState.STITCHING},
-        now=now,
+        now=utcnow(),
         detail=_summary(stored, result, jobs),
         output=stored,
     )
