@@ -57,6 +57,8 @@ def cut_clip(ctx: Context, clip_id: str, now: datetime) -> CutOutcome:
         digest = file_sha256(local)
         refs = [_stage(ctx, clip, (digest, target), segment, plan) for segment in cut]
     jobs = _jobs(ctx, clip, refs, plan, now)
+    if not jobs:
+        return CutOutcome("clip moved while it was being cut (cancelled?)")
     ctx.ledger.add(jobs)
     queued = [job for job in ctx.ledger.get_many([job.id for job in jobs])
               if job.state is JobState.QUEUED and not job.awaits_anchor]  # fmt: skip
@@ -116,11 +118,12 @@ def _stage(
 def _jobs(
     ctx: Context, clip: Clip, refs: list[SegmentRef], plan: SegmentPlan, now: datetime
 ) -> list[Job]:
-    """The segment jobs, after recording the segments on the clip (which the fan-in counts)."""
-    recorded = ctx.clips.get(clip.id) or clip
-    if recorded.segments != tuple(refs):
-        updated = ctx.clips.move(
-            clip,
+    """The segment jobs, after recording the segments on the clip (which the fan-in counts);
+    none when the clip is no longer CUTTING (cancelled meanwhile: nothing is queued)."""
+    recorded = ctx.clips.get(clip.id)
+    if recorded is not None and recorded.segments != tuple(refs):
+        recorded = ctx.clips.move(
+            recorded,
             ClipState.CUTTING,
             expect={ClipState.CUTTING},
             now=now,
@@ -128,7 +131,8 @@ def _jobs(
             segments=tuple(refs),
             plan=plan,
         )
-        recorded = updated or recorded
+    if recorded is None or recorded.state is not ClipState.CUTTING:
+        return []
     spec = ctx.spec(clip.provider)
     return [
         segment_job(recorded, ref, _presigned(ctx, ref.staged), spec, now)
