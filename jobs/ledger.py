@@ -233,7 +233,8 @@ class Ledger:
         ]
         stores = new.state is JobState.STORED and old.state is not JobState.STORED
         if new.clip_id is not None and stores:
-            script_keys += [keys.clip_stored(new.clip_id), keys.clip(new.clip_id)]
+            clip_keys = [keys.clip_stored(new.clip_id), keys.clip(new.clip_id), keys.clip_watch()]
+            script_keys += clip_keys
         score = epoch(new.updated_at)
         args = [old.id, old.state.value, old.version, new.state.value, new.version, encode(new),
                 score, self.record_ttl_s, int(new.state.terminal),

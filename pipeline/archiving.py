@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from jobs.models import ArchivedOutput, Job
 from jobs.states import JobState
 from jobs.timing import retry_delay
-from pipeline.clip_fanin import after_segment_stored
+from pipeline.clip_fanin import after_segment_stored, before_segment_stored
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import expire_job, fail_job
@@ -99,6 +99,7 @@ def _retry(job: Job, exc: StorageError) -> Decision:
 
 def _stored(ctx: Context, job: Job, stored: ArchivedOutput) -> Decision:
     now = utcnow()
+    before_segment_stored(ctx, job, now)
     moved = ctx.ledger.move(
         job,
         JobState.STORED,

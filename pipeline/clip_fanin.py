@@ -21,6 +21,16 @@ log = logging.getLogger(__name__)
 OPEN = frozenset({ClipState.EDITING, ClipState.STITCHING})
 
 
+def before_segment_stored(ctx: Context, job: Job, now: datetime) -> None:
+    """Watch an anchored clip before its segment 1 is stored: a worker killed between that
+    write and sending the anchor step leaves the clip to the reconciler, not stranded."""
+    if job.clip_id is None or job.segment != 1:
+        return
+    clip = ctx.clips.get(job.clip_id)
+    if clip is not None and clip.continuity is Continuity.ANCHOR:
+        ctx.clips.watch(job.clip_id, now + timedelta(seconds=ctx.settings.media_stall_s))
+
+
 def after_segment_stored(ctx: Context, moved: Moved, now: datetime) -> ClipNext | None:
     """The media step a clip needs now that segment ``moved.job`` is stored, if any."""
     job = moved.job

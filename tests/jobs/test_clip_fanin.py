@@ -81,6 +81,8 @@ def test_only_the_write_that_stores_the_last_segment_claims_the_stitch(
 
     assert last is not None and last.stitch_due
     assert clips.stitch_claimed(clip.id)
+    # Watched in the same write: a writer killed before sending the stitch strands nothing.
+    assert clips.overdue(at(10)) == [clip.id]
     assert clips.stored_segments(clip.id) == {job.id for job in jobs}
     assert store(ledger, jobs[3], 10) is None  # a duplicate message changes nothing
 
