@@ -54,7 +54,7 @@ chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos
 
 bench: $(STAMP)
-	for b in emulator_load enqueue quota overhead polling archive scale; do $(BIN)/python -m bench.$$b || exit 1; done
+	for b in emulator_load enqueue quota overhead polling archive scale clip_e2e; do $(BIN)/python -m bench.$$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

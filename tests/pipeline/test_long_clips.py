@@ -8,6 +8,7 @@ stitched back as they should.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -105,6 +106,11 @@ def test_a_17_s_stereo_clip_comes_back_whole_with_its_sound_for_four_payments(
     for caption in ("start", "middle", "end"):
         assert f"stitched, {caption}" in page
         assert (tmp_path / "report-frames" / f"{done.id}-{caption}.png").stat().st_size > 0
+    status = restyle(services.env(**worker_env), "status", clip.batch, "--json")
+    assert status.returncode == 0, status.stderr
+    counted = json.loads(status.stdout)
+    assert (counted["clips"]["STORED"], counted["segments"], counted["jobs"]) == (1, 4, 4)
+    assert counted["billed_seconds"] == pytest.approx(SECONDS)
     shown = restyle(services.env(**worker_env), "job", done.id)
     assert shown.returncode == 0, shown.stderr
     rows = [line.split() for line in shown.stdout.splitlines()]
