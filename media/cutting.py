@@ -9,15 +9,18 @@ bytes) into the `EncodeTarget` chosen for it; `normalise_video` does that for a 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import av
 import httpx
+from av.video.frame import PictureType
 
 from media.errors import ProbeError
 from media.normalise import EncodeTarget, as_rate
@@ -126,62 +129,142 @@ def _video_frames(container: Any, where: str) -> Iterator[Any]:
 def _write(
     frames: Iterator[Any], spans: Sequence[_Span], target: EncodeTarget, where: str
 ) -> list[CutSegment]:
-    total = max(span.end for span in spans)
-    pending = sorted(spans, key=lambda span: span.first)
-    open_: list[_Encoder] = []
-    done: list[CutSegment] = []
-    for k, frame in constant_rate(frames, target.fps, total):
-        while pending and pending[0].first == k:
-            open_.append(_Encoder(pending.pop(0), target))
-        picture = frame.reformat(width=target.width, height=target.height, format="yuv420p")
-        for encoder in open_:
-            encoder.add(picture, k)
-        done.extend(encoder.close() for encoder in open_ if encoder.span.end == k + 1)
-        open_ = [encoder for encoder in open_ if encoder.span.end != k + 1]
-    if pending or open_:
-        for encoder in open_:
-            encoder.abandon()
-        raise ProbeError(where, "the video has no decodable frames")
-    return sorted(done, key=lambda cut: cut.index)
+    ordered = sorted(spans, key=lambda span: span.first)
+    overlapping = any(b.first < a.end for a, b in itertools.pairwise(ordered))
+    writer: _Writer = _Overlapping(ordered, target) if overlapping else _Chained(ordered, target)
+    try:
+        for k, frame in constant_rate(frames, target.fps, ordered[-1].end):
+            picture = frame.reformat(width=target.width, height=target.height, format="yuv420p")
+            writer.add(picture, k)
+        if writer.written < ordered[-1].end:
+            raise ProbeError(where, "the video has no decodable frames")
+        cuts = writer.finish()
+    except BaseException:
+        writer.abandon()
+        raise
+    return sorted(cuts, key=lambda cut: cut.index)
 
 
-class _Encoder:
-    """One segment's MP4 being written."""
+class _Writer(Protocol):
+    written: int
 
-    def __init__(self, span: _Span, target: EncodeTarget) -> None:
-        self.span, self.target = span, target
-        self.output = av.open(str(span.path), mode="w", format="mp4")
-        self.stream = self.output.add_stream("libx264", rate=target.fps)
-        self.stream.width, self.stream.height = target.width, target.height
-        self.stream.pix_fmt = "yuv420p"
-        self.stream.options = encoder_options(target)
+    def add(self, picture: Any, k: int) -> None: ...
+    def finish(self) -> list[CutSegment]: ...
+    def abandon(self) -> None: ...
+
+
+class _Output:
+    """One segment's MP4: its container, and the frames sent to it."""
+
+    def __init__(self, span: _Span) -> None:
+        self.span = span
+        self.container = av.open(str(span.path), mode="w", format="mp4")
+        self.stream: Any = None
         self.frames = 0
 
-    def add(self, picture: Any, k: int) -> None:
-        picture.pts = k - self.span.first
-        picture.time_base = 1 / self.target.fps
-        self.output.mux(self.stream.encode(picture))
-        self.frames += 1
+    def encoder(self, target: EncodeTarget, options: dict[str, object]) -> Any:
+        self.stream = self.container.add_stream("libx264", rate=target.fps)
+        self.stream.width, self.stream.height = target.width, target.height
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.options = options
+        return self.stream
 
-    def close(self) -> CutSegment:
-        self.output.mux(self.stream.encode(None))
-        self.output.close()
+    def result(self, target: EncodeTarget) -> CutSegment:
+        self.container.close()
         path = self.span.path
         return CutSegment(
             index=self.span.index,
             path=path,
             frames=self.frames,
-            duration_s=float(self.frames / self.target.fps),
-            fps=self.target.fps,
-            width=self.target.width,
-            height=self.target.height,
+            duration_s=float(self.frames / target.fps),
+            fps=target.fps,
+            width=target.width,
+            height=target.height,
             size_bytes=path.stat().st_size,
             sha256=file_sha256(path),
         )
 
     def abandon(self) -> None:
-        self.output.close()
+        self.container.close()
         self.span.path.unlink(missing_ok=True)
+
+
+class _Chained:
+    """Segments that only touch share one encoder, so it never drains or restarts at a seam.
+
+    Each segment starts on a forced IDR frame (GOPs are closed), and every packet goes to the
+    file of the segment its timestamp falls in, shifted to start at zero there.
+    """
+
+    def __init__(self, spans: Sequence[_Span], target: EncodeTarget) -> None:
+        self.target = target
+        self.outputs = [_Output(span) for span in spans]
+        self.starts = [span.first for span in spans]
+        options = {**encoder_options(target), "forced-idr": "1"}
+        self.encoder = self.outputs[0].encoder(target, options)
+        self.written = 0
+
+    def add(self, picture: Any, k: int) -> None:
+        index = bisect.bisect_right(self.starts, k) - 1
+        self.outputs[index].frames += 1
+        picture.pts, picture.time_base = k, 1 / self.target.fps
+        seam = k == self.starts[index]
+        picture.pict_type = PictureType.I if seam else PictureType.NONE
+        self._route(self.encoder.encode(picture))
+        self.written = k + 1
+
+    def _route(self, packets: Sequence[Any]) -> None:
+        for packet in packets:
+            output = self.outputs[bisect.bisect_right(self.starts, packet.pts) - 1]
+            if output.stream is None:
+                output.stream = output.container.add_stream_from_template(self.encoder)
+            packet.pts -= output.span.first
+            if packet.dts is not None:
+                packet.dts -= output.span.first
+            packet.stream = output.stream
+            output.container.mux(packet)
+
+    def finish(self) -> list[CutSegment]:
+        self._route(self.encoder.encode(None))
+        # The first file owns the encoder: close it last.
+        return [output.result(self.target) for output in reversed(self.outputs)]
+
+    def abandon(self) -> None:
+        for output in reversed(self.outputs):
+            output.abandon()
+
+
+class _Overlapping:
+    """Overlapping segments: one encoder per segment, at most two open at once."""
+
+    def __init__(self, spans: Sequence[_Span], target: EncodeTarget) -> None:
+        self.target = target
+        self.pending = list(spans)
+        self.open: list[_Output] = []
+        self.done: list[CutSegment] = []
+        self.written = 0
+
+    def add(self, picture: Any, k: int) -> None:
+        while self.pending and self.pending[0].first == k:
+            output = _Output(self.pending.pop(0))
+            output.encoder(self.target, encoder_options(self.target))
+            self.open.append(output)
+        for output in self.open:
+            picture.pts, picture.time_base = k - output.span.first, 1 / self.target.fps
+            output.container.mux(output.stream.encode(picture))
+            output.frames += 1
+        for output in [output for output in self.open if output.span.end == k + 1]:
+            output.container.mux(output.stream.encode(None))
+            self.done.append(output.result(self.target))
+            self.open.remove(output)
+        self.written = k + 1
+
+    def finish(self) -> list[CutSegment]:
+        return self.done
+
+    def abandon(self) -> None:
+        for output in self.open:
+            output.abandon()
 
 
 def encoder_options(target: EncodeTarget) -> dict[str, object]:
