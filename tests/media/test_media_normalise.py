@@ -88,6 +88,7 @@ def test_an_input_without_a_video_stream_is_refused_clearly(tmp_path: Path) -> N
     plan = plan_segments(info.duration_s, 12.0, GEN4_ALEPH)
     with pytest.raises(ProbeError, match=r"sound\.m4a: no video stream"):
         cut_segments(sound, plan, encode_target(info, GEN4_ALEPH), tmp_path / "cut")
+    assert list((tmp_path / "cut").iterdir()) == []
     with pytest.raises(ProbeError, match="no video stream"):
         probe(sound)
 
