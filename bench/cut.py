@@ -4,13 +4,15 @@
 runs, each in a fresh interpreter (so peak RSS is the cut's own), alternately and twice: the cut
 into gen4_aleph's 5 s segments, and a plain decode + encode of the same source into one MP4 with
 the same encoder settings. Prints one JSON line with the best time of each, their ratio and the
-cut's peak RSS. ``python -m bench.cut child ...`` is one such run.
+cut's peak RSS, and the same for CPU time (steadier than wall time on a shared machine).
+``python -m bench.cut child ...`` is one such run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -65,10 +67,21 @@ def run_transcode(source: Path, folder: Path) -> int:
 def run_child(mode: str, source: Path) -> dict[str, Any]:
     """One timed run in this process."""
     with tempfile.TemporaryDirectory(prefix="bench-cut-") as tmp:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         frames = (run_cut if mode == "cut" else run_transcode)(source, Path(tmp))
-        seconds = time.perf_counter() - started
-    return {"seconds": seconds, "frames": frames, "peak_rss_mb": round(peak_rss_mb(), 1)}
+        seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    return {
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "frames": frames,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process, all threads (the machine is shared)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def in_child(mode: str, source: Path) -> dict[str, Any]:
@@ -98,6 +111,13 @@ def run_bench(seconds: float, width: int, height: int) -> dict[str, Any]:
         "seconds": round(cut["seconds"], 2),
         "baseline_seconds": round(base["seconds"], 2),
         "ratio": round(cut["seconds"] / base["seconds"], 3),
+        "cpu_s": round(min(run["cpu_s"] for run in runs["cut"]), 2),
+        "baseline_cpu_s": round(min(run["cpu_s"] for run in runs["transcode"]), 2),
+        "cpu_ratio": round(
+            min(run["cpu_s"] for run in runs["cut"])
+            / min(run["cpu_s"] for run in runs["transcode"]),
+            3,
+        ),
         "peak_rss_mb": max(run["peak_rss_mb"] for run in runs["cut"]),
         "baseline_peak_rss_mb": max(run["peak_rss_mb"] for run in runs["transcode"]),
     }

@@ -30,14 +30,20 @@ class AudioTrack:
         self._next: Any = None
 
     @classmethod
-    def open(cls, source: Any, output: Any, length_s: Fraction) -> AudioTrack:
-        """Add an audio stream to ``output`` for ``source``'s first one (none if it has none)."""
+    def open(
+        cls, source: Any, output: Any, length_s: Fraction, origin_s: Fraction = Fraction(0)
+    ) -> AudioTrack:
+        """Add an audio stream to ``output`` for ``source``'s first one (none if it has none).
+
+        ``origin_s`` is where the source's video starts: audio keeps its offset from it.
+        """
         if not source.streams.audio:
             return cls(None, None, None)
         original = source.streams.audio[0]
         if original.codec_context.name in COPYABLE:
             stream = output.add_stream_from_template(original)
-            return cls(_copied(source, original, stream, length_s), stream, "copy")
+            packets = _copied(source, original, stream, (origin_s, length_s))
+            return cls(packets, stream, "copy")
         stream = output.add_stream("aac", rate=original.codec_context.sample_rate)
         stream.layout = original.codec_context.layout.name
         stream.bit_rate = AAC_BITRATE
@@ -64,8 +70,11 @@ class AudioTrack:
         self.pump(Fraction(10**9))
 
 
-def _copied(source: Any, original: Any, stream: Any, length_s: Fraction) -> Iterator[Any]:
-    start = original.start_time or 0
+def _copied(
+    source: Any, original: Any, stream: Any, span: tuple[Fraction, Fraction]
+) -> Iterator[Any]:
+    origin_s, length_s = span
+    start = round(origin_s / original.time_base)
     for packet in source.demux(original):
         if packet.pts is None or packet.size == 0:
             continue

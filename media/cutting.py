@@ -1,17 +1,17 @@
 """`cut_segments`: one pass over a source that writes one H.264 MP4 per planned segment.
 
-The source is decoded once, streamed (one decoded frame held, at most two encoders open where
-segments overlap), retimed onto a constant frame rate and re-encoded frame-accurately: a stream
-copy could only cut on keyframes, which drops or repeats frames at the seams. The same pass
-normalises what a provider cannot take (ProRes/DNxHD MOV, 4K, variable frame rate, too many
-bytes) into the `EncodeTarget` chosen for it; `normalise_video` does that for a whole clip.
+The source is decoded once and streamed (one decoded frame held; one encoder shared by segments
+that only touch, at most two open where segments overlap: see `media.writers`), retimed onto a
+constant frame rate and re-encoded frame-accurately: a stream copy could only cut on keyframes,
+which drops or repeats frames at the seams. The same pass normalises what a provider cannot
+take (ProRes/DNxHD MOV, 4K, variable frame rate, too many bytes) into the `EncodeTarget` chosen
+for it; `normalise_video` does that for a whole clip.
 """
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -25,40 +25,28 @@ from media.plan import Segment, SegmentPlan
 from media.probe import describe_video
 from media.retime import constant_rate
 from media.source import DEFAULT_TIMEOUT_S, MediaSource, open_media
+from media.writers import (
+    CRF,
+    PRESET,
+    ChainedWriter,
+    CutSegment,
+    OverlappingWriter,
+    SegmentWriter,
+    Span,
+    encoder_options,
+    file_sha256,
+)
 
-PRESET = "veryfast"
-CRF = "20"
-
-
-@dataclass(frozen=True)
-class CutSegment:
-    """One written segment: ``frames`` at ``fps``, ``width`` x ``height``, and its sha256."""
-
-    index: int
-    path: Path
-    frames: int
-    duration_s: float
-    fps: Fraction
-    width: int
-    height: int
-    size_bytes: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class _Span:
-    """A segment in output frames (at the target's rate)."""
-
-    index: int
-    first: int
-    end: int
-    path: Path
-
-
-def file_sha256(path: Path) -> str:
-    """The hex sha256 of the file at ``path``, read in chunks."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+__all__ = [
+    "CRF",
+    "PRESET",
+    "CutSegment",
+    "cut_segments",
+    "encoder_options",
+    "file_sha256",
+    "normalise_video",
+    "segment_path",
+]
 
 
 def segment_path(folder: Path, index: int) -> Path:
@@ -103,20 +91,25 @@ def normalise_video(
         if frames is None:
             frames = max(1, round(describe_video(opened).duration_s * target.fps))
         frames_in = _video_frames(opened.container, opened.where)
-        (cut,) = _write(frames_in, [_Span(0, 0, frames, dest)], target, opened.where)
+        (cut,) = _write(frames_in, [Span(0, 0, frames, dest)], target, opened.where)
         return cut
 
 
-def _span(segment: Segment, ratio: Fraction, folder: Path) -> _Span:
+def _span(segment: Segment, ratio: Fraction, folder: Path) -> Span:
     first, end = round(segment.start * ratio), round(segment.end * ratio)
-    return _Span(segment.index, first, end, segment_path(folder, segment.index))
+    return Span(segment.index, first, end, segment_path(folder, segment.index))
 
 
 def _video_frames(container: Any, where: str) -> Iterator[Any]:
+    """The decoded frames of the first video stream; refused before any file is written."""
     if not container.streams.video:
         raise ProbeError(where, "no video stream")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
+    return _decoded(container, stream, where)
+
+
+def _decoded(container: Any, stream: Any, where: str) -> Iterator[Any]:
     try:
         yield from container.decode(stream)
     except av.FFmpegError as exc:
@@ -124,71 +117,24 @@ def _video_frames(container: Any, where: str) -> Iterator[Any]:
 
 
 def _write(
-    frames: Iterator[Any], spans: Sequence[_Span], target: EncodeTarget, where: str
+    frames: Iterator[Any], spans: Sequence[Span], target: EncodeTarget, where: str
 ) -> list[CutSegment]:
-    total = max(span.end for span in spans)
-    pending = sorted(spans, key=lambda span: span.first)
-    open_: list[_Encoder] = []
-    done: list[CutSegment] = []
-    for k, frame in constant_rate(frames, target.fps, total):
-        while pending and pending[0].first == k:
-            open_.append(_Encoder(pending.pop(0), target))
-        picture = frame.reformat(width=target.width, height=target.height, format="yuv420p")
-        for encoder in open_:
-            encoder.add(picture, k)
-        done.extend(encoder.close() for encoder in open_ if encoder.span.end == k + 1)
-        open_ = [encoder for encoder in open_ if encoder.span.end != k + 1]
-    if pending or open_:
-        for encoder in open_:
-            encoder.abandon()
-        raise ProbeError(where, "the video has no decodable frames")
-    return sorted(done, key=lambda cut: cut.index)
+    ordered = sorted(spans, key=lambda span: span.first)
+    writer = writer_for(ordered, target)
+    try:
+        for k, frame in constant_rate(frames, target.fps, ordered[-1].end):
+            picture = frame.reformat(width=target.width, height=target.height, format="yuv420p")
+            writer.add(picture, k)
+        if writer.written < ordered[-1].end:
+            raise ProbeError(where, "the video has no decodable frames")
+        cuts = writer.finish()
+    except BaseException:
+        writer.abandon()
+        raise
+    return sorted(cuts, key=lambda cut: cut.index)
 
 
-class _Encoder:
-    """One segment's MP4 being written."""
-
-    def __init__(self, span: _Span, target: EncodeTarget) -> None:
-        self.span, self.target = span, target
-        self.output = av.open(str(span.path), mode="w", format="mp4")
-        self.stream = self.output.add_stream("libx264", rate=target.fps)
-        self.stream.width, self.stream.height = target.width, target.height
-        self.stream.pix_fmt = "yuv420p"
-        self.stream.options = encoder_options(target)
-        self.frames = 0
-
-    def add(self, picture: Any, k: int) -> None:
-        picture.pts = k - self.span.first
-        picture.time_base = 1 / self.target.fps
-        self.output.mux(self.stream.encode(picture))
-        self.frames += 1
-
-    def close(self) -> CutSegment:
-        self.output.mux(self.stream.encode(None))
-        self.output.close()
-        path = self.span.path
-        return CutSegment(
-            index=self.span.index,
-            path=path,
-            frames=self.frames,
-            duration_s=float(self.frames / self.target.fps),
-            fps=self.target.fps,
-            width=self.target.width,
-            height=self.target.height,
-            size_bytes=path.stat().st_size,
-            sha256=file_sha256(path),
-        )
-
-    def abandon(self) -> None:
-        self.output.close()
-        self.span.path.unlink(missing_ok=True)
-
-
-def encoder_options(target: EncodeTarget) -> dict[str, object]:
-    """libx264 options: constant quality, capped by the target's bitrate (VBV)."""
-    return {
-        "preset": PRESET,
-        "crf": CRF,
-        "maxrate": str(target.max_bitrate),
-        "bufsize": str(target.max_bitrate),
-    }
+def writer_for(spans: Sequence[Span], target: EncodeTarget) -> SegmentWriter:
+    """The shared-encoder writer, unless segments overlap."""
+    overlapping = any(b.first < a.end for a, b in itertools.pairwise(spans))
+    return OverlappingWriter(spans, target) if overlapping else ChainedWriter(spans, target)

@@ -84,7 +84,9 @@ def stitch_segments(
         frame = _frame_size(original, outputs[0], size, http)
         with av.open(str(dest), mode="w", format="mp4") as output:
             video = _video_stream(output, fps, frame)
-            audio = AudioTrack.open(original.container, output, plan.frames / fps)
+            audio = AudioTrack.open(
+                original.container, output, plan.frames / fps, video_origin(original.container)
+            )
             mismatches = [
                 _append(output, video, audio, (item, segment), fps, http)
                 for item, segment in zip(outputs, plan.segments, strict=True)
@@ -103,6 +105,16 @@ def stitch_segments(
         audio=audio.mode,
         mismatches=tuple(m for m in mismatches if m is not None),
     )
+
+
+def video_origin(container: Any) -> Fraction:
+    """Where the first video stream of ``container`` starts, in seconds."""
+    if not container.streams.video:
+        return Fraction(0)
+    stream = container.streams.video[0]
+    if stream.start_time is None or stream.time_base is None:
+        return Fraction(0)
+    return Fraction(stream.start_time) * Fraction(stream.time_base)
 
 
 def _frame_size(

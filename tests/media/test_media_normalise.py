@@ -24,8 +24,9 @@ def frame_times(path: Path) -> list[float]:
         return [float(frame.time) for frame in container.decode(video=0)]
 
 
+@pytest.mark.slow
 def test_a_prores_mov_master_becomes_h264_mp4_and_keeps_its_sound(tmp_path: Path) -> None:
-    master = make_master(tmp_path / "master.mov", seconds=3.0, width=640, height=360, fps=25)
+    master = make_master(tmp_path / "master.mov", seconds=3.0, width=320, height=180, fps=25)
     info = probe(master)
     target = encode_target(info, GEN4_ALEPH, max_bytes=info.size_bytes // 4)
     assert target.changes[0] == "prores MOV -> H.264 MP4"
@@ -40,14 +41,15 @@ def test_a_prores_mov_master_becomes_h264_mp4_and_keeps_its_sound(tmp_path: Path
     assert probe(result.path).duration_s == pytest.approx(3.0, abs=1 / 25)
 
 
+@pytest.mark.slow
 def test_a_4k_dnxhd_master_is_scaled_to_the_models_limit(tmp_path: Path) -> None:
-    master = make_master(tmp_path / "4k.mov", 0.4, 3840, 2160, 25, codec="dnxhd")
+    master = make_master(tmp_path / "4k.mov", 0.2, 3840, 2160, 25, codec="dnxhd")
     target = encode_target(probe(master), GEN4_ALEPH)
     assert (target.width, target.height) == (1920, 1080)
     assert "3840x2160 -> 1920x1080" in target.changes
-    cut = normalise_video(master, target, tmp_path / "4k.mp4", frames=10)
+    cut = normalise_video(master, target, tmp_path / "4k.mp4")
     info = describe_clip(cut.path.read_bytes())
-    assert (info.codec, info.width, info.height, info.frames) == ("h264", 1920, 1080, 10)
+    assert (info.codec, info.width, info.height, info.frames) == ("h264", 1920, 1080, 5)
 
 
 def test_a_variable_frame_rate_source_is_cut_at_a_constant_rate(tmp_path: Path) -> None:
@@ -86,6 +88,7 @@ def test_an_input_without_a_video_stream_is_refused_clearly(tmp_path: Path) -> N
     plan = plan_segments(info.duration_s, 12.0, GEN4_ALEPH)
     with pytest.raises(ProbeError, match=r"sound\.m4a: no video stream"):
         cut_segments(sound, plan, encode_target(info, GEN4_ALEPH), tmp_path / "cut")
+    assert list((tmp_path / "cut").iterdir()) == []
     with pytest.raises(ProbeError, match="no video stream"):
         probe(sound)
 
