@@ -20,7 +20,7 @@ from jobs.clips import Clip, ClipState, SegmentRef
 from jobs.models import Job, segment_job_id
 from jobs.states import JobState
 from media.cutting import CutSegment, cut_segments, file_sha256
-from media.normalise import EncodeTarget, encode_target
+from media.normalise import EncodeTarget, plan_rate
 from media.plan import SegmentPlan, plan_segments
 from media.probe import VideoInfo, probe
 from media.scenes import find_cuts, frame_skip_for
@@ -28,6 +28,7 @@ from media.staging import cut_params, segment_key, stage_segment
 from pipeline.clip_segments import segment_job
 from pipeline.context import Context
 from pipeline.media_files import download, source_url
+from producer.clip_plan import segment_target
 from storage.presign import presign_get
 
 
@@ -52,7 +53,7 @@ def cut_clip(ctx: Context, clip_id: str, now: datetime) -> CutOutcome:
         local = download(ctx, source_url(ctx, clip), Path(folder) / "source")
         info = probe(local)
         plan = _plan(ctx, clip, local, info)
-        target = encode_target(info, ctx.spec(clip.provider).window)
+        target = segment_target(info, ctx.spec(clip.provider), plan)
         cut = cut_segments(local, plan, target, Path(folder) / "segments")
         digest = file_sha256(local)
         refs = [_stage(ctx, clip, (digest, target), segment, plan) for segment in cut]
@@ -84,7 +85,7 @@ def finish_cut(ctx: Context, clip_id: str, now: datetime) -> Clip | None:
 
 def _plan(ctx: Context, clip: Clip, local: Path, info: VideoInfo) -> SegmentPlan:
     window = ctx.spec(clip.provider).window
-    fps = info.fps or window.output_fps or 24.0
+    fps = float(plan_rate(info))
     max_seconds = clip.edit_seconds if clip.edit_seconds < clip.source_seconds else None
     until = info.duration_s if max_seconds is None else min(info.duration_s, max_seconds + 2)
     cuts = find_cuts(local, until_s=until, frame_skip=frame_skip_for(fps, until))

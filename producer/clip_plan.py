@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from config.catalogue import ProviderSpec
 from jobs.clips import Clip, Continuity, OutputSize, clip_id_for
 from jobs.models import Job
+from media.normalise import EncodeTarget, encode_target, plan_rate
 from media.plan import SegmentPlan, plan_segments
 from media.probe import VideoInfo
 
@@ -32,8 +33,16 @@ class ClipChoices:
 
 def segment_plan(video: VideoInfo, spec: ProviderSpec, max_seconds: float | None) -> SegmentPlan:
     """The segments of ``video`` on ``spec``'s model; raises `PlanError` (too short, bad max)."""
-    fps = video.fps or spec.window.output_fps or 24.0
-    return plan_segments(video.duration_s, fps, spec.window, (), max_seconds)
+    return plan_segments(video.duration_s, float(plan_rate(video)), spec.window, (), max_seconds)
+
+
+def segment_target(video: VideoInfo, spec: ProviderSpec, plan: SegmentPlan) -> EncodeTarget:
+    """How every segment of ``plan`` is encoded for ``spec``: within its window and its byte
+    limit, at a constant rate (the same for the dry run's notes and the cut)."""
+    longest = max(plan.duration_s(segment) for segment in plan.segments)
+    return encode_target(
+        video, spec.window, max_bytes=spec.limits.max_bytes, segment_seconds=longest
+    )
 
 
 def is_clip(video: VideoInfo, spec: ProviderSpec, plan: SegmentPlan) -> bool:

@@ -19,7 +19,6 @@ from config.settings import ProviderName, Settings
 from jobs.clips import Clip
 from jobs.models import Event, Job, Priority, job_id_for
 from jobs.states import JobState
-from media.normalise import encode_target
 from media.plan import PlanError, SegmentPlan
 from media.probe import ProbeError, VideoInfo
 from producer.checks import (
@@ -33,7 +32,14 @@ from producer.checks import (
     limit_problems,
     merge_options,
 )
-from producer.clip_plan import ClipChoices, clip_of, estimated_segments, is_clip, segment_plan
+from producer.clip_plan import (
+    ClipChoices,
+    clip_of,
+    estimated_segments,
+    is_clip,
+    segment_plan,
+    segment_target,
+)
 from producer.estimate import job_cost
 from producer.manifest import ManifestRow
 from producer.safety import UnreachableSource, UnsafeSource
@@ -176,11 +182,11 @@ class Preflight:
         """One job; or, for a source too long for one edit or outside the provider's limits
         (ProRes, 4K, too many bytes: the cutter re-encodes it), a clip of segments."""
         spec = provider_spec(job.provider, self.settings)
-        if plan is None or not (mend or is_clip(video, spec, plan)):
+        if plan is None or not (mend or video.variable_rate or is_clip(video, spec, plan)):
             return PlannedJob(line, job, video)
         clip = clip_of(job, video, spec, plan, template.clip)
         segments = tuple(estimated_segments(job, spec, plan))
-        changes = encode_target(video, spec.window).changes
+        changes = segment_target(video, spec, plan).changes
         return PlannedJob(line, job, video, clip, segments, changes)
 
     def _segment_plan(
