@@ -65,14 +65,14 @@ def wait_for_clip(store: ClipStore, clip_id: str, timeout_s: float) -> Clip:
 
 def stream_seconds(data: bytes) -> tuple[float, float, float, tuple[int, int], int]:
     """Video seconds (frames / rate), audio seconds, frame rate, size and channels of an MP4."""
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         video, audio = container.streams.video[0], container.streams.audio[0]
-        rate = float(video.average_rate)
-        frames = sum(1 for _ in container.decode(video))
+        rate = float(video.average_rate or 0)
+        frames = len(list(container.decode(video)))
         size = (video.codec_context.width, video.codec_context.height)
         channels = audio.codec_context.channels
-    with av.open(io.BytesIO(data)) as container:
-        samples = sum(frame.samples for frame in container.decode(audio=0))
+    with av.open(io.BytesIO(data), mode="r") as container:
+        samples = sum(int(frame.samples) for frame in container.decode(audio=0))
         sample_rate = container.streams.audio[0].codec_context.sample_rate
     return frames / rate, samples / sample_rate, rate, size, channels
 
@@ -80,7 +80,7 @@ def stream_seconds(data: bytes) -> tuple[float, float, float, tuple[int, int], i
 def frames_every(data: bytes, step_s: float) -> list[npt.NDArray[np.float64]]:
     """One small RGB frame every ``step_s`` seconds."""
     picked: list[npt.NDArray[np.float64]] = []
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         for frame in container.decode(video=0):
             if frame.time is not None and frame.time >= len(picked) * step_s:
                 picked.append(frame.to_ndarray(width=64, height=36, format="rgb24").astype(float))

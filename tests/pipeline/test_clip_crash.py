@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -20,6 +21,9 @@ from jobs.ledger import Ledger
 from media.clips import make_av_clip
 from tests.pipeline.clip_support import Submit, stream_seconds, wait_for_clip
 from tests.pipeline.conftest import FAST_ENV, wait_until
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +58,7 @@ def test_media_workers_killed_mid_cut_and_mid_stitch_leave_one_whole_clip_paid_f
     worker_settings: Settings,
     submitter: Submit,
     ledger: Ledger,
-    s3,  # type: ignore[no-untyped-def]
+    s3: S3Client,
     emulator: httpx.Client,
     reconciler: None,
     tmp_path: Path,

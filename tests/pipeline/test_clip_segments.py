@@ -26,7 +26,7 @@ def clip_of(provider: ProviderName, continuity: Continuity, **request: object) -
     return Clip(
         id=clip_id_for("b", "long"), batch="b", item="long", provider=provider,
         request=EditRequest(video_url="https://cdn.example.com/long.mp4", prompt="snow",
-                            **request),  # type: ignore[arg-type]
+                            **request),
         source="s3://library/long.mp4", continuity=continuity, source_seconds=17,
         edit_seconds=17, planned_segments=4, segments=refs, created_at=NOW, updated_at=NOW,
     )  # fmt: skip

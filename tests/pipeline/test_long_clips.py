@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import numpy as np
@@ -34,6 +35,9 @@ from tests.pipeline.clip_support import (
 )
 from tests.pipeline.conftest import wait_until
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 pytestmark = pytest.mark.slow
 
 SECONDS, FPS, SIZE = 17.0, 24, (640, 360)
@@ -56,7 +60,7 @@ def test_a_17_s_stereo_clip_comes_back_whole_with_its_sound_for_four_payments(
     long_source: Path,
     worker_settings: Settings,
     ledger: Ledger,
-    s3,  # type: ignore[no-untyped-def]
+    s3: S3Client,
     emulator: httpx.Client,
     services: Stack,
     worker_env: dict[str, str],
