@@ -20,7 +20,7 @@ import pytest
 from config.settings import Settings
 from devstack import Stack
 from jobs.clip_store import ClipStore
-from jobs.clips import ClipState, Continuity
+from jobs.clips import ClipState, Continuity, OutputSize
 from jobs.ledger import Ledger
 from jobs.states import JobState
 from media.clips import make_av_clip
@@ -163,3 +163,31 @@ def test_a_segment_failing_moderation_fails_its_clip_and_a_retry_repays_only_tha
     assert paid == {job.client_request_id: 1 for job in ledger.get_many(done.segment_ids())} | {
         f"{third.id}.1": 1
     }
+
+
+def test_max_seconds_none_continuity_and_the_model_size_give_the_start_at_the_model_frame(
+    submit: Submit,
+    long_source: Path,
+    ledger: Ledger,
+    s3: S3Client,
+    emulator: httpx.Client,
+) -> None:
+    clip = submit(
+        long_source,
+        max_seconds=8.0,
+        continuity=Continuity.NONE,
+        output_size=OutputSize.MODEL,
+    )
+    assert (clip.planned_segments, clip.dropped_seconds) == (2, pytest.approx(9.0))
+
+    done = wait_for_clip(ClipStore(ledger.client), clip.id, 240)
+
+    assert done.state is ClipState.STORED, done.events
+    segments = ledger.get_many(done.segment_ids())
+    assert {job.request.reference_image_url for job in segments} == {None}
+    assert emulator.get("/_emulator/stats").json()["submissions"]["paid_total"] == 2
+    assert done.output is not None
+    body = s3.get_object(Bucket=done.output.bucket, Key=done.output.key)["Body"].read()
+    video_s, audio_s, rate, size, _ = stream_seconds(body)
+    assert abs(video_s - 8.0) <= 1 / FPS and abs(audio_s - 8.0) <= 0.05
+    assert (rate, size) == (FPS, (1280, 720))  # gen4_aleph's 16:9 frame, not the source's
