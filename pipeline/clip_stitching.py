@@ -111,11 +111,12 @@ def _summary(stored: ArchivedOutput, result: StitchResult, jobs: list[Job]) -> s
         f"{result.duration_s:.3f} s at {float(result.fps):g} fps, {result.width}x{result.height}, "
         f"audio {result.audio or 'none'}"
     ]
-    parts.extend(_mismatch(jobs, mismatch) for mismatch in result.mismatches)
+    parts.extend(mismatch_note(jobs, mismatch) for mismatch in result.mismatches)
     return "; ".join(parts)
 
 
-def _mismatch(jobs: list[Job], mismatch: Mismatch) -> str:
+def mismatch_note(jobs: list[Job], mismatch: Mismatch) -> str:
+    """The history line of a segment whose output length is not its input's, with its provider."""
     job = jobs[mismatch.index]
     return (
         f"segment {job.segment}: {job.provider} returned {mismatch.actual_s:.3f} s for a "

@@ -10,7 +10,9 @@ from config.catalogue import CATALOGUE
 from config.settings import ProviderName
 from jobs.clips import Clip, Continuity, SegmentRef, clip_id_for, clip_seed
 from jobs.models import Job, segment_job_id
+from media.stitching import Mismatch
 from pipeline.clip_segments import anchored, segment_job
+from pipeline.clip_stitching import mismatch_note
 from providers.request import EditRequest
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -72,3 +74,11 @@ def test_a_reference_image_the_user_gave_wins_over_the_anchor() -> None:
     jobs = jobs_of(clip)
     assert not any(job.awaits_anchor for job in jobs)
     assert {job.request.reference_image_url for job in jobs} == {"https://cdn.example.com/look.png"}
+
+
+def test_a_segment_whose_output_length_differs_is_named_with_its_provider() -> None:
+    jobs = jobs_of(clip_of(ProviderName.SEGMIND, Continuity.NONE))
+
+    note = mismatch_note(jobs, Mismatch(index=2, expected_s=4.25, actual_s=5.0))
+
+    assert note == "segment 3: segmind returned 5.000 s for a 4.250 s input"
