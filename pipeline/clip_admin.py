@@ -15,7 +15,8 @@ from jobs.clip_store import ClipStore
 from jobs.clips import ClipState
 from pipeline.decisions import ClipNext, ClipStep
 
-ENDED = frozenset({ClipState.FAILED, ClipState.CANCELLED})
+ENDED = frozenset({ClipState.FAILED})
+"""What retry reopens: a cancelled clip stays cancelled (its segments are not retried either)."""
 
 
 def reopen_clips(store: ClipStore, clip_ids: Iterable[str], now: datetime) -> list[ClipNext]:

@@ -134,3 +134,12 @@ def test_a_stranded_clip_is_re_driven_with_the_step_its_state_waits_for(
     state: ClipState, claimed: bool, step: ClipStep | None
 ) -> None:
     assert step_for(new_clip("x").model_copy(update={"state": state}), claimed) is step
+
+
+def test_retry_leaves_a_cancelled_clip_cancelled(store: ClipStore) -> None:
+    clip = new_clip("cancelled")
+    store.add([clip])
+    cancel_clips(store, "b1", at(1))
+
+    assert reopen_clips(store, [clip.id], at(2)) == []
+    assert (store.get(clip.id) or clip).state is ClipState.CANCELLED
