@@ -1,5 +1,7 @@
 """Clip records in Redis: create once, move by compare-and-set, watch for lost media messages.
 
+A finished clip's record lives ``record_ttl_s`` (like a job's); an unfinished one never expires.
+
 A clip is a hash like a job's (``s`` state, ``v`` version, ``j`` the Clip JSON) plus ``n``, its
 number of segments once cut, and ``stitch``, which only the ledger's move script sets: the
 write that stores the last segment claims the stitch (see ``ledger_move.lua``).
@@ -15,15 +17,18 @@ import redis
 
 from jobs import keys
 from jobs.clips import Clip, ClipState, can_move
-from jobs.ledger import MAX_RACES, LedgerContention, epoch
+from jobs.ledger import DEFAULT_RECORD_TTL_S, MAX_RACES, LedgerContention, epoch
 from jobs.scripts import load_script
 
 
 class ClipStore:
     """Clips in Redis: create, read, move by compare-and-set, and the clip watch list."""
 
-    def __init__(self, client: redis.Redis[bytes]) -> None:
+    def __init__(
+        self, client: redis.Redis[bytes], record_ttl_s: int = DEFAULT_RECORD_TTL_S
+    ) -> None:
         self.client = client
+        self.record_ttl_s = record_ttl_s
         self._add = load_script(client, "clip_add")
         self._move = load_script(client, "clip_move")
 
@@ -91,9 +96,11 @@ class ClipStore:
             data.update(version=current.version + 1, updated_at=now)
             new = Clip.model_validate(data).with_event(now, detail)
             count = str(len(new.segments)) if "segments" in changes else ""
+            ttl = self.record_ttl_s if to.terminal else 0
             args = [current.version, to.value, new.version, new.model_dump_json(), count,
-                    "1" if reopen else "0"]  # fmt: skip
-            outcome = int(self._move(keys=[keys.clip(clip_id)], args=args))
+                    "1" if reopen else "0", ttl]  # fmt: skip
+            script_keys = [keys.clip(clip_id), keys.clip_stored(clip_id)]
+            outcome = int(self._move(keys=script_keys, args=args))
             if outcome != 0:
                 return new if outcome == 1 else None
         raise LedgerContention(f"clip {clip_id}: lost {MAX_RACES} races moving to {to}")

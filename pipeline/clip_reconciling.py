@@ -18,7 +18,11 @@ def stranded_clips(ctx: Context, now: datetime, limit: int = 1000) -> list[ClipN
     """The media steps to send again, each clip watched anew for another stall period."""
     redrives: list[ClipNext] = []
     again = now + timedelta(seconds=ctx.settings.media_stall_s)
-    for clip in ctx.clips.get_many(ctx.clips.overdue(now, limit)):
+    overdue = ctx.clips.overdue(now, limit)
+    clips = ctx.clips.get_many(overdue)
+    for gone in set(overdue) - {clip.id for clip in clips}:
+        ctx.clips.unwatch(gone)  # its record expired
+    for clip in clips:
         step = step_for(clip, ctx.clips.stitch_claimed(clip.id))
         if step is None:
             ctx.clips.unwatch(clip.id)

@@ -56,7 +56,7 @@ class Context:
             budget=Budget(client),
             s3=s3_client(settings),
             http=httpx.Client(timeout=timeout, follow_redirects=True),
-            clips=ClipStore(client),
+            clips=ClipStore(client, record_ttl_s=settings.job_record_ttl_s),
         )
 
     def spec(self, provider: ProviderName) -> ProviderSpec:

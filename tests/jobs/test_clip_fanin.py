@@ -153,3 +153,16 @@ def test_a_clip_not_yet_cut_never_claims_and_plain_jobs_never_touch_clips(
     assert alone is not None and not alone.stitch_due
     assert not clips.stitch_claimed(clip.id)
     assert redis_client.keys("restyle:clip-stored:*") == [keys.clip_stored(clip.id).encode()]
+
+
+def test_a_finished_clip_expires_like_a_job_and_a_reopened_one_does_not(
+    redis_client: redis.Redis[bytes],
+) -> None:
+    clips = ClipStore(redis_client, record_ttl_s=600)
+    clip = cut(clips, make_clip("ttl", 2))
+    assert redis_client.ttl(keys.clip(clip.id)) == -1
+
+    clips.move(clip.id, ClipState.FAILED, expect={ClipState.EDITING}, now=at(2))
+    assert 0 < redis_client.ttl(keys.clip(clip.id)) <= 600
+    clips.move(clip.id, ClipState.EDITING, expect={ClipState.FAILED}, now=at(3), reopen=True)
+    assert redis_client.ttl(keys.clip(clip.id)) == -1
