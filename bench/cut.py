@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+from av.video.frame import PictureType
 
 from bench.archive import peak_rss_mb
 from config.catalogue import GEN4_ALEPH
@@ -57,6 +58,7 @@ def run_transcode(source: Path, folder: Path) -> int:
         reader.streams.video[0].thread_type = "AUTO"
         for frame in reader.decode(video=0):
             picture = frame.reformat(format="yuv420p")
+            picture.pict_type = PictureType.NONE  # as the cutter: x264 picks the frame types
             picture.pts, picture.time_base = frames, 1 / target.fps
             writer.mux(stream.encode(picture))
             frames += 1

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+from av.video.frame import PictureType
 
 from bench.archive import peak_rss_mb
 from config.catalogue import GEN4_ALEPH
@@ -45,6 +46,7 @@ def bare_encode(outputs: list[Path], plan: SegmentPlan, dest: Path) -> int:
                 reader.streams.video[0].thread_type = "AUTO"
                 for frame in reader.decode(video=0):
                     frame.pts, frame.time_base = frames, 1 / fps
+                    frame.pict_type = PictureType.NONE  # as the stitcher: x264 picks the types
                     writer.mux(stream.encode(frame))
                     frames += 1
         writer.mux(stream.encode(None))

@@ -18,6 +18,7 @@ from typing import Any
 
 import av
 import httpx
+from av.video.frame import PictureType
 
 from media.errors import ProbeError
 from media.normalise import EncodeTarget, as_rate
@@ -124,6 +125,9 @@ def _write(
     try:
         for k, frame in constant_rate(frames, target.fps, ordered[-1].end):
             picture = frame.reformat(width=target.width, height=target.height, format="yuv420p")
+            # The decoder's picture type would be forced on x264: every frame of an all-intra
+            # ProRes master would become a keyframe.
+            picture.pict_type = PictureType.NONE
             writer.add(picture, k)
         if writer.written < ordered[-1].end:
             raise ProbeError(where, "the video has no decodable frames")

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import av
 import httpx
+from av.video.frame import PictureType
 
 from media.audio import AudioTrack
 from media.cutting import PRESET, file_sha256
@@ -159,6 +160,7 @@ def _append(
                 if at < first:
                     continue
                 picture = frame.reformat(width=video.width, height=video.height, format="yuv420p")
+                picture.pict_type = PictureType.NONE  # the encoder places keyframes, not the input
                 picture.pts, picture.time_base = at, 1 / fps
                 output.mux(video.encode(picture))
                 audio.pump(Fraction(at + 1) / fps)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from config.catalogue import GEN4_ALEPH
-from media.clips import make_av_clip
+from media.clips import make_av_clip, make_master
 from media.cutting import CutSegment, cut_segments, file_sha256
 from media.frames import frame_at
 from media.normalise import encode_target
@@ -68,3 +68,14 @@ def test_max_seconds_cuts_only_the_start(source: Path, tmp_path: Path) -> None:
     plan = plan_segments(5.0, 24.0, GEN4_ALEPH, max_seconds=1.5)
     (piece,) = cut(source, tmp_path, plan)
     assert piece.frames == 36 and piece.duration_s == 1.5
+
+
+def test_an_all_intra_master_is_not_cut_into_all_keyframes(tmp_path: Path) -> None:
+    master = make_master(tmp_path / "intra.mov", seconds=3.0, width=320, height=180, fps=24)
+    touching = GEN4_ALEPH.model_copy(update={"max_seconds": 2.0})
+    for number, window in enumerate((touching, STRICT)):
+        plan = plan_segments(3.0, 24.0, window)
+        for piece in cut(master, tmp_path / str(number), plan):
+            with av.open(str(piece.path)) as container:
+                packets = [p for p in container.demux(video=0) if p.size]
+            assert sum(p.is_keyframe for p in packets) <= piece.frames // 10

@@ -36,6 +36,9 @@ def test_a_prores_mov_master_becomes_h264_mp4_and_keeps_its_sound(tmp_path: Path
     cut_info = probe(cuts[0].path)
     assert (cut_info.container, cut_info.codec, cut_info.fps) == ("mp4", "h264", 25.0)
     assert cuts[0].size_bytes <= info.size_bytes // 4
+    with av.open(str(cuts[0].path)) as container:  # all-intra in, not all keyframes out
+        keyframes = sum(packet.is_keyframe for packet in container.demux(video=0) if packet.size)
+    assert keyframes <= cuts[0].frames // 10
     result = stitch_segments([c.path for c in cuts], plan, master, tmp_path / "out.mp4")
     assert result.audio == "aac"  # PCM does not go into MP4 as it is
     assert probe(result.path).duration_s == pytest.approx(3.0, abs=1 / 25)
