@@ -8,11 +8,14 @@ stitched back as they should.
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import av
 import httpx
 import numpy as np
 import pytest
@@ -34,6 +37,7 @@ from tests.pipeline.clip_support import (
     wait_for_clip,
 )
 from tests.pipeline.conftest import wait_until
+from tests.producer.test_clip_plans import variable_rate_prores
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -191,3 +195,25 @@ def test_max_seconds_none_continuity_and_the_model_size_give_the_start_at_the_mo
     video_s, audio_s, rate, size, _ = stream_seconds(body)
     assert abs(video_s - 8.0) <= 1 / FPS and abs(audio_s - 8.0) <= 0.05
     assert (rate, size) == (FPS, (1280, 720))  # gen4_aleph's 16:9 frame, not the source's
+
+
+def test_a_variable_rate_prores_master_is_normalised_edited_and_stitched_at_a_constant_rate(
+    submit: Submit, ledger: Ledger, s3: S3Client, tmp_path: Path
+) -> None:
+    master = variable_rate_prores(tmp_path / "master.mov")
+    with av.open(str(master), mode="r") as container:
+        seconds = float(container.duration or 0) / 1e6
+    clip = submit(master)
+
+    done = wait_for_clip(ClipStore(ledger.client), clip.id, 240)
+
+    assert done.state is ClipState.STORED, done.events
+    assert done.output is not None
+    body = s3.get_object(Bucket=done.output.bucket, Key=done.output.key)["Body"].read()
+    with av.open(io.BytesIO(body), mode="r") as container:
+        video = container.streams.video[0]
+        assert video.codec_context.name == "h264"
+        times = [frame.time for frame in container.decode(video) if frame.time is not None]
+    steps = {round(b - a, 4) for a, b in itertools.pairwise(times)}
+    assert steps == {round(1 / 24, 4)}  # constant 24 fps, though the master was not
+    assert abs(len(times) / 24 - seconds) <= 1 / 24
