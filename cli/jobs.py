@@ -14,6 +14,8 @@ from cli.common import console, fail, redis_client, settings_or_exit
 from config.catalogue import provider_spec
 from config.redaction import Redactor
 from config.settings import ProviderName, Settings
+from jobs.clip_store import ClipStore
+from jobs.clips import Clip
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
 from jobs.request import EditRequest
@@ -90,12 +92,17 @@ def _checked_request(settings: Settings, provider: ProviderName, **fields: Any) 
     return request
 
 
-def show_job(job_id: Annotated[str, typer.Argument()]) -> None:
-    """Show one job's state and history."""
+def show_job(job_id: Annotated[str, typer.Argument(help="a job id or a clip id")]) -> None:
+    """Show one job's state and history, or a clip's with one line per segment."""
     settings = settings_or_exit()
-    job = Ledger(redis_client(settings), settings.job_record_ttl_s).get(job_id)
+    ledger = Ledger(redis_client(settings), settings.job_record_ttl_s)
+    job = ledger.get(job_id)
     if job is None:
-        raise fail(f"no job {job_id}")
+        clip = ClipStore(ledger.client).get(job_id)
+        if clip is None:
+            raise fail(f"no job or clip {job_id}")
+        show_clip(clip, ledger.get_many(clip.segment_ids()))
+        return
     job = job.redacted(Redactor.from_settings(settings))
     console.print(
         f"[bold]{job.id}[/]  {job.batch}/{job.item}  {job.provider}  [bold]{job.state}[/]"
@@ -109,8 +116,37 @@ def show_job(job_id: Annotated[str, typer.Argument()]) -> None:
     console.print(table)
 
 
+def show_clip(clip: Clip, segments: list[Job]) -> None:
+    """A clip's state, its segments (one row each) and its history."""
+    console.print(
+        f"[bold]{clip.id}[/]  {clip.batch}/{clip.item}  {clip.provider}  [bold]{clip.state}[/]  "
+        f"clip of {clip.planned_segments} segments"
+    )
+    facts = [
+        ("source", f"{clip.source_seconds:.2f} s, edited {clip.edit_seconds:.2f} s"),
+        ("continuity", clip.continuity.value),
+        ("output size", clip.output_size.value),
+        ("output", clip.output and f"{clip.output.uri} {clip.output.size} bytes"),
+        ("failure", clip.failure_message),
+    ]
+    for label, value in facts:
+        if value:
+            console.print(f"  {label:<12} {value}")
+    rows = Table("segment", "job", "state", "seconds", "attempt", "output / failure", box=None)
+    for ref, job in zip(clip.segments, segments, strict=False):
+        outcome = job.output.uri if job.output else (job.failure_message or "")
+        rows.add_row(f"{ref.index:03d}", job.id, job.state, f"{ref.seconds:.2f}",
+                     str(job.attempt), outcome)  # fmt: skip
+    console.print(rows)
+    history = Table("at", "state", "detail", box=None)
+    for event in clip.events:
+        history.add_row(event.at.isoformat(timespec="seconds"), event.state, event.detail)
+    console.print(history)
+
+
 def _facts(job: Job) -> list[tuple[str, str]]:
     facts = [
+        ("clip", job.clip_id and f"{job.clip_id} segment {job.segment}"),
         ("remote id", job.remote_id),
         ("attempt", str(job.attempt)),
         ("polls", str(job.polls)),

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from cli.common import console, errors
 from producer.batch import BatchPlan, EnqueueResult
+from producer.preflight import PlannedJob
 
 
 def _duration(seconds: float) -> str:
@@ -30,6 +31,8 @@ def print_plan(plan: BatchPlan) -> None:
     )
     console.print(table)
     console.print(f"outputs: {plan.output_prefix}/{plan.batch}/")
+    for line in clip_lines(plan):
+        console.print(line, highlight=False)
     if plan.options.budget_usd is not None:
         verdict = "[red]over budget[/]" if plan.over_budget else "within budget"
         console.print(f"budget: ${plan.options.budget_usd:.2f} ({verdict})")
@@ -40,11 +43,38 @@ def print_plan(plan: BatchPlan) -> None:
         errors.print(f"[red]{escape(source)}[/] {escape(str(problem))}", highlight=False)
 
 
+def clip_lines(plan: BatchPlan) -> list[str]:
+    """What the plan does with long sources: clips, segments, billed and dropped seconds."""
+    clips = [planned for planned in plan.jobs if planned.clip]
+    if not clips:
+        return []
+    segments = sum(len(planned.segments) for planned in clips)
+    billed = sum(job.source_seconds or 0.0 for planned in clips for job in planned.segments)
+    lines = [f"{len(clips)} clip(s) cut into {segments} segments, {billed:.1f} s billed "
+             "(each segment is one paid job)"]  # fmt: skip
+    for planned in clips:
+        lines.append(_clip_line(planned))
+    return lines
+
+
+def _clip_line(planned: PlannedJob) -> str:
+    clip = planned.clip
+    assert clip is not None
+    line = (f"  {clip.item}: {clip.source_seconds:.1f} s -> {len(planned.segments)} segments, "
+            f"continuity {clip.continuity}, output size {clip.output_size}")  # fmt: skip
+    if clip.dropped_seconds > 0.05:
+        line += f"; the last {clip.dropped_seconds:.1f} s are dropped (--max-seconds)"
+    if planned.normalised:
+        line += f"; normalised: {', '.join(planned.normalised)}"
+    return line
+
+
 def print_result(result: EnqueueResult) -> None:
     """What was queued, what already existed, what was skipped."""
     console.print(
         f"batch {result.batch}: {len(result.created)} job(s) queued, "
         f"{len(result.existing)} already there ({len(result.redispatched)} re-sent), "
         f"{len(result.skipped)} row(s) skipped"
+        + (f", {len(result.clips)} clip(s) sent to be cut" if result.clips else "")
     )
     console.print(f"follow it with: restyle status {result.batch} --watch")

@@ -7,6 +7,8 @@ here and nowhere else so they are easy to correct. Users override any of it per 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 from config.settings import ProviderName, Settings
@@ -37,7 +39,8 @@ class InputLimits(BaseModel):
     max_bytes: int
     containers: tuple[str, ...] = ("mp4", "mov", "webm")
     max_source_seconds: float = 600.0
-    min_source_seconds: float = 0.0
+    # The shortest and longest input one edit takes are the model's `EditWindow`: a longer
+    # source is cut into segments, a shorter one refused by its plan.
 
 
 class ImageLimits(BaseModel):
@@ -52,6 +55,56 @@ class ImageLimits(BaseModel):
 
     types: tuple[str, ...] = ("jpeg", "png", "webp")  # unconfirmed but for vibedream
     max_bytes: int = 16 * 1024 * 1024  # unconfirmed for every provider
+
+
+class EditWindow(BaseModel):
+    """What one model edits of its input and what it hands back.
+
+    ``min_seconds``/``max_seconds`` bound the input it edits; ``output_fps`` None keeps the input's
+    frame rate; ``output_size`` "ratio" means the model's own frame size for the requested ratio
+    (``frame`` for 16:9, turned for 9:16), "input" keeps the input's. The ``max_input_*`` fields
+    are what the cutter normalises a segment into before a provider sees it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    min_seconds: float
+    max_seconds: float
+    output_fps: float | None
+    output_size: Literal["ratio", "input"]
+    frame: tuple[int, int] = (1280, 720)
+    max_input_bytes: int
+    max_input_side: int
+    max_input_fps: float
+
+
+_MB = 1024 * 1024
+
+# "Only 5s of the input video will be used" (Runway's listing on Replicate); aimlapi's duration
+# enum is [5]. Output 24 fps at the ratio's frame size (1280:720 for 16:9).
+GEN4_ALEPH = EditWindow(
+    model="gen4_aleph",
+    min_seconds=1.0,  # unconfirmed
+    max_seconds=5.0,
+    output_fps=24.0,  # unconfirmed: Gen-4's usual rate
+    output_size="ratio",
+    max_input_bytes=16 * _MB,  # "Videos must be less than 16MB" (Replicate)
+    max_input_side=1920,  # unconfirmed
+    max_input_fps=30.0,  # unconfirmed
+)
+# Third-party, consistent across ComfyUI, WaveSpeed and Scenario: 2-30 s, <= 30 fps, < 16 MB, 1080p;
+# the output matches the input's resolution and length.
+ALEPH2 = EditWindow(
+    model="aleph2",
+    min_seconds=2.0,  # unconfirmed
+    max_seconds=30.0,  # unconfirmed
+    output_fps=None,  # unconfirmed
+    output_size="input",
+    max_input_bytes=16 * _MB,  # unconfirmed
+    max_input_side=1920,  # unconfirmed
+    max_input_fps=30.0,  # unconfirmed
+)
 
 
 class ProviderSpec(BaseModel):
@@ -101,8 +154,8 @@ class ProviderSpec(BaseModel):
             return self.price
         return self.price.model_copy(update={"per_second_usd": self.price.per_second_usd + extra})
 
+    window: EditWindow = GEN4_ALEPH
 
-_MB = 1024 * 1024
 
 CATALOGUE: dict[ProviderName, ProviderSpec] = {
     ProviderName.RUNWAY: ProviderSpec(
@@ -114,7 +167,7 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         price=Price(per_second_usd=0.28),
         # aleph2 takes 2-30 s and answers at the input's length and resolution (third-party,
         # unconfirmed); < 16 MB (third-party; Runway's input page allows 32 MB by URL).
-        limits=InputLimits(max_bytes=16 * _MB, max_source_seconds=30.0, min_source_seconds=2.0),
+        limits=InputLimits(max_bytes=16 * _MB),
         ratios=FRIENDLY_RATIOS,  # sent as targetAspectRatio, which letterboxes (outpaints)
         accepts_seed=True,
         accepts_reference_image=True,  # sent as a keyframe at 0 s
@@ -132,6 +185,7 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         daily_generations=None,  # tier 1: 50-200 a day; the organization endpoint says
         refreshes_output_urls=True,  # "fetch the task again to get fresh URLs"
         rate_limit_is_daily_cap=True,  # "429 comes only from the daily cap"
+        window=ALEPH2,
     ),
     ProviderName.SEGMIND: ProviderSpec(
         name=ProviderName.SEGMIND,

@@ -159,6 +159,7 @@ class Settings(BaseSettings):
     job_record_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
     reconcile_interval_s: float = Field(default=60.0, gt=0)
     archive_stall_s: float = Field(default=900.0, gt=0)
+    media_stall_s: float = Field(default=1800.0, gt=0)  # a cut or stitch not done by then is redone
     archive_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
     allow_private_sources: bool = False
     limiter_enabled: bool = True  # false only to measure plain Celery rate_limit (bench/quota.py)

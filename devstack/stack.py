@@ -16,7 +16,7 @@ from devstack.process import Service, base_env, free_port, wait_for
 from devstack.redis import start_redis
 from devstack.s3 import MOTO_CREDENTIALS, start_moto
 
-ALL_QUEUES = ("submit", "submit.interactive", "poll", "archive", "batch")
+ALL_QUEUES = ("submit", "submit.interactive", "poll", "archive", "batch", "media")
 
 
 def dev_key(provider: ProviderName | str, index: int = 0) -> str:

@@ -74,7 +74,8 @@ class Lifecycle:
                 limit = CATALOGUE[job.provider].limits.max_bytes
                 timeout = self.fetch_timeout_s()
                 source = await fetch_video(job.spec.video_url, self.client, limit, timeout)
-            job.output = await self.pool.render(source, job.spec.prompt, job.spec.ratio)
+            window = CATALOGUE[job.provider].window
+            job.output = await self.pool.render(source, job.spec.prompt, job.spec.ratio, window)
         except (FetchError, RenderError) as exc:
             job.cause, job.message = Cause.ASSET, str(exc)
         except Exception:

@@ -10,10 +10,11 @@ from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from config.catalogue import GEN4_ALEPH, EditWindow
 from emulator.render import RenderError, render_edit
 
 CACHE_ENTRIES = 256
-RenderKey = tuple[str, str, tuple[int, int] | None]
+RenderKey = tuple[str, str, tuple[int, int] | None, EditWindow]
 
 
 def _warm() -> bool:
@@ -43,9 +44,15 @@ class RenderPool:
             *(loop.run_in_executor(self._pool(), _warm) for _ in range(self._workers))
         )
 
-    async def render(self, source: bytes, prompt: str, ratio: tuple[int, int] | None) -> bytes:
-        """The edit of ``source``, from the cache, a render in flight, or a new render."""
-        key = (hashlib.sha256(source).hexdigest(), prompt, ratio)
+    async def render(
+        self,
+        source: bytes,
+        prompt: str,
+        ratio: tuple[int, int] | None,
+        window: EditWindow = GEN4_ALEPH,
+    ) -> bytes:
+        """The edit of ``source`` by ``window``'s model, from the cache, in flight, or new."""
+        key = (hashlib.sha256(source).hexdigest(), prompt, ratio, window)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -56,7 +63,7 @@ class RenderPool:
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            result = await self._render(source, prompt, ratio)
+            result = await self._render(key, source)
         except Exception as exc:
             future.set_exception(exc)
             future.exception()  # marks it retrieved: there may be no other waiter
@@ -70,11 +77,14 @@ class RenderPool:
         self._remember(key, result)
         return result
 
-    async def _render(self, source: bytes, prompt: str, ratio: tuple[int, int] | None) -> bytes:
+    async def _render(self, key: RenderKey, source: bytes) -> bytes:
         loop = asyncio.get_running_loop()
         self.renders += 1
+        _, prompt, ratio, window = key
         try:
-            return await loop.run_in_executor(self._pool(), render_edit, source, prompt, ratio)
+            return await loop.run_in_executor(
+                self._pool(), render_edit, source, prompt, ratio, window
+            )
         except BrokenProcessPool:
             self._executor = None
             raise RenderError("the renderer crashed on this input") from None

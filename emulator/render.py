@@ -1,5 +1,10 @@
 """The emulator's "edit": decode the input, invert and rotate its colours, draw the prompt, encode.
 
+The output follows the model's `EditWindow` as the real service does: gen4_aleph edits only the
+first 5 s, at 24 fps, at the ratio's frame size (1280x720 for 16:9) and drops the audio; aleph2
+keeps the input's length, frame rate and size. The pixels are edited at a small working size and
+scaled up by the encoder's scaler, so rendering costs about what it did at 320x180.
+
 `render_edit` is plain synchronous PyAV + numpy; `emulator.pool` runs it in worker processes so
 that the event loop never waits on a codec.
 """
@@ -8,17 +13,29 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from fractions import Fraction
 
 import av
 import numpy as np
 import numpy.typing as npt
 
+from config.catalogue import GEN4_ALEPH, EditWindow
 from emulator.glyphs import GLYPH_HEIGHT, text_mask
+from media.normalise import as_rate
+from media.probe import duration_of
+from media.retime import constant_rate
 
-MAX_SECONDS = 5.0
-MAX_FPS = 12
-BOX = (320, 180)
+WORK_BOX = (320, 180)
 TEXT_SCALE = 2
+# Runway's pixel ratios for the friendly ones (../shared/providers.md; a suggestion there [I]).
+RATIO_FRAMES = {
+    (16, 9): (1280, 720),
+    (9, 16): (720, 1280),
+    (4, 3): (1104, 832),
+    (3, 4): (832, 1104),
+    (1, 1): (960, 960),
+    (21, 9): (1584, 672),
+}
 Frame = npt.NDArray[np.uint8]
 
 
@@ -26,69 +43,104 @@ class RenderError(Exception):
     """The input could not be decoded as a video (a provider-style failed job, not a crash)."""
 
 
-def output_size(ratio: tuple[int, int] | None, source: tuple[int, int]) -> tuple[int, int]:
-    """Width and height (even, within 320x180 or 180x320) of an output of ``ratio``."""
-    width, height = ratio or source
-    box_w, box_h = BOX if width >= height else BOX[::-1]
+def fit(shape: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """``shape`` scaled to fit ``box`` (turned to match its orientation), both sides even."""
+    width, height = shape
+    box_w, box_h = box if width >= height else box[::-1]
     scale = min(box_w / width, box_h / height)
     return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
 
 
-def render_edit(source: bytes, prompt: str, ratio: tuple[int, int] | None = None) -> bytes:
-    """An H.264 MP4 (at most 5 s) of ``source`` visibly changed. Raises `RenderError`."""
+def output_size(
+    ratio: tuple[int, int] | None, source: tuple[int, int], window: EditWindow = GEN4_ALEPH
+) -> tuple[int, int]:
+    """The output's width and height: the input's, or the model's frame for ``ratio``."""
+    if window.output_size == "input":
+        return max(2, source[0] // 2 * 2), max(2, source[1] // 2 * 2)
+    if ratio in RATIO_FRAMES:
+        return RATIO_FRAMES[ratio]
+    return fit(ratio or source, window.frame)
+
+
+def render_edit(
+    source: bytes,
+    prompt: str,
+    ratio: tuple[int, int] | None = None,
+    window: EditWindow = GEN4_ALEPH,
+) -> bytes:
+    """An H.264 MP4 of the part of ``source`` ``window`` edits, visibly changed, silent.
+
+    Raises `RenderError`.
+    """
     try:
         with av.open(io.BytesIO(source), mode="r") as container:
             if not container.streams.video:
                 raise RenderError("the input has no video stream")
-            return _transcode(container, prompt, ratio)
-    except (av.error.FFmpegError, ValueError, IndexError) as exc:
+            return _transcode(container, prompt, ratio, window)
+    except (av.error.FFmpegError, ValueError, IndexError, ZeroDivisionError) as exc:
         raise RenderError(f"the input could not be decoded: {type(exc).__name__}") from exc
 
 
 def _transcode(
-    container: av.container.InputContainer, prompt: str, ratio: tuple[int, int] | None
+    container: av.container.InputContainer,
+    prompt: str,
+    ratio: tuple[int, int] | None,
+    window: EditWindow,
 ) -> bytes:
     stream = container.streams.video[0]
-    fps = _output_fps(stream)
-    size = output_size(ratio, (stream.codec_context.width, stream.codec_context.height))
-    overlay = _overlay(prompt, size)
+    source = (stream.codec_context.width, stream.codec_context.height)
+    fps = _output_fps(stream, window)
+    size = output_size(ratio, source, window)
+    work = fit(size, WORK_BOX)
+    overlay = _overlay(prompt, work)
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="mp4") as output:
         encoder = output.add_stream("libx264", rate=fps)
         encoder.width, encoder.height = size
         encoder.pix_fmt = "yuv420p"
-        encoder.options = {"preset": "ultrafast", "crf": "28"}
+        encoder.options = {"preset": "ultrafast", "crf": "36", "tune": "zerolatency"}
         count = 0
-        for image in _sampled_frames(container, stream, fps, size):
-            edited = _edit(image, overlay, count)
+        for count, image in enumerate(_sampled_frames(container, stream, fps, work, window), 1):
+            edited = _edit(image, overlay, count - 1)
             frame = av.VideoFrame.from_ndarray(edited, format="rgb24").reformat(format="yuv420p")
+            # Nearest-neighbour upscaling of the small edit keeps 1280x720 about as cheap as
+            # the 320x180 output used to be.
+            frame = frame.reformat(width=size[0], height=size[1], interpolation="POINT")
+            frame.pts = count - 1
             output.mux(encoder.encode(frame))
-            count += 1
         if count == 0:
             raise RenderError("the input has no decodable frames")
         output.mux(encoder.encode(None))
     return buffer.getvalue()
 
 
-def _output_fps(stream: av.video.stream.VideoStream) -> int:
+def _output_fps(stream: av.video.stream.VideoStream, window: EditWindow) -> Fraction:
+    if window.output_fps is not None:
+        return as_rate(window.output_fps)
     rate = stream.average_rate or stream.guessed_rate
-    return max(1, min(MAX_FPS, round(float(rate)))) if rate else MAX_FPS
+    return as_rate(rate) if rate else as_rate(24)
+
+
+def _input_frames(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    fps: Fraction,
+    window: EditWindow,
+) -> int:
+    """How many output frames: the window's (or the input's, when shorter) length at ``fps``."""
+    seconds = duration_of(container, stream) or window.max_seconds
+    return max(1, round(min(seconds, window.max_seconds) * fps))
 
 
 def _sampled_frames(
     container: av.container.InputContainer,
     stream: av.video.stream.VideoStream,
-    fps: int,
+    fps: Fraction,
     size: tuple[int, int],
+    window: EditWindow,
 ) -> Iterator[Frame]:
-    next_time = 0.0
-    for index, frame in enumerate(container.decode(stream)):
-        at = frame.time if frame.time is not None else index / fps
-        if at >= MAX_SECONDS:
-            return
-        if at + 1e-6 < next_time:
-            continue
-        next_time += 1.0 / fps
+    count = _input_frames(container, stream, fps, window)
+    for _, frame in constant_rate(container.decode(stream), fps, count):
         image = frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
         yield np.asarray(image, dtype=np.uint8)
 

@@ -10,6 +10,7 @@ finds the job already moved and does nothing. Finished jobs keep their record fo
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -75,6 +76,15 @@ def advance(job: Job, now: datetime, changes: dict[str, Any], state: JobState | 
     if state is not None:
         data["state"] = state
     return Job.model_validate(data)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A transition that was written; ``stitch_due`` when it stored a clip's last segment
+    (the ledger gives that to exactly one writer)."""
+
+    job: Job
+    stitch_due: bool = False
 
 
 class Ledger:
@@ -150,6 +160,23 @@ class Ledger:
         Raise `IllegalTransition` when the job's state may not move to ``to``, TypeError on an
         unknown field in ``changes``.
         """
+        moved = self.move(
+            job, to, expect=expect, now=now, detail=detail, expect_attempt=expect_attempt, **changes
+        )
+        return None if moved is None else moved.job
+
+    def move(
+        self,
+        job: str | Job,
+        to: JobState,
+        *,
+        expect: Collection[JobState],
+        now: datetime,
+        detail: str = "",
+        expect_attempt: int | None = None,
+        **changes: Any,
+    ) -> Moved | None:
+        """`transition`, also saying whether this write stored a clip's last segment."""
         job_id = job if isinstance(job, str) else job.id
 
         def usable(seen: Job) -> bool:
@@ -166,7 +193,7 @@ class Ledger:
             new = advance(current, now, changes, to).with_event(now, detail)
             outcome = self._write(current, new)
             if outcome != 0:
-                return new if outcome == 1 else None
+                return Moved(new, stitch_due=outcome == 2) if outcome > 0 else None
         raise LedgerContention(f"job {job_id}: lost {MAX_RACES} races moving to {to}")
 
     def update(
@@ -214,6 +241,14 @@ class Ledger:
             redis_keys.batch_jobs(old.batch),
             redis_keys.batch_counts(old.batch),
         ]
+        stores = new.state is JobState.STORED and old.state is not JobState.STORED
+        if new.clip_id is not None and stores:
+            clip_keys = [
+                redis_keys.clip_stored(new.clip_id),
+                redis_keys.clip(new.clip_id),
+                redis_keys.clip_watch(),
+            ]
+            script_keys += clip_keys
         score = epoch(new.updated_at)
         args = [old.id, old.state.value, old.version, new.state.value, new.version, encode(new),
                 score, self.record_ttl_s, int(new.state.terminal),

@@ -76,6 +76,10 @@ class Job(BaseModel):
     possible_double_charges: int = 0
     """Re-sends made when an earlier POST may already have been paid (see pipeline.ambiguity)."""
     source_seconds: float | None = None
+    clip_id: str | None = None
+    segment: int | None = None
+    segment_seconds: float | None = None
+    awaits_anchor: bool = False
     created_at: datetime
     updated_at: datetime
     events: tuple[Event, ...] = Field(default=())
@@ -99,6 +103,11 @@ class Job(BaseModel):
         events = tuple(e.model_copy(update={"detail": scrub(e.detail)}) for e in self.events)
         message = scrub(self.failure_message) if self.failure_message else self.failure_message
         return self.model_copy(update={"events": events, "failure_message": message})
+
+
+def segment_job_id(batch: str, item: str, segment: int) -> str:
+    """The job id of segment ``segment`` (1-based) of the clip ``item`` in ``batch``."""
+    return job_id_for(batch, f"{item}\x00segment:{segment:03d}")
 
 
 def job_id_for(batch: str, item: str) -> str:

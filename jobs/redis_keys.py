@@ -79,3 +79,26 @@ def callback_seen(job_id: str, digest: str) -> str:
 def poll_detection(provider: str) -> str:
     """Hash of a provider's detection-delay histogram: bucket bound -> count, ``sum``, ``count``."""
     return f"{PREFIX}poll-detection:{provider}"
+
+
+def clip(clip_id: str) -> str:
+    """Hash of one clip: ``s`` state, ``v`` version, ``j`` the Clip JSON, ``n`` its number of
+    segments (0 until cut) and ``stitch`` set once, by the ledger, when its last segment is
+    stored."""
+    return f"{PREFIX}clip:{clip_id}"
+
+
+def clip_stored(clip_id: str) -> str:
+    """Set of the ids of a clip's segment jobs that are STORED (the ledger adds them)."""
+    return f"{PREFIX}clip-stored:{clip_id}"
+
+
+def batch_clips(batch: str) -> str:
+    """Set of the clip ids of ``batch``."""
+    return f"{PREFIX}batch-clips:{batch}"
+
+
+def clip_watch() -> str:
+    """Sorted set of clip ids scored by when a media worker should have acted on them (cut,
+    anchor frame, stitch); one past its score lost its message and is re-driven."""
+    return f"{PREFIX}clip-watch"

@@ -10,11 +10,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import redis
 
 from jobs import redis_keys
-from providers.base import KeyTier
+
+
+@dataclass(frozen=True)
+class KeyTier:
+    """What a provider says one key may do (Runway's ``GET /v1/organization``); None: no limit
+    or not said."""
+
+    concurrency: int | None = None
+    daily_generations: int | None = None
+    used_today: int = 0
+    credit_balance: int | None = None
+
 
 DAILY_WINDOW_S = 24 * 3600.0
 """Runway's daily cap is a rolling 24 h window."""

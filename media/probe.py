@@ -17,10 +17,15 @@ __all__ = ["ProbeError", "VideoInfo", "probe"]
 
 WEBM_CODECS = frozenset({"vp8", "vp9", "av1", "opus", "vorbis"})
 MICROSECONDS = 1_000_000
+VFR_TOLERANCE = 0.01
 
 
 class VideoInfo(BaseModel):
-    """A source video as the providers' limits see it. ``size_bytes`` is None when unknown."""
+    """A source video as the providers' limits see it. ``size_bytes`` is None when unknown.
+
+    ``fps`` is the average rate; ``base_fps`` the stream's own (FFmpeg's r_frame_rate), which
+    differs from it when the frame rate is variable (``variable_rate``).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -31,6 +36,8 @@ class VideoInfo(BaseModel):
     height: int
     size_bytes: int | None
     fps: float | None
+    base_fps: float | None = None
+    variable_rate: bool = False
 
 
 def probe(
@@ -62,6 +69,8 @@ def describe_video(opened: Opened) -> VideoInfo:
         height=stream.codec_context.height,
         size_bytes=opened.size_bytes,
         fps=frame_rate(stream),
+        base_fps=float(stream.base_rate) if stream.base_rate else None,
+        variable_rate=is_variable_rate(stream),
     )
 
 
@@ -78,6 +87,14 @@ def frame_rate(stream: Any) -> float | None:
     """The average frame rate, or FFmpeg's guess, or None."""
     rate = stream.average_rate or stream.guessed_rate
     return float(rate) if rate else None
+
+
+def is_variable_rate(stream: Any) -> bool:
+    """True when the average frame rate differs from the stream's own by more than 1%."""
+    average, base = stream.average_rate, stream.base_rate
+    if not average or not base:
+        return False
+    return bool(abs(float(average) / float(base) - 1) > VFR_TOLERANCE)
 
 
 def container_name(container: Any) -> str:

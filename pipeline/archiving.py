@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from jobs.failures import FailureKind
 from jobs.models import Job
 from jobs.states import JobState
+from pipeline.clip_fanin import after_segment_stored, before_segment_stored
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.refreshing import refresh_or_expire
 from storage.archive import copy_url_to_s3
 from storage.errors import DeadlinePassed, SourceGone, StorageError
-from storage.object_keys import output_key, parse_s3_uri
+from storage.object_keys import output_key, parse_s3_uri, segment_output_key
 from storage.objects import StoredObject
 
 ARCHIVABLE = frozenset({JobState.SUCCEEDED, JobState.ARCHIVING})
@@ -43,10 +44,12 @@ def archive_job(ctx: Context, job_id: str, now: datetime) -> Decision:
 
 
 def output_location(ctx: Context, job: Job) -> tuple[str, str]:
-    """The deterministic S3 bucket and key of ``job``'s output."""
+    """The deterministic S3 bucket and key of ``job``'s output (a segment's under its clip's)."""
     bucket, prefix = ctx.settings.s3_bucket, ctx.settings.s3_prefix
     if job.output_prefix:
         bucket, prefix = parse_s3_uri(job.output_prefix)
+    if job.segment is not None:
+        return bucket, segment_output_key(prefix, job.batch, job.item, job.segment)
     return bucket, output_key(prefix, job.batch, job.item)
 
 
@@ -96,7 +99,8 @@ def _retry(ctx: Context, job: Job, exc: StorageError) -> Decision:
 
 def _stored(ctx: Context, job: Job, stored: StoredObject) -> Decision:
     now = utcnow()
-    ctx.ledger.transition(
+    before_segment_stored(ctx, job, now)
+    moved = ctx.ledger.move(
         job,
         JobState.STORED,
         expect={JobState.ARCHIVING},
@@ -104,4 +108,6 @@ def _stored(ctx: Context, job: Job, stored: StoredObject) -> Decision:
         detail=f"{stored.uri} ({stored.size} bytes, sha256 {stored.sha256[:12]})",
         output=stored,
     )
-    return Done("stored")
+    if moved is None or moved.job.clip_id is None:
+        return Done("stored")
+    return Done("stored", clip_next=after_segment_stored(ctx, moved, now))

@@ -13,13 +13,13 @@ import redis
 from config.catalogue import ProviderSpec, provider_spec
 from config.settings import ProviderName, Settings, key_id
 from jobs.budget import Budget
+from jobs.clip_store import ClipStore
 from jobs.ledger import Ledger
 from jobs.limiter import KeyLimits, Limiter
 from jobs.limiter_off import build_limiter
-from jobs.tiers import TierStore
+from jobs.tiers import KeyTier, TierStore
 from jobs.timing import TimingPolicy
 from providers.adapter import ProviderAdapter
-from providers.base import KeyTier
 from providers.registry import AdapterPool
 from storage.s3 import ensure_bucket, s3_client
 
@@ -47,6 +47,7 @@ class Context:
     s3: S3Client
     http: httpx.Client
     adapters: AdapterPool
+    clips: ClipStore
     timing: TimingPolicy = field(default_factory=TimingPolicy)
     _buckets_ready: set[str] = field(default_factory=set)
     _tiers: dict[tuple[ProviderName, str], tuple[float, KeyTier | None]] = field(
@@ -69,6 +70,7 @@ class Context:
             http=httpx.Client(timeout=timeout, follow_redirects=True),
             adapters=AdapterPool(settings),
             timing=TimingPolicy(poll_cap_s=settings.poll_max_interval_s),
+            clips=ClipStore(client, record_ttl_s=settings.job_record_ttl_s),
         )
 
     def spec(self, provider: ProviderName) -> ProviderSpec:

@@ -17,15 +17,33 @@ class Step(StrEnum):
     ARCHIVE = "archive"
 
 
+class ClipStep(StrEnum):
+    """The media tasks of a clip (on the ``media`` queue); their messages carry a clip id."""
+
+    CUT = "cut"
+    ANCHOR = "anchor"
+    STITCH = "stitch"
+
+
+@dataclass(frozen=True)
+class ClipNext:
+    """Send ``step`` for the clip ``clip_id``."""
+
+    step: ClipStep
+    clip_id: str
+
+
 @dataclass(frozen=True)
 class Done:
     """Nothing more to schedule: the job moved on, or another message owns it.
 
     ``handovers``: parked jobs this step handed a limiter slot to; their submits go out now.
+    ``clip_next``: the media step the job's clip needs now (its anchor frame, its stitch).
     """
 
     reason: str = ""
     handovers: tuple[Handover, ...] = ()
+    clip_next: ClipNext | None = None
 
 
 @dataclass(frozen=True)

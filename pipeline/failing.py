@@ -8,6 +8,7 @@ from datetime import datetime
 from jobs.failures import FailureKind
 from jobs.models import Job
 from jobs.states import ACTIVE_STATES, JobState
+from pipeline.clip_fanin import fail_clip_of
 from pipeline.context import Context
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def _end(
         failure_message=message,
     )
     if ended is not None:
+        fail_clip_of(ctx, ended, now, f"{state} ({kind}): {message}")
         log.warning(
             "job %s %s (%s): %s",
             job.id,

@@ -90,6 +90,9 @@ def _decide(ctx: Context, job: Job | None, now: datetime) -> Decision | Parked:
         return _resume_submitting(ctx, job, now)
     if job.state not in SUBMITTABLE:
         return Done(f"job is already {job.state}")
+    if job.awaits_anchor:
+        # Sent once its clip's first segment is stored and has given its reference frame.
+        return Done("waiting for the clip's anchor frame")
     return _start_attempt(ctx, job, now)
 
 

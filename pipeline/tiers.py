@@ -12,8 +12,8 @@ import logging
 import redis
 
 from config.settings import ProviderName, Settings, key_id
-from jobs.tiers import TierStore
-from providers.base import KeyTier, TierReader
+from jobs.tiers import KeyTier, TierStore
+from providers.base import TierReader
 from providers.errors import ProviderFailure
 from providers.registry import get_adapter
 

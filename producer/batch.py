@@ -28,6 +28,8 @@ from config.catalogue import ProviderSpec, provider_spec
 from config.settings import ProviderName, Settings
 from jobs.batches import Batch, BatchStore
 from jobs.budget import Budget
+from jobs.clip_store import ClipStore
+from jobs.clips import Clip, ClipState
 from jobs.ledger import Ledger
 from jobs.models import Job
 from jobs.request import EditRequest
@@ -73,6 +75,7 @@ __all__ = [
 ]
 
 Dispatch = Callable[[Sequence[Job]], object]
+DispatchClips = Callable[[Sequence[Clip]], object]
 
 
 class PreflightFailed(SubmitError):
@@ -126,6 +129,7 @@ class EnqueueResult:
     existing: list[Job]
     redispatched: list[Job]
     skipped: list[Problem]
+    clips: list[Clip] = field(default_factory=list)
 
 
 def plan_batch(
@@ -153,7 +157,9 @@ def plan_batch(
     if refusals and not expanded.rows:
         raise ManifestProblems(refusals)
     resolve = cached(resolve)
-    template = JobTemplate(batch=name, priority=options.priority, output_prefix=prefix)
+    template = JobTemplate(
+        batch=name, priority=options.priority, output_prefix=prefix, clip=options.clip_choices()
+    )
     with ExitStack() as stack:
         http = stack.enter_context(_probe_client(settings, resolve))
         probe = probe or partial(probe_video, http=http)
@@ -166,7 +172,8 @@ def plan_batch(
             expanded.rows, options.defaults(), template, now, not options.dry_run
         )
     problems = [*map(_problem_of, refusals), *report.problems]
-    summary = summarize([p.job for p in report.valid], *_provider_facts(settings))
+    billed = [job for planned in report.valid for job in planned.billed]
+    summary = summarize(billed, *_provider_facts(settings))
     return BatchPlan(
         batch=name,
         source=source,
@@ -238,20 +245,34 @@ def enqueue_batch(
     dispatch: Dispatch,
     now: datetime,
     budget: Budget | None = None,
+    dispatch_clips: DispatchClips | None = None,
 ) -> EnqueueResult:
-    """Write the batch and its jobs, then dispatch the new ones; refuses via `check_plan`."""
+    """Write the batch, its jobs and its clips, then dispatch the new ones; refuses via
+    `check_plan`. Clips still CUTTING from an earlier submit are sent to the cutter again."""
     check_plan(plan)
     created_batch = batch_store.create(batch_record(plan, now))
     if not created_batch and budget is not None and plan.options.budget_usd is not None:
         budget.set_limit(plan.batch, plan.options.budget_usd)
-    jobs = [planned.job for planned in plan.jobs]
+    clips = [planned.clip for planned in plan.jobs if planned.clip is not None]
+    if clips:
+        if dispatch_clips is None:
+            raise InvalidOption("this batch has long clips but no way to send them to the cutter")
+        _enqueue_clips(ClipStore(ledger.client), clips, dispatch_clips)
+    jobs = [planned.job for planned in plan.jobs if planned.clip is None]
     flags = ledger.add(jobs)
     created = [job for job, new in zip(jobs, flags, strict=True) if new]
     existing = ledger.get_many([job.id for job, new in zip(jobs, flags, strict=True) if not new])
     stalled = [job for job in existing if job.state is JobState.QUEUED]
     dispatch([*created, *stalled])
     skipped = plan.problems if plan.options.skip_invalid else []
-    return EnqueueResult(plan.batch, created, existing, stalled, skipped)
+    return EnqueueResult(plan.batch, created, existing, stalled, skipped, clips)
+
+
+def _enqueue_clips(store: ClipStore, clips: list[Clip], dispatch_clips: DispatchClips) -> None:
+    flags = store.add(clips)
+    again = store.get_many([clip.id for clip, new in zip(clips, flags, strict=True) if not new])
+    fresh = [clip for clip, new in zip(clips, flags, strict=True) if new]
+    dispatch_clips([*fresh, *(clip for clip in again if clip.state is ClipState.CUTTING)])
 
 
 def batch_record(plan: BatchPlan, now: datetime) -> Batch:
@@ -267,6 +288,6 @@ def batch_record(plan: BatchPlan, now: datetime) -> Batch:
         providers=tuple(p.provider for p in plan.summary.providers),
         budget_usd=options.budget_usd,
         output_prefix=plan.output_prefix,
-        total_jobs=len(plan.jobs),
+        total_jobs=plan.summary.jobs,
         options={"source": plan.source, "skip_invalid": options.skip_invalid},
     )

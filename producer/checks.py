@@ -134,9 +134,6 @@ def limit_problems(
         problems.append(
             ("source", f"{duration_s:.1f} s exceeds {provider}'s {limits.max_source_seconds:g} s")
         )
-    if duration_s < limits.min_source_seconds:
-        shortest = f"{limits.min_source_seconds:g} s"
-        problems.append(("source", f"{duration_s:.1f} s is shorter than {provider}'s {shortest}"))
     return problems
 
 

@@ -9,8 +9,10 @@ from pathlib import PurePosixPath
 
 from config.settings import ProviderName, Settings
 from jobs.batches import BATCH_NAME_PATTERN
+from jobs.clips import Continuity, OutputSize
 from jobs.models import Priority
 from producer.checks import BatchDefaults
+from producer.clip_plan import ClipChoices
 from storage.object_keys import parse_s3_uri
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -40,6 +42,13 @@ class SubmitOptions:
     dry_run: bool = False
     skip_invalid: bool = False
     strict_columns: bool = False
+    max_seconds: float | None = None
+    continuity: Continuity | None = None
+    output_size: OutputSize = OutputSize.SOURCE
+
+    def clip_choices(self) -> ClipChoices:
+        """How long sources are cut, kept consistent and sized."""
+        return ClipChoices(self.max_seconds, self.continuity, self.output_size)
 
     def defaults(self) -> BatchDefaults:
         """The row defaults these options give."""

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from config.catalogue import ProviderSpec, provider_spec
 from config.settings import ProviderName, Settings
+from jobs.clips import Clip
 from jobs.models import Event, Job, Priority, job_id_for
 from jobs.request import EditRequest
 from jobs.states import JobState
+from media.plan import PlanError, SegmentPlan
 from media.probe import ProbeError, VideoInfo
 from producer.checks import (
     BatchDefaults,
@@ -31,6 +33,14 @@ from producer.checks import (
     item_key,
     limit_problems,
     merge_options,
+)
+from producer.clip_plan import (
+    ClipChoices,
+    clip_of,
+    estimated_segments,
+    is_clip,
+    segment_plan,
+    segment_target,
 )
 from producer.estimate import job_cost
 from producer.images import ImageInfo, ImageProbeError, image_problems
@@ -53,16 +63,29 @@ class JobTemplate:
     batch: str
     priority: Priority = Priority.BULK
     output_prefix: str | None = None
+    clip: ClipChoices = field(default_factory=ClipChoices)
 
 
 @dataclass(frozen=True)
 class PlannedJob:
-    """A row that passed preflight: its QUEUED job and what the probe saw."""
+    """A row that passed preflight: its QUEUED job and what the probe saw.
+
+    A source longer than its provider's window is a ``clip`` instead: ``job`` is then the
+    template of its segments (never stored) and ``segments`` their stand-ins for the estimate.
+    """
 
     row: int
     job: Job
     video: VideoInfo
     file: str | None = None
+    clip: Clip | None = None
+    segments: tuple[Job, ...] = ()
+    normalised: tuple[str, ...] = ()
+
+    @property
+    def billed(self) -> list[Job]:
+        """The jobs this row pays for: itself, or each segment of its clip."""
+        return list(self.segments) if self.clip is not None else [self.job]
 
 
 @dataclass(frozen=True)
@@ -136,7 +159,12 @@ class Preflight:
         inspected = self._inspect(row.source, stage)
         if isinstance(options, list):
             return _problems(row, [*inspected.problems, *options])
-        problems = [*inspected.problems, *self._option_problems(options, inspected)]
+        problems: list[FieldProblem] = list(inspected.problems)
+        plan = self._segment_plan(options, inspected, template, problems)
+        problems.extend(self._option_problems(options))
+        mend = self._limit_problems(options, inspected)
+        if plan is None:
+            problems.extend(mend)
         video_url = inspected.located.provider_url if inspected.located else row.source
         request = build_request(video_url, options)
         found = (
@@ -145,12 +173,48 @@ class Preflight:
         problems.extend(_unreported(found, problems))
         if problems or inspected.video is None or isinstance(request, list):
             return _problems(row, problems)
+        job = self._job(row, options, request, inspected.video, template, now)
+        return self._planned(row.line, row.file, job, inspected.video, plan, template, bool(mend))
+
+    def _planned(
+        self,
+        line: int,
+        file: str | None,
+        job: Job,
+        video: VideoInfo,
+        plan: SegmentPlan | None,
+        template: JobTemplate,
+        mend: bool,
+    ) -> PlannedJob:
+        """One job; or, for a source too long for one edit or outside the provider's limits
+        (ProRes, 4K, too many bytes: the cutter re-encodes it), a clip of segments."""
+        spec = provider_spec(job.provider, self.settings)
+        if plan is None or not (mend or video.variable_rate or is_clip(video, spec, plan)):
+            return PlannedJob(line, job, video, file=file)
+        clip = clip_of(job, video, spec, plan, template.clip)
+        segments = tuple(estimated_segments(job, spec, plan))
+        changes = segment_target(video, spec, plan).changes
         return PlannedJob(
-            row.line,
-            self._job(row, options, request, inspected.video, template, now),
-            inspected.video,
-            row.file,
+            line, job, video, file=file, clip=clip, segments=segments, normalised=changes
         )
+
+    def _segment_plan(
+        self,
+        options: RowOptions,
+        inspected: _Inspected,
+        template: JobTemplate,
+        problems: list[FieldProblem],
+    ) -> SegmentPlan | None:
+        """How the row's source splits into segments; a problem when it cannot be edited."""
+        if inspected.video is None:
+            return None
+        spec = provider_spec(options.provider, self.settings)
+        try:
+            return segment_plan(inspected.video, spec, template.clip.max_seconds)
+        except PlanError as exc:
+            bad_max = template.clip.max_seconds is not None and template.clip.max_seconds <= 0
+            problems.append(("max_seconds" if bad_max else "source", str(exc)))
+            return None
 
     def _inspect(self, source: str, stage: bool) -> _Inspected:
         located = None
@@ -162,7 +226,7 @@ class Preflight:
         except ProbeError as exc:
             return _Inspected(located, None, [("source", f"cannot read a video: {exc.reason}")])
 
-    def _option_problems(self, options: RowOptions, inspected: _Inspected) -> list[FieldProblem]:
+    def _option_problems(self, options: RowOptions) -> list[FieldProblem]:
         spec = provider_spec(options.provider, self.settings)
         problems: list[FieldProblem] = []
         if not self.settings.provider(options.provider).configured:
@@ -170,10 +234,6 @@ class Preflight:
             problems.append(("provider", f"{options.provider} has no API key: set {variable}"))
         if options.reference_image is not None:
             problems.extend(self._reference_problems(spec, options.reference_image))
-        if inspected.video is not None and inspected.located is not None:
-            video = inspected.video
-            size = video.size_bytes or inspected.located.size_bytes
-            problems.extend(limit_problems(spec, video.container, video.duration_s, size))
         return problems
 
     def _reference_problems(self, spec: ProviderSpec, url: str) -> list[FieldProblem]:
@@ -183,6 +243,15 @@ class Preflight:
             return [] if self.probe_image is None else image_problems(spec, self.probe_image(url))
         except (UnsafeSource, UnreachableSource, ImageProbeError) as exc:
             return [("reference_image", str(exc))]
+
+    def _limit_problems(self, options: RowOptions, inspected: _Inspected) -> list[FieldProblem]:
+        """How the source breaks the provider's input limits (the cutter can mend them all)."""
+        if inspected.video is None or inspected.located is None:
+            return []
+        spec = provider_spec(options.provider, self.settings)
+        video = inspected.video
+        size = video.size_bytes or inspected.located.size_bytes
+        return limit_problems(spec, video.container, video.duration_s, size)
 
     def _validation(self, provider: ProviderName, request: EditRequest) -> list[FieldProblem]:
         try:

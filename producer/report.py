@@ -1,9 +1,10 @@
-"""A batch's report rows (one per job) and their JSON and CSV forms.
+"""A batch's report rows (one per job, and one per clip above its segments' rows) and their
+JSON and CSV forms.
 
 ``cost_usd`` is the estimate of a job the provider accepted (it has a remote id); a job refused
 before sending cost nothing. Timings are in seconds: ``queue_s`` from creation to the accepted
 submit, ``run_s`` from there to the provider's completion, ``total_s`` from creation to the
-job's final state.
+job's final state. A clip's own row costs nothing: its segments' rows carry what was paid.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from jobs.clips import Clip
 from jobs.models import Job
 
 
@@ -48,6 +50,9 @@ class ReportRow(BaseModel):
     queue_s: float | None
     run_s: float | None
     total_s: float | None
+    kind: str = "job"
+    clip_id: str | None = None
+    segment: int | None = None
 
 
 class Totals(BaseModel):
@@ -56,6 +61,7 @@ class Totals(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     jobs: int
+    clips: int = 0
     by_state: dict[str, int]
     cost_usd: float
     possible_double_charges: int = 0
@@ -97,19 +103,56 @@ def build_row(job: Job) -> ReportRow:
         queue_s=_seconds(job.created_at, job.submitted_at),
         run_s=_seconds(job.submitted_at, job.remote_completed_at),
         total_s=_seconds(job.created_at, finished),
+        kind="segment" if job.clip_id else "job",
+        clip_id=job.clip_id,
+        segment=job.segment,
     )
 
 
-def build_rows(jobs: Iterable[Job]) -> list[ReportRow]:
-    """Report rows of ``jobs``, ordered by item."""
-    return sorted((build_row(job) for job in jobs), key=lambda row: (row.item, row.job_id))
+def build_clip_row(clip: Clip) -> ReportRow:
+    """The report row of a clip: its stitched output and how it ended."""
+    finished = clip.updated_at if clip.state.terminal else None
+    output = clip.output
+    return ReportRow(
+        job_id=clip.id,
+        batch=clip.batch,
+        item=clip.item,
+        source=clip.source,
+        provider=clip.provider.value,
+        remote_id=None,
+        state=clip.state.value,
+        failure_kind=None,
+        failure_message=clip.failure_message,
+        output_uri=output.uri if output else None,
+        size_bytes=output.size if output else None,
+        sha256=output.sha256 if output else None,
+        cost_usd=0.0,
+        source_seconds=clip.edit_seconds,
+        created_at=clip.created_at,
+        submitted_at=None,
+        completed_at=None,
+        finished_at=finished,
+        queue_s=None,
+        run_s=None,
+        total_s=_seconds(clip.created_at, finished),
+        kind="clip",
+        clip_id=clip.id,
+    )
+
+
+def build_rows(jobs: Iterable[Job], clips: Iterable[Clip] = ()) -> list[ReportRow]:
+    """Report rows of ``jobs`` and ``clips``, by item; a clip's row comes before its segments."""
+    rows = [*map(build_row, jobs), *map(build_clip_row, clips)]
+    return sorted(rows, key=lambda row: (row.item, row.segment or 0, row.job_id))
 
 
 def totals(rows: Sequence[ReportRow]) -> Totals:
     """Jobs by state, money spent and bytes stored."""
+    jobs = [row for row in rows if row.kind != "clip"]
     return Totals(
-        jobs=len(rows),
-        by_state=dict(sorted(Counter(row.state for row in rows).items())),
+        jobs=len(jobs),
+        clips=len(rows) - len(jobs),
+        by_state=dict(sorted(Counter(row.state for row in jobs).items())),
         cost_usd=round(sum(row.cost_usd for row in rows), 4),
         possible_double_charges=sum(row.possible_double_charges for row in rows),
         possible_double_charge_usd=round(sum(row.possible_double_charge_usd for row in rows), 4),

@@ -40,6 +40,10 @@ class Frames:
     before: str | None
     after: str | None
     note: str = ""
+    more: tuple[tuple[str, str | None], ...] = ()  # a clip's (caption, frame) along its length
+
+
+CLIP_FRAMES = (("start", 0.0), ("middle", 0.5), ("end", 1.0))
 
 
 def frame_grab(s3: S3Client | None, max_width: int = 480) -> FrameGrab:
@@ -94,12 +98,30 @@ def write_report(
 
 
 def _take_frames(row: ReportRow, frames_dir: Path, grab: FrameGrab) -> Frames:
+    if row.kind == "clip":
+        return _clip_frames(row, frames_dir, grab)
     at_s = frame_time(row)
     before, note_before = _save(grab, row.source, at_s, frames_dir / f"{row.job_id}-before.png")
     if row.output_uri is None:
         return Frames(before, None, note_before)
     after, note_after = _save(grab, row.output_uri, at_s, frames_dir / f"{row.job_id}-after.png")
     return Frames(before, after, " ".join(n for n in (note_before, note_after) if n))
+
+
+def _clip_frames(row: ReportRow, frames_dir: Path, grab: FrameGrab) -> Frames:
+    """A clip's stitched output at its start, middle and end (its source beside the middle)."""
+    length = max(0.0, (row.source_seconds or 0.0) - 0.1)
+    before, note = _save(grab, row.source, length / 2, frames_dir / f"{row.job_id}-before.png")
+    if row.output_uri is None:
+        return Frames(before, None, note)
+    more: list[tuple[str, str | None]] = []
+    notes = [note] if note else []
+    for caption, fraction in CLIP_FRAMES:
+        target = frames_dir / f"{row.job_id}-{caption}.png"
+        saved, missing = _save(grab, row.output_uri, length * fraction, target)
+        more.append((caption, saved))
+        notes.extend([missing] if missing else [])
+    return Frames(before, None, " ".join(notes), tuple(more))
 
 
 def _save(grab: FrameGrab, location: str, at_s: float, target: Path) -> tuple[str | None, str]:
@@ -134,6 +156,8 @@ def stylesheet() -> str:
 def _totals_html(rows: Sequence[ReportRow]) -> str:
     summary = totals(rows)
     cells = [("jobs", str(summary.jobs))]
+    if summary.clips:
+        cells.append(("clips", str(summary.clips)))
     cells.extend((state, str(count)) for state, count in summary.by_state.items())
     cells.append(("spend (estimated)", f"${summary.cost_usd:.2f}"))
     if summary.possible_double_charges:
@@ -161,7 +185,7 @@ def row_html(
     The web pages load frames lazily, link the item to the job's page and add cells.
     """
     state = html.escape(row.state)
-    item = html.escape(row.item)
+    item = html.escape(_label(row))
     if item_href:
         item = f'<a href="{html.escape(item_href)}">{item}</a>'
     loading = "lazy" if lazy else "eager"
@@ -170,13 +194,20 @@ def row_html(
         text = f"{row.failure_kind or ''}: {row.failure_message or ''}".strip(": ")
         failure = f'<div class="failure">{html.escape(text)}</div>'
     return (
-        f'<tr data-state="{state}" data-job="{html.escape(row.job_id)}">'
+        f'<tr data-state="{state}" data-job="{html.escape(row.job_id)}" '
+        f'data-kind="{html.escape(row.kind)}">'
         f"<td>{item}</td>"
         f'<td><span class="state state-{state}">{state}</span>{failure}</td>'
         f'<td class="frames">{figure(frames.before, "before", loading)}'
-        f"{figure(frames.after, 'after', loading)}{_note(frames.note)}</td>"
+        f"{_after(row, frames, loading)}{_note(frames.note)}</td>"
         f'<td class="meta">{details_html(row)}</td>{extra}</tr>'
     )
+
+
+def _after(row: ReportRow, frames: Frames, loading: str) -> str:
+    if row.kind == "clip" and row.output_uri is not None:
+        return "".join(figure(src, f"stitched, {caption}", loading) for caption, src in frames.more)
+    return figure(frames.after, "after", loading)
 
 
 def figure(src: str | None, caption: str, loading: str = "eager") -> str:
@@ -187,6 +218,14 @@ def figure(src: str | None, caption: str, loading: str = "eager") -> str:
         f'<figure><img src="{html.escape(src)}" alt="{caption}" loading="{loading}">'
         f"<figcaption>{caption}</figcaption></figure>"
     )
+
+
+def _label(row: ReportRow) -> str:
+    if row.kind == "clip":
+        return f"{row.item} (whole clip)"
+    if row.segment is not None:
+        return f"{row.item} segment {row.segment:03d}"
+    return row.item
 
 
 def _note(note: str) -> str:

@@ -11,7 +11,14 @@ from jobs.batches import BatchStore
 from jobs.budget import Budget
 from jobs.ledger import Ledger
 from jobs.models import Priority
-from producer.batch import BatchPlan, Dispatch, EnqueueResult, enqueue_batch, plan_batch
+from producer.batch import (
+    BatchPlan,
+    Dispatch,
+    DispatchClips,
+    EnqueueResult,
+    enqueue_batch,
+    plan_batch,
+)
 from producer.options import SubmitOptions
 from producer.schedules import Schedule, batch_name_for, previous_run
 from storage.s3 import ensure_bucket, s3_client
@@ -33,10 +40,13 @@ def enqueue_plan(
     client: Redis[bytes],
     dispatch: Dispatch,
     now: datetime,
+    dispatch_clips: DispatchClips | None = None,
 ) -> EnqueueResult:
-    """Write ``plan`` into the ledger and dispatch its new jobs (see `enqueue_batch`)."""
+    """Write ``plan`` into the ledger and dispatch its new jobs and clips (`enqueue_batch`)."""
     ledger = Ledger(client, record_ttl_s=settings.job_record_ttl_s)
-    return enqueue_batch(plan, ledger, BatchStore(client), dispatch, now, Budget(client))
+    return enqueue_batch(
+        plan, ledger, BatchStore(client), dispatch, now, Budget(client), dispatch_clips
+    )
 
 
 def schedule_options(schedule: Schedule, fired_at: datetime) -> SubmitOptions:
@@ -61,6 +71,7 @@ def fire_schedule(
     client: Redis[bytes],
     dispatch: Dispatch,
     now: datetime,
+    dispatch_clips: DispatchClips | None = None,
 ) -> EnqueueResult:
     """Create the batch of the firing due at or before ``now``; a repeated firing adds nothing.
 
@@ -69,4 +80,4 @@ def fire_schedule(
     """
     options = schedule_options(schedule, previous_run(schedule, now))
     plan = plan_source(schedule.source, options, settings, now)
-    return enqueue_plan(plan, settings, client, dispatch, now)
+    return enqueue_plan(plan, settings, client, dispatch, now, dispatch_clips)

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from jobs.failures import FailureKind
+from jobs.tiers import KeyTier
 
 
 class RemoteState(StrEnum):
@@ -44,17 +45,6 @@ class RemoteStatus:
     failure_kind: FailureKind | None = None
     message: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class KeyTier:
-    """What a provider says one key may do (Runway's ``GET /v1/organization``); None: no limit
-    or not said."""
-
-    concurrency: int | None = None
-    daily_generations: int | None = None
-    used_today: int = 0
-    credit_balance: int | None = None
 
 
 @runtime_checkable

@@ -23,8 +23,9 @@ from config.catalogue import ProviderSpec
 from config.settings import ProviderName
 from jobs.failures import FailureKind
 from jobs.request import EditRequest
+from jobs.tiers import KeyTier
 from providers.adapter import ProviderAdapter, present
-from providers.base import KeyTier, RemoteJob, RemoteState, RemoteStatus
+from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.http import raise_for_status, read_answer
 from providers.results import created_job, expires_at, failed, succeeded
 from providers.validation import check_against_spec, refuse

@@ -37,6 +37,14 @@ def output_key(prefix: str, batch: str, item: str) -> str:
     return join_key(prefix, safe_segment(batch), f"{safe_segment(item)}.mp4")
 
 
+def segment_output_key(prefix: str, batch: str, item: str, segment: int) -> str:
+    """Where segment ``segment`` of a clip's edit lands: ``{prefix}/{batch}/{item}/segments/
+    NNN.mp4`` (next to the clip's own ``{item}.mp4``)."""
+    return join_key(
+        prefix, safe_segment(batch), safe_segment(item), "segments", f"{segment:03d}.mp4"
+    )
+
+
 def staging_key(staging_prefix: str, digest: str, filename: str) -> str:
     """Where a local source is staged before presigning: ``{prefix}/{digest}/{filename}``.
 

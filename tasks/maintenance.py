@@ -6,11 +6,12 @@ import logging
 
 from celery import current_app, shared_task
 
+from pipeline.clip_reconciling import stranded_clips
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Step
 from pipeline.reconciling import Redrive, find_stranded
 from pipeline.slots import sweep
-from tasks.messages import send_handovers, send_step, submit_queue
+from tasks.messages import send_clip_step, send_handovers, send_step, submit_queue
 from tasks.runtime import context
 from tasks.schedule_entries import sync_from_file
 
@@ -31,6 +32,9 @@ def reconcile() -> int:
             extra={"job_id": redrive.job_id},
         )
         send_step(redrive.step, redrive.job_id, queue=_queue(ctx, redrive))
+    for clip_step in stranded_clips(ctx, now):
+        log.info("re-driving clip %s with %s", clip_step.clip_id, clip_step.step)
+        send_clip_step(clip_step)
     # Slots freed by leases that expired with their worker go to parked jobs.
     send_handovers(sweep(ctx))
     # Edits of the schedule file take effect without restarting beat.

@@ -8,14 +8,20 @@ from typing import Any
 
 from celery import Celery, current_app
 
+from jobs.clips import Clip
 from jobs.limiter import Handover
 from jobs.models import Job, Priority
-from pipeline.decisions import Decision, Done, Step
+from pipeline.decisions import ClipNext, ClipStep, Decision, Done, Step
 
 TASK_NAMES = {
     Step.SUBMIT: "restyle.submit",
     Step.POLL: "restyle.poll",
     Step.ARCHIVE: "restyle.archive",
+}
+CLIP_TASK_NAMES = {
+    ClipStep.CUT: "restyle.cut",
+    ClipStep.ANCHOR: "restyle.anchor",
+    ClipStep.STITCH: "restyle.stitch",
 }
 
 
@@ -32,6 +38,8 @@ def follow(task: Any, decision: Decision, job_id: str, own_step: Step) -> str:
     """
     send_handovers(decision.handovers)
     if isinstance(decision, Done):
+        if decision.clip_next is not None:
+            send_clip_step(decision.clip_next)
         return decision.reason
     if decision.step is own_step and own_step is not Step.POLL:
         # A retry of the same step keeps the message's queue (and so its priority).
@@ -52,6 +60,11 @@ def send_step(step: Step, job_id: str, countdown_s: float = 0.0, queue: str | No
     if queue:
         options["queue"] = queue
     current_app.send_task(TASK_NAMES[step], args=[job_id], **options)
+
+
+def send_clip_step(next_step: ClipNext) -> None:
+    """Publish a clip's media step (routed to the ``media`` queue)."""
+    current_app.send_task(CLIP_TASK_NAMES[next_step.step], args=[next_step.clip_id])
 
 
 def _queue_for(step: Step, task: Any) -> str | None:
@@ -75,3 +88,11 @@ def dispatch_jobs(app: Celery, jobs: Sequence[Job]) -> int:
                 producer=producer,
             )
     return len(jobs)
+
+
+def dispatch_clips(app: Celery, clips: Sequence[Clip]) -> int:
+    """Send one ``restyle.cut`` per clip (routed to the ``media`` queue); return how many."""
+    with app.producer_or_acquire() as producer:
+        for clip in clips:
+            app.send_task(CLIP_TASK_NAMES[ClipStep.CUT], args=[clip.id], producer=producer)
+    return len(clips)

@@ -8,7 +8,7 @@ from celery import current_app, shared_task
 
 from pipeline.context import utcnow
 from producer.schedules import load_schedule
-from tasks.messages import dispatch_jobs
+from tasks.messages import dispatch_clips, dispatch_jobs
 from tasks.runtime import context
 from tasks.schedule_entries import arm_schedule
 
@@ -24,7 +24,12 @@ def fire_schedule(schedule: str) -> str:
     ctx, now = context(), utcnow()
     found = load_schedule(ctx.settings.schedules_file, schedule)
     result = create_scheduled_batch(
-        found, ctx.settings, ctx.redis, lambda jobs: dispatch_jobs(current_app, jobs), now
+        found,
+        ctx.settings,
+        ctx.redis,
+        lambda jobs: dispatch_jobs(current_app, jobs),
+        now,
+        lambda clips: dispatch_clips(current_app, clips),
     )
     arm_schedule(current_app, found, now)
     log.info("schedule %s: batch %s, %d new jobs, %d already there, %d rows skipped",

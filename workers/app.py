@@ -13,7 +13,7 @@ from workers.celery_config import celery_config
 from workers.logging import setup_celery_logging
 from workers.signals import connect_worker_signals
 
-TASK_MODULES = ["tasks.steps", "tasks.maintenance", "tasks.schedules"]
+TASK_MODULES = ["tasks.steps", "tasks.maintenance", "tasks.schedules", "tasks.media"]
 
 
 def create_app(settings: Settings | None = None) -> Celery:

@@ -15,7 +15,7 @@ from kombu.entity import Queue
 from config.settings import Settings
 from jobs.timing import MAX_COUNTDOWN_S, VISIBILITY_MARGIN
 
-QUEUES = ("submit", "submit.interactive", "poll", "archive", "batch")
+QUEUES = ("submit", "submit.interactive", "poll", "archive", "batch", "media")
 
 TASK_ROUTES = {
     "restyle.submit": {"queue": "submit"},
@@ -23,6 +23,11 @@ TASK_ROUTES = {
     "restyle.archive": {"queue": "archive"},
     "restyle.reconcile": {"queue": "batch"},
     "restyle.fire_schedule": {"queue": "batch"},
+    # Cutting, anchor frames and stitching decode and encode video: CPU-heavy work on its own
+    # workers, so it never delays a submit, a poll or an archive.
+    "restyle.cut": {"queue": "media"},
+    "restyle.anchor": {"queue": "media"},
+    "restyle.stitch": {"queue": "media"},
 }
 
 

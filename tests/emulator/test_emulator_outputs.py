@@ -40,7 +40,7 @@ def test_the_output_is_a_decodable_mp4_that_differs_from_the_input(
     assert response.headers["content-type"] == "video/mp4"
     assert int(response.headers["content-length"]) == len(response.content)
     info = describe_clip(response.content)
-    assert (info.codec, info.width, info.height) == ("h264", 180, 180)
+    assert (info.codec, info.width, info.height) == ("h264", 960, 960)
     assert info.frames >= 10
     assert frame_difference(clip, response.content) > 30
 

@@ -39,7 +39,7 @@ def test_segmind_sdk_submits_waits_and_gets_an_edited_video(
     assert result["output"].startswith(f"{base}/segmind/_files/")
     video = httpx.get(result["output"]).content
     info = describe_clip(video)
-    assert (info.codec, info.width, info.height) == ("h264", 180, 320)
+    assert (info.codec, info.width, info.height) == ("h264", 720, 1280)
     assert frame_difference(clip, video) > 30
 
 

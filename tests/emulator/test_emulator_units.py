@@ -7,6 +7,7 @@ import random
 import pytest
 from pydantic import ValidationError
 
+from config.catalogue import ALEPH2
 from config.settings import ProviderName
 from emulator.config import Distribution, FaultRates, deep_merge, key_id
 from emulator.faults import Fault, Injections, RateWindow, draw_plan, retry_after_header
@@ -195,11 +196,12 @@ def test_the_store_hands_a_freed_slot_to_the_oldest_waiting_job() -> None:
     assert store.vacate(first) is None
 
 
-def test_output_sizes_fit_the_box_and_are_even() -> None:
-    assert output_size((16, 9), (1920, 1080)) == (320, 180)
-    assert output_size((9, 16), (1920, 1080)) == (180, 320)
-    assert output_size((21, 9), (1, 1)) == (320, 136)
-    assert output_size(None, (640, 480)) == (240, 180)
+def test_output_sizes_are_the_models_frames_and_even() -> None:
+    assert output_size((16, 9), (1920, 1080)) == (1280, 720)
+    assert output_size((9, 16), (1920, 1080)) == (720, 1280)
+    assert output_size((21, 9), (1, 1)) == (1584, 672)
+    assert output_size(None, (640, 480)) == (960, 720)
+    assert output_size((16, 9), (641, 481), ALEPH2) == (640, 480)
 
 
 def test_garbage_does_not_render() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from devstack import Service
 from devstack.byteserver import ByteServer
-from media.clips import make_clip
+from media.clips import make_av_clip, make_clip
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +66,10 @@ def presigned_clip(s3_server: Service, s3_bucket: str, clips: Path) -> str:
         "get_object", Params={"Bucket": s3_bucket, "Key": "sources/clip.mp4"}, ExpiresIn=600
     )
     return url
+
+
+@pytest.fixture(scope="session")
+def stereo_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """17 s of 640x360 at 24 fps, stereo AAC, a hard cut every 4 s."""
+    folder = tmp_path_factory.mktemp("stereo")
+    return make_av_clip(folder / "stereo.mp4", 17.0, 640, 360, 24, scene_every_s=4.0)

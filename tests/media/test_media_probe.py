@@ -14,7 +14,14 @@ from devstack.byteserver import ByteServer
 from media.probe import ProbeError, VideoInfo, probe
 
 CLIP = VideoInfo(
-    container="mp4", codec="h264", duration_s=2.0, width=320, height=180, size_bytes=0, fps=12.0
+    container="mp4",
+    codec="h264",
+    duration_s=2.0,
+    width=320,
+    height=180,
+    size_bytes=0,
+    fps=12.0,
+    base_fps=12.0,
 )
 
 

@@ -28,7 +28,7 @@ from .support import REPO
 
 SERVICES = {
     "redis", "minio", "createbuckets", "emulator", "worker-submit", "worker-poll",
-    "worker-archive", "worker-batch", "beat", "flower",
+    "worker-archive", "worker-batch", "worker-media", "beat", "flower",
 }  # fmt: skip
 
 
@@ -108,6 +108,7 @@ def test_the_workers_consume_every_queue_one_service_per_role(compose: dict[str,
         "worker-poll": {"poll"},
         "worker-archive": {"archive"},
         "worker-batch": {"batch"},
+        "worker-media": {"media"},
     }
     assert set().union(*consumed.values()) == set(QUEUES)
 

@@ -160,3 +160,11 @@ def run_to_end(ledger: Ledger, celery_app: Any, jobs: list[Job], timeout_s: floa
 
 def unique_batch(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def submitter(worker_settings: Settings, s3, celery_app):
+    """Plan and enqueue a local source as the CLI does; return its clip (`clip_support`)."""
+    from tests.pipeline.clip_support import clip_submitter
+
+    return clip_submitter(worker_settings, s3, celery_app)

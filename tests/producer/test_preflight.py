@@ -94,7 +94,6 @@ def test_every_problem_of_every_row_is_reported_with_row_and_field(
         (3, "aspect_ratio"),
         (4, "source"),
         (5, "source"),
-        (6, "source"),
         (7, "aspect_ratio"),
         (8, "source"),
         (9, "provider"),
@@ -107,11 +106,12 @@ def test_every_problem_of_every_row_is_reported_with_row_and_field(
     messages = {problem.row: problem.message for problem in plan.problems}
     assert "allowed values: 16:9, 9:16, 4:3, 3:4, 1:1" in messages[3]
     assert "cannot read a video" in messages[4]
-    assert "mkv is not accepted by runway" in messages[6]
     assert "RESTYLE_CRUN__API_KEYS" in messages[9]
     assert "same source and options as row 2" in messages[12]
     assert "unreachable" in messages[13]
-    assert [planned.row for planned in plan.jobs] == [2]
+    # A container the provider refuses is re-encoded by the cutter, not refused.
+    assert [planned.row for planned in plan.jobs] == [2, 6]
+    assert plan.jobs[1].clip is not None and plan.jobs[1].normalised == ("h264 MKV -> H.264 MP4",)
     assert all(problem.source for problem in plan.problems if problem.row != 14)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from config.catalogue import CATALOGUE
 from config.settings import ProviderName
+from media.plan import PlanError, plan_segments
 from producer.checks import (
     BatchDefaults,
     RowOptions,
@@ -58,14 +59,14 @@ def test_an_unknown_size_is_not_a_problem() -> None:
     assert limit_problems(CATALOGUE[ProviderName.RUNWAY], "mov", 3.0, None) == []
 
 
-@pytest.mark.parametrize(
-    ("seconds", "problem"),
-    [(1.5, "1.5 s is shorter than runway's 2 s"), (31.0, "31.0 s exceeds runway's 30 s")],
-)
-def test_runway_aleph2_takes_sources_of_2_to_30_seconds(seconds: float, problem: str) -> None:
-    assert limit_problems(CATALOGUE[ProviderName.RUNWAY], "mp4", seconds, None) == [
-        ("source", problem)
-    ]
+def test_runway_aleph2_edits_2_to_30_seconds_and_longer_sources_are_segmented() -> None:
+    window = CATALOGUE[ProviderName.RUNWAY].window
+    assert (window.model, window.min_seconds, window.max_seconds) == ("aleph2", 2.0, 30.0)
+    # Length is the plan's business, not an input limit: 31 s is two segments, 1.5 s too short.
+    assert limit_problems(CATALOGUE[ProviderName.RUNWAY], "mp4", 31.0, None) == []
+    assert len(plan_segments(31.0, 24.0, window).segments) == 2
+    with pytest.raises(PlanError, match="shorter than aleph2's minimum"):
+        plan_segments(1.5, 24.0, window)
 
 
 def test_request_errors_are_named_by_manifest_column() -> None:

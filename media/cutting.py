@@ -1,0 +1,144 @@
+"""`cut_segments`: one pass over a source that writes one H.264 MP4 per planned segment.
+
+The source is decoded once and streamed (one decoded frame held; one encoder shared by segments
+that only touch, at most two open where segments overlap: see `media.writers`), retimed onto a
+constant frame rate and re-encoded frame-accurately: a stream copy could only cut on keyframes,
+which drops or repeats frames at the seams. The same pass normalises what a provider cannot
+take (ProRes/DNxHD MOV, 4K, variable frame rate, too many bytes) into the `EncodeTarget` chosen
+for it; `normalise_video` does that for a whole clip.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+from av.video.frame import PictureType
+
+from media.errors import ProbeError
+from media.normalise import EncodeTarget, as_rate
+from media.opening import DEFAULT_TIMEOUT_S, MediaSource, open_media
+from media.plan import Segment, SegmentPlan
+from media.probe import describe_video
+from media.retime import constant_rate
+from media.writers import (
+    CRF,
+    PRESET,
+    ChainedWriter,
+    CutSegment,
+    OverlappingWriter,
+    SegmentWriter,
+    Span,
+    encoder_options,
+    file_sha256,
+)
+
+__all__ = [
+    "CRF",
+    "PRESET",
+    "CutSegment",
+    "cut_segments",
+    "encoder_options",
+    "file_sha256",
+    "normalise_video",
+    "segment_path",
+]
+
+
+def segment_path(folder: Path, index: int) -> Path:
+    """Where segment ``index`` is written: ``folder/NNN.mp4``."""
+    return folder / f"{index:03d}.mp4"
+
+
+def cut_segments(
+    source: MediaSource,
+    plan: SegmentPlan,
+    target: EncodeTarget,
+    folder: Path,
+    *,
+    http: httpx.Client | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> list[CutSegment]:
+    """Write every segment of ``plan`` as ``folder/NNN.mp4`` encoded to ``target``.
+
+    Raises `ProbeError` when ``source`` cannot be opened, has no video stream or no frame.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    ratio = target.fps / as_rate(plan.fps)
+    spans = [_span(segment, ratio, folder) for segment in plan.segments]
+    with open_media(source, http=http, timeout_s=timeout_s) as opened:
+        frames = _video_frames(opened.container, opened.where)
+        return _write(frames, spans, target, opened.where)
+
+
+def normalise_video(
+    source: MediaSource,
+    target: EncodeTarget,
+    dest: Path,
+    frames: int | None = None,
+    *,
+    http: httpx.Client | None = None,
+) -> CutSegment:
+    """``source`` (its first ``frames`` frames at ``target.fps``) as one MP4 at ``dest``.
+
+    Raises `ProbeError` like `cut_segments`.
+    """
+    with open_media(source, http=http) as opened:
+        if frames is None:
+            frames = max(1, round(describe_video(opened).duration_s * target.fps))
+        frames_in = _video_frames(opened.container, opened.where)
+        (cut,) = _write(frames_in, [Span(0, 0, frames, dest)], target, opened.where)
+        return cut
+
+
+def _span(segment: Segment, ratio: Fraction, folder: Path) -> Span:
+    first, end = round(segment.start * ratio), round(segment.end * ratio)
+    return Span(segment.index, first, end, segment_path(folder, segment.index))
+
+
+def _video_frames(container: Any, where: str) -> Iterator[Any]:
+    """The decoded frames of the first video stream; refused before any file is written."""
+    if not container.streams.video:
+        raise ProbeError(where, "no video stream")
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    return _decoded(container, stream, where)
+
+
+def _decoded(container: Any, stream: Any, where: str) -> Iterator[Any]:
+    try:
+        yield from container.decode(stream)
+    except av.FFmpegError as exc:
+        raise ProbeError(where, f"cannot decode: {exc.strerror or type(exc).__name__}") from exc
+
+
+def _write(
+    frames: Iterator[Any], spans: Sequence[Span], target: EncodeTarget, where: str
+) -> list[CutSegment]:
+    ordered = sorted(spans, key=lambda span: span.first)
+    writer = writer_for(ordered, target)
+    try:
+        for k, frame in constant_rate(frames, target.fps, ordered[-1].end):
+            picture = frame.reformat(width=target.width, height=target.height, format="yuv420p")
+            # The decoder's picture type would be forced on x264: every frame of an all-intra
+            # ProRes master would become a keyframe.
+            picture.pict_type = PictureType.NONE
+            writer.add(picture, k)
+        if writer.written < ordered[-1].end:
+            raise ProbeError(where, "the video has no decodable frames")
+        cuts = writer.finish()
+    except BaseException:
+        writer.abandon()
+        raise
+    return sorted(cuts, key=lambda cut: cut.index)
+
+
+def writer_for(spans: Sequence[Span], target: EncodeTarget) -> SegmentWriter:
+    """The shared-encoder writer, unless segments overlap."""
+    overlapping = any(b.first < a.end for a, b in itertools.pairwise(spans))
+    return OverlappingWriter(spans, target) if overlapping else ChainedWriter(spans, target)

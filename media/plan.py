@@ -1,0 +1,169 @@
+"""`plan_segments`: how a clip is split into segments a model can edit (pure, no I/O).
+
+Everything is counted in frames at the source's frame rate, so a boundary is one exact frame and
+segments tile the clip with no gap. Segments are spread evenly (never a stub at the end), seams
+move to a scene cut when one lies within ``snap_s`` of them, and when even spreading would make
+segments shorter than the model's minimum they overlap instead; the overlap is split at its
+middle and trimmed when stitching.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from config.catalogue import EditWindow
+
+SNAP_S = 1.0
+
+
+class PlanError(ValueError):
+    """The clip cannot be planned for this model (too short, or a bad ``max_seconds``)."""
+
+
+class Segment(BaseModel):
+    """Frames ``[start, end)`` of the source are sent; ``trim_head``/``trim_tail`` of them are
+    dropped again when stitching, because the neighbouring segment covers them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    start: int
+    end: int
+    trim_head: int = 0
+    trim_tail: int = 0
+
+    @property
+    def frames(self) -> int:
+        """Frames sent to the provider."""
+        return self.end - self.start
+
+    @property
+    def kept(self) -> tuple[int, int]:
+        """Source frames ``[first, last)`` this segment contributes to the stitched output."""
+        return self.start + self.trim_head, self.end - self.trim_tail
+
+
+class SegmentPlan(BaseModel):
+    """A clip's segments, at ``fps``; ``dropped_seconds`` past ``max_seconds`` are not edited."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fps: float
+    source_frames: int
+    frames: int
+    segments: tuple[Segment, ...]
+    model: str
+
+    @property
+    def seconds(self) -> float:
+        """Seconds of the source that the edited output covers."""
+        return self.frames / self.fps
+
+    @property
+    def dropped_seconds(self) -> float:
+        """Seconds of the source left out because of ``max_seconds``."""
+        return (self.source_frames - self.frames) / self.fps
+
+    @property
+    def billed_seconds(self) -> float:
+        """Seconds sent to the provider, overlaps counted twice."""
+        return sum(segment.frames for segment in self.segments) / self.fps
+
+    def start_s(self, segment: Segment) -> float:
+        """Where ``segment`` starts in the source, in seconds."""
+        return segment.start / self.fps
+
+    def duration_s(self, segment: Segment) -> float:
+        """How long ``segment`` is, in seconds."""
+        return segment.frames / self.fps
+
+
+def plan_segments(
+    duration_s: float,
+    fps: float,
+    window: EditWindow,
+    scene_cuts: Sequence[float] = (),
+    max_seconds: float | None = None,
+    *,
+    snap_s: float = SNAP_S,
+) -> SegmentPlan:
+    """Split ``duration_s`` of video at ``fps`` into segments within ``window``.
+
+    ``scene_cuts`` are times in seconds; ``max_seconds`` edits only the start of the clip.
+    Raises `PlanError` when the (kept part of the) clip is shorter than the model's minimum or
+    ``max_seconds`` is not positive.
+    """
+    if fps <= 0 or duration_s <= 0:
+        raise PlanError(f"a clip needs a positive duration and frame rate, not {duration_s} s")
+    if max_seconds is not None and max_seconds <= 0:
+        raise PlanError(f"max_seconds must be positive, not {max_seconds}")
+    source = round(duration_s * fps)
+    total = min(source, round(max_seconds * fps)) if max_seconds is not None else source
+    shortest = math.ceil(window.min_seconds * fps - 1e-9)
+    longest = max(shortest, math.floor(window.max_seconds * fps + 1e-9))
+    if total < shortest:
+        raise PlanError(
+            f"{total / fps:.2f} s is shorter than {window.model}'s minimum of"
+            f" {window.min_seconds:g} s"
+        )
+    count = math.ceil(total / longest)
+    if total / count >= shortest:
+        cuts = sorted({round(at * fps) for at in scene_cuts if 0 < at * fps < total})
+        bounds = _spread(total, count, shortest, longest, cuts, round(snap_s * fps))
+        segments = [Segment(index=i, start=a, end=b) for i, (a, b) in enumerate(bounds)]
+    else:
+        segments = _overlapping(total, count, shortest)
+    return SegmentPlan(
+        fps=fps, source_frames=source, frames=total, segments=tuple(segments), model=window.model
+    )
+
+
+def _spread(
+    total: int, count: int, shortest: int, longest: int, cuts: list[int], snap: int
+) -> list[tuple[int, int]]:
+    """Boundaries spread evenly over what is left, each moved to the nearest workable cut."""
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    for left in range(count, 1, -1):
+        target = start + round((total - start) / left)
+        end = _snap(target, start, total, left - 1, (shortest, longest), cuts, snap)
+        bounds.append((start, end))
+        start = end
+    bounds.append((start, total))
+    return bounds
+
+
+def _snap(
+    target: int,
+    start: int,
+    total: int,
+    after: int,
+    limits: tuple[int, int],
+    cuts: list[int],
+    snap: int,
+) -> int:
+    """The cut nearest ``target`` (within ``snap``) that keeps this and the rest feasible."""
+    shortest, longest = limits
+    near = sorted((abs(cut - target), cut) for cut in cuts if abs(cut - target) <= snap)
+    for _, cut in near:
+        rest = total - cut
+        fits_here = shortest <= cut - start <= longest
+        if fits_here and after * shortest <= rest <= after * longest:
+            return cut
+    return target
+
+
+def _overlapping(total: int, count: int, length: int) -> list[Segment]:
+    """``count`` segments of ``length`` frames from 0 to ``total``, overlaps split in the middle."""
+    step = (total - length) / (count - 1)
+    starts = [round(i * step) for i in range(count)]
+    segments: list[Segment] = []
+    for index, start in enumerate(starts):
+        end = start + length
+        head = 0 if index == 0 else (starts[index - 1] + length - start + 1) // 2
+        tail = 0 if index == count - 1 else (end - starts[index + 1]) // 2
+        segments.append(Segment(index=index, start=start, end=end, trim_head=head, trim_tail=tail))
+    return segments

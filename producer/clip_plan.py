@@ -1,0 +1,96 @@
+"""Whether a planned row is one job or a clip of segments, and what the clip will cost (pure).
+
+A source longer than its provider's edit window becomes a clip: the whole source by default,
+or its first ``--max-seconds`` (the rest dropped, and the plan says so). The number of segments
+here comes from the same planner the cut uses, without scene cuts (moving a seam to a cut
+never changes how many segments there are by more than the planner's one-second snap allows).
+Every segment is billed as its own job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config.catalogue import ProviderSpec
+from jobs.clips import Clip, Continuity, OutputSize, clip_id_for
+from jobs.models import Job
+from media.normalise import EncodeTarget, encode_target, plan_rate
+from media.plan import SegmentPlan, plan_segments
+from media.probe import VideoInfo
+
+FRAME_SLACK_S = 0.05
+"""A source this much past the window still fits it (container durations round)."""
+
+
+@dataclass(frozen=True)
+class ClipChoices:
+    """The clip options of ``restyle submit``."""
+
+    max_seconds: float | None = None
+    continuity: Continuity | None = None
+    output_size: OutputSize = OutputSize.SOURCE
+
+
+def segment_plan(video: VideoInfo, spec: ProviderSpec, max_seconds: float | None) -> SegmentPlan:
+    """The segments of ``video`` on ``spec``'s model; raises `PlanError` (too short, bad max)."""
+    return plan_segments(video.duration_s, float(plan_rate(video)), spec.window, (), max_seconds)
+
+
+def segment_target(video: VideoInfo, spec: ProviderSpec, plan: SegmentPlan) -> EncodeTarget:
+    """How every segment of ``plan`` is encoded for ``spec``: within its window and its byte
+    limit, at a constant rate (the same for the dry run's notes and the cut)."""
+    longest = max(plan.duration_s(segment) for segment in plan.segments)
+    return encode_target(
+        video, spec.window, max_bytes=spec.limits.max_bytes, segment_seconds=longest
+    )
+
+
+def is_clip(video: VideoInfo, spec: ProviderSpec, plan: SegmentPlan) -> bool:
+    """True when the source needs more than one segment, or only part of it is edited."""
+    return len(plan.segments) > 1 or plan.dropped_seconds > FRAME_SLACK_S
+
+
+def continuity_for(spec: ProviderSpec, asked: Continuity | None) -> Continuity:
+    """``asked``, or anchor where the provider takes a reference image (none elsewhere)."""
+    if asked is not None:
+        return asked
+    return Continuity.ANCHOR if spec.accepts_reference_image else Continuity.NONE
+
+
+def clip_of(
+    job: Job, video: VideoInfo, spec: ProviderSpec, plan: SegmentPlan, choices: ClipChoices
+) -> Clip:
+    """The CUTTING clip for planned ``job`` (its request is the template of every segment)."""
+    cost = sum(spec.price.estimate(plan.duration_s(segment)) for segment in plan.segments)
+    return Clip(
+        id=clip_id_for(job.batch, job.item),
+        batch=job.batch,
+        item=job.item,
+        provider=job.provider,
+        request=job.request,
+        source=job.source,
+        priority=job.priority,
+        output_prefix=job.output_prefix,
+        continuity=continuity_for(spec, choices.continuity),
+        output_size=choices.output_size,
+        source_seconds=video.duration_s,
+        edit_seconds=plan.seconds,
+        planned_segments=len(plan.segments),
+        estimated_cost_usd=round(cost, 4),
+        created_at=job.created_at,
+        updated_at=job.created_at,
+    )
+
+
+def estimated_segments(job: Job, spec: ProviderSpec, plan: SegmentPlan) -> list[Job]:
+    """Stand-ins for a clip's segment jobs, for counting cost and time (never stored)."""
+    return [
+        job.model_copy(
+            update={
+                "estimated_cost_usd": spec.price.estimate(plan.duration_s(segment)),
+                "source_seconds": plan.duration_s(segment),
+                "segment": segment.index + 1,
+            }
+        )
+        for segment in plan.segments
+    ]
