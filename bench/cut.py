@@ -94,12 +94,12 @@ def in_child(mode: str, source: Path) -> dict[str, Any]:
     return report
 
 
-def run_bench(seconds: float, width: int, height: int) -> dict[str, Any]:
+def run_bench(seconds: float, width: int, height: int, rounds: int = ROUNDS) -> dict[str, Any]:
     """The whole comparison; returns the JSON line's fields."""
     with tempfile.TemporaryDirectory(prefix="bench-cut-src-") as tmp:
         source = make_av_clip(Path(tmp) / "source.mp4", seconds, width, height, 24)
         runs: dict[str, list[dict[str, Any]]] = {"cut": [], "transcode": []}
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             for mode in runs:
                 runs[mode].append(in_child(mode, source))
     cut = min(runs["cut"], key=lambda run: run["seconds"])
@@ -131,6 +131,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=600.0)
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--height", type=int, default=1080)
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="runs of each, best kept")
     parser.add_argument("--mode", dest="run", choices=["cut", "transcode"], default="cut")
     parser.add_argument("--source", type=Path)
     return parser.parse_args(argv)
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.mode == "child":
         print(json.dumps(run_child(args.run, args.source)))
     else:
-        print(json.dumps(run_bench(args.seconds, args.width, args.height)))
+        print(json.dumps(run_bench(args.seconds, args.width, args.height, args.rounds)))
 
 
 if __name__ == "__main__":

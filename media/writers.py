@@ -72,13 +72,12 @@ class SegmentWriter(Protocol):
 
 
 class _Output:
-    """One segment's MP4: its container, and the frames sent to it."""
+    """One segment's MP4 (every frame of its span is written to it)."""
 
     def __init__(self, span: Span) -> None:
         self.span = span
         self.container = av.open(str(span.path), mode="w", format="mp4")
         self.stream: Any = None
-        self.frames = 0
 
     def encoder(self, target: EncodeTarget, options: dict[str, object]) -> Any:
         self.stream = self.container.add_stream("libx264", rate=target.fps)
@@ -93,8 +92,8 @@ class _Output:
         return CutSegment(
             index=self.span.index,
             path=path,
-            frames=self.frames,
-            duration_s=float(self.frames / target.fps),
+            frames=self.span.end - self.span.first,
+            duration_s=float((self.span.end - self.span.first) / target.fps),
             fps=target.fps,
             width=target.width,
             height=target.height,
@@ -111,20 +110,22 @@ class ChainedWriter:
     """Segments that only touch share one encoder, so it never drains or restarts at a seam.
 
     Each segment starts on a forced IDR frame (GOPs are closed), and every packet goes to the
-    file of the segment its timestamp falls in, shifted to start at zero there.
+    file of the segment its timestamp falls in, shifted to start at zero there. Packets come in
+    decode order, so a segment's file is complete, and closed, when the next one's first packet
+    arrives: at most two files are open (the first, which owns the encoder, and the current).
     """
 
     def __init__(self, spans: Sequence[Span], target: EncodeTarget) -> None:
-        self.target = target
-        self.outputs = [_Output(span) for span in spans]
+        self.target, self.spans = target, spans
         self.starts = [span.first for span in spans]
-        options = {**encoder_options(target), "forced-idr": "1"}
-        self.encoder = self.outputs[0].encoder(target, options)
+        self.first = _Output(spans[0])
+        self.encoder = self.first.encoder(target, {**encoder_options(target), "forced-idr": "1"})
+        self.current: _Output | None = None
+        self.done: list[CutSegment] = []
         self.written = 0
 
     def add(self, picture: Any, k: int) -> None:
         index = bisect.bisect_right(self.starts, k) - 1
-        self.outputs[index].frames += 1
         picture.pts, picture.time_base = k, 1 / self.target.fps
         seam = k == self.starts[index]
         picture.pict_type = PictureType.I if seam else PictureType.NONE
@@ -133,23 +134,36 @@ class ChainedWriter:
 
     def _route(self, packets: Sequence[Any]) -> None:
         for packet in packets:
-            output = self.outputs[bisect.bisect_right(self.starts, packet.pts) - 1]
-            if output.stream is None:
-                output.stream = output.container.add_stream_from_template(self.encoder)
+            output = self._output_for(bisect.bisect_right(self.starts, packet.pts) - 1)
             packet.pts -= output.span.first
             if packet.dts is not None:
                 packet.dts -= output.span.first
             packet.stream = output.stream
             output.container.mux(packet)
 
+    def _output_for(self, index: int) -> _Output:
+        if index == 0:
+            return self.first
+        if self.current is None or self.current.span is not self.spans[index]:
+            self._close_current()
+            self.current = _Output(self.spans[index])
+            self.current.stream = self.current.container.add_stream_from_template(self.encoder)
+        return self.current
+
+    def _close_current(self) -> None:
+        if self.current is not None:
+            self.done.append(self.current.result(self.target))
+            self.current = None
+
     def finish(self) -> list[CutSegment]:
         self._route(self.encoder.encode(None))
-        # The first file owns the encoder: close it last.
-        return [output.result(self.target) for output in reversed(self.outputs)]
+        self._close_current()
+        return [self.first.result(self.target), *self.done]
 
     def abandon(self) -> None:
-        for output in reversed(self.outputs):
-            output.abandon()
+        if self.current is not None:
+            self.current.abandon()
+        self.first.abandon()
 
 
 class OverlappingWriter:
@@ -170,7 +184,6 @@ class OverlappingWriter:
         for output in self.open:
             picture.pts, picture.time_base = k - output.span.first, 1 / self.target.fps
             output.container.mux(output.stream.encode(picture))
-            output.frames += 1
         for output in [output for output in self.open if output.span.end == k + 1]:
             output.container.mux(output.stream.encode(None))
             self.done.append(output.result(self.target))
