@@ -19,9 +19,9 @@ from typing import Any
 
 import boto3
 import httpx
-import redis
 from celery import Celery
 
+from config.redis import redis_client
 from config.settings import ProviderName, Settings
 from devstack import Service, Stack
 from devstack.s3 import MOTO_CREDENTIALS
@@ -129,7 +129,7 @@ class Producer:
         assert stack.redis is not None and stack.s3 is not None
         settings = Settings(redis_url=stack.redis.url, s3_endpoint_url=stack.s3.url,
                             s3_bucket=stack.bucket, log_level="WARNING")  # fmt: skip
-        client = redis.Redis.from_url(settings.redis_url)
+        client = redis_client(settings)
         return cls(settings, Ledger(client), create_app(settings))
 
 

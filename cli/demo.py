@@ -13,10 +13,9 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-import redis
-
 from cli.common import console
 from cli.progress import watch
+from config.redis import redis_client
 from config.settings import ProviderName, Settings, load_settings
 from devstack import Stack
 from jobs.ledger import Ledger
@@ -84,7 +83,7 @@ def _submit_and_follow(workdir: Path, clips: int, timeout_s: float) -> bool:
     now = datetime.now(UTC)
     options = SubmitOptions(batch=f"demo-{now:%Y%m%d-%H%M%S}")
     plan = plan_source(str(manifest), options, settings, now)
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings)
     enqueue_plan(plan, settings, client, lambda jobs: dispatch_jobs(app, jobs), now)
     ledger = Ledger(client)
     watch(ledger, plan.batch, timeout_s=timeout_s)

@@ -14,6 +14,7 @@ from config.catalogue import provider_spec
 from config.settings import ProviderName, Settings
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
+from jobs.replicas import Replicas
 from providers.errors import InvalidRequest
 from providers.registry import validate_request
 from providers.request import EditRequest
@@ -58,7 +59,8 @@ def enqueue(
         updated_at=now,
         estimated_cost_usd=spec.price.estimate(spec.output_seconds),
     )
-    if Ledger(redis_client(settings), settings.job_record_ttl_s).add([job])[0]:
+    ledger = Ledger(redis_client(settings), settings.job_record_ttl_s, Replicas.of(settings))
+    if ledger.add([job])[0]:
         from workers.app import app
         from workers.dispatch import dispatch_jobs
 

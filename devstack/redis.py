@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import redis
-
+from config.redis import redis_client
+from config.settings import Settings
 from devstack.process import Service, base_env, free_port, wait_for
 
 
@@ -48,7 +48,7 @@ def start_redis(
     ]  # fmt: skip
     url = f"redis://127.0.0.1:{port}/0"
     service = Service("redis", url, port, argv, base_env(), workdir / "redis.log").start()
-    client = redis.Redis.from_url(url)
+    client = redis_client(Settings(redis_url=url, redis_failover_wait_s=1))
     try:
         wait_for(lambda: bool(client.ping()), timeout_s, f"redis-server on port {port}")
     except TimeoutError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from jobs.models import ArchivedOutput, Job
+from jobs.replicas import after_the_fact
 from jobs.states import JobState
 from jobs.timing import retry_delay
 from pipeline.context import Context, utcnow
@@ -96,12 +97,15 @@ def _retry(job: Job, exc: StorageError) -> Decision:
 
 def _stored(ctx: Context, job: Job, stored: ArchivedOutput) -> Decision:
     now = utcnow()
-    ctx.ledger.transition(
-        job,
-        JobState.STORED,
-        expect={JobState.ARCHIVING},
-        now=now,
-        detail=f"{stored.uri} ({stored.size} bytes, sha256 {stored.sha256[:12]})",
-        output=stored,
+    after_the_fact(
+        lambda: ctx.ledger.transition(
+            job,
+            JobState.STORED,
+            expect={JobState.ARCHIVING},
+            now=now,
+            detail=f"{stored.uri} ({stored.size} bytes, sha256 {stored.sha256[:12]})",
+            output=stored,
+            durable=True,
+        )
     )
     return Done("stored")

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from jobs.limiter import Grant
 from jobs.models import Job
+from jobs.replicas import after_the_fact
 from jobs.states import JobState
 from jobs.timing import retry_delay
 from pipeline.context import Context
@@ -151,6 +152,7 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
         attempt=attempt,
         key_id=key,
         client_request_id=job.client_request_id or f"{job.id}.1",
+        durable=True,
     )
     if claimed is None:
         _give_back(ctx, job, key)
@@ -180,6 +182,7 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
         now=now,
         detail=detail,
         attempt=job.attempt + 1,
+        durable=True,
     )
     if claimed is None:
         return Done("another message reconciled the job")
@@ -202,15 +205,18 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
     ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider))
     ctx.budget.commit(job.batch, job.estimated_cost_usd)
     deadline = now + timedelta(seconds=ctx.settings.job_deadline_s)
-    moved = ctx.ledger.transition(
-        job,
-        JobState.SUBMITTED,
-        expect={JobState.SUBMITTING},
-        now=now,
-        detail=f"remote id {remote.remote_id}",
-        remote_id=remote.remote_id,
-        submitted_at=remote.submitted_at,
-        deadline=deadline,
+    moved = after_the_fact(
+        lambda: ctx.ledger.transition(
+            job,
+            JobState.SUBMITTED,
+            expect={JobState.SUBMITTING},
+            now=now,
+            detail=f"remote id {remote.remote_id}",
+            remote_id=remote.remote_id,
+            submitted_at=remote.submitted_at,
+            deadline=deadline,
+            durable=True,
+        )
     )
     if moved is None:
         return Done("job moved while submitting")

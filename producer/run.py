@@ -12,6 +12,7 @@ from jobs.batches import BatchStore
 from jobs.budget import Budget
 from jobs.ledger import Ledger
 from jobs.models import Priority
+from jobs.replicas import Replicas
 from producer.batch import BatchPlan, Dispatch, EnqueueResult, enqueue_batch, plan_batch
 from producer.options import SubmitOptions
 from storage.s3 import ensure_bucket, s3_client
@@ -35,7 +36,7 @@ def enqueue_plan(
     now: datetime,
 ) -> EnqueueResult:
     """Write ``plan`` into the ledger and dispatch its new jobs (see `enqueue_batch`)."""
-    ledger = Ledger(client, record_ttl_s=settings.job_record_ttl_s)
+    ledger = Ledger(client, settings.job_record_ttl_s, Replicas.of(settings))
     return enqueue_batch(plan, ledger, BatchStore(client), dispatch, now, Budget(client))
 
 
