@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from config.redis import redis_client
@@ -31,9 +32,16 @@ def redis_server_binary() -> str:
 
 
 def start_redis(
-    workdir: Path, port: int | None = None, appendonly: bool = False, timeout_s: float = 20
+    workdir: Path,
+    port: int | None = None,
+    appendonly: bool = False,
+    timeout_s: float = 20,
+    extra_args: Sequence[str] = (),
 ) -> Service:
-    """Start redis-server on a free port with its data in ``workdir``; wait until it answers."""
+    """Start redis-server on a free port with its data in ``workdir``; wait until it answers.
+
+    ``extra_args`` go on the command line after restyle's own (e.g. ``--replicaof``).
+    """
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     argv = [
@@ -45,6 +53,7 @@ def start_redis(
         "--appendonly", "yes" if appendonly else "no",
         "--maxmemory-policy", "noeviction",
         "--protected-mode", "no",
+        *extra_args,
     ]  # fmt: skip
     url = f"redis://127.0.0.1:{port}/0"
     service = Service("redis", url, port, argv, base_env(), workdir / "redis.log").start()
