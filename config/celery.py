@@ -79,7 +79,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "timezone": "UTC",
         "enable_utc": True,
         "redbeat_key_prefix": "restyle:redbeat:",
-        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "beat_scheduler": "workers.beat_scheduler.OutageTolerantScheduler",
         # RedBeat's defaults (a 1500 s lock, retried every 300 s) leave a beat restarted after a
         # crash (e.g. a Redis restart) waiting 25 minutes for its dead predecessor's lock.
         "beat_max_loop_interval": 10,

@@ -73,7 +73,17 @@ def sentinel_manager(settings: Settings, found: SentinelSet) -> Sentinel:
 
 def redis_client(settings: Settings, connect_timeout_s: float = 5.0) -> redis.Redis[bytes]:
     """A client of the configured Redis (its primary, for a Sentinel set)."""
-    options = _client_options(settings, connect_timeout_s)
+    return _client(settings, _client_options(settings, connect_timeout_s))
+
+
+def redbeat_client(settings: Settings) -> redis.Redis[str]:
+    """The client RedBeat uses (it reads strings), with the same retries as every other."""
+    options = {**_client_options(settings, 5.0), "decode_responses": True}
+    client: redis.Redis[str] = _client(settings, options)  # type: ignore[assignment]
+    return client
+
+
+def _client(settings: Settings, options: dict[str, Any]) -> redis.Redis[bytes]:
     password = _secret(settings.redis_password)
     found = settings.redis_sentinels
     if found is None:
@@ -145,6 +155,9 @@ def _redbeat(settings: Settings, found: SentinelSet | None) -> dict[str, Any]:
     return {"redbeat_redis_url": "redis-sentinel://", "redbeat_redis_options": options}
 
 
+_KOMBU = ("redis://", "sentinel://")
+
+
 def celery_redis(settings: Settings) -> dict[str, Any]:
     """Celery's broker, result backend and RedBeat settings for the configured Redis.
 
@@ -159,8 +172,12 @@ def celery_redis(settings: Settings) -> dict[str, Any]:
     )
     broker = settings.broker_url or default
     backend = settings.result_backend or default
+    transport = "SentinelTransport" if broker.startswith("sentinel://") else "Transport"
     return {
         "broker_url": broker,
+        # kombu's own transports with a fix for a worker exiting on a lost connection (see
+        # workers/broker.py); named here as a string, so config imports nothing of Celery's.
+        "broker_transport": f"workers.broker:{transport}" if broker.startswith(_KOMBU) else None,
         "result_backend": backend,
         "broker_transport_options": _transport_options(
             settings, found if broker == default else None

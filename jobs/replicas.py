@@ -10,6 +10,7 @@ With no replicas configured (one Redis) nothing waits.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -71,6 +72,30 @@ def after_the_fact(write: Callable[[], T | None]) -> T | None:
     try:
         return write()
     except NotReplicated as exc:
-        log.warning("%s; going on, the primary holds it", exc)
+        _SHORTFALLS.note(str(exc))
         written: T | None = exc.written
         return written
+
+
+class _Shortfalls:
+    """Logs a run of replica shortfalls once a minute with its count, not once per job."""
+
+    def __init__(self, every_s: float = 60.0) -> None:
+        self.every_s = every_s
+        self.logged_at = -every_s
+        self.unlogged = 0
+
+    def note(self, message: str) -> None:
+        now = time.monotonic()
+        self.unlogged += 1
+        if now - self.logged_at < self.every_s:
+            return
+        log.warning(
+            "%s; going on, the primary holds it (%d such write(s) since the last warning)",
+            message,
+            self.unlogged,
+        )
+        self.logged_at, self.unlogged = now, 0
+
+
+_SHORTFALLS = _Shortfalls()

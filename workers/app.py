@@ -6,8 +6,10 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init
+from redbeat.schedulers import REDBEAT_REDIS_KEY
 
 from config.celery import celery_config
+from config.redis import redbeat_client
 from config.settings import Settings, load_settings
 from workers.beat import connect_beat_sync
 from workers.logging import setup_celery_logging
@@ -21,6 +23,9 @@ def create_app(settings: Settings | None = None) -> Celery:
     settings = settings or load_settings()
     celery = Celery("restyle", include=TASK_MODULES)
     celery.conf.update(celery_config(settings))
+    # RedBeat builds its own client unless one is there: give it the factory's, which
+    # reconnects (through the sentinels) and retries like every other restyle client.
+    setattr(celery, REDBEAT_REDIS_KEY, redbeat_client(settings))
     setup_celery_logging(settings)
     connect_beat_sync(settings)
     connect_worker_signals()

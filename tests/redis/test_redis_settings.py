@@ -58,6 +58,7 @@ def test_celery_and_redbeat_reach_the_primary_through_the_sentinels() -> None:
         "sentinel://:p%40ss@sentinel-3:26381/2"
     )
     assert conf["result_backend"] == conf["broker_url"]
+    assert conf["broker_transport"] == "workers.broker:SentinelTransport"
     for options in (conf["broker_transport_options"], conf["result_backend_transport_options"]):
         assert options["master_name"] == "restyle"
         assert options["sentinel_kwargs"]["password"] == "sentinel-secret"
@@ -75,6 +76,7 @@ def test_one_redis_keeps_its_url_and_gets_the_password_only_where_celery_needs_i
     plain = celery_redis(Settings(redis_url="redis://cache:6379/1"))
     assert plain["broker_url"] == plain["result_backend"] == "redis://cache:6379/1"
     assert "master_name" not in plain["broker_transport_options"]
+    assert plain["broker_transport"] == "workers.broker:Transport"
 
     secret = Settings(redis_url="redis://cache:6379/1", redis_password=SecretStr("s3cret"))
     assert celery_redis(secret)["broker_url"] == "redis://:s3cret@cache:6379/1"
