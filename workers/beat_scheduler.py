@@ -63,5 +63,5 @@ class OutageTolerantScheduler(RedBeatScheduler):  # type: ignore[misc]
     def _note_up(self) -> None:
         if self._down_since is not None:
             gone = self.app.now().timestamp() - self._down_since
-            log.warning("beat: Redis is back after %.0f s", gone)
+            log.warning("beat: Redis is back (ticks failed for %.0f s)", gone)
             self._down_since = None
