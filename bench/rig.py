@@ -125,7 +125,7 @@ class Producer:
 
     @classmethod
     def of(cls, stack: Stack) -> Producer:
-        from workers.app import create_app
+        from workers.factory import create_app
 
         assert stack.s3 is not None
         settings = Settings(redis_url=stack.redis_url, s3_endpoint_url=stack.s3.url,

@@ -29,6 +29,7 @@ from producer.report_html import frame_grab, write_report
 from producer.run import enqueue_plan, plan_source
 from producer.sources import SourceError
 from storage.s3 import s3_client
+from workers.factory import sender
 
 Source = Annotated[
     str, typer.Argument(help="CSV/JSONL manifest, s3://bucket/prefix/, or a file/folder")
@@ -75,12 +76,9 @@ def submit(
     print_plan(plan)
     if dry_run:
         raise typer.Exit(1 if plan.problems or plan.over_budget else 0)
-    from workers.app import app
-    from workers.dispatch import dispatch_jobs
-
     client = redis_client(settings)
     try:
-        result = enqueue_plan(plan, settings, client, lambda jobs: dispatch_jobs(app, jobs), now)
+        result = enqueue_plan(plan, settings, client, sender(settings), now)
     except SubmitError as exc:
         raise fail(str(exc), 1) from None
     print_result(result)
@@ -193,10 +191,7 @@ def retry(
     jobs = [job for job in ledger.get_many(_ids_or_exit(ledger, batch)) if job.state in wanted]
     requeued = [new for job in jobs if (new := requeue(ledger, job, now)) is not None]
     if requeued:
-        from workers.app import app
-        from workers.dispatch import dispatch_jobs
-
-        dispatch_jobs(app, requeued)
+        sender(settings)(requeued)
     console.print(f"requeued {len(requeued)} of {len(jobs)} job(s) in {batch}")
 
 

@@ -18,6 +18,7 @@ from jobs.replicas import Replicas
 from providers.errors import InvalidRequest
 from providers.registry import validate_request
 from providers.request import EditRequest
+from workers.factory import sender
 
 
 def enqueue(
@@ -61,10 +62,7 @@ def enqueue(
     )
     ledger = Ledger(redis_client(settings), settings.job_record_ttl_s, Replicas.of(settings))
     if ledger.add([job])[0]:
-        from workers.app import app
-        from workers.dispatch import dispatch_jobs
-
-        dispatch_jobs(app, [job])
+        sender(settings)([job])
     console.print(job.id)
 
 

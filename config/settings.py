@@ -8,6 +8,7 @@ Nested values use ``__``: ``RESTYLE_SEGMIND__API_KEYS=k1,k2`` and
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -216,6 +217,21 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise SettingsError(f"{_env_name(first['loc'])}: {first['msg']}") from None
+
+
+def settings_from_env(env: Mapping[str, str]) -> Settings:
+    """The settings ``env`` (``RESTYLE_*`` variables, as a child process would get them) holds,
+    over the process's own environment; `SettingsError` as in `load_settings`."""
+    values: dict[str, Any] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = name.removeprefix(ENV_PREFIX).lower().split("__")
+        target = values
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = value
+    return load_settings(**values)
 
 
 def key_id(api_key: SecretStr) -> str:
