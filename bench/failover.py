@@ -12,7 +12,10 @@ moto S3, the emulator honouring idempotency keys):
 No process is restarted by hand in any run; the figures say whether workers and beat were alive
 at the end. Prints one JSON line per run.
 
-    python -m bench.failover [--mode sentinel|outage|bench] [--jobs 100] [--outage 90]
+- ``wait``: the three costly ledger writes of each job with and without WAIT on a Sentinel
+  set, for what WAIT costs per job.
+
+    python -m bench.failover [--mode sentinel|outage|bench|wait] [--jobs 100] [--outage 90]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -41,10 +45,23 @@ from bench.rig import (
     terminal_count,
 )
 from config.redis import redis_client
+from config.settings import Settings
 from devstack import Stack
 from devstack.stack import ALL_QUEUES
+from jobs.ledger import Ledger
+from jobs.models import Job
+from jobs.replicas import Replicas
+from jobs.states import JobState
 from workers.dispatch import dispatch_jobs
 
+PATH = [
+    (JobState.SUBMITTING, True),
+    (JobState.SUBMITTED, True),
+    (JobState.SUCCEEDED, False),
+    (JobState.ARCHIVING, False),
+    (JobState.STORED, True),
+]
+"""A job's moves from QUEUED to STORED, and whether each is one of the costly writes."""
 IGNORED_COMMANDS = frozenset({"ping", "info", "replconf", "publish", "subscribe", "psync"})
 """Commands of replication and of the sentinels' monitoring, not of restyle's work."""
 
@@ -261,9 +278,44 @@ def bench(plan: FailoverPlan) -> dict[str, Any]:
     }
 
 
+def _durable_writes(ledger: Ledger, jobs: Sequence[Job], durable: bool) -> float:
+    """Seconds for each job's costly writes: claim, remote id, and STORED (via the states
+    between, which are not durable)."""
+    now = datetime.now(UTC)
+    ledger.add(jobs)
+    started = time.perf_counter()
+    for job in jobs:
+        current: Job | str | None = job
+        for to, costly in PATH:
+            current = ledger.transition(current or job.id, to, expect=set(JobState), now=now,
+                                        durable=durable and costly)  # fmt: skip
+    return time.perf_counter() - started
+
+
+def wait_cost(jobs: int = 500) -> dict[str, Any]:
+    """What WAIT adds per job on a Sentinel set (primary + one replica on loopback): the same
+    three ledger writes per job with and without it, in the same run."""
+    with bench_stack("failover-wait") as stack:
+        cluster = stack.start_sentinels()
+        settings = Settings(redis_url=cluster.url)
+        ledger = Ledger(redis_client(settings), 3600, Replicas(1, 1000))
+        plain = _durable_writes(ledger, make_jobs("plain", ["u"] * jobs), durable=False)
+        waited = _durable_writes(ledger, make_jobs("waited", ["u"] * jobs), durable=True)
+    return {
+        "bench": "failover.wait",
+        "jobs": jobs,
+        "ms_per_job_without_wait": round(1000 * plain / jobs, 3),
+        "ms_per_job_with_wait": round(1000 * waited / jobs, 3),
+        "wait_ms_per_job": round(1000 * (waited - plain) / jobs, 3),
+        "ratio": round(waited / plain, 2),
+        "ok": True,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.failover")
-    parser.add_argument("--mode", choices=["sentinel", "outage", "bench"], default="sentinel")
+    modes = ["sentinel", "outage", "bench", "wait"]
+    parser.add_argument("--mode", choices=modes, default="sentinel")
     parser.add_argument("--jobs", type=int, default=100)
     parser.add_argument("--outage", type=float, default=90.0, help="seconds Redis is down")
     parser.add_argument("--keep", action="store_true", help="keep the service logs")
@@ -271,6 +323,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     plan = FailoverPlan(jobs=args.jobs, outage_s=args.outage)
     if args.mode == "bench":
         line = bench(plan)
+    elif args.mode == "wait":
+        line = wait_cost(args.jobs)
     else:
         line = run(args.mode, plan, sentinel=args.mode == "sentinel", keep=args.keep).as_json()
     print(json.dumps(line))
