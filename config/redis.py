@@ -187,6 +187,9 @@ def celery_redis(settings: Settings) -> dict[str, Any]:
         ),
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,
+        # A task running when the connection drops finishes (a POST in flight is not cut
+        # short); its ack is lost, and the reconciler re-drives the job if it needs it.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "redis_backend_health_check_interval": HEALTH_CHECK_S,
         "redis_socket_keepalive": True,
         **_redbeat(settings, found),

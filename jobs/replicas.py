@@ -77,7 +77,7 @@ def after_the_fact(write: Callable[[], T | None]) -> T | None:
         return written
 
 
-class _Shortfalls:
+class Shortfalls:
     """Logs a run of replica shortfalls once a minute with its count, not once per job."""
 
     def __init__(self, every_s: float = 60.0) -> None:
@@ -85,17 +85,19 @@ class _Shortfalls:
         self.logged_at = -every_s
         self.unlogged = 0
 
-    def note(self, message: str) -> None:
-        now = time.monotonic()
+    def note(self, message: str, now: float | None = None) -> bool:
+        """Count one shortfall; True when this one was logged."""
+        now = time.monotonic() if now is None else now
         self.unlogged += 1
         if now - self.logged_at < self.every_s:
-            return
+            return False
         log.warning(
             "%s; going on, the primary holds it (%d such write(s) since the last warning)",
             message,
             self.unlogged,
         )
         self.logged_at, self.unlogged = now, 0
+        return True
 
 
-_SHORTFALLS = _Shortfalls()
+_SHORTFALLS = Shortfalls()
