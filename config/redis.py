@@ -18,7 +18,6 @@ replica (about ``down-after-milliseconds`` + 1-2 s) or for one Redis to restart.
 
 from __future__ import annotations
 
-import logging
 import math
 from typing import Any
 from urllib.parse import quote
@@ -29,8 +28,6 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from config.settings import SentinelSet, Settings
-
-log = logging.getLogger(__name__)
 
 BACKOFF_CAP_S = 2.0
 BACKOFF_BASE_S = 0.05
@@ -57,7 +54,8 @@ def _client_options(settings: Settings, connect_timeout_s: float) -> dict[str, A
     return {
         "retry": retry_policy(settings),
         "socket_connect_timeout": connect_timeout_s,
-        "socket_timeout": max(connect_timeout_s, 10.0),
+        # Above the longest answer restyle waits for: WAIT blocks up to its own timeout.
+        "socket_timeout": max(connect_timeout_s, 10.0, settings.redis_wait_timeout_ms / 1000 + 5),
         "socket_keepalive": True,
         "health_check_interval": HEALTH_CHECK_S,
     }
