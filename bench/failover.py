@@ -318,9 +318,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--mode", choices=modes, default="sentinel")
     parser.add_argument("--jobs", type=int, default=100)
     parser.add_argument("--outage", type=float, default=90.0, help="seconds Redis is down")
+    parser.add_argument("--give-up", type=float, default=600.0, help="seconds before giving up")
     parser.add_argument("--keep", action="store_true", help="keep the service logs")
     args = parser.parse_args(argv)
-    plan = FailoverPlan(jobs=args.jobs, outage_s=args.outage)
+    plan = FailoverPlan(jobs=args.jobs, outage_s=args.outage, give_up_s=args.give_up)
     if args.mode == "bench":
         line = bench(plan)
     elif args.mode == "wait":
