@@ -135,6 +135,9 @@ def worker_env() -> dict[str, str]:
         "RESTYLE_RECONCILE_INTERVAL_S": "5",
         "RESTYLE_HTTP_READ_TIMEOUT_S": "5",
         "RESTYLE_JOB_DEADLINE_S": "900",
+        # An archive whose retry could not be sent while Redis was down is re-driven after
+        # this stall (900 s by default, longer than these runs), as in bench.chaos.
+        "RESTYLE_ARCHIVE_STALL_S": "20",
         **provider_env(TYPICAL_DURATION_S="3", CONCURRENCY="1000", RATE_PER_S="10000"),
     }
 
