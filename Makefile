@@ -56,6 +56,7 @@ chaos: $(STAMP)
 
 bench: $(STAMP)
 	for b in emulator_load enqueue quota overhead polling archive scale clip_e2e; do $(BIN)/python -m bench.$$b || exit 1; done
+	for m in sentinel outage bench wait; do $(BIN)/python -m bench.failover --mode $$m || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

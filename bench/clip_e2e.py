@@ -21,9 +21,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import redis
-
 from bench.rig import bench_stack
+from config.redis import redis_client
 from config.settings import ProviderName, load_settings
 from jobs.batches import BatchStore
 from jobs.clip_store import ClipStore
@@ -71,7 +70,7 @@ def _submit_and_wait(source: Any, continuity: Continuity, job_seconds: float) ->
     app = create_app(settings)
     s3 = s3_client(settings)
     ensure_bucket(s3, settings.s3_bucket)
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings)
     options = SubmitOptions(prompt="make it winter", provider=ProviderName.SEGMIND,
                             batch="clip-e2e", continuity=continuity)  # fmt: skip
     started = time.time()

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import redis
 
-from config.settings import ProviderName
+from config.redis import redis_client
+from config.settings import ProviderName, Settings
 from devstack import start_redis
 from jobs.ledger import Ledger, encode
 from jobs.models import Job, Priority, job_id_for
@@ -79,7 +80,7 @@ def run(count: int, chunk_size: int, workdir: Path) -> dict[str, float | int | b
     jobs = make_jobs(count)
     chunks = [jobs[i : i + chunk_size] for i in range(0, count, chunk_size)]
     service = start_redis(workdir)
-    client = redis.Redis.from_url(service.url)
+    client = redis_client(Settings(redis_url=service.url))
     try:
         ledger = Ledger(client)
         seconds, memory = measure(client, chunks, ledger.add)

@@ -39,6 +39,7 @@ from bench.rig import (
     source_urls,
     wait_for_batch,
 )
+from config.redis import redis_client
 from devstack import Stack
 from devstack.stack import ALL_QUEUES
 from jobs.states import JobState
@@ -77,7 +78,7 @@ def noop_rate(stack: Stack, tasks: int, workers: int, concurrency: int) -> tuple
     for n in range(workers):
         stack.start_worker((NOOP_QUEUE,), concurrency, f"noop{n}", app="bench.noop_app")
     producer = Producer.of(stack)
-    client = redis.Redis.from_url(producer.settings.redis_url)
+    client = redis_client(producer.settings)
     cpu_before = celery_cpu_s(stack)
     started = time.perf_counter()
     with producer.app.producer_or_acquire() as publisher:

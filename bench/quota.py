@@ -24,12 +24,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-import redis
 from pydantic import SecretStr
 
 from bench.rig import Producer, bench_stack, emulator_client, source_urls, terminal_count
 from config.catalogue import provider_spec
-from config.settings import ProviderName, key_id
+from config.redis import redis_client
+from config.settings import ProviderName, Settings, key_id
 from devstack import Stack
 from devstack.stack import ALL_QUEUES, dev_key
 from jobs.ledger import Ledger
@@ -82,7 +82,7 @@ def make_jobs(producer: Producer, batch: str, urls: Sequence[str]) -> list[Job]:
 def reset(stack: Stack, args: argparse.Namespace) -> None:
     """Empty Redis (ledger and broker) and restart the emulator's key at concurrency C."""
     assert stack.redis is not None
-    redis.Redis.from_url(stack.redis.url).flushall()
+    redis_client(Settings(redis_url=stack.redis.url)).flushall()
     with emulator_client(stack) as client:
         client.post("/_emulator/reset").raise_for_status()
         processing = {"min_s": args.job_time, "max_s": args.job_time}

@@ -19,14 +19,15 @@ from typing import Any
 
 import boto3
 import httpx
-import redis
 from celery import Celery
 
+from config.redis import redis_client
 from config.settings import ProviderName, Settings
 from devstack import Service, Stack
 from devstack.s3 import MOTO_CREDENTIALS
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
+from jobs.replicas import Replicas
 from jobs.request import EditRequest
 from jobs.states import JobState
 from media.clips import make_clip
@@ -124,13 +125,15 @@ class Producer:
 
     @classmethod
     def of(cls, stack: Stack) -> Producer:
-        from workers.app import create_app
+        from workers.factory import create_app
 
-        assert stack.redis is not None and stack.s3 is not None
-        settings = Settings(redis_url=stack.redis.url, s3_endpoint_url=stack.s3.url,
-                            s3_bucket=stack.bucket, log_level="WARNING")  # fmt: skip
-        client = redis.Redis.from_url(settings.redis_url)
-        return cls(settings, Ledger(client), create_app(settings))
+        assert stack.s3 is not None
+        settings = Settings(redis_url=stack.redis_url, s3_endpoint_url=stack.s3.url,
+                            s3_bucket=stack.bucket, log_level="WARNING",
+                            redis_wait_replicas=int(stack.sentinels is not None))  # fmt: skip
+        client = redis_client(settings)
+        ledger = Ledger(client, settings.job_record_ttl_s, Replicas.of(settings))
+        return cls(settings, ledger, create_app(settings))
 
 
 def emulator_client(stack: Stack) -> httpx.Client:

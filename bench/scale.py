@@ -30,6 +30,7 @@ from bench.rig import (
     source_urls,
     wait_for_batch,
 )
+from config.redis import redis_client
 from devstack import Stack
 from devstack.stack import ALL_QUEUES
 from jobs.batches import Batch, BatchStore
@@ -89,7 +90,7 @@ def run(jobs: int, processing_s: float, workers: int, concurrency: int) -> dict[
         producer = Producer.of(stack)
         url = source_urls(stack, 1)[0]
         small = run_batch(stack, producer, url, max(100, jobs // 20))
-        client = redis.Redis.from_url(producer.settings.redis_url)
+        client = redis_client(producer.settings)
         before, _ = memory(client)
         big = run_batch(stack, producer, url, jobs)
         after, peak = memory(client)

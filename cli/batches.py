@@ -33,7 +33,7 @@ from producer.report import build_rows
 from producer.report_html import frame_grab, write_report
 from producer.run import enqueue_plan, plan_source
 from storage.s3 import s3_client
-from tasks.messages import CLIP_TASK_NAMES
+from workers.factory import outbox
 
 Source = Annotated[
     str, typer.Argument(help="CSV/JSONL manifest, s3://bucket/prefix/, or a file/folder")
@@ -98,19 +98,10 @@ def submit(
     print_plan(plan)
     if dry_run:
         raise typer.Exit(1 if plan.problems or plan.over_budget else 0)
-    from tasks.messages import dispatch_clips, dispatch_jobs
-    from workers.app import app
-
     client = redis_client(settings)
+    send = outbox(settings)
     try:
-        result = enqueue_plan(
-            plan,
-            settings,
-            client,
-            lambda jobs: dispatch_jobs(app, jobs),
-            now,
-            lambda clips: dispatch_clips(app, clips),
-        )
+        result = enqueue_plan(plan, settings, client, send.jobs, now, send.clips)
     except SubmitError as exc:
         raise fail(str(exc), 1) from None
     print_result(result)
@@ -255,12 +246,9 @@ def retry(
     # Clips first: a retried segment stored at once must find its clip open again.
     clip_steps = reopen_clips(clips, clips.batch_ids(batch), now)
     requeued = [new for job in jobs if (new := requeue(ledger, job, now)) is not None]
-    from tasks.messages import dispatch_jobs
-    from workers.app import app
-
-    dispatch_jobs(app, [job for job in requeued if not job.awaits_anchor])
-    for step in clip_steps:
-        app.send_task(CLIP_TASK_NAMES[step.step], args=[step.clip_id])
+    send = outbox(settings)
+    send.jobs([job for job in requeued if not job.awaits_anchor])
+    send.clip_steps(clip_steps)
     console.print(f"requeued {len(requeued)} of {len(jobs)} job(s) in {batch}")
 
 

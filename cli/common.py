@@ -6,6 +6,7 @@ import redis
 import typer
 from rich.console import Console
 
+from config import redis as redis_factory
 from config.settings import Settings, SettingsError, load_settings
 
 console = Console()
@@ -23,11 +24,12 @@ def settings_or_exit() -> Settings:
 
 def redis_client(settings: Settings) -> redis.Redis[bytes]:
     """A Redis client that fails with a readable message when Redis is unreachable."""
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+    client = redis_factory.redis_client(settings)
     try:
         client.ping()
     except redis.ConnectionError:
-        errors.print(f"[red]cannot reach Redis at {settings.redis_url}[/]", highlight=False)
+        where = redis_factory.describe(settings)
+        errors.print(f"[red]cannot reach Redis ({where})[/]", highlight=False)
         raise typer.Exit(2) from None
     return client
 

@@ -10,18 +10,19 @@ report; and stops everything, also on Ctrl-C.
 from __future__ import annotations
 
 import csv
-import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import redis
-
+from cli.batches import write_batch_report
 from cli.common import console
 from cli.progress import watch
-from config.settings import ProviderName, Settings, load_settings
+from config.redis import redis_client
+from config.settings import ProviderName, Settings, settings_from_env
 from devstack import Stack
+from devstack.s3 import MOTO_CREDENTIALS
+from devstack.stack import ALL_QUEUES
 from jobs.clip_store import ClipStore
 from jobs.clips import Clip, ClipState
 from jobs.ledger import Ledger
@@ -31,12 +32,17 @@ from media.clips import make_av_clip, make_clip
 from producer.batch import SubmitOptions
 from producer.run import enqueue_plan, plan_source
 from storage.s3 import s3_client
+from workers.factory import outbox
 
 DEMO_PROVIDERS = (ProviderName.RUNWAY, ProviderName.SEGMIND, ProviderName.AIMLAPI)
 PROMPTS = ("make it winter, snow falling", "turn it into a watercolour painting", "neon night")
 PATTERNS = ("bars", "gradient", "noise")
 LONG_CLIP = "long-clip"
 LONG_SECONDS = 12.0
+MOTO_SETTINGS = {
+    "RESTYLE_S3_ACCESS_KEY_ID": MOTO_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+    "RESTYLE_S3_SECRET_ACCESS_KEY": MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+}
 DEMO_ENV = {
     "RESTYLE_POLL_MAX_INTERVAL_S": "2",
     **{f"RESTYLE_{name.value.upper()}__TYPICAL_DURATION_S": "4" for name in ProviderName},
@@ -77,34 +83,22 @@ def run_demo(workdir: Path, clips: int = 6, timeout_s: float = 90) -> bool:
         stack.start_redis()
         stack.start_s3()
         stack.start_emulator("--preset", "calm", "--processing-time", "3:8")
-        os.environ.update(stack.env(**DEMO_ENV))
         for index in range(2):
-            stack.start_worker(concurrency=3, name=f"demo{index + 1}")
-        return _submit_and_follow(workdir, clips, timeout_s)
+            stack.start_worker(ALL_QUEUES, 3, f"demo{index + 1}", env=DEMO_ENV)
+        # The demo's own settings (moto's credentials included), not the shell's environment.
+        settings = settings_from_env(stack.env(**DEMO_ENV, **MOTO_SETTINGS))
+        return _submit_and_follow(settings, workdir, clips, timeout_s)
 
 
-def _submit_and_follow(workdir: Path, clips: int, timeout_s: float) -> bool:
-    from cli.batches import write_batch_report
-    from tasks.messages import dispatch_jobs
-    from workers.app import app
-
-    settings = load_settings()
+def _submit_and_follow(settings: Settings, workdir: Path, clips: int, timeout_s: float) -> bool:
     manifest = write_samples(workdir / "clips", clips)
     console.print(f"[bold]made[/] {clips} sample clips and {manifest}")
     now = datetime.now(UTC)
     options = SubmitOptions(batch=f"demo-{now:%Y%m%d-%H%M%S}")
     plan = plan_source(str(manifest), options, settings, now)
-    client = redis.Redis.from_url(settings.redis_url)
-    from tasks.messages import dispatch_clips
-
-    enqueue_plan(
-        plan,
-        settings,
-        client,
-        lambda jobs: dispatch_jobs(app, jobs),
-        now,
-        lambda found: dispatch_clips(app, found),
-    )
+    client = redis_client(settings)
+    send = outbox(settings)
+    enqueue_plan(plan, settings, client, send.jobs, now, send.clips)
     ledger = Ledger(client)
     started = time.monotonic()
     store = ClipStore(client)

@@ -18,10 +18,12 @@ from jobs.clip_store import ClipStore
 from jobs.clips import Clip
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
+from jobs.replicas import Replicas
 from jobs.request import EditRequest
 from producer.checks import control_problems, normal_whitespace
 from providers.errors import InvalidRequest
 from providers.registry import validate_request
+from workers.factory import sender
 
 
 def enqueue(
@@ -63,11 +65,9 @@ def enqueue(
         updated_at=now,
         estimated_cost_usd=spec.effective_price.estimate(spec.output_seconds),
     )
-    if Ledger(redis_client(settings), settings.job_record_ttl_s).add([job])[0]:
-        from tasks.messages import dispatch_jobs
-        from workers.app import app
-
-        dispatch_jobs(app, [job])
+    ledger = Ledger(redis_client(settings), settings.job_record_ttl_s, Replicas.of(settings))
+    if ledger.add([job])[0]:
+        sender(settings)([job])
     console.print(job.id)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import redis
 from rich.console import Group
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn
@@ -52,6 +53,12 @@ def watch(
             if deadline is not None and time.monotonic() > deadline:
                 break
             time.sleep(interval_s)
-            last = Snapshot(time.monotonic(), ledger.batch_counts(batch))
-            live.update(render(batch, first, last, budget.spent(batch)))
+            try:
+                last = Snapshot(time.monotonic(), ledger.batch_counts(batch))
+                spent = budget.spent(batch)
+            except (redis.ConnectionError, redis.TimeoutError):
+                # Past the client's own retries (a long outage): keep the last figures on
+                # screen and ask again, as the workers do, rather than end the watch.
+                continue
+            live.update(render(batch, first, last, spent))
     return last

@@ -8,6 +8,7 @@ Nested values use ``__``: ``RESTYLE_SEGMIND__API_KEYS=k1,k2`` and
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -29,6 +30,46 @@ class ProviderName(StrEnum):
 
 class SettingsError(Exception):
     """A setting is missing or wrong; the message names the environment variable."""
+
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+SENTINEL_SCHEME = "sentinel://"
+
+
+class SentinelSet(BaseModel):
+    """Where the sentinels are, which primary they watch, and the database to use."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sentinels: tuple[tuple[str, int], ...]
+    master_name: str
+    db: int = 0
+
+    @classmethod
+    def parse(cls, url: str) -> SentinelSet:
+        """``sentinel://h1:26379,h2:26379,h3:26379/mymaster[/db]``; ValueError saying what is
+        wrong (passwords never go here: RESTYLE_REDIS_PASSWORD, RESTYLE_REDIS_SENTINEL_PASSWORD)."""
+        rest = url.removeprefix(SENTINEL_SCHEME)
+        hosts, _, path = rest.partition("/")
+        if "@" in hosts:
+            raise ValueError(
+                "put passwords in RESTYLE_REDIS_PASSWORD and RESTYLE_REDIS_SENTINEL_PASSWORD, "
+                "not in the URL"
+            )
+        parts = [part for part in path.split("/") if part]
+        if not parts or len(parts) > 2:
+            raise ValueError("must be sentinel://host:port,host:port,.../master_name[/db]")
+        if len(parts) == 2 and not parts[1].isdigit():
+            raise ValueError(f"database {parts[1]!r} is not a number")
+        sentinels = tuple(_host_port(item) for item in hosts.split(","))
+        return cls(sentinels=sentinels, master_name=parts[0], db=int(parts[1]) if parts[1:] else 0)
+
+
+def _host_port(item: str) -> tuple[str, int]:
+    host, _, port = item.strip().rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"sentinel {item.strip()!r} is not host:port")
+    return host, int(port)
 
 
 def _split_keys(value: Any) -> Any:
@@ -124,6 +165,17 @@ class Settings(BaseSettings):
     )
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    """One Redis (``redis://``, ``rediss://``, ``unix://``) or a Sentinel set
+    (``sentinel://host:port,host:port,.../master_name[/db]``); see `SentinelSet`."""
+    redis_password: SecretStr | None = None
+    """Redis's password (for a Sentinel set's primary and replicas; a plain URL may carry it)."""
+    redis_sentinel_password: SecretStr | None = None
+    """The sentinels' own password, when they have one (``requirepass`` in sentinel.conf)."""
+    redis_wait_replicas: int = Field(default=0, ge=0, le=16)
+    """Replicas that must hold a costly write before restyle acts on it (``WAIT``); 0 = none."""
+    redis_wait_timeout_ms: int = Field(default=1000, ge=1, le=60_000)
+    redis_failover_wait_s: float = Field(default=30.0, gt=0, le=600)
+    """How long one Redis call keeps retrying over a failover or an outage before it fails."""
     broker_url: str | None = None
     result_backend: str | None = None
     visibility_timeout_s: int = Field(default=43_200, ge=600)
@@ -171,10 +223,19 @@ class Settings(BaseSettings):
     """Where providers reach ``restyle web`` (crun callbacks); unset: no callbacks."""
     web: WebSettings = WebSettings()
 
-    @field_validator("redis_url", "broker_url", "result_backend")
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_target(cls, value: str) -> str:
+        if value.startswith(SENTINEL_SCHEME):
+            SentinelSet.parse(value)
+        elif not value.startswith(REDIS_SCHEMES):
+            raise ValueError(f"must start with {', '.join(REDIS_SCHEMES)} or {SENTINEL_SCHEME}")
+        return value
+
+    @field_validator("broker_url", "result_backend")
     @classmethod
     def _check_redis_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+        if value is not None and not value.startswith(REDIS_SCHEMES):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
@@ -191,12 +252,11 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def celery_broker_url(self) -> str:
-        return self.broker_url or self.redis_url
-
-    @property
-    def celery_result_backend(self) -> str:
-        return self.result_backend or self.redis_url
+    def redis_sentinels(self) -> SentinelSet | None:
+        """The Sentinel set ``redis_url`` names, or None for one Redis."""
+        if self.redis_url.startswith(SENTINEL_SCHEME):
+            return SentinelSet.parse(self.redis_url)
+        return None
 
 
 def _env_name(loc: tuple[int | str, ...]) -> str:
@@ -210,6 +270,21 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise SettingsError(f"{_env_name(first['loc'])}: {first['msg']}") from None
+
+
+def settings_from_env(env: Mapping[str, str]) -> Settings:
+    """The settings ``env`` (``RESTYLE_*`` variables, as a child process would get them) holds,
+    over the process's own environment; `SettingsError` as in `load_settings`."""
+    values: dict[str, Any] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = name.removeprefix(ENV_PREFIX).lower().split("__")
+        target = values
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = value
+    return load_settings(**values)
 
 
 def key_id(api_key: SecretStr) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
-import redis
-
+from config.redis import redis_client
+from config.settings import Settings
 from devstack.process import Service, base_env, free_port, wait_for
 
 
@@ -31,9 +32,16 @@ def redis_server_binary() -> str:
 
 
 def start_redis(
-    workdir: Path, port: int | None = None, appendonly: bool = False, timeout_s: float = 20
+    workdir: Path,
+    port: int | None = None,
+    appendonly: bool = False,
+    timeout_s: float = 20,
+    extra_args: Sequence[str] = (),
 ) -> Service:
-    """Start redis-server on a free port with its data in ``workdir``; wait until it answers."""
+    """Start redis-server on a free port with its data in ``workdir``; wait until it answers.
+
+    ``extra_args`` go on the command line after restyle's own (e.g. ``--replicaof``).
+    """
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     argv = [
@@ -45,10 +53,11 @@ def start_redis(
         "--appendonly", "yes" if appendonly else "no",
         "--maxmemory-policy", "noeviction",
         "--protected-mode", "no",
+        *extra_args,
     ]  # fmt: skip
     url = f"redis://127.0.0.1:{port}/0"
     service = Service("redis", url, port, argv, base_env(), workdir / "redis.log").start()
-    client = redis.Redis.from_url(url)
+    client = redis_client(Settings(redis_url=url, redis_failover_wait_s=1))
     try:
         wait_for(lambda: bool(client.ping()), timeout_s, f"redis-server on port {port}")
     except TimeoutError:

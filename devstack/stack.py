@@ -15,6 +15,7 @@ from config.settings import ENV_PREFIX, ProviderName
 from devstack.process import Service, base_env, free_port, wait_for
 from devstack.redis import start_redis
 from devstack.s3 import MOTO_CREDENTIALS, start_moto
+from devstack.sentinel import SentinelCluster, start_sentinel_set
 
 ALL_QUEUES = ("submit", "submit.interactive", "poll", "archive", "batch", "media")
 
@@ -36,6 +37,7 @@ class Stack:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="restyle-stack-"))
         self.bucket = bucket
         self.redis: Service | None = None
+        self.sentinels: SentinelCluster | None = None
         self.s3: Service | None = None
         self.emulator: Service | None = None
         self.workers: list[Service] = []
@@ -55,6 +57,19 @@ class Stack:
     def start_redis(self, appendonly: bool = False, port: int | None = None) -> Service:
         self.redis = start_redis(self.workdir / "redis", port=port, appendonly=appendonly)
         return self.redis
+
+    def start_sentinels(self) -> SentinelCluster:
+        """A Sentinel set (primary, replica, three sentinels) instead of one Redis."""
+        self.sentinels = start_sentinel_set(self.workdir / "sentinel")
+        return self.sentinels
+
+    @property
+    def redis_url(self) -> str:
+        """``RESTYLE_REDIS_URL`` of the stack: the Sentinel set's, or the one Redis's."""
+        if self.sentinels is not None:
+            return self.sentinels.url
+        assert self.redis is not None, "start Redis or a Sentinel set first"
+        return self.redis.url
 
     def start_s3(self, port: int | None = None) -> Service:
         self.s3 = start_moto(self.workdir, port=port)
@@ -81,8 +96,10 @@ class Stack:
         env: dict[str, str] = dict(MOTO_CREDENTIALS)
         env[ENV_PREFIX + "ALLOW_PRIVATE_SOURCES"] = "true"
         env[ENV_PREFIX + "LOG_FORMAT"] = "json"
-        if self.redis:
-            env[ENV_PREFIX + "REDIS_URL"] = self.redis.url
+        if self.redis or self.sentinels:
+            env[ENV_PREFIX + "REDIS_URL"] = self.redis_url
+        if self.sentinels:
+            env[ENV_PREFIX + "REDIS_WAIT_REPLICAS"] = "1"
         if self.s3:
             env[ENV_PREFIX + "S3_ENDPOINT_URL"] = self.s3.url
             env[ENV_PREFIX + "S3_BUCKET"] = self.bucket
@@ -144,3 +161,5 @@ class Stack:
         for service in (self.beat, self.emulator, self.s3, self.redis):
             if service is not None:
                 service.stop()
+        if self.sentinels is not None:
+            self.sentinels.stop()

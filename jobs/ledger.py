@@ -5,10 +5,17 @@ One Lua script creates a job with its indexes, another moves it: it writes only 
 and version are still the ones the caller read, so a duplicated or redelivered Celery message
 finds the job already moved and does nothing. Finished jobs keep their record for
 ``record_ttl_s``; unfinished jobs never expire.
+
+Over a failover or a dropped connection the client retries a call (`config.redis`), so a
+compare-and-set may run twice: the first run wrote and its answer was lost, the second finds
+a version it does not expect. That second run is recognised as applied when the stored record
+is byte for byte the one this call wrote (its ``write_token`` is this call's own).
+Durable writes (``durable=True``, and `add`) send ``WAIT`` in the same pipeline (`Replicas`).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +25,7 @@ import redis
 
 from jobs import redis_keys
 from jobs.models import Job
+from jobs.replicas import NO_REPLICAS, NotReplicated, Replicas
 from jobs.scripts import load_script
 from jobs.states import ACTIVE_STATES, JobState, can_transition
 
@@ -25,7 +33,9 @@ DEFAULT_RECORD_TTL_S = 14 * 86400
 MAX_RACES = 20
 """Version races tolerated in one call before `LedgerContention` (each means another writer won)."""
 
-FIXED_FIELDS = frozenset({"id", "batch", "state", "version", "events", "created_at", "updated_at"})
+FIXED_FIELDS = frozenset(
+    {"id", "batch", "state", "version", "write_token", "events", "created_at", "updated_at"}
+)
 _ACTIVE = sorted(state.value for state in ACTIVE_STATES)
 
 
@@ -66,13 +76,16 @@ def epoch(moment: datetime) -> float:
 def advance(job: Job, now: datetime, changes: dict[str, Any], state: JobState | None) -> Job:
     """A validated copy of ``job`` with ``changes``, a new version and ``updated_at = now``.
 
-    With ``state`` the copy is in that state and carries one more history event.
+    With ``state`` the copy is in that state and carries one more history event. Its
+    ``write_token`` is new, so no other write can store the same record.
     Raise TypeError on a field that does not exist or may not be changed this way.
     """
     wrong = sorted(set(changes) - (set(Job.model_fields) - FIXED_FIELDS))
     if wrong:
         raise TypeError(f"cannot change job field(s): {', '.join(wrong)}")
-    data = {**job.model_dump(), **changes, "version": job.version + 1, "updated_at": now}
+    token = secrets.token_hex(6)
+    data = {**job.model_dump(), **changes, "version": job.version + 1, "write_token": token,
+            "updated_at": now}  # fmt: skip
     if state is not None:
         data["state"] = state
     return Job.model_validate(data)
@@ -91,19 +104,38 @@ class Ledger:
     """Jobs in Redis: create, read, move by compare-and-set, and query by state and batch."""
 
     def __init__(
-        self, client: redis.Redis[bytes], record_ttl_s: int = DEFAULT_RECORD_TTL_S
+        self,
+        client: redis.Redis[bytes],
+        record_ttl_s: int = DEFAULT_RECORD_TTL_S,
+        replicas: Replicas = NO_REPLICAS,
     ) -> None:
         self.client = client
         self.record_ttl_s = record_ttl_s
+        self.replicas = replicas
         self._add = load_script(client, "ledger_add")
         self._move = load_script(client, "ledger_move")
 
     def add(self, jobs: Sequence[Job]) -> list[bool]:
-        """Create ``jobs`` in one pipeline; False for an id that exists (left untouched)."""
+        """Create ``jobs`` in one pipeline; False for an id that exists (left untouched).
+
+        Raise `NotReplicated` when replicas are configured and too few hold the jobs: nothing
+        is dispatched then, and adding them again finds them (False) and dispatches them.
+        """
         pipe = self.client.pipeline(transaction=False)
         for job in jobs:
             self._add(keys=self._add_keys(job), args=self._add_args(job), client=pipe)
-        return [bool(created) for created in pipe.execute()]
+        waiting = self._wait_in(pipe, durable=bool(jobs))
+        answers = pipe.execute()
+        if waiting:
+            self.replicas.check(int(answers.pop()), f"adding {len(jobs)} job(s)")
+        return [bool(created) for created in answers]
+
+    def _wait_in(self, pipe: redis.client.Pipeline[bytes], durable: bool) -> bool:
+        """Queue ``WAIT`` at the end of ``pipe`` when ``durable`` and replicas are configured."""
+        if not durable or self.replicas.count == 0:
+            return False
+        pipe.wait(self.replicas.count, self.replicas.timeout_ms)
+        return True
 
     def _add_keys(self, job: Job) -> list[str]:
         return [
@@ -147,6 +179,7 @@ class Ledger:
         now: datetime,
         detail: str = "",
         expect_attempt: int | None = None,
+        durable: bool = False,
         **changes: Any,
     ) -> Job | None:
         """Move the job to ``to`` if it is in one of ``expect``; apply ``changes``; log an event.
@@ -158,11 +191,25 @@ class Ledger:
         a paid try is decided on one attempt, and a rival that started another try meanwhile
         (even one that left the state as it was, SUBMITTING -> SUBMITTING) makes it a no-op.
         Raise `IllegalTransition` when the job's state may not move to ``to``, TypeError on an
-        unknown field in ``changes``.
+        unknown field in ``changes``; with ``durable``, `NotReplicated` (carrying the new job)
+        when too few replicas hold the write.
         """
-        moved = self.move(
-            job, to, expect=expect, now=now, detail=detail, expect_attempt=expect_attempt, **changes
-        )
+        try:
+            moved = self.move(
+                job,
+                to,
+                expect=expect,
+                now=now,
+                detail=detail,
+                expect_attempt=expect_attempt,
+                durable=durable,
+                **changes,
+            )
+        except NotReplicated as exc:
+            # What `transition` writes is the job; `move` also says whether it claimed a stitch.
+            if isinstance(exc.written, Moved):
+                exc.written = exc.written.job
+            raise
         return None if moved is None else moved.job
 
     def move(
@@ -174,6 +221,7 @@ class Ledger:
         now: datetime,
         detail: str = "",
         expect_attempt: int | None = None,
+        durable: bool = False,
         **changes: Any,
     ) -> Moved | None:
         """`transition`, also saying whether this write stored a clip's last segment."""
@@ -191,13 +239,18 @@ class Ledger:
             if not can_transition(current.state, to):
                 raise IllegalTransition(job_id, current.state, to)
             new = advance(current, now, changes, to).with_event(now, detail)
-            outcome = self._write(current, new)
+            outcome = self._write(current, new, durable)
             if outcome != 0:
                 return Moved(new, stitch_due=outcome == 2) if outcome > 0 else None
         raise LedgerContention(f"job {job_id}: lost {MAX_RACES} races moving to {to}")
 
     def update(
-        self, job: str | Job, *, expect: JobState, now: datetime, **changes: Any
+        self,
+        job: str | Job,
+        *,
+        expect: JobState,
+        now: datetime,
+        **changes: Any,
     ) -> Job | None:
         """Change fields of a job that is still in ``expect`` (no event); None otherwise.
 
@@ -232,7 +285,7 @@ class Ledger:
         for _ in range(MAX_RACES):
             yield self.get(job_id)
 
-    def _write(self, old: Job, new: Job) -> int:
+    def _write(self, old: Job, new: Job, durable: bool = False) -> int:
         """Run the CAS script: 1 written, 0 lost a race, -1 the record vanished."""
         script_keys = [
             redis_keys.job(old.id),
@@ -250,10 +303,32 @@ class Ledger:
             ]
             script_keys += clip_keys
         score = epoch(new.updated_at)
-        args = [old.id, old.state.value, old.version, new.state.value, new.version, encode(new),
+        record = encode(new)
+        args = [old.id, old.state.value, old.version, new.state.value, new.version, record,
                 score, self.record_ttl_s, int(new.state.terminal),
                 score - self.record_ttl_s, *_ACTIVE]  # fmt: skip
-        return int(self._move(keys=script_keys, args=args))
+        acknowledged: int | None = None
+        if durable and self.replicas.count:
+            # WAIT counts its own connection's writes: the script and WAIT share a pipeline.
+            pipe = self.client.pipeline(transaction=False)
+            self._move(keys=script_keys, args=args, client=pipe)
+            self._wait_in(pipe, durable)
+            answer, acknowledged = pipe.execute()
+        else:
+            answer = self._move(keys=script_keys, args=args)
+        outcome = int(answer)
+        if outcome == 0 and self._holds(new.id, record):
+            # A retried run of this very write, whose first run had applied. Had that run also
+            # claimed a clip's stitch, the clip's watch entry (same script) re-drives it.
+            outcome = 1
+        if acknowledged is not None and outcome > 0:
+            written = Moved(new, stitch_due=outcome == 2)
+            self.replicas.check(int(acknowledged), f"job {new.id} -> {new.state}", written)
+        return outcome
+
+    def _holds(self, job_id: str, record: str) -> bool:
+        """True when the stored record of ``job_id`` is exactly ``record``."""
+        return self.client.hget(redis_keys.job(job_id), "j") == record.encode()
 
     def stale(self, state: JobState, older_than: datetime, limit: int = 1000) -> list[str]:
         """Ids in ``state`` whose last change is older than ``older_than``, oldest first."""

@@ -49,6 +49,8 @@ class Job(BaseModel):
     priority: Priority = Priority.BULK
     state: JobState = JobState.QUEUED
     version: int = 0
+    write_token: str = ""
+    """Random, new with each version: a retried compare-and-set knows its own earlier run by it."""
     attempt: int = 0
     client_request_id: str | None = None
     key_id: str | None = None

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from jobs.failures import FailureKind
 from jobs.models import Job
+from jobs.replicas import after_the_fact
 from jobs.states import JobState
 from pipeline.clip_fanin import after_segment_stored, before_segment_stored
 from pipeline.context import Context, utcnow
@@ -100,13 +101,16 @@ def _retry(ctx: Context, job: Job, exc: StorageError) -> Decision:
 def _stored(ctx: Context, job: Job, stored: StoredObject) -> Decision:
     now = utcnow()
     before_segment_stored(ctx, job, now)
-    moved = ctx.ledger.move(
-        job,
-        JobState.STORED,
-        expect={JobState.ARCHIVING},
-        now=now,
-        detail=f"{stored.uri} ({stored.size} bytes, sha256 {stored.sha256[:12]})",
-        output=stored,
+    moved = after_the_fact(
+        lambda: ctx.ledger.move(
+            job,
+            JobState.STORED,
+            expect={JobState.ARCHIVING},
+            now=now,
+            detail=f"{stored.uri} ({stored.size} bytes, sha256 {stored.sha256[:12]})",
+            output=stored,
+            durable=True,
+        )
     )
     if moved is None or moved.job.clip_id is None:
         return Done("stored")

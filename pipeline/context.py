@@ -11,12 +11,14 @@ import httpx
 import redis
 
 from config.catalogue import ProviderSpec, provider_spec
+from config.redis import redis_client
 from config.settings import ProviderName, Settings, key_id
 from jobs.budget import Budget
 from jobs.clip_store import ClipStore
 from jobs.ledger import Ledger
 from jobs.limiter import KeyLimits, Limiter
 from jobs.limiter_off import build_limiter
+from jobs.replicas import Replicas
 from jobs.tiers import KeyTier, TierStore
 from jobs.timing import TimingPolicy
 from providers.adapter import ProviderAdapter
@@ -56,14 +58,14 @@ class Context:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
-        client = redis.Redis.from_url(settings.redis_url)
+        client = redis_client(settings)
         timeout = httpx.Timeout(
             settings.http_read_timeout_s, connect=settings.http_connect_timeout_s
         )
         return cls(
             settings=settings,
             redis=client,
-            ledger=Ledger(client, record_ttl_s=settings.job_record_ttl_s),
+            ledger=Ledger(client, settings.job_record_ttl_s, Replicas.of(settings)),
             limiter=build_limiter(client, settings.limiter_enabled),
             budget=Budget(client),
             s3=s3_client(settings),

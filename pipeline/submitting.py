@@ -21,6 +21,7 @@ from config.settings import ProviderName
 from jobs.failures import FailureKind
 from jobs.limiter import Grant
 from jobs.models import Job
+from jobs.replicas import after_the_fact
 from jobs.request_ids import first_request_id
 from jobs.states import JobState
 from jobs.tiers import FULL_RECHECK_S, TierStore, daily_cap_wait_s
@@ -180,6 +181,7 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
         key_id=key,
         client_request_id=job.client_request_id or first_request_id(job.id),
         **flagged,
+        durable=True,
     )
     if claimed is None:
         _give_back(ctx, job, key)
@@ -219,6 +221,7 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
         attempt=job.attempt + 1,
         answer_lost=False,
         possible_double_charges=job.possible_double_charges + 1,
+        durable=True,
     )
     if claimed is None:
         ctx.budget.release(job.batch, job.estimated_cost_usd)
@@ -243,15 +246,18 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
     ctx.budget.commit(job.batch, job.estimated_cost_usd)
     TierStore(ctx.redis).record_generation(job.provider, job.key_id, job.id, now.timestamp())
     deadline = now + timedelta(seconds=ctx.settings.job_deadline_s)
-    moved = ctx.ledger.transition(
-        job,
-        JobState.SUBMITTED,
-        expect={JobState.SUBMITTING},
-        now=now,
-        detail=f"remote id {remote.remote_id}",
-        remote_id=remote.remote_id,
-        submitted_at=remote.submitted_at,
-        deadline=deadline,
+    moved = after_the_fact(
+        lambda: ctx.ledger.transition(
+            job,
+            JobState.SUBMITTED,
+            expect={JobState.SUBMITTING},
+            now=now,
+            detail=f"remote id {remote.remote_id}",
+            remote_id=remote.remote_id,
+            submitted_at=remote.submitted_at,
+            deadline=deadline,
+            durable=True,
+        )
     )
     if moved is None:
         return Done("job moved while submitting")

@@ -11,6 +11,7 @@ from jobs.batches import BatchStore
 from jobs.budget import Budget
 from jobs.ledger import Ledger
 from jobs.models import Priority
+from jobs.replicas import Replicas
 from producer.batch import (
     BatchPlan,
     Dispatch,
@@ -43,7 +44,7 @@ def enqueue_plan(
     dispatch_clips: DispatchClips | None = None,
 ) -> EnqueueResult:
     """Write ``plan`` into the ledger and dispatch its new jobs and clips (`enqueue_batch`)."""
-    ledger = Ledger(client, record_ttl_s=settings.job_record_ttl_s)
+    ledger = Ledger(client, settings.job_record_ttl_s, Replicas.of(settings))
     return enqueue_batch(
         plan, ledger, BatchStore(client), dispatch, now, Budget(client), dispatch_clips
     )

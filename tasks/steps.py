@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from celery import shared_task
 
+from jobs.ledger import LedgerContention
+from jobs.replicas import NotReplicated
 from pipeline.archiving import archive_job
 from pipeline.context import utcnow
 from pipeline.decisions import Step
@@ -14,20 +17,29 @@ from pipeline.submitting import submit_job
 from tasks.messages import follow
 from tasks.runtime import context
 
+OUTAGE_RETRY: dict[str, Any] = {
+    # Redis calls already retry over a failover (config.redis); past that bound, or with a
+    # costly write not yet on a replica, the step runs again later rather than failing.
+    "autoretry_for": (NotReplicated, LedgerContention, redis.ConnectionError, redis.TimeoutError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+}
 
-@shared_task(name="restyle.submit", bind=True, max_retries=None)
+
+@shared_task(name="restyle.submit", bind=True, max_retries=None, **OUTAGE_RETRY)
 def submit(self: Any, job_id: str) -> str:
     """Submit the job to its provider (or wait for a limiter slot)."""
     return follow(self, submit_job(context(), job_id, utcnow()), job_id, Step.SUBMIT)
 
 
-@shared_task(name="restyle.poll", bind=True, max_retries=None)
+@shared_task(name="restyle.poll", bind=True, max_retries=None, **OUTAGE_RETRY)
 def poll(self: Any, job_id: str) -> str:
     """Ask the provider once how the remote job is doing."""
     return follow(self, poll_job(context(), job_id, utcnow()), job_id, Step.POLL)
 
 
-@shared_task(name="restyle.archive", bind=True, max_retries=None)
+@shared_task(name="restyle.archive", bind=True, max_retries=None, **OUTAGE_RETRY)
 def archive(self: Any, job_id: str) -> str:
     """Copy the finished video into S3."""
     return follow(self, archive_job(context(), job_id, utcnow()), job_id, Step.ARCHIVE)

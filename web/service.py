@@ -7,11 +7,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import redis
 
 from config.redaction import Redactor
+from config.redis import redis_client
 from config.settings import Settings
 from jobs.ledger import Ledger
 from jobs.models import Job
@@ -51,7 +52,7 @@ class Service:
     def from_settings(
         cls, settings: Settings, dispatch: Dispatch | None = None, wake_poll: WakePoll | None = None
     ) -> Service:
-        client = redis.Redis.from_url(settings.redis_url)
+        client = redis_client(settings)
         ledger = Ledger(client, settings.job_record_ttl_s)
         index = JobIndex(client)
         return cls(
@@ -109,17 +110,15 @@ class Service:
 
 
 def celery_publishers(settings: Settings) -> tuple[Dispatch, WakePoll]:
-    """Publishers on a Celery app built from ``settings`` (the same the CLI uses)."""
-    from tasks.messages import dispatch_jobs
-    from workers.app import create_app
+    """Publishers on a Celery app built from ``settings``: the CLI's `Outbox`."""
+    from workers.factory import outbox
 
-    app = create_app(settings)
+    send = outbox(settings)
 
     def dispatch(jobs: Sequence[Job]) -> None:
-        dispatch_jobs(app, jobs)
+        send.jobs(jobs)
 
     def wake(job_id: str) -> None:
-        options: dict[str, Any] = {}
-        app.send_task("restyle.poll", args=[job_id], **options)
+        send.app.send_task("restyle.poll", args=[job_id])
 
     return dispatch, wake

@@ -12,6 +12,7 @@ from typing import Any
 
 from kombu.entity import Queue
 
+from config.redis import celery_redis
 from config.settings import Settings
 from jobs.timing import MAX_COUNTDOWN_S, VISIBILITY_MARGIN
 
@@ -56,14 +57,9 @@ def task_annotations(settings: Settings) -> dict[str, dict[str, str]]:
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The Celery ``conf`` mapping for ``settings``."""
     check_visibility_timeout(settings)
-    transport = {"visibility_timeout": settings.visibility_timeout_s}
     return {
+        **celery_redis(settings),
         "task_annotations": task_annotations(settings),
-        "broker_url": settings.celery_broker_url,
-        "result_backend": settings.celery_result_backend,
-        "broker_transport_options": transport,
-        "result_backend_transport_options": transport,
-        "broker_connection_retry_on_startup": True,
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
@@ -83,10 +79,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_routes": TASK_ROUTES,
         "timezone": "UTC",
         "enable_utc": True,
-        "redbeat_redis_url": settings.redis_url,
         "redbeat_key_prefix": "restyle:redbeat:",
-        "redbeat_redis_options": {},
-        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "beat_scheduler": "workers.beat_scheduler.OutageTolerantScheduler",
         # RedBeat's defaults (a 1500 s lock, retried every 300 s) leave a beat restarted after a
         # crash (e.g. a Redis restart) waiting 25 minutes for its dead predecessor's lock.
         "beat_max_loop_interval": 10,

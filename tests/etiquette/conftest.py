@@ -59,7 +59,7 @@ class Cluster:
 
     @cached_property
     def celery(self) -> Celery:
-        from workers.app import create_app
+        from workers.factory import create_app
 
         return create_app(self.settings)
 

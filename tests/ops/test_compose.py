@@ -18,6 +18,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from redbeat import RedBeatScheduler
 
 from config.settings import ProviderSettings, Settings, WebSettings
 from workers.celery_config import QUEUES
@@ -92,9 +93,9 @@ def test_every_python_service_command_names_a_module_that_exists(compose: dict[s
 
 def test_beat_uses_redbeat_and_the_scheduler_class_exists(compose: dict[str, Any]) -> None:
     scheduler = option(ours(compose)["beat"], "-S")
-    assert scheduler == "redbeat.RedBeatScheduler"
+    assert scheduler == "workers.beat_scheduler.OutageTolerantScheduler"
     module, _, attribute = scheduler.rpartition(".")
-    assert hasattr(importlib.import_module(module), attribute)
+    assert issubclass(getattr(importlib.import_module(module), attribute), RedBeatScheduler)
 
 
 def test_the_workers_consume_every_queue_one_service_per_role(compose: dict[str, Any]) -> None:

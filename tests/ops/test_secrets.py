@@ -195,7 +195,7 @@ def _clip_url(s3_server: Service, workdir: Path) -> str:
 
 def _fail_everywhere(admin: EmulatorAdmin, settings: Settings, clip_url: str) -> list[Job]:
     """Three rounds of five jobs (one per provider), each round failing at a different step."""
-    from workers.app import create_app
+    from workers.factory import create_app
 
     app = create_app(settings)
     ledger = Ledger(redis.Redis.from_url(settings.redis_url))

@@ -68,7 +68,7 @@ def worker_settings(services: Stack, worker_env: dict[str, str]) -> Settings:
 @pytest.fixture
 def celery_app(worker_settings: Settings):
     """A producer-side Celery app on the workers' broker."""
-    from workers.app import create_app
+    from workers.factory import create_app
 
     return create_app(worker_settings)
 

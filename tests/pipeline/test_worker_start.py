@@ -5,30 +5,25 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
+from config.settings import Settings, settings_from_env
 from devstack import Stack, free_port, wait_for
-from tasks import runtime
+from tasks.runtime import Runtime, context, runtime_of
+from workers.factory import create_app
 
 READY = "worker process clients ready"
 
 
-@pytest.fixture
-def fresh_runtime() -> Iterator[None]:
-    runtime.reset_context()
-    yield
-    runtime.reset_context()
-
-
-def test_warm_up_builds_the_context_without_connecting_to_anything(
-    monkeypatch: pytest.MonkeyPatch, fresh_runtime: None
-) -> None:
+def test_warm_up_builds_the_context_without_connecting_to_anything() -> None:
     nowhere = f"127.0.0.1:{free_port()}"  # nothing listens: a connection attempt would fail
-    monkeypatch.setenv("RESTYLE_REDIS_URL", f"redis://{nowhere}/0")
-    monkeypatch.setenv("RESTYLE_S3_ENDPOINT_URL", f"http://{nowhere}")
-    monkeypatch.setenv("RESTYLE_RUNWAY__BASE_URL", f"http://{nowhere}/runway")
+    settings = settings_from_env({
+        "RESTYLE_REDIS_URL": f"redis://{nowhere}/0",
+        "RESTYLE_S3_ENDPOINT_URL": f"http://{nowhere}",
+        "RESTYLE_RUNWAY__BASE_URL": f"http://{nowhere}/runway",
+    })  # fmt: skip
+    runtime = Runtime(settings)
 
     started = time.monotonic()
     assert runtime.warm_up()
@@ -37,20 +32,32 @@ def test_warm_up_builds_the_context_without_connecting_to_anything(
     assert time.monotonic() - started < 4.0  # Celery kills a child not up within 4 s
     assert runtime.context() is built
     assert built.settings.redis_url == f"redis://{nowhere}/0"
-    runtime.reset_context()
+    runtime.reset()
     assert runtime.context() is not built
 
 
 def test_a_failed_warm_up_is_logged_and_left_to_the_first_task(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, fresh_runtime: None
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setenv("RESTYLE_REDIS_URL", "http://not-redis")
+    # Settings that skipped validation (the only way a context can still fail to build).
+    runtime = Runtime(Settings.model_construct(redis_url="http://not-redis"))
 
     assert not runtime.warm_up()
 
     assert [r.levelno for r in caplog.records if r.name == "tasks.runtime"] == [logging.WARNING]
-    with pytest.raises(Exception, match="RESTYLE_REDIS_URL"):
+    with pytest.raises(Exception, match="redis://"):
         runtime.context()
+
+
+def test_each_app_has_its_own_context_and_tasks_find_the_current_app_s() -> None:
+    first = create_app(Settings(redis_url="redis://127.0.0.1:1/0"))
+    second = create_app(Settings(redis_url="redis://127.0.0.1:2/0"))
+
+    assert context(first).settings.redis_url.endswith(":1/0")
+    assert context(second).settings.redis_url.endswith(":2/0")
+    assert context() is context(second)  # the last app built is Celery's current one
+    with pytest.raises(TypeError, match="create_app"):
+        runtime_of(object())
 
 
 @pytest.mark.slow
