@@ -64,3 +64,18 @@ def watch() -> str:
     it, or its retry countdown); the reconciler re-drives it.
     """
     return f"{PREFIX}watch"
+
+
+def breaker(provider: str, key_id: str) -> str:
+    """Hash: the circuit breaker of one API key of one provider (see jobs.breaker)."""
+    return f"{PREFIX}breaker:{provider}:{key_id}"
+
+
+def breaker_timer(provider: str, key_id: str) -> str:
+    """String, with a TTL: the job whose delayed submit will probe this open circuit."""
+    return f"{PREFIX}breaker-timer:{provider}:{key_id}"
+
+
+def outage_waiting() -> str:
+    """Sorted set of job ids waiting out an outage (nowhere to submit), scored by deadline."""
+    return f"{PREFIX}outage-waiting"

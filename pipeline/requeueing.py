@@ -29,6 +29,7 @@ def requeue(ledger: Ledger, job: Job, now: datetime) -> Job | None:
         attempt=0,
         client_request_id=next_client_request_id(job) if job.client_request_id else None,
         remote_id=None,
+        remote_possible=False,
         output_urls=(),
         expires_at=None,
         failure_kind=None,

@@ -14,16 +14,25 @@ and the key it submits on are the same.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from jobs.limiter import Grant
+from jobs.limiter import Grant, Handover
 from jobs.models import Job
 from jobs.states import JobState
 from jobs.timing import retry_delay
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
+from pipeline.failover import (
+    Routed,
+    Waiting,
+    accepted,
+    fatal_failover,
+    note_refusal,
+    route,
+    with_wake,
+)
 from pipeline.polling import first_poll_delay
 from pipeline.slots import hand_on
 from pipeline.sources import request_to_send
@@ -47,6 +56,7 @@ class Parked:
 
     reason: str
     recheck_s: float
+    wake: tuple[Handover, ...] = ()
 
 
 def submit_job(ctx: Context, job_id: str, now: datetime) -> Decision:
@@ -73,7 +83,7 @@ def submit_job(ctx: Context, job_id: str, now: datetime) -> Decision:
 def _rewatch(ctx: Context, job_id: str, outcome: Decision | Parked, now: datetime) -> Decision:
     if isinstance(outcome, Parked):
         ctx.ledger.watch(job_id, now + timedelta(seconds=outcome.recheck_s))
-        return Done(outcome.reason)
+        return Done(outcome.reason, outcome.wake)
     if isinstance(outcome, Then) and outcome.step is Step.SUBMIT:
         ctx.ledger.watch(job_id, now + timedelta(seconds=outcome.countdown_s) + ctx.call_grace())
     else:
@@ -129,6 +139,21 @@ def _refused(grant: Grant) -> Then | Parked:
 
 
 def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
+    # Routing and failover (pipeline.failover): which provider and key, or wait.
+    routed = route(ctx, job, now)
+    if isinstance(routed, Waiting):
+        if routed.countdown_s is not None:
+            return Then(Step.SUBMIT, routed.countdown_s, routed.reason)
+        return Parked(routed.reason, routed.recheck_s)
+    if not isinstance(routed, Routed):
+        return routed
+    outcome = _attempt(ctx, routed.job, now)
+    if isinstance(outcome, Parked):
+        return replace(outcome, wake=outcome.wake + routed.wake)
+    return with_wake(outcome, routed.wake)
+
+
+def _attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
     pinned = _pin_key(ctx, job, now)
     if pinned is None:
         return Done("job moved while choosing its key")
@@ -151,6 +176,7 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
         attempt=attempt,
         key_id=key,
         client_request_id=job.client_request_id or f"{job.id}.1",
+        remote_possible=True,
     )
     if claimed is None:
         _give_back(ctx, job, key)
@@ -197,6 +223,9 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
         return _retry_later(ctx, job, now, exc)
     except FatalFailure as exc:
         _give_back(ctx, job, job.key_id)
+        rerouted = fatal_failover(ctx, job, now, exc)
+        if rerouted is not None:
+            return rerouted
         fail_job(ctx, job, now, exc.kind, exc.message)
         return Done(f"fatal: {exc.kind}")
     ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider))
@@ -214,7 +243,8 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
     )
     if moved is None:
         return Done("job moved while submitting")
-    return Then(Step.POLL, first_poll_delay(remote.poll_after_s), "submitted")
+    woken = accepted(ctx, moved)
+    return Then(Step.POLL, first_poll_delay(remote.poll_after_s), "submitted", wake=woken)
 
 
 def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -> Decision:
@@ -224,17 +254,21 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
         ctx.limiter.on_throttled(
             job.provider, job.key_id, ctx.limits(job.provider), exc.retry_after
         )
-    if job.attempt >= ctx.settings.max_submit_attempts:
+    refused = note_refusal(ctx, job, exc)
+    # A refused submit left no remote job: it waits by the job's deadline (pipeline.failover),
+    # not by a count of attempts.
+    if not refused.clean and job.attempt >= ctx.settings.max_submit_attempts:
         message = f"gave up after {job.attempt} attempts; last: {exc.message}"
         fail_job(ctx, job, now, FailureKind.PROVIDER_UNAVAILABLE, message)
         return Done("attempts exhausted")
-    delay = retry_delay(job.attempt, exc.retry_after)
+    delay = 0.0 if refused.blocked and refused.clean else retry_delay(job.attempt, exc.retry_after)
     moved = ctx.ledger.transition(
         job,
         JobState.RETRY_WAIT,
         expect={JobState.SUBMITTING},
         now=now,
         detail=f"{type(exc).__name__}: {exc.message}; retry in {delay:.1f}s",
+        remote_possible=not refused.clean,
     )
     if moved is None:
         return Done("job moved while submitting")
