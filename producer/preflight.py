@@ -17,6 +17,7 @@ from datetime import datetime
 from config.catalogue import provider_spec
 from config.settings import ProviderName, Settings
 from jobs.models import Event, Job, Priority, job_id_for
+from jobs.routing import Policy, price_per_second
 from jobs.states import JobState
 from media.probe import ProbeError, VideoInfo
 from producer.checks import (
@@ -126,24 +127,47 @@ class Preflight:
         now: datetime,
         stage: bool,
     ) -> PlannedJob | list[Problem]:
-        options = merge_options(row, defaults)
+        configured = [name for name in ProviderName if self.settings.provider(name).configured]
+        options = merge_options(row, defaults, configured)
         inspected = self._inspect(row.source, stage)
         if isinstance(options, list):
             return _problems(row, [*inspected.problems, *options])
-        problems = [*inspected.problems, *self._option_problems(options, inspected)]
+        problems = [*inspected.problems, *self._reference_problems(options)]
         video_url = inspected.located.provider_url if inspected.located else row.source
         request = build_request(video_url, options)
-        found = (
-            request if isinstance(request, list) else self._validation(options.provider, request)
-        )
-        problems.extend(_unreported(found, problems))
-        if problems or inspected.video is None or isinstance(request, list):
+        valid = None if isinstance(request, list) else request
+        refused, route = self._route(options, inspected, valid, defaults.max_price_per_second)
+        problems.extend(_unreported(refused, problems))
+        problems.extend(_unreported(request if isinstance(request, list) else [], problems))
+        if problems or inspected.video is None or valid is None:
             return _problems(row, problems)
         return PlannedJob(
             row.line,
-            self._job(row, options, request, inspected.video, template, now),
+            self._job(row, options, route, defaults.policy, valid, inspected.video, template, now),
             inspected.video,
         )
+
+    def _route(
+        self,
+        options: RowOptions,
+        inspected: _Inspected,
+        request: EditRequest | None,
+        max_price: float | None,
+    ) -> tuple[list[FieldProblem], tuple[ProviderName, ...]]:
+        """The row's eligible providers (in its order), or why none of them takes it."""
+        candidates = options.candidates
+        found = {name: self._refusals(name, inspected, request, max_price) for name in candidates}
+        eligible = tuple(name for name in candidates if not found[name])
+        if eligible:
+            return [], eligible
+        if len(candidates) == 1:
+            return found[candidates[0]], ()
+        route = ",".join(name.value for name in candidates)
+        return [
+            (field, f"no provider of {route} accepts the row; {message}")
+            for name in candidates
+            for field, message in found[name]
+        ], ()
 
     def _inspect(self, source: str, stage: bool) -> _Inspected:
         located = None
@@ -155,21 +179,39 @@ class Preflight:
         except ProbeError as exc:
             return _Inspected(located, None, [("source", f"cannot read a video: {exc.reason}")])
 
-    def _option_problems(self, options: RowOptions, inspected: _Inspected) -> list[FieldProblem]:
-        spec = provider_spec(options.provider, self.settings)
+    def _reference_problems(self, options: RowOptions) -> list[FieldProblem]:
+        if options.reference_image is None:
+            return []
+        try:
+            self.locator.check_reference(options.reference_image)
+        except (UnsafeSource, UnreachableSource) as exc:
+            return [("reference_image", str(exc))]
+        return []
+
+    def _refusals(
+        self,
+        provider: ProviderName,
+        inspected: _Inspected,
+        request: EditRequest | None,
+        max_price: float | None,
+    ) -> list[FieldProblem]:
+        """Why ``provider`` cannot take the row: no key, its input limits, its own validation,
+        or its price over ``--max-price-per-second``."""
+        spec = provider_spec(provider, self.settings)
         problems: list[FieldProblem] = []
-        if not self.settings.provider(options.provider).configured:
-            variable = f"RESTYLE_{options.provider.value.upper()}__API_KEYS"
-            problems.append(("provider", f"{options.provider} has no API key: set {variable}"))
-        if options.reference_image is not None:
-            try:
-                self.locator.check_reference(options.reference_image)
-            except (UnsafeSource, UnreachableSource) as exc:
-                problems.append(("reference_image", str(exc)))
+        if not self.settings.provider(provider).configured:
+            variable = f"RESTYLE_{provider.value.upper()}__API_KEYS"
+            problems.append(("provider", f"{provider} has no API key: set {variable}"))
         if inspected.video is not None and inspected.located is not None:
             video = inspected.video
             size = video.size_bytes or inspected.located.size_bytes
             problems.extend(limit_problems(spec, video.container, video.duration_s, size))
+        if request is not None:
+            problems.extend(_unreported(self._validation(provider, request), problems))
+        duration = inspected.video.duration_s if inspected.video is not None else None
+        if max_price is not None and (price := price_per_second(spec, duration)) > max_price:
+            message = f"{provider} costs ${price:.3f}/s, over --max-price-per-second ${max_price:g}"
+            problems.append(("provider", message))
         return problems
 
     def _validation(self, provider: ProviderName, request: EditRequest) -> list[FieldProblem]:
@@ -183,18 +225,29 @@ class Preflight:
         self,
         row: ManifestRow,
         options: RowOptions,
+        route: tuple[ProviderName, ...],
+        policy: Policy,
         request: EditRequest,
         video: VideoInfo,
         template: JobTemplate,
         now: datetime,
     ) -> Job:
         item = item_key(row, options)
-        spec = provider_spec(options.provider, self.settings)
+        specs = [provider_spec(name, self.settings) for name in route]
+        # The estimate (and the first budget reservation) is at the price the policy is likely
+        # to pay; the submit step re-prices a job that lands elsewhere.
+        spec = (
+            min(specs, key=lambda s: job_cost(s, video.duration_s))
+            if (policy is Policy.CHEAPEST)
+            else specs[0]
+        )
         return Job(
             id=job_id_for(template.batch, item),
             batch=template.batch,
             item=item,
-            provider=options.provider,
+            provider=spec.name,
+            route=route if len(route) > 1 else (),
+            policy=policy.value,
             request=request,
             source=row.source,
             priority=template.priority,
