@@ -40,6 +40,7 @@ REFUSED_STATUSES = frozenset({401, 402, 403, 406, 429, 455, 502, 503, 504})
 WAIT_RECHECK_MAX_S = 3600.0
 TIMER_SLACK_S = 0.05
 MAX_MOVES_KEPT = 10
+REROUTE_AFTER_S = 0.5
 
 
 def refused_before_acceptance(exc: ProviderFailure) -> bool:
@@ -52,10 +53,12 @@ def refused_before_acceptance(exc: ProviderFailure) -> bool:
 
 @dataclass(frozen=True)
 class Routed:
-    """Where the job submits now; ``wake``: parked jobs handed the slots of a key it left."""
+    """Where the job submits now; ``wake``: parked jobs handed the slots of a key it left;
+    ``alternatives``: another provider or key was ready too."""
 
     job: Job
     wake: tuple[Handover, ...] = ()
+    alternatives: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,28 +92,45 @@ class _Survey:
     circuits: dict[tuple[ProviderName, str], Circuit]
 
 
+@dataclass(frozen=True)
+class _Offer:
+    option: Option
+    keys: list[str]
+    cooling: bool
+
+
+def _offer(ctx: Context, job: Job, provider: ProviderName, keys: list[str]) -> _Offer:
+    """What ``provider``'s usable ``keys`` offer the job. Keys the limiter holds in a cooldown
+    (a Retry-After) are left out while another key has none."""
+    limits = ctx.limits(provider)
+    loads = ctx.limiter.loads(provider, keys, {key: limits for key in keys})
+    ready = [key for key in keys if loads[key].cooldown_s <= 0]
+    spec = ctx.spec(provider)
+    seconds = min(job.source_seconds or spec.output_seconds, spec.output_seconds)
+    chosen = ready or keys
+    queued = sum(loads[key].in_flight + loads[key].parked for key in chosen)
+    option = Option(provider, spec.price.estimate(seconds), spec.typical_duration_s,
+                    limits.concurrency * len(chosen), queued)  # fmt: skip
+    return _Offer(option, chosen, cooling=not ready)
+
+
 def _survey(ctx: Context, job: Job, now: float) -> _Survey:
-    options: list[Option] = []
-    usable: dict[ProviderName, list[str]] = {}
+    offers: list[_Offer] = []
     circuits: dict[tuple[ProviderName, str], Circuit] = {}
     for provider in job.route or (job.provider,):
         pool = ctx.key_ids(provider)
         found = ctx.breakers.get_many([(provider, key) for key in pool])
         circuits.update({(provider, key): c for key, c in zip(pool, found, strict=True)})
         keys = [key for key, c in zip(pool, found, strict=True) if _usable(c, job.id, now)]
-        if not keys:
-            continue
-        limits = ctx.limits(provider)
-        loads = ctx.limiter.loads(provider, keys, {key: limits for key in keys})
-        spec = ctx.spec(provider)
-        seconds = min(job.source_seconds or spec.output_seconds, spec.output_seconds)
-        queued = sum(load.in_flight + load.parked for load in loads.values())
-        options.append(
-            Option(provider, spec.price.estimate(seconds), spec.typical_duration_s,
-                   limits.concurrency * len(keys), queued)
-        )  # fmt: skip
-        usable[provider] = keys
-    return _Survey(options, usable, circuits)
+        if keys:
+            offers.append(_offer(ctx, job, provider, keys))
+    # A provider whose every key cools down is a choice only when no other is ready.
+    ready = [offer for offer in offers if not offer.cooling] or offers
+    return _Survey(
+        [offer.option for offer in ready],
+        {offer.option.provider: offer.keys for offer in ready},
+        circuits,
+    )
 
 
 def _states(survey: _Survey, now: float) -> str:
@@ -128,12 +148,13 @@ def route(ctx: Context, job: Job, now: datetime) -> Routed | Waiting | Done:
     if now >= deadline_of(ctx, job) and job.state is JobState.RETRY_WAIT:
         return _give_up(ctx, job, now, survey, clock)
     current = (job.provider, job.key_id) if job.key_id is not None else None
+    others = sum(len(keys) for keys in survey.keys.values()) > 1
     if (
         current is not None
         and current[1] in survey.keys.get(job.provider, [])
         and ctx.breakers.admit(job.provider, current[1], job.id)
     ):
-        return Routed(job)
+        return Routed(job, alternatives=others)
     picked = choose(Policy(job.policy), survey.options)
     if picked is None:
         return _wait(ctx, job, now, survey, clock)
@@ -144,7 +165,8 @@ def route(ctx: Context, job: Job, now: datetime) -> Routed | Waiting | Done:
     if not ctx.breakers.admit(provider, key, job.id):
         return Waiting("another job took the circuit's probe", 1.0, 1.0 + TIMER_SLACK_S)
     ctx.breakers.stop_waiting(job.id)
-    return _move(ctx, job, now, provider, key, picked.price_usd, survey, clock)
+    moved = _move(ctx, job, now, provider, key, picked.price_usd, survey, clock)
+    return replace(moved, alternatives=others) if isinstance(moved, Routed) else moved
 
 
 def _move(
@@ -308,6 +330,20 @@ def accepted(ctx: Context, job: Job) -> tuple[Handover, ...]:
     )  # fmt: skip
     waiting = [job_id for job_id in ctx.breakers.take_waiting() if job_id != job.id]
     return tuple(Handover(found.id, found.priority) for found in ctx.ledger.get_many(waiting))
+
+
+def sooner(decision: Decision, routed: Routed) -> Decision:
+    """A limiter wait (a key's cooldown) cut short when the job could go elsewhere: it comes
+    back at once and `route` sends it to a key that is ready."""
+    if (
+        routed.alternatives
+        and isinstance(decision, Then)
+        and decision.step is Step.SUBMIT
+        and decision.reason.startswith("limiter:")
+        and decision.countdown_s > REROUTE_AFTER_S
+    ):
+        return replace(decision, countdown_s=REROUTE_AFTER_S)
+    return decision
 
 
 def with_wake(decision: Decision, wake: Sequence[Handover]) -> Decision:

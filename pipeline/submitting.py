@@ -31,6 +31,7 @@ from pipeline.failover import (
     fatal_failover,
     note_refusal,
     route,
+    sooner,
     with_wake,
 )
 from pipeline.polling import first_poll_delay
@@ -150,7 +151,7 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
     outcome = _attempt(ctx, routed.job, now)
     if isinstance(outcome, Parked):
         return replace(outcome, wake=outcome.wake + routed.wake)
-    return with_wake(outcome, routed.wake)
+    return with_wake(sooner(outcome, routed), routed.wake)
 
 
 def _attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
