@@ -133,3 +133,26 @@ def test_providers_lists_the_catalogue_without_printing_keys(cli_env: dict[str, 
     for name in ("runway", "segmind", "aimlapi", "vibedream", "crun"):
         assert name in result.stdout
         assert dev_key(name) not in result.stdout + result.stderr
+
+
+def test_limits_and_providers_show_an_open_circuit_and_why(
+    cli_env: dict[str, str],
+    flushed: redis.Redis,  # type: ignore[type-arg]
+) -> None:
+    from pydantic import SecretStr
+
+    from config.settings import key_id
+    from jobs.breaker import Outcome
+    from jobs.breaker_store import Breakers
+
+    crun = key_id(SecretStr(dev_key("crun")))
+    Breakers(flushed).record("crun", crun, Outcome.MAINTENANCE, detail="HTTP 455, no Retry-After")
+    Breakers(flushed).wait("some-job", 2e9)
+    for command in ("limits", "providers"):
+        result = restyle(cli_env, command)
+        assert result.returncode == 0, result.stderr
+        line = next(line for line in result.stdout.splitlines() if "crun" in line)
+        assert "open for" in line and "(maintenance: HTTP 455" in result.stdout, result.stdout
+        segmind = next(line for line in result.stdout.splitlines() if "segmind" in line)
+        assert "closed" in segmind
+    assert "1 job(s) waiting out an outage" in restyle(cli_env, "limits").stdout
