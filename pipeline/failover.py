@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from config.celery import MAX_RETRY_COUNTDOWN_S
 from config.settings import ProviderName
 from jobs.breaker import Circuit, CircuitState, Outcome, classify, describe
 from jobs.limiter import Handover
@@ -227,7 +228,7 @@ def _wait(ctx: Context, job: Job, now: datetime, survey: _Survey, clock: float) 
         wait = max(until - clock, 0.0) + TIMER_SLACK_S
         ttl = wait + ctx.call_grace().total_seconds()
         if ctx.breakers.claim_timer(provider, key, job.id, ttl):
-            countdown = min(wait, left)
+            countdown = min(wait, left, MAX_RETRY_COUNTDOWN_S)
             return Waiting(reason, countdown, countdown)
     ctx.breakers.wait(job.id, deadline.timestamp())
     return Waiting(reason, None, min(left, WAIT_RECHECK_MAX_S) + TIMER_SLACK_S)
