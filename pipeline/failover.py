@@ -4,7 +4,7 @@ Before each attempt `route` picks the provider and key a job submits on: from it
 (`Job.route`), the keys whose circuit breaker lets a submit through, and the job's `Policy`
 over live limiter state. A job moves only while no remote job can exist for it: it was never
 sent, or its last submit was refused before acceptance (`refused_before_acceptance`), or its
-remote job FAILED. A job whose last submit may have been accepted (`Job.remote_possible`)
+remote job FAILED. A job one of whose submits may have been accepted (`Job.remote_possible`)
 stays on its provider and key, whatever their circuit says. Each move is appended to
 `Job.moves` with its reason; the budget is reserved per attempt, so it follows at the new price.
 
@@ -141,13 +141,13 @@ def _states(survey: _Survey, now: float) -> str:
 
 def route(ctx: Context, job: Job, now: datetime) -> Routed | Waiting | Done:
     """Pick the provider and key ``job`` submits on now, or say why and how it waits."""
-    if job.remote_possible:
-        # A submit may have been accepted: only the same key, with the same idempotency key.
-        return Routed(job)
     clock = ctx.breakers.clock()
     survey = _survey(ctx, job, clock)
     if now >= deadline_of(ctx, job) and job.state is JobState.RETRY_WAIT:
         return _give_up(ctx, job, now, survey, clock)
+    if job.remote_possible:
+        # A submit may have been accepted: only the same key, with the same idempotency key.
+        return Routed(job)
     current = (job.provider, job.key_id) if job.key_id is not None else None
     others = sum(len(keys) for keys in survey.keys.values()) > 1
     if (
@@ -298,9 +298,9 @@ def fatal_failover(ctx: Context, job: Job, now: datetime, exc: FatalFailure) -> 
     """For a submit refused for credits, a daily cap or auth: back to RETRY_WAIT to be re-routed
     (or to wait for a top-up), instead of failing; None when the job should fail as before."""
     outcome = classify(exc)
-    refused = note_refusal(ctx, job, exc)
-    if outcome not in (Outcome.CREDITS, Outcome.DAILY_CAP, Outcome.AUTH) or not refused.clean:
-        return None
+    note_refusal(ctx, job, exc)
+    if outcome not in (Outcome.CREDITS, Outcome.DAILY_CAP, Outcome.AUTH) or job.remote_possible:
+        return None  # an earlier submit may have been accepted: the job may not move
     if outcome is Outcome.AUTH and not _elsewhere(ctx, job):
         return None  # a key that is refused outright with nowhere else to go: fail now
     moved = ctx.ledger.transition(
@@ -309,7 +309,6 @@ def fatal_failover(ctx: Context, job: Job, now: datetime, exc: FatalFailure) -> 
         expect={JobState.SUBMITTING},
         now=now,
         detail=f"{type(exc).__name__}: {exc.message}; re-routing",
-        remote_possible=False,
     )
     return Then(Step.SUBMIT, 0.0, f"re-route after {outcome}") if moved else Done("job moved")
 

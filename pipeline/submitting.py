@@ -177,7 +177,6 @@ def _attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
         attempt=attempt,
         key_id=key,
         client_request_id=job.client_request_id or f"{job.id}.1",
-        remote_possible=True,
     )
     if claimed is None:
         _give_back(ctx, job, key)
@@ -207,6 +206,7 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
         now=now,
         detail=detail,
         attempt=job.attempt + 1,
+        remote_possible=True,  # the POST of the worker that died may have been accepted
     )
     if claimed is None:
         return Done("another message reconciled the job")
@@ -269,7 +269,7 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
         expect={JobState.SUBMITTING},
         now=now,
         detail=f"{type(exc).__name__}: {exc.message}; retry in {delay:.1f}s",
-        remote_possible=not refused.clean,
+        remote_possible=job.remote_possible or not refused.clean,
     )
     if moved is None:
         return Done("job moved while submitting")
