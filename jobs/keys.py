@@ -79,3 +79,9 @@ def breaker_timer(provider: str, key_id: str) -> str:
 def outage_waiting() -> str:
     """Sorted set of job ids waiting out an outage (nowhere to submit), scored by deadline."""
     return f"{PREFIX}outage-waiting"
+
+
+def pool_waiting() -> str:
+    """Sorted set of job ids that may run on several keys, waiting for the first free slot of
+    any of them, scored by when they started waiting (see pipeline.pooling)."""
+    return f"{PREFIX}pool-waiting"

@@ -31,6 +31,7 @@ from jobs.states import JobState
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
+from pipeline.pooling import POOL_RECHECK_S, stop_waiting_for_any, wait_for_any
 from pipeline.slots import wake_key
 from providers.errors import FailureKind, FatalFailure, ProviderFailure, RetryableFailure
 
@@ -159,6 +160,12 @@ def route(ctx: Context, job: Job, now: datetime) -> Routed | Waiting | Done:
     picked = choose(Policy(job.policy), survey.options)
     if picked is None:
         return _wait(ctx, job, now, survey, clock)
+    if picked.load >= 1 and others:
+        # Every key is full: wait for the first that frees rather than park on one.
+        wait_for_any(ctx, job.id, now)
+        full = ", ".join(f"{o.provider} {o.queued}/{o.capacity}" for o in survey.options)
+        return Waiting(f"every key is full ({full}); waiting for a free slot", None, POOL_RECHECK_S)
+    stop_waiting_for_any(ctx, job.id)
     provider = picked.provider
     keys = survey.keys[provider]
     limits = ctx.limits(provider)

@@ -1,0 +1,54 @@
+"""Late binding: a job that may run on several providers or keys, finding all of them full,
+waits for the first slot that frees on any of them rather than parking on one key.
+
+Parking pins a job to a key at its first submit, which for a batch dispatched at once is
+enqueue time: the keys that happen to finish first then idle while others still have a queue.
+So such a job joins one pool-wide list instead (no message while it waits), and whenever a
+step leaves a key with free slots and nobody parked on it (`pipeline.slots.hand_on`), the jobs
+longest in the list are sent to be routed again, now, to whichever key is free.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from config.settings import ProviderName
+from jobs import keys
+from jobs.breaker import CircuitState
+from jobs.limiter import Handover
+from jobs.states import JobState
+from pipeline.context import Context
+
+POOL_RECHECK_S = 60.0
+"""The fallback (the watch index) in case a wake-up is lost."""
+
+
+def wait_for_any(ctx: Context, job_id: str, now: datetime) -> None:
+    """Put ``job_id`` on the pool-wide list (it keeps its place if already there)."""
+    ctx.redis.zadd(keys.pool_waiting(), {job_id: now.timestamp()}, nx=True)
+
+
+def stop_waiting_for_any(ctx: Context, job_id: str) -> None:
+    """Take ``job_id`` off the pool-wide list (it found a slot)."""
+    ctx.redis.zrem(keys.pool_waiting(), job_id)
+
+
+def take_for_free_slots(ctx: Context, provider: ProviderName, key: str) -> list[Handover]:
+    """Pool-waiting jobs for the key's free slots, removed from the list; send their submits.
+
+    Only a key that takes submits counts: no cooldown, no open circuit, nobody parked on it.
+    """
+    if not ctx.redis.exists(keys.pool_waiting()):
+        return []
+    limits = ctx.limits(provider)
+    load = ctx.limiter.loads(provider, [key], {key: limits})[key]
+    free = limits.concurrency - load.in_flight - load.parked
+    if free <= 0 or load.cooldown_s > 0:
+        return []
+    circuit = ctx.breakers.get(provider, key)
+    if circuit.effective(ctx.breakers.clock()) is not CircuitState.CLOSED:
+        return []
+    popped = ctx.redis.zpopmin(keys.pool_waiting(), free)
+    jobs = ctx.ledger.get_many([member.decode() for member, _score in popped])
+    waiting = (JobState.QUEUED, JobState.RETRY_WAIT)
+    return [Handover(job.id, job.priority) for job in jobs if job.state in waiting]
