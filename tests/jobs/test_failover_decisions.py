@@ -12,7 +12,8 @@ from devstack import Service
 from devstack.stack import dev_key
 from jobs.breaker import BreakerPolicy, Circuit, Outcome, record
 from jobs.breaker_store import Breakers
-from jobs.models import Job, job_id_for
+from jobs.limiter import Handover
+from jobs.models import Job, Priority, job_id_for
 from jobs.states import JobState
 from pipeline.context import Context
 from pipeline.decisions import Done, Step, Then
@@ -25,6 +26,7 @@ from pipeline.failover import (
     route,
     sooner,
 )
+from pipeline.pooling import take_for_free_slots
 from providers.errors import (
     FailureKind,
     InsufficientCredits,
@@ -143,3 +145,24 @@ def test_a_limiter_wait_is_cut_short_only_when_there_is_elsewhere_to_go(ctx: Con
     wait = Then(Step.SUBMIT, 300.0, "limiter: cooldown 300s")
     assert sooner(wait, Routed(job, alternatives=True)).countdown_s == 0.5
     assert sooner(wait, Routed(job)).countdown_s == 300.0
+
+
+def test_with_every_key_full_a_routable_job_waits_for_the_first_free_slot_of_any(
+    ctx: Context,
+) -> None:
+    for provider in (P.SEGMIND, P.CRUN):
+        for n in range(ctx.limits(provider).concurrency):
+            grant = ctx.limiter.acquire_slot(provider, key(ctx, provider), f"h{n}",
+                                             ctx.limits(provider), 60, batch="other",
+                                             priority=Priority.BULK)  # fmt: skip
+            assert grant.allowed
+    job = queued(ctx, "a", P.SEGMIND, P.CRUN)
+    waiting = route(ctx, job, T0)
+    assert isinstance(waiting, Waiting) and waiting.countdown_s is None
+    assert "every key is full (segmind 4/4, crun 4/4)" in waiting.reason
+    assert ctx.ledger.require(job.id).key_id is None  # bound to no key while it waits
+    assert take_for_free_slots(ctx, P.SEGMIND, key(ctx, P.SEGMIND)) == []
+    ctx.limiter.release(P.CRUN, key(ctx, P.CRUN), "h0")
+    assert take_for_free_slots(ctx, P.CRUN, key(ctx, P.CRUN)) == [Handover(job.id, Priority.BULK)]
+    routed = route(ctx, job, T0)
+    assert isinstance(routed, Routed) and routed.job.provider is P.CRUN
