@@ -109,5 +109,7 @@ def _facts(job: Job) -> list[tuple[str, str]]:
         ("expires", job.expires_at and job.expires_at.isoformat()),
         ("output", job.output and f"{job.output.uri} {job.output.size} bytes"),
         ("failure", job.failure_kind and f"{job.failure_kind}: {job.failure_message}"),
+        ("route", job.route and f"{','.join(job.route)} ({job.policy})"),
+        *(("moved", line) for line in job.moves),
     ]
     return [(label, str(value)) for label, value in facts if value]

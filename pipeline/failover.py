@@ -160,9 +160,9 @@ def route(ctx: Context, job: Job, now: datetime) -> Routed | Waiting | Done:
     picked = choose(Policy(job.policy), survey.options)
     if picked is None:
         return _wait(ctx, job, now, survey, clock)
-    if picked.load >= 1 and others:
-        # Every key is full: wait for the first that frees rather than park on one.
-        wait_for_any(ctx, job.id, now)
+    if picked.load >= 1 and len(survey.options) > 1:
+        # Every provider is full: wait for the first key that frees rather than park on one.
+        wait_for_any(ctx, job, now)
         full = ", ".join(f"{o.provider} {o.queued}/{o.capacity}" for o in survey.options)
         return Waiting(f"every key is full ({full}); waiting for a free slot", None, POOL_RECHECK_S)
     stop_waiting_for_any(ctx, job.id)

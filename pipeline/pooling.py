@@ -3,9 +3,11 @@ waits for the first slot that frees on any of them rather than parking on one ke
 
 Parking pins a job to a key at its first submit, which for a batch dispatched at once is
 enqueue time: the keys that happen to finish first then idle while others still have a queue.
-So such a job joins one pool-wide list instead (no message while it waits), and whenever a
-step leaves a key with free slots and nobody parked on it (`pipeline.slots.hand_on`), the jobs
-longest in the list are sent to be routed again, now, to whichever key is free.
+So such a job (one whose route names several providers) joins one pool-wide list instead (no
+message while it waits), and whenever a step leaves a key with free slots and nobody parked on
+it (`pipeline.slots.hand_on`), the jobs longest in the list are sent to be routed again, now,
+to whichever key is free. Interactive jobs go first; unlike the limiter's parking, batches of
+one priority are served in arrival order, not round-robin.
 """
 
 from __future__ import annotations
@@ -16,16 +18,20 @@ from config.settings import ProviderName
 from jobs import keys
 from jobs.breaker import CircuitState
 from jobs.limiter import Handover
+from jobs.models import Job, Priority
 from jobs.states import JobState
 from pipeline.context import Context
 
 POOL_RECHECK_S = 60.0
 """The fallback (the watch index) in case a wake-up is lost."""
+INTERACTIVE_AHEAD_S = 1e9
 
 
-def wait_for_any(ctx: Context, job_id: str, now: datetime) -> None:
-    """Put ``job_id`` on the pool-wide list (it keeps its place if already there)."""
-    ctx.redis.zadd(keys.pool_waiting(), {job_id: now.timestamp()}, nx=True)
+def wait_for_any(ctx: Context, job: Job, now: datetime) -> None:
+    """Put ``job`` on the pool-wide list (it keeps its place if already there): interactive
+    jobs ahead of bulk ones, then first come, first served."""
+    ahead = INTERACTIVE_AHEAD_S if job.priority is Priority.INTERACTIVE else 0.0
+    ctx.redis.zadd(keys.pool_waiting(), {job.id: now.timestamp() - ahead}, nx=True)
 
 
 def stop_waiting_for_any(ctx: Context, job_id: str) -> None:
