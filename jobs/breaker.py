@@ -154,9 +154,12 @@ def record(
 ) -> Circuit:
     """The circuit after a submit ended with ``outcome`` at ``now``."""
     if outcome is Outcome.SUCCESS:
-        if circuit.effective(now) is CircuitState.CLOSED:
+        state = circuit.effective(now)
+        if state is CircuitState.CLOSED:
             return _count(circuit, now, policy, failed=False)
-        return Circuit(window_start=now)
+        # While open, a success is a submit admitted before the trip: it proves nothing about
+        # what tripped it (credits run out between two submits). A half-open success closes.
+        return circuit if state is CircuitState.OPEN else Circuit(window_start=now)
     state = circuit.effective(now)
     if state is CircuitState.OPEN:
         # A submit sent before the circuit opened: it adds nothing to the cooldown running.

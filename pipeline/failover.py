@@ -31,7 +31,13 @@ from jobs.states import JobState
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
-from pipeline.pooling import POOL_RECHECK_S, stop_waiting_for_any, wait_for_any
+from pipeline.pooling import (
+    POOL_RECHECK_S,
+    holds_slot,
+    stop_waiting_for_any,
+    unpark,
+    wait_for_any,
+)
 from pipeline.slots import wake_key
 from providers.errors import FailureKind, FatalFailure, ProviderFailure, RetryableFailure
 
@@ -151,11 +157,16 @@ def route(ctx: Context, job: Job, now: datetime) -> Routed | Waiting | Done:
         return Routed(job)
     current = (job.provider, job.key_id) if job.key_id is not None else None
     others = sum(len(keys) for keys in survey.keys.values()) > 1
+    # A job with several providers to go to is bound to a key only while it holds its slot.
+    bound = len(job.route) <= 1 or holds_slot(ctx, job)
     if (
         current is not None
+        and bound
         and current[1] in survey.keys.get(job.provider, [])
         and ctx.breakers.admit(job.provider, current[1], job.id)
     ):
+        if len(job.route) > 1:
+            stop_waiting_for_any(ctx, job.id)  # it may have been handed a slot while pooled
         return Routed(job, alternatives=others)
     picked = choose(Policy(job.policy), survey.options)
     if picked is None:
@@ -196,26 +207,34 @@ def _move(
     if left:
         assert job.key_id is not None
         circuit = survey.circuits.get((job.provider, job.key_id), Circuit())
-        why = (
-            describe(circuit, clock)
-            if circuit.effective(clock) is not CircuitState.CLOSED
-            else (f"{job.policy} policy")
-        )
-        line = f"{now:%H:%M:%S} {job.provider}/{job.key_id} -> {provider}/{key}: {why}"
-        changes["moves"] = (*job.moves, line)[-MAX_MOVES_KEPT:]
+        why = _why_left(ctx, job, circuit, clock)
+        if why is not None:
+            line = f"{now:%H:%M:%S} {job.provider}/{job.key_id} -> {provider}/{key}: {why}"
+            changes["moves"] = (*job.moves, line)[-MAX_MOVES_KEPT:]
     moved = ctx.ledger.update(job, expect=job.state, now=now, **changes)
     if moved is None:
         return Done("job moved while routing")
     if not left:
         return Routed(moved)
     assert job.key_id is not None
-    log.warning(
-        "job %s moved: %s", job.id, moved.moves[-1],
-        extra={"job_id": job.id, "provider": str(provider), "key_id": key},
-    )  # fmt: skip
+    if "moves" in changes:
+        log.warning(
+            "job %s moved: %s", job.id, moved.moves[-1],
+            extra={"job_id": job.id, "provider": str(provider), "key_id": key},
+        )  # fmt: skip
     # The key it left may have handed it a slot: give it back, and to whoever waits there.
     ctx.limiter.release(job.provider, job.key_id, job.id)
     return Routed(moved, tuple(wake_key(ctx, job.provider, job.key_id)))
+
+
+def _why_left(ctx: Context, job: Job, circuit: Circuit, clock: float) -> str | None:
+    """Why the job leaves its key: its circuit, or a cooldown the provider asked for. None
+    when it only waited for a slot and takes a freer key now (not a failover, not kept)."""
+    if circuit.effective(clock) is not CircuitState.CLOSED:
+        return describe(circuit, clock)
+    assert job.key_id is not None
+    cooling = ctx.limiter.cooldown_remaining(job.provider, job.key_id)
+    return f"cooling down for {cooling:.0f}s more (Retry-After)" if cooling > 0 else None
 
 
 def _wait(ctx: Context, job: Job, now: datetime, survey: _Survey, clock: float) -> Waiting | Done:
@@ -337,6 +356,19 @@ def accepted(ctx: Context, job: Job) -> tuple[Handover, ...]:
     )  # fmt: skip
     waiting = [job_id for job_id in ctx.breakers.take_waiting() if job_id != job.id]
     return tuple(Handover(found.id, found.priority) for found in ctx.ledger.get_many(waiting))
+
+
+def park_or_pool(ctx: Context, job: Job, parked_reason: str, now: datetime) -> str | None:
+    """A job the limiter just parked on one key, when it may go to several providers: out of
+    that queue and onto the pool-wide list. The new reason, or None to stay parked."""
+    if len(job.route) <= 1:
+        return None
+    current = ctx.ledger.get(job.id)
+    if current is None or current.key_id is None:
+        return None
+    unpark(ctx, current)
+    wait_for_any(ctx, current, now)
+    return f"{parked_reason}; waiting for a free slot of any provider instead"
 
 
 def sooner(decision: Decision, routed: Routed) -> Decision:

@@ -14,17 +14,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from redis.commands.core import Script
+
 from config.settings import ProviderName
 from jobs import keys
 from jobs.breaker import CircuitState
 from jobs.limiter import Handover
 from jobs.models import Job, Priority
+from jobs.scripts import load_script
 from jobs.states import JobState
 from pipeline.context import Context
 
 POOL_RECHECK_S = 60.0
 """The fallback (the watch index) in case a wake-up is lost."""
 INTERACTIVE_AHEAD_S = 1e9
+_UNPARK: dict[int, Script] = {}
 
 
 def wait_for_any(ctx: Context, job: Job, now: datetime) -> None:
@@ -32,6 +36,26 @@ def wait_for_any(ctx: Context, job: Job, now: datetime) -> None:
     jobs ahead of bulk ones, then first come, first served."""
     ahead = INTERACTIVE_AHEAD_S if job.priority is Priority.INTERACTIVE else 0.0
     ctx.redis.zadd(keys.pool_waiting(), {job.id: now.timestamp() - ahead}, nx=True)
+
+
+def unpark(ctx: Context, job: Job) -> None:
+    """Take ``job`` out of the limiter queue of the key it was parked on (it waits for any)."""
+    assert job.key_id is not None
+    provider, key = str(job.provider), job.key_id
+    script = _UNPARK.get(id(ctx.redis))
+    if script is None:
+        script = _UNPARK[id(ctx.redis)] = load_script(ctx.redis, "limiter_common", "limiter_unpark")
+    batches = keys.limiter(f"parked-{job.priority.value}", provider, key)
+    prefix = keys.limiter("parked", provider, key) + ":"
+    script(keys=[batches, keys.limiter("stats", provider, key)], args=[prefix, job.id, job.batch])
+
+
+def holds_slot(ctx: Context, job: Job) -> bool:
+    """Whether ``job`` holds a live slot of its key (handed one, or a redelivered submit)."""
+    if job.key_id is None:
+        return False
+    lease = ctx.redis.zscore(keys.limiter("slots", str(job.provider), job.key_id), job.id)
+    return lease is not None and lease > ctx.limiter.clock()
 
 
 def stop_waiting_for_any(ctx: Context, job_id: str) -> None:

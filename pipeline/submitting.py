@@ -30,6 +30,7 @@ from pipeline.failover import (
     accepted,
     fatal_failover,
     note_refusal,
+    park_or_pool,
     route,
     sooner,
     with_wake,
@@ -150,7 +151,9 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
         return routed
     outcome = _attempt(ctx, routed.job, now)
     if isinstance(outcome, Parked):
-        return replace(outcome, wake=outcome.wake + routed.wake)
+        pooled = park_or_pool(ctx, routed.job, outcome.reason, now)
+        reason = pooled or outcome.reason
+        return replace(outcome, reason=reason, wake=outcome.wake + routed.wake)
     return with_wake(sooner(outcome, routed), routed.wake)
 
 

@@ -85,6 +85,7 @@ def test_a_rate_of_errors_opens_but_scattered_ones_do_not() -> None:
 def test_failures_sent_before_the_circuit_opened_do_not_lengthen_it() -> None:
     opened = record(Circuit(), Outcome.MAINTENANCE, 0.0, POLICY)
     assert record(opened, Outcome.MAINTENANCE, 1.0, POLICY) == opened
+    assert record(opened, Outcome.SUCCESS, 1.0, POLICY) == opened
     assert describe(opened, 1.0) == "open for 9s more (maintenance)"
 
 
