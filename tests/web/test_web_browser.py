@@ -8,9 +8,10 @@ import base64
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -22,6 +23,9 @@ from jobs.ledger import Ledger
 from jobs.states import JobState
 from tests.pipeline.conftest import make_job, run_to_end, unique_batch
 from tests.web.conftest import PASSWORD, USER, Served, serve, web_settings
+
+if TYPE_CHECKING:
+    from selenium.webdriver.chrome.webdriver import WebDriver
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 CHROMIUM = shutil.which("chromium")
@@ -39,7 +43,7 @@ webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (th
 
 
 @pytest.fixture
-def browser() -> Iterator[object]:
+def browser() -> Iterator[WebDriver]:
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service as DriverService
 
@@ -63,30 +67,30 @@ def live(pipeline_stack: Stack, worker_settings: Settings) -> Iterator[Served]:
     yield from serve(settings, real_publishers=True)
 
 
-def _log_in(driver: object) -> None:
+def _log_in(driver: WebDriver) -> None:
     token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-    driver.execute_cdp_cmd("Network.enable", {})  # type: ignore[attr-defined]
-    driver.execute_cdp_cmd(  # type: ignore[attr-defined]
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd(
         "Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Basic {token}"}}
     )
 
 
-def _wait(check: object, timeout_s: float, what: str) -> None:
+def _wait(check: Callable[[], object], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _click_retry(driver: object) -> None:
+def _click_retry(driver: WebDriver) -> None:
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     for _ in range(20):
         try:
-            driver.find_element(By.CSS_SELECTOR, "#rows button[data-action=retry]").click()  # type: ignore[attr-defined]
+            driver.find_element(By.CSS_SELECTOR, "#rows button[data-action=retry]").click()
             return
         except StaleElementReferenceException:
             time.sleep(0.05)
@@ -94,7 +98,7 @@ def _click_retry(driver: object) -> None:
 
 
 def test_filter_retry_and_watch_it_run_to_stored(
-    live: Served, browser: object, worker_settings: Settings, source_url: str, celery_app: object
+    live: Served, browser: WebDriver, worker_settings: Settings, source_url: str, celery_app: object
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -115,15 +119,15 @@ def test_filter_retry_and_watch_it_run_to_stored(
     assert httpx.get(f"{live.url}/batches/{batch}").status_code == 401
 
     _log_in(driver)
-    driver.get(f"{live.url}/")  # type: ignore[attr-defined]
-    _wait(lambda: batch in driver.page_source, 20, "the batch on the live batches page")  # type: ignore[attr-defined]
-    driver.save_screenshot(str(DOCS / "web-batches.png"))  # type: ignore[attr-defined]
-    driver.find_element(By.LINK_TEXT, batch).click()  # type: ignore[attr-defined]
-    driver.execute_script("window.__notReloaded = true;")  # type: ignore[attr-defined]
+    driver.get(f"{live.url}/")
+    _wait(lambda: batch in driver.page_source, 20, "the batch on the live batches page")
+    driver.save_screenshot(str(DOCS / "web-batches.png"))
+    driver.find_element(By.LINK_TEXT, batch).click()
+    driver.execute_script("window.__notReloaded = true;")
 
     def states(job_id: str = "") -> list[str]:
         # Read in the page: the rows are swapped live, so element handles go stale.
-        found: list[str] = driver.execute_script(  # type: ignore[attr-defined]
+        found: list[str] = driver.execute_script(
             "return Array.from(document.querySelectorAll('#rows tr[data-state]'))"
             ".filter(r => !arguments[0] || r.getAttribute('data-job') === arguments[0])"
             ".map(r => r.getAttribute('data-state'));",
@@ -132,14 +136,14 @@ def test_filter_retry_and_watch_it_run_to_stored(
         return found
 
     _wait(lambda: len(states()) == 2, 20, "both jobs in the table")
-    Select(driver.find_element(By.ID, "f-state")).select_by_value("FAILED")  # type: ignore[attr-defined]
+    Select(driver.find_element(By.ID, "f-state")).select_by_value("FAILED")
     _wait(lambda: states() == ["FAILED"], 20, "the FAILED filter")
-    assert "upstream render node lost" in driver.page_source  # type: ignore[attr-defined]
-    driver.save_screenshot(str(DOCS / "web-batch-failed.png"))  # type: ignore[attr-defined]
+    assert "upstream render node lost" in driver.page_source
+    driver.save_screenshot(str(DOCS / "web-batch-failed.png"))
 
     _click_retry(driver)
-    driver.switch_to.alert.accept()  # type: ignore[attr-defined]
-    Select(driver.find_element(By.ID, "f-state")).select_by_value("")  # type: ignore[attr-defined]
+    driver.switch_to.alert.accept()
+    Select(driver.find_element(By.ID, "f-state")).select_by_value("")
     seen: list[str] = []
 
     def stored() -> bool:
@@ -149,22 +153,22 @@ def test_filter_retry_and_watch_it_run_to_stored(
         return bool(seen) and seen[-1] == "STORED"
 
     _wait(stored, 90, "the retried job to reach STORED")
-    assert driver.execute_script("return window.__notReloaded === true;")  # type: ignore[attr-defined]
+    assert driver.execute_script("return window.__notReloaded === true;")
     assert "FAILED" not in seen[1:] and seen[-1] == "STORED", seen
     assert seen[0] in ("QUEUED", "SUBMITTING", "SUBMITTED", "SUCCEEDED", "ARCHIVING"), seen
-    assert driver.find_elements(By.CSS_SELECTOR, "#rows script") == []  # type: ignore[attr-defined]
-    driver.save_screenshot(str(DOCS / "web-batch-stored.png"))  # type: ignore[attr-defined]
-    driver.get(f"{live.url}/jobs/{failing.id}")  # type: ignore[attr-defined]
-    _wait(lambda: "history" in driver.page_source, 10, "the job page")  # type: ignore[attr-defined]
-    assert "<script>alert(1)</script> winter" in driver.find_element(By.ID, "prompt").text  # type: ignore[attr-defined]
+    assert driver.find_elements(By.CSS_SELECTOR, "#rows script") == []
+    driver.save_screenshot(str(DOCS / "web-batch-stored.png"))
+    driver.get(f"{live.url}/jobs/{failing.id}")
+    _wait(lambda: "history" in driver.page_source, 10, "the job page")
+    assert "<script>alert(1)</script> winter" in driver.find_element(By.ID, "prompt").text
     # The history the page shows: FAILED, requeued to QUEUED by the click, then on to STORED.
-    history: list[str] = driver.execute_script(  # type: ignore[attr-defined]
+    history: list[str] = driver.execute_script(
         "return Array.from(document.querySelectorAll('#history tr td:nth-child(2)'))"
         ".map(td => td.textContent);"
     )
     after = history[history.index("FAILED") :]
     assert after[:2] == ["FAILED", "QUEUED"] and after[-1] == "STORED", history
-    driver.save_screenshot(str(DOCS / "web-job.png"))  # type: ignore[attr-defined]
+    driver.save_screenshot(str(DOCS / "web-job.png"))
     metrics = httpx.get(f"{live.url}/metrics", auth=(USER, PASSWORD)).text
     assert 'restyle_poll_detection_delay_seconds_count{provider="runway"}' in metrics
     found = re.search(r'restyle_jobs\{provider="runway",state="STORED"\} (\d+)', metrics)
