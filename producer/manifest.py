@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import ProviderName
-from jobs.routing import AUTO, RouteError, parse_route, route_text
 
 COLUMNS: tuple[str, ...] = (
     "source",
@@ -52,8 +51,7 @@ class ManifestRow:
     source: str
     key: str | None = None
     prompt: str | None = None
-    provider: str | None = None
-    """A provider, a comma-separated list in order of preference, or ``auto``."""
+    provider: ProviderName | None = None
     aspect_ratio: str | None = None
     seed: int | None = None
     reference_image: str | None = None
@@ -307,17 +305,14 @@ def _key(value: str | None) -> str | None:
     return value
 
 
-def _provider(value: str | None) -> str | None:
-    """One provider (as a `ProviderName`), a list in order of preference, or ``auto``."""
+def _provider(value: str | None) -> ProviderName | None:
     if value is None:
         return None
     try:
-        route = parse_route(value, ProviderName)
-    except RouteError as exc:
-        raise _RowError("provider", str(exc)) from None
-    if value.strip().lower() == AUTO:
-        return AUTO
-    return route[0] if len(route) == 1 else route_text(route)
+        return ProviderName(value.lower())
+    except ValueError:
+        allowed = ", ".join(p.value for p in ProviderName)
+        raise _RowError("provider", f"unknown provider {value!r}; allowed: {allowed}") from None
 
 
 def _seed(value: Any) -> int | None:
