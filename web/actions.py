@@ -141,10 +141,13 @@ async def _run(request: Request, work: Any, *args: Any) -> Response:
     fields = await _checked_form(request)
     back = urlsplit(request.headers.get("referer", "")).path or "/"
     extra = [fields.get("prompt", "")] if work is _rerun else []
+    svc = service(request)
     try:
-        message = await run_in_threadpool(work, service(request), *args, *extra)
+        message = await run_in_threadpool(work, svc, *args, *extra)
     except ValueError as exc:
         return _answer(request, str(exc), back, 400)
+    # The page that follows an action shows its effect, not the index's last refresh.
+    svc.index.expire()
     return _answer(request, message, back)
 
 

@@ -125,6 +125,11 @@ class JobIndex:
                 cached = self._sorted[batch] = sorted(found, key=lambda r: (r.item, r.id))
             return cached
 
+    def expire(self) -> None:
+        """Make the next read refresh, whatever `MIN_REFRESH_S` says (after an action)."""
+        with self._lock:
+            self._checked = 0.0
+
     def _load(self, batch: str) -> None:
         started = self.clock()
         if self._since is None:
