@@ -9,6 +9,7 @@ from config.catalogue import ProviderSpec
 from jobs.clips import Clip, Continuity, SegmentRef, clip_seed
 from jobs.models import Event, Job
 from jobs.states import JobState
+from producer.estimate import job_cost
 
 
 def anchored(clip: Clip) -> bool:
@@ -40,7 +41,7 @@ def segment_job(
         priority=clip.priority,
         state=JobState.QUEUED,
         output_prefix=clip.output_prefix,
-        estimated_cost_usd=spec.price.estimate(seconds),
+        estimated_cost_usd=job_cost(spec, seconds),
         source_seconds=seconds,
         clip_id=clip.id,
         segment=segment.index,

@@ -17,6 +17,7 @@ from jobs.models import Job
 from media.normalise import EncodeTarget, encode_target, plan_rate
 from media.plan import SegmentPlan, plan_segments
 from media.probe import VideoInfo
+from producer.estimate import job_cost
 
 FRAME_SLACK_S = 0.05
 """A source this much past the window still fits it (container durations round)."""
@@ -61,7 +62,7 @@ def clip_of(
     job: Job, video: VideoInfo, spec: ProviderSpec, plan: SegmentPlan, choices: ClipChoices
 ) -> Clip:
     """The CUTTING clip for planned ``job`` (its request is the template of every segment)."""
-    cost = sum(spec.price.estimate(plan.duration_s(segment)) for segment in plan.segments)
+    cost = sum(job_cost(spec, plan.duration_s(segment)) for segment in plan.segments)
     return Clip(
         id=clip_id_for(job.batch, job.item),
         batch=job.batch,
@@ -87,7 +88,7 @@ def estimated_segments(job: Job, spec: ProviderSpec, plan: SegmentPlan) -> list[
     return [
         job.model_copy(
             update={
-                "estimated_cost_usd": spec.price.estimate(plan.duration_s(segment)),
+                "estimated_cost_usd": job_cost(spec, plan.duration_s(segment)),
                 "source_seconds": plan.duration_s(segment),
                 "segment": segment.index + 1,
             }
