@@ -102,18 +102,24 @@ class SentinelCluster:
             client.close()
 
     def wait_replicated(self, timeout_s: float = 30) -> None:
-        """Until the primary the sentinels name has a replica online (its first sync done)."""
+        """Until the primary the sentinels name has a replica that acknowledges its writes.
+
+        "online" in INFO only says the primary has sent the first sync; a replica still loading
+        it answers no REPLCONF GETACK, so a WAIT made then counts 0. The last check is a WAIT.
+        """
 
         def ready() -> bool:
             primary = self.primary()
-            client = redis.Redis(port=primary.port, socket_timeout=1)
+            client = redis.Redis(port=primary.port, socket_timeout=3)
             try:
                 info = client.info("replication")
+                replicas = [value for name, value in info.items() if name.startswith("slave")]
+                online = [r for r in replicas if isinstance(r, dict) and r.get("state") == "online"]
+                if info["role"] != "master" or not online:
+                    return False
+                return int(client.wait(1, 1000)) >= 1
             finally:
                 client.close()
-            replicas = [value for name, value in info.items() if name.startswith("slave")]
-            online = [r for r in replicas if isinstance(r, dict) and r.get("state") == "online"]
-            return info["role"] == "master" and bool(online)
 
         wait_for(ready, timeout_s, "a primary with a connected replica")
 
