@@ -14,13 +14,14 @@ from cli.common import console, fail, redis_client, settings_or_exit
 from cli.plan import print_plan, print_result
 from cli.progress import watch
 from config.redaction import Redactor
-from config.settings import ProviderName, Settings
+from config.settings import Settings
 from jobs.batches import BatchStore
 from jobs.budget import Budget
 from jobs.clip_store import ClipStore
 from jobs.clips import ClipState, Continuity, OutputSize
 from jobs.ledger import Ledger
 from jobs.models import Priority
+from jobs.routing import Policy
 from jobs.states import TERMINAL_STATES, JobState
 from pipeline.cancelling import cancel_job
 from pipeline.clip_admin import cancel_clips, reopen_clips
@@ -44,7 +45,15 @@ BatchName = Annotated[str, typer.Argument(help="batch name")]
 def submit(
     source: Source,
     prompt: Annotated[str | None, typer.Option(help="edit instruction (or per row)")] = None,
-    provider: Annotated[ProviderName | None, typer.Option(help="provider (or per row)")] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="provider, list in order of preference, or auto (or per row)")
+    ] = None,
+    policy: Annotated[Policy, typer.Option(help="how to pick among eligible providers")] = (
+        Policy.CHEAPEST
+    ),
+    max_price_per_second: Annotated[
+        float | None, typer.Option(help="refuse providers dearer than this, USD per output second")
+    ] = None,
     aspect_ratio: Annotated[str | None, typer.Option(help="16:9 9:16 4:3 3:4 1:1 21:9")] = None,
     seed: Annotated[int | None, typer.Option()] = None,
     reference_image: Annotated[str | None, typer.Option(help="reference image URL")] = None,
@@ -89,6 +98,8 @@ def submit(
         max_seconds=max_seconds,
         continuity=continuity,
         output_size=output_size,
+        policy=policy,
+        max_price_per_second=max_price_per_second,
     )
     now = datetime.now(UTC)
     try:

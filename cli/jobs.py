@@ -154,6 +154,8 @@ def _facts(job: Job) -> list[tuple[str, str]]:
         ("output", job.output and f"{job.output.uri} {job.output.size} bytes"),
         ("failure", job.failure_kind and f"{job.failure_kind}: {job.failure_message}"),
         ("paid twice?", job.possible_double_charges and _doubled(job)),
+        ("route", job.route and f"{','.join(job.route)} ({job.policy})"),
+        *(("moved", line) for line in job.moves),
     ]
     return [(label, str(value)) for label, value in facts if value]
 

@@ -7,9 +7,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cli.circuits import breakers_or_none, circuit_text
 from cli.common import console, redis_client, settings_or_exit
 from config.catalogue import Price, provider_spec
 from config.settings import ProviderName, key_id
+from jobs.breaker_store import Breakers
 from jobs.limiter import KeyLimits, Limiter
 from pipeline.tiers import learn_tiers
 from providers.registry import describe
@@ -27,8 +29,11 @@ def providers() -> None:
         "price",
         "retention",
         "ratios",
+        "circuit",
     )
-    for row in describe(settings_or_exit()):
+    settings = settings_or_exit()
+    breakers = breakers_or_none(settings)
+    for row in describe(settings):
         table.add_row(
             row.name.value,
             "yes" if row.configured else "no",
@@ -39,6 +44,7 @@ def providers() -> None:
             _price(row.price),
             f"{row.retention_s / 3600:g} h",
             " ".join(row.ratios),
+            circuit_text(breakers, row.name, row.key_ids),
         )
     console.print(table)
 
@@ -51,12 +57,14 @@ def _price(price: Price) -> str:
 
 
 def limits() -> None:
-    """Show each configured key's limiter state: in flight, effective rate, cooldown."""
+    """Show each configured key's limiter state (in flight, effective rate, cooldown) and its
+    circuit breaker (closed, open and why, half-open)."""
     settings = settings_or_exit()
     client = redis_client(settings)
-    limiter, learned = Limiter(client), learn_tiers(settings, client)
+    limiter, breakers = Limiter(client), Breakers(client)
+    learned = learn_tiers(settings, client)
     table = Table("provider", "key", "in flight", "parked", "concurrency", "daily cap",
-                  "effective rate/s", "cooldown s")  # fmt: skip
+                  "effective rate/s", "cooldown s", "circuit")  # fmt: skip
     for name in ProviderName:
         spec = provider_spec(name, settings)
         block = settings.provider(name)
@@ -79,8 +87,12 @@ def limits() -> None:
                 "-" if daily is None else f"{daily}{source}",
                 f"{snap.get('effective_rate', 0):.2f}",
                 f"{snap.get('cooldown_remaining', 0):.1f}",
+                circuit_text(breakers, name, [key_id(key)]),
             )
     console.print(table)
+    waiting = breakers.waiting()
+    if waiting:
+        console.print(f"{waiting} job(s) waiting out an outage (no provider of theirs open)")
 
 
 def emulator(

@@ -45,8 +45,9 @@ Admin API (JSON; `emulator.client.EmulatorAdmin` wraps it):
 - ``POST /_emulator/accept`` ``{"provider", "keys": [...] | null, "key_ids": [...]}``.
 - ``POST /_emulator/inject/rate-limit`` ``{"key" | "key_id", "count", "retry_after_s"}``: the
   key's next ``count`` requests get 429 with that Retry-After.
-- ``POST /_emulator/inject/maintenance`` ``{"provider" (omit: all), "duration_s"}``: crun answers
-  455, the others 503, with Retry-After, until the window closes.
+- ``POST /_emulator/inject/maintenance`` ``{"provider" (omit: all), "duration_s",
+  "retry_after" (default true)}``: crun answers 455, the others 503, with Retry-After (none when
+  ``retry_after`` is false), until the window closes.
 - ``GET /_emulator/jobs``: every kept remote job (id, provider, key_id, state, idempotency_key).
 
 Keys are never stored or shown: per-key knobs and stats use ``key_id`` (the first 12 hex digits

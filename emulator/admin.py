@@ -59,6 +59,8 @@ class Maintenance(_Body):
 
     provider: ProviderName | None = None
     duration_s: float = Field(gt=0)
+    retry_after: bool = True
+    """False: the answers carry no Retry-After header."""
 
 
 class AcceptedKeys(_Body):
@@ -194,7 +196,7 @@ class Admin:
             return window
         providers = [window.provider] if window.provider else list(ProviderName)
         until = self.emulator.clock() + window.duration_s
-        self.emulator.injections.maintenance(providers, until)
+        self.emulator.injections.maintenance(providers, until, window.retry_after)
         return JSONResponse({"providers": [p.value for p in providers], "until": until})
 
     async def jobs(self, request: Request) -> Response:

@@ -66,6 +66,10 @@ class EmulatorAdmin:
             "/inject/rate-limit", {"key": key, "count": count, "retry_after_s": retry_after_s}
         )
 
-    def maintenance(self, duration_s: float, provider: str | None = None) -> dict[str, Any]:
-        """A maintenance window (crun 455, others 503) from now, for one provider or all."""
-        return self._post("/inject/maintenance", {"provider": provider, "duration_s": duration_s})
+    def maintenance(
+        self, duration_s: float, provider: str | None = None, retry_after: bool = True
+    ) -> dict[str, Any]:
+        """A maintenance window (crun 455, others 503) from now, for one provider or all;
+        ``retry_after=False`` sends no Retry-After header."""
+        body = {"provider": provider, "duration_s": duration_s, "retry_after": retry_after}
+        return self._post("/inject/maintenance", body)

@@ -134,7 +134,8 @@ class Emulator:
         """Injected maintenance, an injected 429 burst, or the key's request rate."""
         left = self.injections.maintenance_left(provider, now)
         if left is not None:
-            return Plan(reject=Fault.MAINTENANCE, retry_after_s=left)
+            said = self.injections.maintenance_retry_after(provider)
+            return Plan(reject=Fault.MAINTENANCE, retry_after_s=left if said else None)
         burst = self.injections.take_rate_limit(kid)
         if burst is not None:
             return Plan(reject=Fault.RATE_LIMITED, retry_after_s=burst)

@@ -107,15 +107,27 @@ class Injections:
     def __init__(self) -> None:
         self._bursts: dict[str, _Burst] = {}
         self._maintenance: dict[ProviderName, float] = {}
+        self._silent: set[ProviderName] = set()
 
     def rate_limit(self, kid: str, count: int, retry_after_s: float) -> None:
         """Answer the next ``count`` requests of key ``kid`` with 429 and this Retry-After."""
         self._bursts[kid] = _Burst(count, retry_after_s)
 
-    def maintenance(self, providers: list[ProviderName], until: float) -> None:
-        """Put ``providers`` in maintenance until the time ``until``."""
+    def maintenance(
+        self, providers: list[ProviderName], until: float, retry_after: bool = True
+    ) -> None:
+        """Put ``providers`` in maintenance until the time ``until``; with ``retry_after``
+        false their answers carry no Retry-After (as crun's 455 and many gateways' 503s)."""
         for provider in providers:
             self._maintenance[provider] = until
+            if retry_after:
+                self._silent.discard(provider)
+            else:
+                self._silent.add(provider)
+
+    def maintenance_retry_after(self, provider: ProviderName) -> bool:
+        """Whether ``provider``'s maintenance answers say when to come back."""
+        return provider not in self._silent
 
     def take_rate_limit(self, kid: str) -> float | None:
         """The Retry-After of an injected 429 for this request of ``kid``, if one is due."""
@@ -134,3 +146,4 @@ class Injections:
         """Drop every injected fault."""
         self._bursts.clear()
         self._maintenance.clear()
+        self._silent.clear()

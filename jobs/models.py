@@ -82,6 +82,14 @@ class Job(BaseModel):
     segment: int | None = None
     segment_seconds: float | None = None
     awaits_anchor: bool = False
+    route: tuple[ProviderName, ...] = ()
+    """Providers the job may run on, in order of preference (empty or one: pinned)."""
+    policy: str = "cheapest"
+    """How the submit step picks from ``route`` (`jobs.routing.Policy`)."""
+    remote_possible: bool = False
+    """A submit may have created a remote job (sent, answer unknown): the job may not move."""
+    moves: tuple[str, ...] = ()
+    """Each move to another provider or key, with its reason (see `pipeline.failover`)."""
     created_at: datetime
     updated_at: datetime
     events: tuple[Event, ...] = Field(default=())

@@ -102,3 +102,24 @@ def clip_watch() -> str:
     """Sorted set of clip ids scored by when a media worker should have acted on them (cut,
     anchor frame, stitch); one past its score lost its message and is re-driven."""
     return f"{PREFIX}clip-watch"
+
+
+def breaker(provider: str, key_id: str) -> str:
+    """Hash: the circuit breaker of one API key of one provider (see jobs.breaker)."""
+    return f"{PREFIX}breaker:{provider}:{key_id}"
+
+
+def breaker_timer(provider: str, key_id: str) -> str:
+    """String, with a TTL: the job whose delayed submit will probe this open circuit."""
+    return f"{PREFIX}breaker-timer:{provider}:{key_id}"
+
+
+def outage_waiting() -> str:
+    """Sorted set of job ids waiting out an outage (nowhere to submit), scored by deadline."""
+    return f"{PREFIX}outage-waiting"
+
+
+def pool_waiting() -> str:
+    """Sorted set of job ids that may run on several keys, waiting for the first free slot of
+    any of them, scored by when they started waiting (see pipeline.pooling)."""
+    return f"{PREFIX}pool-waiting"

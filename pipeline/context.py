@@ -13,6 +13,8 @@ import redis
 from config.catalogue import ProviderSpec, provider_spec
 from config.redis import redis_client
 from config.settings import ProviderName, Settings, key_id
+from jobs.breaker import BreakerPolicy
+from jobs.breaker_store import Breakers
 from jobs.budget import Budget
 from jobs.clip_store import ClipStore
 from jobs.ledger import Ledger
@@ -37,6 +39,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def breaker_policy(settings: Settings) -> BreakerPolicy:
+    """The circuit breakers' cooldowns from ``settings``."""
+    cap = settings.breaker_max_cooldown_s
+    return BreakerPolicy(
+        cooldown_s=min(settings.breaker_cooldown_s, cap),
+        max_cooldown_s=cap,
+        credits_cooldown_s=min(settings.breaker_credits_cooldown_s, cap),
+        auth_cooldown_s=cap,
+        probe_lease_s=settings.http_read_timeout_s + 5,
+    )
+
+
 @dataclass
 class Context:
     """Settings plus the clients built from them; one per worker process."""
@@ -46,6 +60,7 @@ class Context:
     ledger: Ledger
     limiter: Limiter
     budget: Budget
+    breakers: Breakers
     s3: S3Client
     http: httpx.Client
     adapters: AdapterPool
@@ -68,6 +83,7 @@ class Context:
             ledger=Ledger(client, settings.job_record_ttl_s, Replicas.of(settings)),
             limiter=build_limiter(client, settings.limiter_enabled),
             budget=Budget(client),
+            breakers=Breakers(client, breaker_policy(settings)),
             s3=s3_client(settings),
             http=httpx.Client(timeout=timeout, follow_redirects=True),
             adapters=AdapterPool(settings),

@@ -125,6 +125,7 @@ def _remote_failed(ctx: Context, job: Job, now: datetime, status: RemoteStatus) 
             detail=f"remote job failed with a retryable cause: {message}",
             client_request_id=next_id,
             remote_id=None,
+            remote_possible=False,
         )
         delay = ctx.timing.retry_delay(job.attempt, None)
         return Then(Step.SUBMIT, delay, "retryable remote failure") if moved else Done("moved")

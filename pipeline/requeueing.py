@@ -25,6 +25,7 @@ def requeue(ledger: Ledger, job: Job, now: datetime) -> Job | None:
             next_request_id(job.id, job.client_request_id) if job.client_request_id else None
         ),
         remote_id=None,
+        remote_possible=False,
         output_urls=(),
         expires_at=None,
         failure_kind=None,

@@ -10,13 +10,16 @@ from config.settings import ProviderName
 from jobs.limiter import Handover
 from pipeline.context import Context
 from pipeline.decisions import Decision
+from pipeline.pooling import take_for_free_slots
 
 log = logging.getLogger(__name__)
 
 
 def hand_on(ctx: Context, provider: ProviderName, key: str, decision: Decision) -> Decision:
-    """``decision`` plus the parked jobs handed the key's free slots."""
+    """``decision`` plus the parked jobs handed the key's free slots, then the jobs waiting
+    for a slot of any key (`pipeline.pooling`) for those still free."""
     handovers = hand_over_free_slots(ctx, provider, key)
+    handovers += take_for_free_slots(ctx, provider, key)
     return (
         replace(decision, handovers=decision.handovers + tuple(handovers))
         if handovers
@@ -42,5 +45,8 @@ def sweep(ctx: Context) -> list[Handover]:
         handover
         for provider in ProviderName
         for key in ctx.key_ids(provider)
-        for handover in hand_over_free_slots(ctx, provider, key)
+        for handover in (
+            *hand_over_free_slots(ctx, provider, key),
+            *take_for_free_slots(ctx, provider, key),
+        )
     ]

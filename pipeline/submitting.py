@@ -14,12 +14,12 @@ and the key it submits on are the same.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from config.settings import ProviderName
 from jobs.failures import FailureKind
-from jobs.limiter import Grant
+from jobs.limiter import Grant, Handover
 from jobs.models import Job
 from jobs.replicas import after_the_fact
 from jobs.request_ids import first_request_id
@@ -30,6 +30,17 @@ from pipeline.callbacks import backstop_delay, has_callback, with_callback
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
+from pipeline.failover import (
+    Routed,
+    Waiting,
+    accepted,
+    fatal_failover,
+    note_refusal,
+    park_or_pool,
+    route,
+    sooner,
+    with_handovers,
+)
 from pipeline.resigning import request_to_send
 from pipeline.slots import hand_on
 from providers.errors import AnswerLost, FatalFailure, RateLimited, RetryableFailure
@@ -47,6 +58,7 @@ class Parked:
 
     reason: str
     recheck_s: float
+    handovers: tuple[Handover, ...] = ()
 
 
 def submit_job(ctx: Context, job_id: str, now: datetime) -> Decision:
@@ -73,7 +85,7 @@ def submit_job(ctx: Context, job_id: str, now: datetime) -> Decision:
 def _rewatch(ctx: Context, job_id: str, outcome: Decision | Parked, now: datetime) -> Decision:
     if isinstance(outcome, Parked):
         ctx.ledger.watch(job_id, now + timedelta(seconds=outcome.recheck_s))
-        return Done(outcome.reason)
+        return Done(outcome.reason, outcome.handovers)
     if isinstance(outcome, Then) and outcome.step is Step.SUBMIT:
         ctx.ledger.watch(job_id, now + timedelta(seconds=outcome.countdown_s) + ctx.call_grace())
     else:
@@ -150,6 +162,23 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
     wait = _callback_wait(ctx, job, now)
     if wait is not None:
         return Then(Step.SUBMIT, wait, "waiting for the callback of a POST whose answer was lost")
+    # Routing and failover (pipeline.failover): which provider and key, or wait.
+    routed = route(ctx, job, now)
+    if isinstance(routed, Waiting):
+        if routed.countdown_s is not None:
+            return Then(Step.SUBMIT, routed.countdown_s, routed.reason)
+        return Parked(routed.reason, routed.recheck_s)
+    if not isinstance(routed, Routed):
+        return routed
+    outcome = _attempt(ctx, routed.job, now)
+    if isinstance(outcome, Parked):
+        pooled = park_or_pool(ctx, routed.job, outcome.reason, now)
+        reason = pooled or outcome.reason
+        return replace(outcome, reason=reason, handovers=outcome.handovers + routed.handovers)
+    return with_handovers(sooner(outcome, routed), routed.handovers)
+
+
+def _attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
     pinned = _pin_key(ctx, job, now)
     if pinned is None:
         return Done("job moved while choosing its key")
@@ -222,6 +251,7 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
         answer_lost=False,
         possible_double_charges=job.possible_double_charges + 1,
         durable=True,
+        remote_possible=True,  # the POST of the worker that died may have been accepted
     )
     if claimed is None:
         ctx.budget.release(job.batch, job.estimated_cost_usd)
@@ -240,6 +270,9 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
         return _retry_later(ctx, job, now, exc)
     except FatalFailure as exc:
         _give_back(ctx, job, job.key_id)
+        rerouted = fatal_failover(ctx, job, now, exc)
+        if rerouted is not None:
+            return rerouted
         fail_job(ctx, job, now, exc.kind, exc.message)
         return Done(f"fatal: {exc.kind}")
     ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider, job.key_id))
@@ -264,7 +297,8 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
     first_poll = ctx.timing.first_poll_delay(
         ctx.spec(job.provider).typical_duration_s, (deadline - now).total_seconds()
     )
-    return Then(Step.POLL, backstop_delay(ctx, moved, first_poll), "submitted")
+    woken = accepted(ctx, moved)
+    return Then(Step.POLL, backstop_delay(ctx, moved, first_poll), "submitted", handovers=woken)
 
 
 def _callback_wait(ctx: Context, job: Job, now: datetime) -> float | None:
@@ -293,11 +327,15 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
         ctx.limiter.on_throttled(
             job.provider, job.key_id, ctx.limits(job.provider, job.key_id), exc.retry_after
         )
-    if job.attempt >= ctx.settings.max_submit_attempts:
+    refused = note_refusal(ctx, job, exc)
+    # A refused submit left no remote job: it waits by the job's deadline (pipeline.failover),
+    # not by a count of attempts.
+    if not refused.clean and job.attempt >= ctx.settings.max_submit_attempts:
         message = f"gave up after {job.attempt} attempts; last: {exc.message}"
         fail_job(ctx, job, now, FailureKind.PROVIDER_UNAVAILABLE, message)
         return Done("attempts exhausted")
-    delay = ctx.timing.retry_delay(job.attempt, exc.retry_after)
+    clean = refused.blocked and refused.clean
+    delay = 0.0 if clean else ctx.timing.retry_delay(job.attempt, exc.retry_after)
     detail = f"{type(exc).__name__}: {exc.message}; retry in {delay:.1f}s"
     if lost:
         detail = f"{detail}; the POST was sent, so the provider may have created a paid job"
@@ -309,6 +347,7 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
         now=now,
         detail=detail,
         answer_lost=lost,
+        remote_possible=job.remote_possible or not refused.clean,
     )
     if moved is None:
         return Done("job moved while submitting")

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
 from jobs.request import EditRequest
+from jobs.routing import Policy, RouteError, parse_route
 from producer.manifest import ManifestRow
 
 FieldProblem = tuple[str | None, str]
@@ -60,10 +62,13 @@ class BatchDefaults:
     """The batch-wide options a row falls back to when its own cell is empty."""
 
     prompt: str | None = None
-    provider: ProviderName | None = None
+    provider: str | None = None
+    """A provider, a comma-separated list in order of preference, or ``auto``."""
     aspect_ratio: str | None = None
     seed: int | None = None
     reference_image: str | None = None
+    policy: Policy = Policy.CHEAPEST
+    max_price_per_second: float | None = None
 
 
 @dataclass(frozen=True)
@@ -75,24 +80,45 @@ class RowOptions:
     aspect_ratio: str | None
     seed: int | None
     reference_image: str | None
+    route: tuple[ProviderName, ...] = ()
+    """Every provider the row may run on, in order (empty: ``provider`` alone)."""
+
+    @property
+    def candidates(self) -> tuple[ProviderName, ...]:
+        """The providers the row may run on."""
+        return self.route or (self.provider,)
 
 
-def merge_options(row: ManifestRow, defaults: BatchDefaults) -> RowOptions | list[FieldProblem]:
-    """The row's options, or what is missing or wrong (prompt and provider have no default)."""
-    provider = row.provider or defaults.provider
+def merge_options(
+    row: ManifestRow,
+    defaults: BatchDefaults,
+    configured: Iterable[ProviderName] = tuple(ProviderName),
+) -> RowOptions | list[FieldProblem]:
+    """The row's options, or what is missing (prompt and provider have no default).
+
+    ``configured``: the providers with an API key, which ``auto`` stands for.
+    """
+    spec = row.provider or defaults.provider
     prompt = row.prompt or defaults.prompt
     problems: list[FieldProblem] = []
-    if provider is None:
+    route: tuple[ProviderName, ...] = ()
+    if spec is None:
         problems.append(("provider", "missing: set it in the row or pass --provider"))
+    else:
+        try:
+            route = parse_route(spec, configured)
+        except RouteError as exc:
+            problems.append(("provider", str(exc)))
     if prompt is None:
         problems.append(("prompt", "missing: set it in the row or pass --prompt"))
     else:
         prompt = normal_whitespace(prompt)
         problems.extend(("prompt", message) for message in control_problems(prompt))
-    if provider is None or prompt is None or problems:
+    if not route or prompt is None or problems:
         return problems
     return RowOptions(
-        provider=provider,
+        provider=route[0],
+        route=route if len(route) > 1 else (),
         prompt=prompt,
         aspect_ratio=row.aspect_ratio or defaults.aspect_ratio,
         seed=row.seed if row.seed is not None else defaults.seed,
@@ -166,7 +192,7 @@ def item_key(row: ManifestRow, options: RowOptions) -> str:
         return row.key
     identity = {
         "source": row.source,
-        "provider": options.provider.value,
+        "provider": ",".join(name.value for name in options.candidates),
         "prompt": options.prompt,
         "aspect_ratio": options.aspect_ratio,
         "seed": options.seed,

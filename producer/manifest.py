@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import ProviderName
+from jobs.routing import AUTO, RouteError, parse_route, route_text
 
 COLUMNS: tuple[str, ...] = (
     "source",
@@ -51,7 +52,8 @@ class ManifestRow:
     source: str
     key: str | None = None
     prompt: str | None = None
-    provider: ProviderName | None = None
+    provider: str | None = None
+    """A provider, a comma-separated list in order of preference, or ``auto``."""
     aspect_ratio: str | None = None
     seed: int | None = None
     reference_image: str | None = None
@@ -305,14 +307,17 @@ def _key(value: str | None) -> str | None:
     return value
 
 
-def _provider(value: str | None) -> ProviderName | None:
+def _provider(value: str | None) -> str | None:
+    """One provider (as a `ProviderName`), a list in order of preference, or ``auto``."""
     if value is None:
         return None
     try:
-        return ProviderName(value.lower())
-    except ValueError:
-        allowed = ", ".join(p.value for p in ProviderName)
-        raise _RowError("provider", f"unknown provider {value!r}; allowed: {allowed}") from None
+        route = parse_route(value, ProviderName)
+    except RouteError as exc:
+        raise _RowError("provider", str(exc)) from None
+    if value.strip().lower() == AUTO:
+        return AUTO
+    return route[0] if len(route) == 1 else route_text(route)
 
 
 def _seed(value: Any) -> int | None:

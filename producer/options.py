@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from config.settings import ProviderName, Settings
+from config.settings import Settings
 from jobs.batches import BATCH_NAME_PATTERN
 from jobs.clips import Continuity, OutputSize
 from jobs.models import Priority
+from jobs.routing import Policy
 from producer.checks import BatchDefaults
 from producer.clip_plan import ClipChoices
 from storage.object_keys import parse_s3_uri
@@ -31,7 +32,8 @@ class SubmitOptions:
     """``restyle submit``'s options; the per-row fields are defaults for empty cells."""
 
     prompt: str | None = None
-    provider: ProviderName | None = None
+    provider: str | None = None
+    """A provider, a comma-separated list in order of preference, or ``auto``."""
     aspect_ratio: str | None = None
     seed: int | None = None
     reference_image: str | None = None
@@ -50,6 +52,9 @@ class SubmitOptions:
         """How long sources are cut, kept consistent and sized."""
         return ClipChoices(self.max_seconds, self.continuity, self.output_size)
 
+    policy: Policy = Policy.CHEAPEST
+    max_price_per_second: float | None = None
+
     def defaults(self) -> BatchDefaults:
         """The row defaults these options give."""
         return BatchDefaults(
@@ -58,6 +63,8 @@ class SubmitOptions:
             aspect_ratio=self.aspect_ratio,
             seed=self.seed,
             reference_image=self.reference_image,
+            policy=self.policy,
+            max_price_per_second=self.max_price_per_second,
         )
 
 

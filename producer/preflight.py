@@ -15,11 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from config.catalogue import ProviderSpec, provider_spec
+from config.catalogue import provider_spec
 from config.settings import ProviderName, Settings
 from jobs.clips import Clip
 from jobs.models import Event, Job, Priority, job_id_for
 from jobs.request import EditRequest
+from jobs.routing import Policy, price_per_second
 from jobs.states import JobState
 from media.plan import PlanError, SegmentPlan
 from media.probe import ProbeError, VideoInfo
@@ -155,25 +156,29 @@ class Preflight:
         now: datetime,
         stage: bool,
     ) -> PlannedJob | list[Problem]:
-        options = merge_options(row, defaults)
+        configured = [name for name in ProviderName if self.settings.provider(name).configured]
+        options = merge_options(row, defaults, configured)
         inspected = self._inspect(row.source, stage)
         if isinstance(options, list):
             return _problems(row, [*inspected.problems, *options])
-        problems: list[FieldProblem] = list(inspected.problems)
-        plan = self._segment_plan(options, inspected, template, problems)
-        problems.extend(self._option_problems(options))
-        mend = self._limit_problems(options, inspected)
-        if plan is None:
-            problems.extend(mend)
+        reference, image = self._reference(options)
+        problems: list[FieldProblem] = [*inspected.problems, *reference]
         video_url = inspected.located.provider_url if inspected.located else row.source
         request = build_request(video_url, options)
-        found = (
-            request if isinstance(request, list) else self._validation(options.provider, request)
+        valid = None if isinstance(request, list) else request
+        refused, route = self._route(
+            options, inspected, valid, defaults.max_price_per_second, image
         )
-        problems.extend(_unreported(found, problems))
-        if problems or inspected.video is None or isinstance(request, list):
+        problems.extend(_unreported(refused, problems))
+        problems.extend(_unreported(request if isinstance(request, list) else [], problems))
+        if problems or inspected.video is None or valid is None:
             return _problems(row, problems)
-        job = self._job(row, options, request, inspected.video, template, now)
+        job = self._job(row, options, route, defaults.policy, valid, inspected.video, template, now)
+        # The plan follows the provider the job is priced on: its model's edit window.
+        plan = self._segment_plan(job.provider, inspected, template, problems)
+        mend = self._limit_problems(job.provider, inspected)
+        if plan is None:
+            return _problems(row, [*problems, *mend])
         return self._planned(row.line, row.file, job, inspected.video, plan, template, bool(mend))
 
     def _planned(
@@ -182,15 +187,17 @@ class Preflight:
         file: str | None,
         job: Job,
         video: VideoInfo,
-        plan: SegmentPlan | None,
+        plan: SegmentPlan,
         template: JobTemplate,
         mend: bool,
     ) -> PlannedJob:
         """One job; or, for a source too long for one edit or outside the provider's limits
         (ProRes, 4K, too many bytes: the cutter re-encodes it), a clip of segments."""
         spec = provider_spec(job.provider, self.settings)
-        if plan is None or not (mend or video.variable_rate or is_clip(video, spec, plan)):
+        if not (mend or video.variable_rate or is_clip(video, spec, plan)):
             return PlannedJob(line, job, video, file=file)
+        # A clip's segments share one provider and model, so its style stays one: pinned.
+        job = job.model_copy(update={"route": ()})
         clip = clip_of(job, video, spec, plan, template.clip)
         segments = tuple(estimated_segments(job, spec, plan))
         changes = segment_target(video, spec, plan).changes
@@ -200,7 +207,7 @@ class Preflight:
 
     def _segment_plan(
         self,
-        options: RowOptions,
+        provider: ProviderName,
         inspected: _Inspected,
         template: JobTemplate,
         problems: list[FieldProblem],
@@ -208,13 +215,38 @@ class Preflight:
         """How the row's source splits into segments; a problem when it cannot be edited."""
         if inspected.video is None:
             return None
-        spec = provider_spec(options.provider, self.settings)
+        spec = provider_spec(provider, self.settings)
         try:
             return segment_plan(inspected.video, spec, template.clip.max_seconds)
         except PlanError as exc:
             bad_max = template.clip.max_seconds is not None and template.clip.max_seconds <= 0
             problems.append(("max_seconds" if bad_max else "source", str(exc)))
             return None
+
+    def _route(
+        self,
+        options: RowOptions,
+        inspected: _Inspected,
+        request: EditRequest | None,
+        max_price: float | None,
+        image: ImageInfo | None,
+    ) -> tuple[list[FieldProblem], tuple[ProviderName, ...]]:
+        """The row's eligible providers (in its order), or why none of them takes it."""
+        candidates = options.candidates
+        found = {
+            name: self._refusals(name, inspected, request, max_price, image) for name in candidates
+        }
+        eligible = tuple(name for name in candidates if not found[name])
+        if eligible:
+            return [], eligible
+        if len(candidates) == 1:
+            return found[candidates[0]], ()
+        route = ",".join(name.value for name in candidates)
+        return [
+            (field, f"no provider of {route} accepts the row; {message}")
+            for name in candidates
+            for field, message in found[name]
+        ], ()
 
     def _inspect(self, source: str, stage: bool) -> _Inspected:
         located = None
@@ -226,29 +258,49 @@ class Preflight:
         except ProbeError as exc:
             return _Inspected(located, None, [("source", f"cannot read a video: {exc.reason}")])
 
-    def _option_problems(self, options: RowOptions) -> list[FieldProblem]:
-        spec = provider_spec(options.provider, self.settings)
-        problems: list[FieldProblem] = []
-        if not self.settings.provider(options.provider).configured:
-            variable = f"RESTYLE_{options.provider.value.upper()}__API_KEYS"
-            problems.append(("provider", f"{options.provider} has no API key: set {variable}"))
-        if options.reference_image is not None:
-            problems.extend(self._reference_problems(spec, options.reference_image))
-        return problems
-
-    def _reference_problems(self, spec: ProviderSpec, url: str) -> list[FieldProblem]:
-        """The URL rules, then the image's type and size (when an image prober is given)."""
+    def _reference(self, options: RowOptions) -> tuple[list[FieldProblem], ImageInfo | None]:
+        """The reference image's URL checked and its first bytes probed, once for the row
+        (each provider's accepted types and sizes are then checked in `_refusals`)."""
+        url = options.reference_image
+        if url is None:
+            return [], None
         try:
             self.locator.check_reference(url)
-            return [] if self.probe_image is None else image_problems(spec, self.probe_image(url))
+            return [], None if self.probe_image is None else self.probe_image(url)
         except (UnsafeSource, UnreachableSource, ImageProbeError) as exc:
-            return [("reference_image", str(exc))]
+            return [("reference_image", str(exc))], None
 
-    def _limit_problems(self, options: RowOptions, inspected: _Inspected) -> list[FieldProblem]:
+    def _refusals(
+        self,
+        provider: ProviderName,
+        inspected: _Inspected,
+        request: EditRequest | None,
+        max_price: float | None,
+        image: ImageInfo | None,
+    ) -> list[FieldProblem]:
+        """Why ``provider`` cannot take the row: no key, its own validation, the reference
+        image, or its price over ``--max-price-per-second``. (A source outside its input limits
+        is not a refusal: the cutter re-encodes it; see `_limit_problems`.)"""
+        spec = provider_spec(provider, self.settings)
+        problems: list[FieldProblem] = []
+        if not self.settings.provider(provider).configured:
+            variable = f"RESTYLE_{provider.value.upper()}__API_KEYS"
+            problems.append(("provider", f"{provider} has no API key: set {variable}"))
+        if request is not None:
+            problems.extend(_unreported(self._validation(provider, request), problems))
+        if image is not None:
+            problems.extend(image_problems(spec, image))
+        duration = inspected.video.duration_s if inspected.video is not None else None
+        if max_price is not None and (price := price_per_second(spec, duration)) > max_price:
+            message = f"{provider} costs ${price:.3f}/s, over --max-price-per-second ${max_price:g}"
+            problems.append(("provider", message))
+        return problems
+
+    def _limit_problems(self, provider: ProviderName, inspected: _Inspected) -> list[FieldProblem]:
         """How the source breaks the provider's input limits (the cutter can mend them all)."""
         if inspected.video is None or inspected.located is None:
             return []
-        spec = provider_spec(options.provider, self.settings)
+        spec = provider_spec(provider, self.settings)
         video = inspected.video
         size = video.size_bytes or inspected.located.size_bytes
         return limit_problems(spec, video.container, video.duration_s, size)
@@ -264,18 +316,29 @@ class Preflight:
         self,
         row: ManifestRow,
         options: RowOptions,
+        route: tuple[ProviderName, ...],
+        policy: Policy,
         request: EditRequest,
         video: VideoInfo,
         template: JobTemplate,
         now: datetime,
     ) -> Job:
         item = item_key(row, options)
-        spec = provider_spec(options.provider, self.settings)
+        specs = [provider_spec(name, self.settings) for name in route]
+        # The estimate (and the first budget reservation) is at the price the policy is likely
+        # to pay; the submit step re-prices a job that lands elsewhere.
+        spec = (
+            min(specs, key=lambda s: job_cost(s, video.duration_s))
+            if (policy is Policy.CHEAPEST)
+            else specs[0]
+        )
         return Job(
             id=job_id_for(template.batch, item),
             batch=template.batch,
             item=item,
-            provider=options.provider,
+            provider=spec.name,
+            route=route if len(route) > 1 else (),
+            policy=policy.value,
             request=request,
             source=row.source,
             priority=template.priority,

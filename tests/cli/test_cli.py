@@ -143,3 +143,26 @@ def test_enqueue_refuses_a_prompt_with_a_control_character_and_queues_nothing(
     assert result.returncode == 2
     assert "--prompt: contains the control character U+001B (ESC) at character 9" in result.stderr
     assert queued_jobs(flushed) == 0
+
+
+def test_limits_and_providers_show_an_open_circuit_and_why(
+    cli_env: dict[str, str],
+    flushed: redis.Redis,
+) -> None:
+    from pydantic import SecretStr
+
+    from config.settings import key_id
+    from jobs.breaker import Outcome
+    from jobs.breaker_store import Breakers
+
+    crun = key_id(SecretStr(dev_key("crun")))
+    Breakers(flushed).record("crun", crun, Outcome.MAINTENANCE, detail="HTTP 455, no Retry-After")
+    Breakers(flushed).wait("some-job", 2e9)
+    for command in ("limits", "providers"):
+        result = restyle(cli_env, command)
+        assert result.returncode == 0, result.stderr
+        line = next(line for line in result.stdout.splitlines() if "crun" in line)
+        assert "open for" in line and "(maintenance: HTTP 455" in result.stdout, result.stdout
+        segmind = next(line for line in result.stdout.splitlines() if "segmind" in line)
+        assert "closed" in segmind
+    assert "1 job(s) waiting out an outage" in restyle(cli_env, "limits").stdout

@@ -113,6 +113,17 @@ def test_a_maintenance_window_makes_a_provider_unavailable(
     assert stats(emulator)["submissions"]["paid_total"] == 0
 
 
+def test_a_maintenance_window_can_send_no_retry_after(
+    emulator: httpx.Client, clip_uri: str
+) -> None:
+    body = {"provider": "segmind", "duration_s": 60, "retry_after": False}
+    assert emulator.post("/_emulator/inject/maintenance", json=body).status_code == 200
+    down = submit(emulator, clip_uri)
+    assert down.status_code == 503
+    assert "retry-after" not in down.headers
+    assert stats(emulator)["submissions"]["paid_total"] == 0
+
+
 @pytest.mark.parametrize(
     ("fault", "code"),
     [

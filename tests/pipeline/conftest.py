@@ -65,6 +65,18 @@ def worker_settings(services: Stack, worker_env: dict[str, str]) -> Settings:
         return Settings()
 
 
+@pytest.fixture(autouse=True)
+def closed_circuits(request: pytest.FixtureRequest) -> None:
+    """Every test starts with closed circuit breakers: one test's refused key (auth, credits)
+    would otherwise keep the next test's jobs away from that provider for its cooldown."""
+    if "worker_settings" not in request.fixturenames:
+        return
+    client = redis.Redis.from_url(request.getfixturevalue("worker_settings").redis_url)
+    names = [*client.scan_iter("restyle:breaker*"), *client.scan_iter("restyle:outage-waiting")]
+    if names:
+        client.delete(*names)
+
+
 @pytest.fixture
 def celery_app(worker_settings: Settings):
     """A producer-side Celery app on the workers' broker."""

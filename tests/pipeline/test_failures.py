@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -54,6 +55,11 @@ def test_each_failure_class_ends_failed_with_its_kind_and_the_providers_message(
 ) -> None:
     setup(EmulatorAdmin(emulator))
     job = make_job(worker_settings, unique_batch("fail"), "only", provider, source_url, prompt)
+    if kind is FailureKind.CREDITS:
+        # Out of credits with nowhere else to go, a job waits for a top-up until its deadline
+        # (RESTYLE_JOB_DEADLINE_S after it was queued): queue this one close to it.
+        aged = job.created_at - timedelta(seconds=worker_settings.job_deadline_s - 5)
+        job = job.model_copy(update={"created_at": aged})
     (ended,) = run_to_end(ledger, celery_app, [job], 60)
     assert (ended.state, ended.failure_kind) == (JobState.FAILED, kind), ended.events
     assert ended.failure_message

@@ -1,0 +1,35 @@
+"""The circuit breakers' state for `restyle providers` and `restyle limits`, in words."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import redis
+
+from config.settings import ProviderName, Settings
+from jobs.breaker import describe
+from jobs.breaker_store import Breakers
+
+
+def breakers_or_none(settings: Settings) -> Breakers | None:
+    """The breakers in Redis, or None when Redis cannot be reached (the listing goes on)."""
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        return None
+    return Breakers(client)
+
+
+def circuit_text(breakers: Breakers | None, provider: ProviderName, key_ids: Sequence[str]) -> str:
+    """Each key's circuit in one cell: ``closed``, or ``<key>: open for 20s more (why)``."""
+    if breakers is None:
+        return "? (Redis unreachable)"
+    if not key_ids:
+        return "-"
+    now = breakers.clock()
+    found = breakers.get_many([(provider, key) for key in key_ids])
+    states = [describe(circuit, now) for circuit in found]
+    if all(state == "closed" for state in states):
+        return "closed"
+    return "; ".join(f"{key}: {state}" for key, state in zip(key_ids, states, strict=True))

@@ -1,0 +1,164 @@
+"""The submit step's routing decisions (`pipeline.failover`) on a real Redis, with a given now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+
+from config.settings import ProviderName, Settings
+from devstack import Service
+from devstack.stack import dev_key
+from jobs.breaker import BreakerPolicy, Circuit, Outcome, record
+from jobs.breaker_store import Breakers
+from jobs.failures import FailureKind
+from jobs.limiter import Handover
+from jobs.models import Job, Priority, job_id_for
+from jobs.request import EditRequest
+from jobs.states import JobState
+from pipeline.context import Context
+from pipeline.decisions import Done, Step, Then
+from pipeline.failover import (
+    Routed,
+    Waiting,
+    accepted,
+    give_up_kind,
+    refused_before_acceptance,
+    route,
+    sooner,
+)
+from pipeline.pooling import take_for_free_slots
+from providers.errors import InsufficientCredits, ProviderError, ProviderUnavailable, RateLimited
+from tests.jobs.conftest import FakeClock
+
+P = ProviderName
+T0 = datetime.fromtimestamp(1_700_000_000, UTC)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0.timestamp())
+
+
+@pytest.fixture
+def ctx(redis_server: Service, redis_client: redis.Redis[bytes], clock: FakeClock) -> Context:
+    keys = {name.value: {"api_keys": [dev_key(name)]} for name in (P.SEGMIND, P.CRUN)}
+    settings = Settings(redis_url=redis_server.url, job_deadline_s=600, **keys)  # type: ignore[arg-type]
+    context = Context.from_settings(settings)
+    context.breakers = Breakers(context.redis, BreakerPolicy(cooldown_s=10), clock)
+    return context
+
+
+def queued(ctx: Context, item: str, *route: ProviderName, **fields: object) -> Job:
+    job = Job(id=job_id_for("b", item), batch="b", item=item, provider=route[0],
+              route=route if len(route) > 1 else (), policy="cheapest",
+              request=EditRequest(video_url="https://cdn.example.com/a.mp4", prompt="snow"),
+              created_at=T0, updated_at=T0, estimated_cost_usd=1.125, **fields)  # fmt: skip
+    assert ctx.ledger.add([job]) == [True]
+    return job
+
+
+def key(ctx: Context, provider: ProviderName) -> str:
+    return ctx.key_ids(provider)[0]
+
+
+def test_only_answers_that_create_no_remote_job_let_a_job_move() -> None:
+    assert refused_before_acceptance(ProviderUnavailable("crun", "maintenance", 455))
+    assert refused_before_acceptance(RateLimited("segmind", "busy", 429))
+    assert refused_before_acceptance(InsufficientCredits("aimlapi", "no credits", 403))
+    assert not refused_before_acceptance(ProviderUnavailable("crun", "ReadTimeout"))
+    assert not refused_before_acceptance(ProviderError("crun", "half a body", 200))
+    assert not refused_before_acceptance(ProviderError("crun", "oops", 500))
+
+
+def test_an_open_circuit_moves_the_job_and_its_price_and_says_why(ctx: Context) -> None:
+    job = queued(ctx, "a", P.SEGMIND, P.CRUN, key_id=None)
+    first = route(ctx, job, T0)
+    assert isinstance(first, Routed) and first.job.provider is P.CRUN  # $1.00 beats $1.125
+    job = queued(ctx, "b", P.SEGMIND, P.CRUN)
+    pinned = ctx.ledger.update(job, expect=JobState.QUEUED, now=T0, key_id=key(ctx, P.SEGMIND))
+    assert pinned is not None
+    ctx.breakers.record(P.SEGMIND, key(ctx, P.SEGMIND), Outcome.MAINTENANCE, detail="HTTP 503")
+    moved = route(ctx, pinned, T0)
+    assert isinstance(moved, Routed)
+    assert (moved.job.provider, moved.job.key_id) == (P.CRUN, key(ctx, P.CRUN))
+    assert moved.job.estimated_cost_usd == 1.0
+    (line,) = moved.job.moves
+    assert f"segmind/{key(ctx, P.SEGMIND)} -> crun/{key(ctx, P.CRUN)}: open for 10s more" in line
+    assert "(maintenance: HTTP 503)" in line
+
+
+def test_a_job_whose_submit_may_have_been_accepted_never_moves(ctx: Context) -> None:
+    job = queued(ctx, "a", P.SEGMIND, P.CRUN, key_id="x", remote_possible=True)
+    ctx.breakers.record(P.SEGMIND, "x", Outcome.MAINTENANCE)
+    assert route(ctx, job, T0) == Routed(job)
+
+
+def test_with_nowhere_to_go_one_job_holds_the_timer_and_the_rest_wait_quietly(
+    ctx: Context, clock: FakeClock
+) -> None:
+    for provider in (P.SEGMIND, P.CRUN):
+        ctx.breakers.record(provider, key(ctx, provider), Outcome.MAINTENANCE)
+    clock.advance(4)
+    now = T0 + timedelta(seconds=4)
+    prober = route(ctx, queued(ctx, "a", P.SEGMIND, P.CRUN), now)
+    assert isinstance(prober, Waiting) and prober.countdown_s == pytest.approx(6.05)
+    assert "waiting out an outage" in prober.reason and "open for 6s more" in prober.reason
+    quiet = route(ctx, queued(ctx, "b", P.SEGMIND, P.CRUN), now)
+    assert isinstance(quiet, Waiting) and quiet.countdown_s is None
+    assert ctx.breakers.waiting() == 1
+    clock.advance(6)
+    probe = route(ctx, ctx.ledger.require(job_id_for("b", "a")), now + timedelta(seconds=6))
+    assert isinstance(probe, Routed) and probe.job.provider is P.CRUN
+    woken = accepted(ctx, probe.job)
+    assert [handover.holder for handover in woken] == [job_id_for("b", "b")]
+
+
+def test_past_its_deadline_a_waiting_job_fails_with_the_states_it_saw(ctx: Context) -> None:
+    ctx.breakers.record(P.CRUN, key(ctx, P.CRUN), Outcome.CREDITS, detail="no credits left")
+    job = queued(ctx, "a", P.CRUN, state=JobState.RETRY_WAIT)
+    done = route(ctx, job, T0 + timedelta(seconds=600))
+    assert isinstance(done, Done)
+    failed = ctx.ledger.require(job.id)
+    assert (failed.state, failed.failure_kind) == (JobState.FAILED, FailureKind.CREDITS)
+    assert failed.failure_message is not None
+    assert "deadline (600 s after it was queued)" in failed.failure_message
+    assert "credits: no credits left" in failed.failure_message
+
+
+def test_the_cause_of_giving_up_is_the_circuits_common_cause() -> None:
+    policy = BreakerPolicy()
+    credits = record(Circuit(), Outcome.CREDITS, 0.0, policy)
+    maint = record(Circuit(), Outcome.MAINTENANCE, 0.0, policy)
+    assert give_up_kind([credits, Circuit()], 1.0) is FailureKind.CREDITS
+    assert give_up_kind([credits, maint], 1.0) is FailureKind.PROVIDER_UNAVAILABLE
+
+
+def test_a_limiter_wait_is_cut_short_only_when_there_is_elsewhere_to_go(ctx: Context) -> None:
+    job = queued(ctx, "a", P.SEGMIND, P.CRUN)
+    wait = Then(Step.SUBMIT, 300.0, "limiter: cooldown 300s")
+    cut, kept = sooner(wait, Routed(job, alternatives=True)), sooner(wait, Routed(job))
+    assert isinstance(cut, Then) and isinstance(kept, Then)
+    assert (cut.countdown_s, kept.countdown_s) == (0.5, 300.0)
+
+
+def test_with_every_key_full_a_routable_job_waits_for_the_first_free_slot_of_any(
+    ctx: Context,
+) -> None:
+    for provider in (P.SEGMIND, P.CRUN):
+        for n in range(ctx.limits(provider).concurrency):
+            grant = ctx.limiter.acquire_slot(provider, key(ctx, provider), f"h{n}",
+                                             ctx.limits(provider), 60, batch="other",
+                                             priority=Priority.BULK)  # fmt: skip
+            assert grant.allowed
+    job = queued(ctx, "a", P.SEGMIND, P.CRUN)
+    waiting = route(ctx, job, T0)
+    assert isinstance(waiting, Waiting) and waiting.countdown_s is None
+    assert "every key is full (segmind 4/4, crun 4/4)" in waiting.reason
+    assert ctx.ledger.require(job.id).key_id is None  # bound to no key while it waits
+    assert take_for_free_slots(ctx, P.SEGMIND, key(ctx, P.SEGMIND)) == []
+    ctx.limiter.release(P.CRUN, key(ctx, P.CRUN), "h0")
+    assert take_for_free_slots(ctx, P.CRUN, key(ctx, P.CRUN)) == [Handover(job.id, Priority.BULK)]
+    routed = route(ctx, job, T0)
+    assert isinstance(routed, Routed) and routed.job.provider is P.CRUN
