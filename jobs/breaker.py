@@ -55,16 +55,24 @@ class BreakerPolicy:
     cooldown_s: float = 30.0
     max_cooldown_s: float = 600.0
     credits_cooldown_s: float = 300.0
+    daily_cap_cooldown_s: float = 3600.0
+    """Runway does not say when its rolling 24 h window frees: retry the key hourly."""
     auth_cooldown_s: float = 900.0
     probe_lease_s: float = 60.0
 
     def base_cooldown(self, outcome: Outcome) -> float:
         """The first cooldown for ``outcome`` when the provider gave no Retry-After."""
-        if outcome is Outcome.CREDITS or outcome is Outcome.DAILY_CAP:
+        if outcome is Outcome.CREDITS:
             return self.credits_cooldown_s
+        if outcome is Outcome.DAILY_CAP:
+            return self.daily_cap_cooldown_s
         if outcome is Outcome.AUTH:
             return self.auth_cooldown_s
         return self.cooldown_s
+
+    def longest_cooldown(self, outcome: Outcome) -> float:
+        """The cap on doubling: a cause whose first cooldown is longer keeps it."""
+        return max(self.max_cooldown_s, self.base_cooldown(outcome))
 
 
 @dataclass(frozen=True)
@@ -156,9 +164,10 @@ def trip(
     """Open the circuit for ``outcome``: Retry-After when given, else a doubling cooldown."""
     trips = circuit.trips + 1
     if retry_after_s is not None and retry_after_s > 0:
-        cooldown = min(retry_after_s, policy.max_cooldown_s)
+        cooldown = min(retry_after_s, policy.longest_cooldown(outcome))
     else:
-        cooldown = min(policy.base_cooldown(outcome) * 2 ** (trips - 1), policy.max_cooldown_s)
+        doubled = policy.base_cooldown(outcome) * 2 ** (trips - 1)
+        cooldown = min(doubled, policy.longest_cooldown(outcome))
     reason = f"{outcome}: {detail}" if detail else str(outcome)
     return Circuit(
         state=CircuitState.OPEN,

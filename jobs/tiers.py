@@ -31,9 +31,6 @@ class KeyTier:
 DAILY_WINDOW_S = 24 * 3600.0
 """Runway's daily cap is a rolling 24 h window."""
 TIER_TTL_S = 7 * 24 * 3600
-FULL_RECHECK_S = 3600.0
-"""After the provider itself refused a submit for the daily cap, how long the key parks its
-submits before trying again (the provider does not say when its window frees)."""
 
 
 def daily_cap_wait_s(
@@ -82,13 +79,3 @@ class TierStore:
         name = redis_keys.limiter("daily", provider, key_id)
         found = self.client.zrangebyscore(name, now - DAILY_WINDOW_S, "+inf", withscores=True)
         return [float(score) for _, score in found]
-
-    def mark_full(self, provider: str, key_id: str, until: float) -> None:
-        """The provider said the key is at its daily cap: park its submits until ``until``."""
-        name = redis_keys.limiter("daily-full", provider, key_id)
-        self.client.set(name, repr(until), ex=int(FULL_RECHECK_S) + 60)
-
-    def full_until(self, provider: str, key_id: str) -> float | None:
-        """Until when the provider's own refusal parks the key's submits (None: it does not)."""
-        raw = self.client.get(redis_keys.limiter("daily-full", provider, key_id))
-        return None if raw is None else float(raw)

@@ -46,6 +46,7 @@ def breaker_policy(settings: Settings) -> BreakerPolicy:
         cooldown_s=min(settings.breaker_cooldown_s, cap),
         max_cooldown_s=cap,
         credits_cooldown_s=min(settings.breaker_credits_cooldown_s, cap),
+        # Not capped: a daily cap does not lift within the outage cooldowns (jobs.breaker).
         auth_cooldown_s=cap,
         probe_lease_s=settings.http_read_timeout_s + 5,
     )

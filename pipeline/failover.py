@@ -31,6 +31,7 @@ from jobs.states import JobState
 from jobs.timing import MAX_COUNTDOWN_S
 from pipeline.breaker_outcomes import breaker_outcome
 from pipeline.context import Context
+from pipeline.daily_caps import daily_cap_wait
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.pooling import (
@@ -109,12 +110,16 @@ class _Offer:
     cooling: bool
 
 
-def _offer(ctx: Context, job: Job, provider: ProviderName, keys: list[str]) -> _Offer:
+def _offer(ctx: Context, job: Job, provider: ProviderName, keys: list[str], now: float) -> _Offer:
     """What ``provider``'s usable ``keys`` offer the job. Keys the limiter holds in a cooldown
-    (a Retry-After) are left out while another key has none."""
+    (a Retry-After), or that made their known daily cap, are left out while another has none."""
     limits = ctx.limits(provider)
     loads = ctx.limiter.loads(provider, keys, {key: limits for key in keys})
-    ready = [key for key in keys if loads[key].cooldown_s <= 0]
+    ready = [
+        key
+        for key in keys
+        if loads[key].cooldown_s <= 0 and daily_cap_wait(ctx, provider, key, now) is None
+    ]
     spec = ctx.spec(provider)
     seconds = min(job.source_seconds or spec.output_seconds, spec.output_seconds)
     chosen = ready or keys
@@ -124,7 +129,8 @@ def _offer(ctx: Context, job: Job, provider: ProviderName, keys: list[str]) -> _
     return _Offer(option, chosen, cooling=not ready)
 
 
-def _survey(ctx: Context, job: Job, now: float) -> _Survey:
+def _survey(ctx: Context, job: Job, now: float, at: datetime) -> _Survey:
+    """``now``: the breakers' clock; ``at``: the job's (daily caps count on it)."""
     offers: list[_Offer] = []
     circuits: dict[tuple[ProviderName, str], Circuit] = {}
     for provider in job.route or (job.provider,):
@@ -133,7 +139,7 @@ def _survey(ctx: Context, job: Job, now: float) -> _Survey:
         circuits.update({(provider, key): c for key, c in zip(pool, found, strict=True)})
         keys = [key for key, c in zip(pool, found, strict=True) if _usable(c, job.id, now)]
         if keys:
-            offers.append(_offer(ctx, job, provider, keys))
+            offers.append(_offer(ctx, job, provider, keys, at.timestamp()))
     # A provider whose every key cools down is a choice only when no other is ready.
     ready = [offer for offer in offers if not offer.cooling] or offers
     return _Survey(
@@ -151,7 +157,7 @@ def _states(survey: _Survey, now: float) -> str:
 def route(ctx: Context, job: Job, now: datetime) -> Routed | Waiting | Done:
     """Pick the provider and key ``job`` submits on now, or say why and how it waits."""
     clock = ctx.breakers.clock()
-    survey = _survey(ctx, job, clock)
+    survey = _survey(ctx, job, clock, now)
     if now >= deadline_of(ctx, job) and job.state is JobState.RETRY_WAIT:
         return _give_up(ctx, job, now, survey, clock)
     if job.remote_possible:
@@ -300,6 +306,7 @@ class Refused:
 
     clean: bool
     blocked: bool
+    outcome: Outcome | None = None
 
 
 def note_refusal(ctx: Context, job: Job, exc: ProviderFailure) -> Refused:
@@ -307,7 +314,7 @@ def note_refusal(ctx: Context, job: Job, exc: ProviderFailure) -> Refused:
     clean = refused_before_acceptance(exc)
     outcome = breaker_outcome(exc, ctx.spec(job.provider).rate_limit_is_daily_cap)
     if outcome is None or job.key_id is None:
-        return Refused(clean, False)
+        return Refused(clean, False, outcome)
     retry_after = exc.retry_after if isinstance(exc, RetryableFailure) else None
     change = ctx.breakers.record(
         job.provider, job.key_id, outcome, retry_after_s=retry_after, detail=exc.message[:160]
@@ -319,7 +326,7 @@ def note_refusal(ctx: Context, job: Job, exc: ProviderFailure) -> Refused:
             extra={"provider": str(job.provider), "key_id": job.key_id},
         )  # fmt: skip
     blocked = change.after.effective(ctx.breakers.clock()) is not CircuitState.CLOSED
-    return Refused(clean, blocked)
+    return Refused(clean, blocked, outcome)
 
 
 def fatal_failover(ctx: Context, job: Job, now: datetime, exc: FatalFailure) -> Decision | None:

@@ -18,16 +18,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from config.settings import ProviderName
+from jobs.breaker import Outcome
 from jobs.failures import FailureKind
 from jobs.limiter import Grant, Handover
 from jobs.models import Job
 from jobs.replicas import after_the_fact
 from jobs.request_ids import first_request_id
 from jobs.states import JobState
-from jobs.tiers import FULL_RECHECK_S, TierStore, daily_cap_wait_s
+from jobs.tiers import TierStore
 from pipeline.ambiguity import POSSIBLY_PAID_TWICE, callback_wait_s, resend_after_lost_answer
 from pipeline.callbacks import backstop_delay, has_callback, with_callback
 from pipeline.context import Context
+from pipeline.daily_caps import daily_cap_wait
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.failover import (
@@ -43,7 +45,7 @@ from pipeline.failover import (
 )
 from pipeline.resigning import request_to_send
 from pipeline.slots import hand_on
-from providers.errors import AnswerLost, FatalFailure, RateLimited, RetryableFailure
+from providers.errors import AnswerLost, FatalFailure, RetryableFailure
 
 log = logging.getLogger(__name__)
 
@@ -134,18 +136,10 @@ def _acquire(ctx: Context, job: Job, key: str) -> Grant:
 
 def _daily_cap_wait(ctx: Context, provider: ProviderName, key: str, now: datetime) -> Parked | None:
     """Parked until the rolling window frees when the key made its daily cap of generations."""
-    store = TierStore(ctx.redis)
-    full_until = store.full_until(provider, key)
-    if full_until is not None and full_until > now.timestamp():
-        reason = f"{provider} refused key {key} for its daily cap; parked until it is tried again"
-        return Parked(reason, full_until - now.timestamp())
-    cap = ctx.daily_cap(provider, key)
-    if cap is None:
-        return None
-    wait = daily_cap_wait_s(store.generation_times(provider, key, now.timestamp()), cap,
-                            now.timestamp())  # fmt: skip
+    wait = daily_cap_wait(ctx, provider, key, now.timestamp())
     if wait is None:
         return None
+    cap = ctx.daily_cap(provider, key)
     reason = f"daily cap of {cap} generations reached on key {key}; parked until the window frees"
     return Parked(reason, max(wait, 1.0))
 
@@ -319,15 +313,12 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
         ctx.budget.commit(job.batch, job.estimated_cost_usd)
     else:
         _give_back(ctx, job, job.key_id)
-    if _daily_cap_refusal(ctx, job, exc):
-        # Not a request rate: the key's polls go on, its submits park (`_daily_cap_wait`).
-        until = now.timestamp() + FULL_RECHECK_S
-        TierStore(ctx.redis).mark_full(job.provider, job.key_id, until)
-    elif exc.throttles_key:
+    refused = note_refusal(ctx, job, exc)
+    if exc.throttles_key and refused.outcome is not Outcome.DAILY_CAP:
+        # A daily cap is no request rate: the key's polls go on, its circuit stops its submits.
         ctx.limiter.on_throttled(
             job.provider, job.key_id, ctx.limits(job.provider, job.key_id), exc.retry_after
         )
-    refused = note_refusal(ctx, job, exc)
     # A refused submit left no remote job: it waits by the job's deadline (pipeline.failover),
     # not by a count of attempts.
     if not refused.clean and job.attempt >= ctx.settings.max_submit_attempts:
@@ -352,13 +343,6 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
     if moved is None:
         return Done("job moved while submitting")
     return Then(Step.SUBMIT, delay, type(exc).__name__)
-
-
-def _daily_cap_refusal(ctx: Context, job: Job, exc: RetryableFailure) -> bool:
-    """A 429 without Retry-After from a provider whose only 429 is its daily cap (Runway);
-    one with Retry-After is a passing throttle like anyone's."""
-    capped = ctx.spec(job.provider).rate_limit_is_daily_cap
-    return capped and isinstance(exc, RateLimited) and exc.retry_after is None
 
 
 def _give_back(ctx: Context, job: Job, key: str) -> None:

@@ -17,7 +17,7 @@ from devstack.stack import dev_key
 from jobs import redis_keys
 from jobs.ledger import Ledger
 from jobs.states import JobState
-from jobs.tiers import DAILY_WINDOW_S, FULL_RECHECK_S, TierStore
+from jobs.tiers import DAILY_WINDOW_S, TierStore
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.submitting import submit_job
@@ -120,7 +120,7 @@ def test_with_a_daily_cap_of_10_fifteen_jobs_give_10_sent_and_5_parked_until_the
     assert emulator.get("/_emulator/stats").json()["submissions"]["paid_total"] == 15
 
 
-def test_runways_own_daily_cap_refusal_parks_the_keys_submits_without_a_cooldown(
+def test_runways_own_daily_cap_refusal_opens_the_keys_circuit_without_a_cooldown(
     settings: Settings,
     emulator: httpx.Client,
     source_url: str,
@@ -135,15 +135,20 @@ def test_runways_own_daily_cap_refusal_parks_the_keys_submits_without_a_cooldown
     first, second = (make_job(settings, batch, f"c{n}", RUNWAY, source_url) for n in range(2))
     ctx.ledger.add([first, second])
     now = datetime.now(UTC)
+    paid = emulator.get("/_emulator/stats").json()["submissions"]["paid_total"]
     assert isinstance(decided(ctx, first.id, now), Then)
 
     refused = decided(ctx, second.id, now)
 
+    # No limiter cooldown: that would hold the key's polls too.
     assert isinstance(refused, Then) and refused.step is Step.SUBMIT, refused
     assert ctx.limiter.snapshot(RUNWAY, KID, ctx.limits(RUNWAY, KID))["cooldown_remaining"] == 0
-    retry_at = now + timedelta(seconds=refused.countdown_s + 1)
-    parked = decided(ctx, second.id, retry_at)
-    assert isinstance(parked, Done) and "refused key" in parked.reason, parked
-    due = ctx.redis.zscore(redis_keys.watch(), second.id)
-    assert due == pytest.approx(now.timestamp() + FULL_RECHECK_S, abs=5.0)
+    # The key's submits stop for the hour the breaker gives a daily cap (Runway never says when
+    # its rolling window frees), and the job waits on that circuit instead of re-sending.
+    circuit = ctx.breakers.get(RUNWAY.value, KID)
+    assert circuit.reason.startswith("daily_cap"), circuit
+    assert circuit.until == pytest.approx(time.time() + 3600, abs=30)
+    waiting = decided(ctx, second.id, now + timedelta(seconds=refused.countdown_s + 1))
+    assert isinstance(waiting, Then) and "daily_cap" in waiting.reason, waiting
     assert ctx.ledger.require(second.id).state is JobState.RETRY_WAIT
+    assert emulator.get("/_emulator/stats").json()["submissions"]["paid_total"] == paid + 1
