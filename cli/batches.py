@@ -79,6 +79,13 @@ def submit(
     output_size: Annotated[
         OutputSize, typer.Option(help="stitched size: the source's, or the model's own")
     ] = OutputSize.SOURCE,
+    mix_providers: Annotated[
+        bool,
+        typer.Option(
+            "--mix-providers",
+            help="route each segment of a long clip on its own (its renders may differ)",
+        ),
+    ] = False,
 ) -> None:
     """Preflight SOURCE, then queue one edit job per clip (nothing is queued if a row is bad)."""
     settings = settings_or_exit()
@@ -98,6 +105,7 @@ def submit(
         max_seconds=max_seconds,
         continuity=continuity,
         output_size=output_size,
+        mix_providers=mix_providers,
         policy=policy,
         max_price_per_second=max_price_per_second,
     )

@@ -139,7 +139,7 @@ class ProviderSpec(BaseModel):
     """Runway's moderation setting for recognisable public figures (``auto`` or ``low``)."""
     rate_limit_is_daily_cap: bool = False
     """A 429 at submit without Retry-After means the key's daily cap, not a request rate
-    (Runway documents no other 429): the key parks its submits, and its polls go on."""
+    (Runway documents no other 429): the key's circuit opens for submits; its polls go on."""
     refreshes_output_urls: bool = False
     """A re-fetch of the finished task hands out fresh output URLs (Runway)."""
     daily_generations: int | None = None

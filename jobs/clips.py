@@ -114,8 +114,14 @@ class Clip(BaseModel):
     batch: str
     item: str
     provider: ProviderName
+    """The provider its unsubmitted segments go to; it changes when they fail over together."""
     request: EditRequest
     source: str
+    route: tuple[ProviderName, ...] = ()
+    """Providers its segments may move to (same model, window and cut), in order; () pinned."""
+    policy: str = "cheapest"
+    mix_providers: bool = False
+    """True: each segment is routed on its own, so one clip may mix providers' renders."""
     priority: Priority = Priority.BULK
     output_prefix: str | None = None
     continuity: Continuity = Continuity.NONE

@@ -36,6 +36,8 @@ def segment_job(
         batch=clip.batch,
         item=clip.item,
         provider=clip.provider,
+        route=clip.route,
+        policy=clip.policy,
         request=request,
         source=segment.staged,
         priority=clip.priority,

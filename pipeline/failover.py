@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from config.settings import ProviderName
 from jobs.breaker import Circuit, CircuitState, Outcome, describe
+from jobs.clips import Clip
 from jobs.failures import FailureKind
 from jobs.limiter import Handover
 from jobs.models import Job
@@ -42,6 +43,7 @@ from pipeline.pooling import (
     wait_for_any,
 )
 from pipeline.slots import hand_over_free_slots
+from producer.estimate import job_cost
 from providers.errors import FatalFailure, ProviderFailure, RetryableFailure
 
 log = logging.getLogger(__name__)
@@ -121,19 +123,21 @@ def _offer(ctx: Context, job: Job, provider: ProviderName, keys: list[str], now:
         if loads[key].cooldown_s <= 0 and daily_cap_wait(ctx, provider, key, now) is None
     ]
     spec = ctx.spec(provider)
-    seconds = min(job.source_seconds or spec.output_seconds, spec.output_seconds)
     chosen = ready or keys
     queued = sum(loads[key].in_flight + loads[key].parked for key in chosen)
-    option = Option(provider, spec.price.estimate(seconds), spec.typical_duration_s,
+    price = job_cost(spec, job.source_seconds or spec.output_seconds)
+    option = Option(provider, price, spec.typical_duration_s,
                     limits.concurrency * len(chosen), queued)  # fmt: skip
     return _Offer(option, chosen, cooling=not ready)
 
 
-def _survey(ctx: Context, job: Job, now: float, at: datetime) -> _Survey:
+def _survey(
+    ctx: Context, job: Job, now: float, at: datetime, providers: Sequence[ProviderName]
+) -> _Survey:
     """``now``: the breakers' clock; ``at``: the job's (daily caps count on it)."""
     offers: list[_Offer] = []
     circuits: dict[tuple[ProviderName, str], Circuit] = {}
-    for provider in job.route or (job.provider,):
+    for provider in providers:
         pool = ctx.key_ids(provider)
         found = ctx.breakers.get_many([(provider, key) for key in pool])
         circuits.update({(provider, key): c for key, c in zip(pool, found, strict=True)})
@@ -149,6 +153,17 @@ def _survey(ctx: Context, job: Job, now: float, at: datetime) -> _Survey:
     )
 
 
+def _survey_of(ctx: Context, job: Job, clock: float, now: datetime, clip: Clip | None) -> _Survey:
+    """What the job may choose from. A segment that moves with its clip sees only its clip's
+    provider while that has a key to take it (busy or not): segments leave together, and only
+    when it cannot serve."""
+    if clip is not None:
+        own = _survey(ctx, job, clock, now, (clip.provider,))
+        if own.options:
+            return own
+    return _survey(ctx, job, clock, now, job.route or (job.provider,))
+
+
 def _states(survey: _Survey, now: float) -> str:
     parts = [f"{p}/{key}: {describe(c, now)}" for (p, key), c in survey.circuits.items()]
     return "; ".join(parts) or "no API key configured"
@@ -157,7 +172,8 @@ def _states(survey: _Survey, now: float) -> str:
 def route(ctx: Context, job: Job, now: datetime) -> Routed | Waiting | Done:
     """Pick the provider and key ``job`` submits on now, or say why and how it waits."""
     clock = ctx.breakers.clock()
-    survey = _survey(ctx, job, clock, now)
+    clip = moving_together(ctx, job)
+    survey = _survey_of(ctx, job, clock, now, clip)
     if now >= deadline_of(ctx, job) and job.state is JobState.RETRY_WAIT:
         return _give_up(ctx, job, now, survey, clock)
     if job.remote_possible:
@@ -193,7 +209,38 @@ def route(ctx: Context, job: Job, now: datetime) -> Routed | Waiting | Done:
         return Waiting("another job took the circuit's probe", 1.0, 1.0 + TIMER_SLACK_S)
     ctx.breakers.stop_waiting(job.id)
     moved = _move(ctx, job, now, provider, key, picked.price_usd, survey, clock)
-    return replace(moved, alternatives=others) if isinstance(moved, Routed) else moved
+    if not isinstance(moved, Routed):
+        return moved
+    if clip is not None and clip.provider != provider:
+        _move_clip(ctx, clip, provider, survey, clock, now)
+    return replace(moved, alternatives=others)
+
+
+def moving_together(ctx: Context, job: Job) -> Clip | None:
+    """The clip of a segment that fails over with its clip's other segments (None: the job
+    routes on its own: not a segment, pinned, or its clip lets segments mix providers)."""
+    if job.clip_id is None or len(job.route) <= 1:
+        return None
+    clip = ctx.clips.get(job.clip_id)
+    if clip is None or clip.mix_providers:
+        return None
+    return clip
+
+
+def _move_clip(
+    ctx: Context, clip: Clip, provider: ProviderName, survey: _Survey, clock: float, now: datetime
+) -> None:
+    """Send the clip's unsubmitted segments after the first one that left its provider."""
+    states = "; ".join(
+        f"{key}: {describe(circuit, clock)}"
+        for (name, key), circuit in survey.circuits.items()
+        if name == clip.provider
+    )
+    why = f"segments fail over {clip.provider} -> {provider}: {states or 'no key'}"
+    moved = ctx.clips.move(clip, clip.state, expect={clip.state}, now=now, detail=why,
+                           provider=provider)  # fmt: skip
+    if moved is not None:
+        log.warning("clip %s: %s", clip.id, why, extra={"clip_id": clip.id})
 
 
 def _move(
@@ -370,8 +417,8 @@ def accepted(ctx: Context, job: Job) -> tuple[Handover, ...]:
 def park_or_pool(ctx: Context, job: Job, parked_reason: str, now: datetime) -> str | None:
     """A job the limiter just parked on one key, when it may go to several providers: out of
     that queue and onto the pool-wide list. The new reason, or None to stay parked."""
-    if len(job.route) <= 1:
-        return None
+    if len(job.route) <= 1 or moving_together(ctx, job) is not None:
+        return None  # a segment waits for its clip's provider while that can serve
     current = ctx.ledger.get(job.id)
     if current is None or current.key_id is None:
         return None

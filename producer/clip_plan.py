@@ -9,9 +9,11 @@ Every segment is billed as its own job.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from config.catalogue import ProviderSpec
+from config.settings import ProviderName
 from jobs.clips import Clip, Continuity, OutputSize, clip_id_for
 from jobs.models import Job
 from media.normalise import EncodeTarget, encode_target, plan_rate
@@ -30,6 +32,7 @@ class ClipChoices:
     max_seconds: float | None = None
     continuity: Continuity | None = None
     output_size: OutputSize = OutputSize.SOURCE
+    mix_providers: bool = False
 
 
 def segment_plan(video: VideoInfo, spec: ProviderSpec, max_seconds: float | None) -> SegmentPlan:
@@ -58,10 +61,39 @@ def continuity_for(spec: ProviderSpec, asked: Continuity | None) -> Continuity:
     return Continuity.ANCHOR if spec.accepts_reference_image else Continuity.NONE
 
 
+def clip_route(
+    video: VideoInfo, plan: SegmentPlan, specs: Sequence[ProviderSpec], continuity: Continuity
+) -> tuple[ProviderName, ...]:
+    """The providers of ``specs`` (the first is the clip's) its segments may fail over to.
+
+    Only those that take the very segments cut for the first: the same model's edit window
+    (so the style and the seams stay one), the same encode target and seed handling, and a
+    reference image when segments are anchored. () when no other qualifies: pinned.
+    """
+    first = specs[0]
+    target = segment_target(video, first, plan)
+    route = tuple(
+        spec.name
+        for spec in specs
+        if spec.window == first.window
+        and spec.accepts_seed == first.accepts_seed
+        and (continuity is not Continuity.ANCHOR or spec.accepts_reference_image)
+        and segment_target(video, spec, plan) == target
+    )
+    return route if len(route) > 1 else ()
+
+
 def clip_of(
-    job: Job, video: VideoInfo, spec: ProviderSpec, plan: SegmentPlan, choices: ClipChoices
+    job: Job,
+    video: VideoInfo,
+    specs: Sequence[ProviderSpec],
+    plan: SegmentPlan,
+    choices: ClipChoices,
 ) -> Clip:
-    """The CUTTING clip for planned ``job`` (its request is the template of every segment)."""
+    """The CUTTING clip for planned ``job`` (its request is the template of every segment);
+    ``specs``: its eligible providers' in order of preference, its own first."""
+    spec = specs[0]
+    continuity = continuity_for(spec, choices.continuity)
     cost = sum(job_cost(spec, plan.duration_s(segment)) for segment in plan.segments)
     return Clip(
         id=clip_id_for(job.batch, job.item),
@@ -72,7 +104,10 @@ def clip_of(
         source=job.source,
         priority=job.priority,
         output_prefix=job.output_prefix,
-        continuity=continuity_for(spec, choices.continuity),
+        continuity=continuity,
+        route=clip_route(video, plan, specs, continuity),
+        policy=job.policy,
+        mix_providers=choices.mix_providers,
         output_size=choices.output_size,
         source_seconds=video.duration_s,
         edit_seconds=plan.seconds,

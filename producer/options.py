@@ -47,10 +47,11 @@ class SubmitOptions:
     max_seconds: float | None = None
     continuity: Continuity | None = None
     output_size: OutputSize = OutputSize.SOURCE
+    mix_providers: bool = False
 
     def clip_choices(self) -> ClipChoices:
-        """How long sources are cut, kept consistent and sized."""
-        return ClipChoices(self.max_seconds, self.continuity, self.output_size)
+        """How long sources are cut, kept consistent, sized and failed over."""
+        return ClipChoices(self.max_seconds, self.continuity, self.output_size, self.mix_providers)
 
     policy: Policy = Policy.CHEAPEST
     max_price_per_second: float | None = None

@@ -196,9 +196,12 @@ class Preflight:
         spec = provider_spec(job.provider, self.settings)
         if not (mend or video.variable_rate or is_clip(video, spec, plan)):
             return PlannedJob(line, job, video, file=file)
-        # A clip's segments share one provider and model, so its style stays one: pinned.
-        job = job.model_copy(update={"route": ()})
-        clip = clip_of(job, video, spec, plan, template.clip)
+        # A clip's segments share one provider and model, so its style stays one: they fail
+        # over together, and only to providers that take the same cut (`clip_route`).
+        names = [job.provider, *(name for name in job.route if name != job.provider)]
+        specs = [provider_spec(name, self.settings) for name in names]
+        clip = clip_of(job, video, specs, plan, template.clip)
+        job = job.model_copy(update={"route": clip.route})
         segments = tuple(estimated_segments(job, spec, plan))
         changes = segment_target(video, spec, plan).changes
         return PlannedJob(

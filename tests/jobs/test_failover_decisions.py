@@ -12,6 +12,7 @@ from devstack import Service
 from devstack.stack import dev_key
 from jobs.breaker import BreakerPolicy, Circuit, Outcome, record
 from jobs.breaker_store import Breakers
+from jobs.clips import Clip, ClipState
 from jobs.failures import FailureKind
 from jobs.limiter import Handover
 from jobs.models import Job, Priority, job_id_for
@@ -162,3 +163,59 @@ def test_with_every_key_full_a_routable_job_waits_for_the_first_free_slot_of_any
     assert take_for_free_slots(ctx, P.CRUN, key(ctx, P.CRUN)) == [Handover(job.id, Priority.BULK)]
     routed = route(ctx, job, T0)
     assert isinstance(routed, Routed) and routed.job.provider is P.CRUN
+
+
+def clip_on(ctx: Context, provider: ProviderName, *route: ProviderName, mix: bool = False) -> Clip:
+    clip = Clip(id="clip-1", batch="b", item="long", provider=provider, route=route,
+                mix_providers=mix, state=ClipState.EDITING, source="s3://in/long.mp4",
+                request=EditRequest(video_url="https://cdn.example.com/a.mp4", prompt="snow"),
+                source_seconds=20.0, edit_seconds=20.0, planned_segments=4,
+                created_at=T0, updated_at=T0)  # fmt: skip
+    assert ctx.clips.add([clip]) == [True]
+    return clip
+
+
+def segment(ctx: Context, clip: Clip, n: int) -> Job:
+    return queued(ctx, f"long#{n}", *clip.route, clip_id=clip.id, segment=n, source_seconds=5.0)
+
+
+def test_a_clips_segments_stay_on_its_provider_while_it_serves_even_when_busy(
+    ctx: Context,
+) -> None:
+    clip = clip_on(ctx, P.SEGMIND, P.SEGMIND, P.CRUN)  # crun is cheaper: a lone job goes there
+    for n in range(ctx.limits(P.SEGMIND).concurrency):
+        grant = ctx.limiter.acquire_slot(P.SEGMIND, key(ctx, P.SEGMIND), f"h{n}",
+                                         ctx.limits(P.SEGMIND), 60, batch="other",
+                                         priority=Priority.BULK)  # fmt: skip
+        assert grant.allowed
+    routed = route(ctx, segment(ctx, clip, 1), T0)
+    assert isinstance(routed, Routed) and routed.job.provider is P.SEGMIND, routed
+
+
+def test_when_its_provider_goes_down_a_clips_unsubmitted_segments_move_together(
+    ctx: Context, clock: FakeClock
+) -> None:
+    clip = clip_on(ctx, P.SEGMIND, P.SEGMIND, P.CRUN)
+    first = route(ctx, segment(ctx, clip, 1), T0)
+    assert isinstance(first, Routed) and first.job.provider is P.SEGMIND
+    ctx.breakers.record(P.SEGMIND, key(ctx, P.SEGMIND), Outcome.MAINTENANCE, detail="HTTP 455")
+
+    second = route(ctx, segment(ctx, clip, 2), T0)
+
+    assert isinstance(second, Routed) and second.job.provider is P.CRUN
+    moved = ctx.clips.get(clip.id)
+    assert moved is not None and moved.provider is P.CRUN
+    assert "segments fail over segmind -> crun" in moved.events[-1].detail
+    assert "maintenance: HTTP 455" in moved.events[-1].detail
+    # The circuit closing again does not split the clip: the rest follow it to crun.
+    clock.advance(60)
+    ctx.breakers.record(P.SEGMIND, key(ctx, P.SEGMIND), Outcome.SUCCESS)
+    third = route(ctx, segment(ctx, clip, 3), T0 + timedelta(seconds=60))
+    assert isinstance(third, Routed) and third.job.provider is P.CRUN
+
+
+def test_a_clip_that_allows_mixing_routes_each_segment_on_its_own(ctx: Context) -> None:
+    clip = clip_on(ctx, P.SEGMIND, P.SEGMIND, P.CRUN, mix=True)
+    routed = route(ctx, segment(ctx, clip, 1), T0)
+    assert isinstance(routed, Routed) and routed.job.provider is P.CRUN  # the cheaper
+    assert (ctx.clips.get(clip.id) or clip).provider is P.SEGMIND

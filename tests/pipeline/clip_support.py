@@ -35,9 +35,9 @@ def clip_submitter(settings: Settings, s3: Any, celery_app: Any) -> Submit:
 
     def run(source: Path, **options: object) -> Clip:
         now = datetime.now(UTC)
+        given = {"provider": ProviderName.SEGMIND, **options}
         chosen = SubmitOptions(
-            prompt="make it winter", provider=ProviderName.SEGMIND,
-            batch=unique_batch("long"), **options,  # type: ignore[arg-type]
+            prompt="make it winter", batch=unique_batch("long"), **given,  # type: ignore[arg-type]
         )  # fmt: skip
         plan = plan_batch(str(source), chosen, settings, now, s3=s3)
         client = redis.Redis.from_url(settings.redis_url)

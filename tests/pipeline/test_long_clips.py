@@ -20,11 +20,13 @@ import httpx
 import numpy as np
 import pytest
 
-from config.settings import Settings
+from config.settings import ProviderName, Settings
 from devstack import Stack
+from emulator.client import EmulatorAdmin
 from jobs.clip_store import ClipStore
 from jobs.clips import ClipState, Continuity, OutputSize
 from jobs.ledger import Ledger
+from jobs.routing import Policy
 from jobs.states import JobState
 from media.clips import make_av_clip
 from producer.report import build_rows
@@ -217,3 +219,32 @@ def test_a_variable_rate_prores_master_is_normalised_edited_and_stitched_at_a_co
     steps = {round(b - a, 4) for a, b in itertools.pairwise(times)}
     assert steps == {round(1 / 24, 4)}  # constant 24 fps, though the master was not
     assert abs(len(times) / 24 - seconds) <= 1 / 24
+
+
+def test_a_clip_whose_provider_is_down_moves_all_its_segments_to_the_next_and_pays_once(
+    submit: Submit,
+    long_source: Path,
+    ledger: Ledger,
+    emulator: httpx.Client,
+    worker_settings: Settings,
+) -> None:
+    EmulatorAdmin(emulator).maintenance(600, provider="segmind")
+    clip = submit(long_source, provider="segmind,aimlapi", policy=Policy.FASTEST)
+    assert (clip.provider, clip.route) == (ProviderName.SEGMIND, ("segmind", "aimlapi"))
+    store = ClipStore(ledger.client)
+
+    done = wait_for_clip(store, clip.id, 240)
+
+    assert done.state is ClipState.STORED, done.failure_message
+    assert done.provider is ProviderName.AIMLAPI
+    assert any("segments fail over segmind -> aimlapi" in event.detail for event in done.events)
+    segments = ledger.get_many(done.segment_ids())
+    assert {job.provider for job in segments} == {ProviderName.AIMLAPI}
+    submissions = EmulatorAdmin(emulator).stats()["submissions"]
+    assert submissions["paid_by_provider"] == {"aimlapi": 4}
+    assert submissions["duplicates"] == []
+    # Only segment 1 was ever sent to segmind (refused, unpaid); the others followed the clip.
+    tried = [
+        job for job in segments if any(line.split()[1].startswith("segmind/") for line in job.moves)
+    ]
+    assert [job.segment for job in tried] == [1]
