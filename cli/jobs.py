@@ -116,6 +116,13 @@ def show_job(job_id: Annotated[str, typer.Argument(help="a job id or a clip id")
     console.print(table)
 
 
+def _clip_route(clip: Clip) -> str:
+    if not clip.route:
+        return "pinned"
+    how = "each segment on its own" if clip.mix_providers else "segments fail over together"
+    return f"{','.join(clip.route)} ({how}, policy {clip.policy})"
+
+
 def show_clip(clip: Clip, segments: list[Job]) -> None:
     """A clip's state, its segments (one row each) and its history."""
     console.print(
@@ -125,6 +132,7 @@ def show_clip(clip: Clip, segments: list[Job]) -> None:
     facts = [
         ("source", f"{clip.source_seconds:.2f} s, edited {clip.edit_seconds:.2f} s"),
         ("continuity", clip.continuity.value),
+        ("route", _clip_route(clip)),
         ("output size", clip.output_size.value),
         ("output", clip.output and f"{clip.output.uri} {clip.output.size} bytes"),
         ("failure", clip.failure_message),

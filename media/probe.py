@@ -38,6 +38,8 @@ class VideoInfo(BaseModel):
     fps: float | None
     base_fps: float | None = None
     variable_rate: bool = False
+    has_audio: bool = False
+    """The providers' edits come back silent: a source with sound is stitched back with it."""
 
 
 def probe(
@@ -71,6 +73,7 @@ def describe_video(opened: Opened) -> VideoInfo:
         fps=frame_rate(stream),
         base_fps=float(stream.base_rate) if stream.base_rate else None,
         variable_rate=is_variable_rate(stream),
+        has_audio=bool(container.streams.audio),
     )
 
 

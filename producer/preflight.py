@@ -191,10 +191,11 @@ class Preflight:
         template: JobTemplate,
         mend: bool,
     ) -> PlannedJob:
-        """One job; or, for a source too long for one edit or outside the provider's limits
-        (ProRes, 4K, too many bytes: the cutter re-encodes it), a clip of segments."""
+        """One job; or, for a source too long for one edit, outside the provider's limits
+        (ProRes, 4K, too many bytes: the cutter re-encodes it) or with sound (the edit comes
+        back silent; the stitch puts the sound back), a clip of segments."""
         spec = provider_spec(job.provider, self.settings)
-        if not (mend or video.variable_rate or is_clip(video, spec, plan)):
+        if not (mend or video.variable_rate or video.has_audio or is_clip(video, spec, plan)):
             return PlannedJob(line, job, video, file=file)
         # A clip's segments share one provider and model, so its style stays one: they fail
         # over together, and only to providers that take the same cut (`clip_route`).

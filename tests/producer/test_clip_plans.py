@@ -15,6 +15,7 @@ import pytest
 from cli.plan import clip_lines
 from config.settings import ProviderName, Settings
 from jobs.clips import Continuity
+from jobs.routing import Policy
 from media.clips import make_av_clip, make_clip
 from producer.batch import SubmitOptions, plan_batch
 
@@ -138,3 +139,32 @@ def test_a_variable_rate_prores_master_is_accepted_and_the_plan_says_it_is_norma
     assert planned.clip is not None
     assert "prores MOV -> H.264 MP4" in planned.normalised
     assert "normalised: prores MOV -> H.264 MP4" in clip_lines(plan)[1]
+
+
+def test_a_short_source_with_sound_is_a_clip_of_one_segment_and_a_silent_one_a_job(
+    producer_settings: Settings, s3: S3Client, tmp_path: Path
+) -> None:
+    # The provider's edit comes back silent: only the stitch can put the sound back.
+    voiced = make_av_clip(tmp_path / "voiced.mp4", 3.0, 160, 96, 24)
+    silent = make_clip(tmp_path / "silent.mp4", 3.0, 160, 96, 24)
+
+    (with_sound,) = plan_batch(str(voiced), options(), producer_settings, NOW, s3=s3).jobs
+    (without,) = plan_batch(str(silent), options(), producer_settings, NOW, s3=s3).jobs
+
+    assert with_sound.clip is not None and with_sound.clip.planned_segments == 1
+    assert with_sound.job.estimated_cost_usd == without.job.estimated_cost_usd == 1.125
+    assert without.clip is None and without.video.has_audio is False
+
+
+def test_a_clip_may_fail_over_only_to_providers_that_take_the_same_cut(
+    producer_settings: Settings, s3: S3Client, long_clip: Path
+) -> None:
+    route = "segmind,runway,aimlapi,vibedream"
+    plan = plan_batch(str(long_clip), options(provider=route, policy=Policy.FASTEST),
+                      producer_settings, NOW, s3=s3)  # fmt: skip
+
+    (planned,) = plan.jobs
+    assert planned.clip is not None
+    # runway's aleph2 cuts other windows; vibedream takes no seed, so its seams would differ.
+    assert planned.clip.route == (ProviderName.SEGMIND, ProviderName.AIMLAPI)
+    assert {job.route for job in planned.segments} == {planned.clip.route}
