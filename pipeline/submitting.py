@@ -314,8 +314,9 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
     else:
         _give_back(ctx, job, job.key_id)
     refused = note_refusal(ctx, job, exc)
-    if exc.throttles_key and refused.outcome is not Outcome.DAILY_CAP:
-        # A daily cap is no request rate: the key's polls go on, its circuit stops its submits.
+    if exc.throttles_key and not refused.blocked and refused.outcome is not Outcome.DAILY_CAP:
+        # An open circuit already stops the key's submits (for the Retry-After when one came);
+        # a limiter cooldown would stop its polls too, and a daily cap is no request rate.
         ctx.limiter.on_throttled(
             job.provider, job.key_id, ctx.limits(job.provider, job.key_id), exc.retry_after
         )

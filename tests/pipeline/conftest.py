@@ -65,14 +65,19 @@ def worker_settings(services: Stack, worker_env: dict[str, str]) -> Settings:
         return Settings()
 
 
+HEALTH_STATE = ("restyle:breaker*", "restyle:outage-waiting", "restyle:limiter:cooldown:*",
+                "restyle:limiter:aimd:*")  # fmt: skip
+
+
 @pytest.fixture(autouse=True)
-def closed_circuits(request: pytest.FixtureRequest) -> None:
-    """Every test starts with closed circuit breakers: one test's refused key (auth, credits)
-    would otherwise keep the next test's jobs away from that provider for its cooldown."""
+def healthy_keys(request: pytest.FixtureRequest) -> None:
+    """Every test starts with closed circuit breakers and no key cooling down: one test's
+    refused key (auth, credits, maintenance, a Retry-After) would otherwise keep the next
+    test's jobs, in this module or the next (Redis is the session's), away from it."""
     if "worker_settings" not in request.fixturenames:
         return
     client = redis.Redis.from_url(request.getfixturevalue("worker_settings").redis_url)
-    names = [*client.scan_iter("restyle:breaker*"), *client.scan_iter("restyle:outage-waiting")]
+    names = [name for pattern in HEALTH_STATE for name in client.scan_iter(pattern)]
     if names:
         client.delete(*names)
 
