@@ -1,10 +1,12 @@
 """Debian's chromium drives ``restyle web`` against a live stack (Redis, moto, the emulator, a
 real worker): log in, open a batch, filter to FAILED, retry one job and watch it run to STORED
-without a reload. Screenshots go to docs/."""
+without a reload. Screenshots go to the test's tmp dir, or to docs/ with
+``RESTYLE_SCREENSHOTS=docs`` (how the README's are retaken); a test run never edits the tree."""
 
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
 import time
@@ -28,6 +30,14 @@ if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where the screenshots go."""
+    return DOCS if os.environ.get("RESTYLE_SCREENSHOTS") == "docs" else tmp_path
+
+
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")
 
@@ -98,7 +108,12 @@ def _click_retry(driver: WebDriver) -> None:
 
 
 def test_filter_retry_and_watch_it_run_to_stored(
-    live: Served, browser: WebDriver, worker_settings: Settings, source_url: str, celery_app: object
+    live: Served,
+    browser: WebDriver,
+    worker_settings: Settings,
+    source_url: str,
+    celery_app: object,
+    shots: Path,
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -121,7 +136,7 @@ def test_filter_retry_and_watch_it_run_to_stored(
     _log_in(driver)
     driver.get(f"{live.url}/")
     _wait(lambda: batch in driver.page_source, 20, "the batch on the live batches page")
-    driver.save_screenshot(str(DOCS / "web-batches.png"))
+    driver.save_screenshot(str(shots / "web-batches.png"))
     driver.find_element(By.LINK_TEXT, batch).click()
     driver.execute_script("window.__notReloaded = true;")
 
@@ -139,7 +154,7 @@ def test_filter_retry_and_watch_it_run_to_stored(
     Select(driver.find_element(By.ID, "f-state")).select_by_value("FAILED")
     _wait(lambda: states() == ["FAILED"], 20, "the FAILED filter")
     assert "upstream render node lost" in driver.page_source
-    driver.save_screenshot(str(DOCS / "web-batch-failed.png"))
+    driver.save_screenshot(str(shots / "web-batch-failed.png"))
 
     _click_retry(driver)
     driver.switch_to.alert.accept()
@@ -157,7 +172,7 @@ def test_filter_retry_and_watch_it_run_to_stored(
     assert "FAILED" not in seen[1:] and seen[-1] == "STORED", seen
     assert seen[0] in ("QUEUED", "SUBMITTING", "SUBMITTED", "SUCCEEDED", "ARCHIVING"), seen
     assert driver.find_elements(By.CSS_SELECTOR, "#rows script") == []
-    driver.save_screenshot(str(DOCS / "web-batch-stored.png"))
+    driver.save_screenshot(str(shots / "web-batch-stored.png"))
     driver.get(f"{live.url}/jobs/{failing.id}")
     _wait(lambda: "history" in driver.page_source, 10, "the job page")
     assert "<script>alert(1)</script> winter" in driver.find_element(By.ID, "prompt").text
@@ -168,7 +183,7 @@ def test_filter_retry_and_watch_it_run_to_stored(
     )
     after = history[history.index("FAILED") :]
     assert after[:2] == ["FAILED", "QUEUED"] and after[-1] == "STORED", history
-    driver.save_screenshot(str(DOCS / "web-job.png"))
+    driver.save_screenshot(str(shots / "web-job.png"))
     metrics = httpx.get(f"{live.url}/metrics", auth=(USER, PASSWORD)).text
     assert 'restyle_poll_detection_delay_seconds_count{provider="runway"}' in metrics
     found = re.search(r'restyle_jobs\{provider="runway",state="STORED"\} (\d+)', metrics)
