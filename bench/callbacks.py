@@ -51,7 +51,7 @@ GOAL_GETS, GOAL_P95_S = 2.0, 1.0
 @contextmanager
 def web_server(producer: Producer) -> Iterator[str]:
     """A real ``restyle web`` for the callbacks; yields its URL."""
-    settings = producer.settings.model_copy(update={"web": WebSettings(tokens=["bench"])})  # type: ignore[list-item]
+    settings = producer.settings.model_copy(update={"web": WebSettings(tokens=["bench"])})
     port = free_port()
     config = uvicorn.Config(create_web_app(settings), "127.0.0.1", port, log_level="error")
     server = uvicorn.Server(config)
@@ -76,7 +76,7 @@ def one_run(stack: Stack, producer: Producer, jobs: int, public_url: str | None)
     with emulator_client(stack) as client:
         client.post("/_emulator/reset").raise_for_status()
     configure_emulator(stack, {"processing": {"min_s": MIN_S, "max_s": MAX_S}})
-    worker = stack.start_worker(ALL_QUEUES, 8, f"cb{uuid.uuid4().hex[:4]}", **env)
+    worker = stack.start_worker(ALL_QUEUES, 8, f"cb{uuid.uuid4().hex[:4]}", env=env)
     try:
         batch = f"callbacks-{uuid.uuid4().hex[:8]}"
         made = make_jobs(batch, source_urls(stack, jobs))

@@ -64,7 +64,7 @@ def run(seconds: float, job_seconds: float, continuity: Continuity) -> dict[str,
 
 def _submit_and_wait(source: Any, continuity: Continuity, job_seconds: float) -> dict[str, Any]:
     from tasks.messages import dispatch_clips, dispatch_jobs
-    from workers.app import create_app
+    from workers.factory import create_app
 
     settings = load_settings()
     app = create_app(settings)

@@ -99,7 +99,7 @@ def start_workers(stack: Stack, args: argparse.Namespace) -> None:
     env = worker_env(args)
     with ThreadPoolExecutor(args.workers) as pool:
         list(pool.map(lambda name: stack.start_worker(
-            ALL_QUEUES, args.worker_concurrency, name, "workers.app", **env), names))  # fmt: skip
+            ALL_QUEUES, args.worker_concurrency, name, "workers.app", env), names))  # fmt: skip
 
 
 def wait_done(producer: Producer, batch: str, total: int, timeout_s: float) -> float | None:

@@ -86,7 +86,7 @@ def run(count: int, repeat: int) -> dict[str, Any]:
 def _measure(redis_url: str, count: int, repeat: int) -> dict[str, Any]:
     client = redis.Redis.from_url(redis_url)
     seed(Ledger(client), "big", count)
-    settings = Settings(redis_url=redis_url, web=WebSettings(users=[":".join(AUTH)]))  # type: ignore[list-item]
+    settings = Settings(redis_url=redis_url, web=WebSettings(users=[":".join(AUTH)]))
     app = create_web_app(settings, lambda jobs: None, lambda job_id: None)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
