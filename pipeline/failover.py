@@ -103,6 +103,8 @@ class _Survey:
     options: list[Option]
     keys: dict[ProviderName, list[str]]
     circuits: dict[tuple[ProviderName, str], Circuit]
+    capped: bool = False
+    """Every key on offer has made its known daily cap: hours, not seconds, before one serves."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class _Offer:
     option: Option
     keys: list[str]
     cooling: bool
+    capped: bool
 
 
 def _offer(ctx: Context, job: Job, provider: ProviderName, keys: list[str], now: float) -> _Offer:
@@ -117,18 +120,15 @@ def _offer(ctx: Context, job: Job, provider: ProviderName, keys: list[str], now:
     (a Retry-After), or that made their known daily cap, are left out while another has none."""
     limits = ctx.limits(provider)
     loads = ctx.limiter.loads(provider, keys, {key: limits for key in keys})
-    ready = [
-        key
-        for key in keys
-        if loads[key].cooldown_s <= 0 and daily_cap_wait(ctx, provider, key, now) is None
-    ]
+    capped = {key for key in keys if daily_cap_wait(ctx, provider, key, now) is not None}
+    ready = [key for key in keys if loads[key].cooldown_s <= 0 and key not in capped]
     spec = ctx.spec(provider)
     chosen = ready or keys
     queued = sum(loads[key].in_flight + loads[key].parked for key in chosen)
     price = job_cost(spec, job.source_seconds or spec.output_seconds)
     option = Option(provider, price, spec.typical_duration_s,
                     limits.concurrency * len(chosen), queued)  # fmt: skip
-    return _Offer(option, chosen, cooling=not ready)
+    return _Offer(option, chosen, cooling=not ready, capped=capped >= set(keys))
 
 
 def _survey(
@@ -150,18 +150,23 @@ def _survey(
         [offer.option for offer in ready],
         {offer.option.provider: offer.keys for offer in ready},
         circuits,
+        capped=bool(ready) and all(offer.capped for offer in ready),
     )
 
 
 def _survey_of(ctx: Context, job: Job, clock: float, now: datetime, clip: Clip | None) -> _Survey:
     """What the job may choose from. A segment that moves with its clip sees only its clip's
-    provider while that has a key to take it (busy or not): segments leave together, and only
-    when it cannot serve."""
-    if clip is not None:
-        own = _survey(ctx, job, clock, now, (clip.provider,))
-        if own.options:
-            return own
-    return _survey(ctx, job, clock, now, job.route or (job.provider,))
+    provider while that has a key to take it (busy or cooling down): segments leave together,
+    and only when it cannot serve (open circuits, or every key at its daily cap)."""
+    wider = job.route or (job.provider,)
+    if clip is None:
+        return _survey(ctx, job, clock, now, wider)
+    own = _survey(ctx, job, clock, now, (clip.provider,))
+    if own.options and not own.capped:
+        return own
+    others = _survey(ctx, job, clock, now, wider)
+    # Every provider at its cap: the clip stays where it is rather than move for nothing.
+    return own if own.options and others.capped else others
 
 
 def _states(survey: _Survey, now: float) -> str:

@@ -18,6 +18,7 @@ from jobs.limiter import Handover
 from jobs.models import Job, Priority, job_id_for
 from jobs.request import EditRequest
 from jobs.states import JobState
+from jobs.tiers import KeyTier, TierStore
 from pipeline.context import Context
 from pipeline.decisions import Done, Step, Then
 from pipeline.failover import (
@@ -219,3 +220,21 @@ def test_a_clip_that_allows_mixing_routes_each_segment_on_its_own(ctx: Context) 
     routed = route(ctx, segment(ctx, clip, 1), T0)
     assert isinstance(routed, Routed) and routed.job.provider is P.CRUN  # the cheaper
     assert (ctx.clips.get(clip.id) or clip).provider is P.SEGMIND
+
+
+def test_a_clip_leaves_a_provider_whose_keys_made_their_daily_cap_and_stays_if_all_have(
+    ctx: Context,
+) -> None:
+    store = TierStore(ctx.redis)
+    clip = clip_on(ctx, P.SEGMIND, P.SEGMIND, P.CRUN)
+    for provider in (P.SEGMIND, P.CRUN):
+        store.save(provider, key(ctx, provider), KeyTier(daily_generations=1))
+    store.record_generation(P.SEGMIND, key(ctx, P.SEGMIND), "earlier", T0.timestamp() - 60)
+
+    moved = route(ctx, segment(ctx, clip, 1), T0)
+
+    assert isinstance(moved, Routed) and moved.job.provider is P.CRUN  # hours, not seconds
+    assert (ctx.clips.get(clip.id) or clip).provider is P.CRUN
+    store.record_generation(P.CRUN, key(ctx, P.CRUN), "earlier", T0.timestamp() - 60)
+    stays = route(ctx, segment(ctx, clip, 2), T0)
+    assert isinstance(stays, Routed) and stays.job.provider is P.CRUN  # capped everywhere
