@@ -31,12 +31,13 @@ KID = key_id(SecretStr(dev_key(RUNWAY)))
 
 @pytest.fixture
 def forget_tier(worker_settings: Settings) -> Iterator[None]:
-    """The tier and daily count this test makes Redis hold are gone afterwards."""
+    """The tier, daily count and circuit this test makes Redis hold are gone afterwards."""
     yield
     client = redis.Redis.from_url(worker_settings.redis_url)
     client.delete(
         redis_keys.limiter("tier", RUNWAY.value, KID),
         redis_keys.limiter("daily", RUNWAY.value, KID),
+        redis_keys.breaker(RUNWAY.value, KID),
     )
 
 
