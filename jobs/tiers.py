@@ -74,6 +74,11 @@ class TierStore:
         pipe.expire(name, int(DAILY_WINDOW_S) + 60)
         pipe.execute()
 
+    def generation_count(self, provider: str, key_id: str, now: float) -> int:
+        """How many generations the key made in the last window (one ZCOUNT, no payload)."""
+        name = redis_keys.limiter("daily", provider, key_id)
+        return int(self.client.zcount(name, now - DAILY_WINDOW_S, "+inf"))
+
     def generation_times(self, provider: str, key_id: str, now: float) -> list[float]:
         """When the key's generations of the last window were made."""
         name = redis_keys.limiter("daily", provider, key_id)

@@ -17,5 +17,9 @@ def daily_cap_wait(ctx: Context, provider: ProviderName, key: str, now: float) -
     cap = ctx.daily_cap(provider, key)
     if cap is None:
         return None
-    times = TierStore(ctx.redis).generation_times(provider, key, now)
-    return daily_cap_wait_s(times, cap, now)
+    store = TierStore(ctx.redis)
+    # Routing asks this of every key on every submit: count first, fetch the times only at
+    # the cap (a day's generations can be thousands).
+    if store.generation_count(provider, key, now) < cap:
+        return None
+    return daily_cap_wait_s(store.generation_times(provider, key, now), cap, now)

@@ -35,6 +35,7 @@ from tasks.messages import dispatch_jobs
 from tests.pipeline.conftest import (
     FAST_ENV,
     all_terminal,
+    forget_key_health,
     make_job,
     run_to_end,
     states_of,
@@ -208,12 +209,12 @@ def _fail_everywhere(admin: EmulatorAdmin, settings: Settings, clip_url: str) ->
     # At poll: the jobs run long, and once each is submitted its key stops being accepted.
     for name in PROVIDERS:
         admin.accept_keys(name, None)
-    _close_circuits(ledger)
+    forget_key_health(ledger.client)  # the circuits the refused keys opened
     admin.configure(processing={"min_s": 60, "max_s": 60})
     done += _round(app, ledger, settings, "poll", source, then=lambda: _refuse_keys(admin))
     for name in PROVIDERS:
         admin.accept_keys(name, None)
-    _close_circuits(ledger)
+    forget_key_health(ledger.client)  # the circuits the refused keys opened
     admin.configure(processing={"min_s": 0.3, "max_s": 0.3})
     # Remote: the job runs and fails moderation; its reason comes back in a normal poll answer.
     done += _round(app, ledger, settings, "remote", source, prompt="a forbidden edit")
@@ -245,13 +246,6 @@ def _round(
     then()
     wait_until(all_terminal(ledger, jobs), 90, lambda: str(states_of(ledger, jobs)))
     return ledger.get_many([job.id for job in jobs])
-
-
-def _close_circuits(ledger: Ledger) -> None:
-    """Forget the circuits a round opened (refused keys), so the next round can submit."""
-    stale = list(ledger.client.scan_iter("restyle:breaker*"))
-    if stale:
-        ledger.client.delete(*stale)
 
 
 def _refuse_keys(admin: EmulatorAdmin) -> None:

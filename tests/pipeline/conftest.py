@@ -76,7 +76,11 @@ def healthy_keys(request: pytest.FixtureRequest) -> None:
     test's jobs, in this module or the next (Redis is the session's), away from it."""
     if "worker_settings" not in request.fixturenames:
         return
-    client = redis.Redis.from_url(request.getfixturevalue("worker_settings").redis_url)
+    forget_key_health(redis.Redis.from_url(request.getfixturevalue("worker_settings").redis_url))
+
+
+def forget_key_health(client: redis.Redis[bytes]) -> None:
+    """Close every circuit and end every cooldown: what a refused or throttled key left."""
     names = [name for pattern in HEALTH_STATE for name in client.scan_iter(pattern)]
     if names:
         client.delete(*names)
