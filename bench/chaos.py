@@ -76,6 +76,12 @@ def worker_env(plan: ChaosPlan, proxy: TcpProxy) -> dict[str, str]:
         "RESTYLE_ARCHIVE_STALL_S": "20",
         "RESTYLE_RECONCILE_INTERVAL_S": str(plan.reconcile_every_s),
         "RESTYLE_JOB_DEADLINE_S": "900",
+        # The run's outages last seconds, not the minutes the breaker's defaults are made for:
+        # a probe that meets one of the emulator's random 5xx would otherwise double a
+        # cooldown past the run's give-up time (seen once: 7 of 50 jobs still waiting at 200 s).
+        "RESTYLE_BREAKER_COOLDOWN_S": "2",
+        "RESTYLE_BREAKER_MAX_COOLDOWN_S": "16",
+        "RESTYLE_BREAKER_CREDITS_COOLDOWN_S": "8",
         **provider_env(TYPICAL_DURATION_S=str(typical)),
     }
 
