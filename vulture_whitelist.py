@@ -17,7 +17,7 @@ noop  # bench.noop_app's task, sent by name
 # Test and benchmark infrastructure (a product feature, or the devstack the tests run on).
 EmulatorAdmin, limit_key, accept_keys  # emulator.client: the admin API's client
 generated_sha256, bytes_sent  # devstack.byteserver
-describe_clip, frame_difference  # media.clips: sample clips for the demo, tests and emulator
+describe_clip, frame_difference  # media.samples: sample clips for the demo, tests and emulator
 cancelled, last_event_s, redis_restarts, s3_outages, maintenance_windows, beat_restarts
 worker_deaths  # bench.chaos tallies, written to its JSON line
 
@@ -31,7 +31,7 @@ should_exit  # uvicorn.Server reads it to stop (bench and test servers)
 collect  # prometheus_client calls a registered collector's collect()
 used_today  # part of the tier Runway reports, shown by restyle limits
 thread_type, pict_type, bit_rate  # PyAV codec-context and frame attributes, read by FFmpeg
-make_master, make_vfr_clip  # media.clips: ProRes/DNxHD masters and VFR sources for tests
+make_master, make_vfr_clip  # media.samples: ProRes/DNxHD masters and VFR sources for tests
 billed_seconds, start_s  # clip plan facts shown by restyle status --json and the tests
 freeze  # devstack.sentinel: stops a node (SIGSTOP) for the replication tests
 write_token  # Job field: a retried compare-and-set recognises its own write by it

@@ -25,10 +25,10 @@ from bench.rig import bench_stack
 from config.redis import redis_client
 from config.settings import ProviderName, load_settings
 from jobs.batches import BatchStore
-from jobs.clip_store import ClipStore
-from jobs.clips import Clip, ClipState, Continuity
+from jobs.clips.record import Clip, ClipState, Continuity
+from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
-from media.clips import make_av_clip
+from media.samples import make_av_clip
 from producer.batch import SubmitOptions, enqueue_batch, plan_batch
 from storage.s3 import ensure_bucket, s3_client
 

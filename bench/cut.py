@@ -25,11 +25,11 @@ from av.video.frame import PictureType
 
 from bench.archive import peak_rss_mb
 from config.catalogue import GEN4_ALEPH
-from media.clips import make_av_clip
 from media.cutting import cut_segments, encoder_options
 from media.normalise import EncodeTarget, encode_target, plan_rate
 from media.plan import plan_segments
 from media.probe import probe
+from media.samples import make_av_clip
 
 ROUNDS = 2
 

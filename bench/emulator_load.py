@@ -24,7 +24,7 @@ import httpx
 from config.settings import ProviderName
 from devstack.process import Service, base_env, free_port, wait_for
 from devstack.stack import Stack, dev_key
-from media.clips import make_clip_bytes
+from media.samples import make_clip_bytes
 
 Call = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 CONCURRENCY = 32

@@ -30,7 +30,7 @@ from jobs.models import Job, Priority, job_id_for
 from jobs.replicas import Replicas
 from jobs.request import EditRequest
 from jobs.states import JobState
-from media.clips import make_clip
+from media.samples import make_clip
 
 SOURCE_BUCKET = "bench-sources"
 SOURCE_KEY = "source.mp4"

@@ -35,7 +35,7 @@ from devstack import Stack
 from devstack.stack import ALL_QUEUES, dev_key
 from jobs.models import Job, Priority, job_id_for
 from jobs.request import EditRequest
-from jobs.routing import Policy
+from jobs.routes import Policy
 from jobs.states import JobState
 from tasks.messages import dispatch_jobs
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import av
 
-from media.clips import make_av_clip
+from media.samples import make_av_clip
 from media.scenes import find_cuts
 
 

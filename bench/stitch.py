@@ -22,11 +22,11 @@ from av.video.frame import PictureType
 
 from bench.archive import peak_rss_mb
 from config.catalogue import GEN4_ALEPH
-from media.clips import make_av_clip
 from media.cutting import PRESET, cut_segments
 from media.normalise import encode_target, plan_rate
 from media.plan import SegmentPlan, plan_segments
 from media.probe import probe
+from media.samples import make_av_clip
 from media.stitching import STITCH_CRF, stitch_segments
 
 ROUNDS = 2

@@ -11,20 +11,20 @@ import typer
 from rich.table import Table
 
 from cli.common import console, fail, redis_client, settings_or_exit
-from cli.plan import print_plan, print_result
+from cli.dry_run import print_plan, print_result
 from cli.progress import watch
 from config.redaction import Redactor
 from config.settings import Settings
 from jobs.batches import BatchStore
 from jobs.budget import Budget
-from jobs.clip_store import ClipStore
-from jobs.clips import ClipState, Continuity, OutputSize
+from jobs.clips.record import ClipState, Continuity, OutputSize
+from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.models import Priority
-from jobs.routing import Policy
+from jobs.routes import Policy
 from jobs.states import TERMINAL_STATES, JobState
 from pipeline.cancelling import cancel_job
-from pipeline.clip_admin import cancel_clips, reopen_clips
+from pipeline.clips.admin import cancel_clips, reopen_clips
 from pipeline.context import Context
 from pipeline.requeueing import requeue
 from producer.batch import SubmitError, SubmitOptions

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import redis
 
 from config.settings import ProviderName, Settings
-from jobs.breaker import describe
-from jobs.breaker_store import Breakers
+from jobs.limits.breaker import describe
+from jobs.limits.breaker_store import Breakers
 
 
 def breakers_or_none(settings: Settings) -> Breakers | None:

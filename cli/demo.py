@@ -23,12 +23,12 @@ from config.settings import ProviderName, Settings, settings_from_env
 from devstack import Stack
 from devstack.s3 import MOTO_CREDENTIALS
 from devstack.stack import ALL_QUEUES
-from jobs.clip_store import ClipStore
-from jobs.clips import Clip, ClipState
+from jobs.clips.record import Clip, ClipState
+from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.models import Job
 from jobs.states import JobState
-from media.clips import make_av_clip, make_clip
+from media.samples import make_av_clip, make_clip
 from producer.batch import SubmitOptions
 from producer.run import enqueue_plan, plan_source
 from storage.s3 import s3_client

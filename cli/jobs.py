@@ -14,8 +14,8 @@ from cli.common import console, fail, redis_client, settings_or_exit
 from config.catalogue import provider_spec
 from config.redaction import Redactor
 from config.settings import ProviderName, Settings
-from jobs.clip_store import ClipStore
-from jobs.clips import Clip
+from jobs.clips.record import Clip
+from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
 from jobs.replicas import Replicas

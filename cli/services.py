@@ -11,9 +11,9 @@ from cli.circuits import breakers_or_none, circuit_text
 from cli.common import console, redis_client, settings_or_exit
 from config.catalogue import Price, provider_spec
 from config.settings import ProviderName, key_id
-from jobs.breaker_store import Breakers
-from jobs.limiter import KeyLimits, Limiter
-from pipeline.tiers import learn_tiers
+from jobs.limits.breaker_store import Breakers
+from jobs.limits.limiter import KeyLimits, Limiter
+from pipeline.routing.tier_reading import learn_tiers
 from providers.registry import describe
 
 

@@ -208,7 +208,9 @@ class Settings(BaseSettings):
     # At most jobs.timing.MAX_COUNTDOWN_S, which every countdown is clamped to anyway.
     poll_max_interval_s: float = Field(default=60.0, gt=0, le=600.0)
     job_deadline_s: float = Field(default=3 * 3600, gt=0)
-    breaker_cooldown_s: float = Field(default=30.0, gt=0)  # jobs.breaker, without a Retry-After
+    breaker_cooldown_s: float = Field(
+        default=30.0, gt=0
+    )  # jobs.limits.breaker, without a Retry-After
     breaker_max_cooldown_s: float = Field(default=600.0, gt=0)
     breaker_credits_cooldown_s: float = Field(default=300.0, gt=0)
     job_record_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)

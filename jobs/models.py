@@ -85,11 +85,11 @@ class Job(BaseModel):
     route: tuple[ProviderName, ...] = ()
     """Providers the job may run on, in order of preference (empty or one: pinned)."""
     policy: str = "cheapest"
-    """How the submit step picks from ``route`` (`jobs.routing.Policy`)."""
+    """How the submit step picks from ``route`` (`jobs.routes.Policy`)."""
     remote_possible: bool = False
     """A submit may have created a remote job (sent, answer unknown): the job may not move."""
     moves: tuple[str, ...] = ()
-    """Each move to another provider or key, with its reason (see `pipeline.failover`)."""
+    """Each move to another provider or key, with its reason (see `pipeline.routing.failover`)."""
     created_at: datetime
     updated_at: datetime
     events: tuple[Event, ...] = Field(default=())

@@ -53,7 +53,7 @@ def budget(batch: str) -> str:
 
 
 def limiter(kind: str, provider: str, key_id: str) -> str:
-    """One piece of the limiter's state for one API key of one provider (see jobs.limiter)."""
+    """One piece of the limiter's state for one API key of one provider (jobs.limits.limiter)."""
     return f"{PREFIX}limiter:{kind}:{provider}:{key_id}"
 
 
@@ -105,7 +105,7 @@ def clip_watch() -> str:
 
 
 def breaker(provider: str, key_id: str) -> str:
-    """Hash: the circuit breaker of one API key of one provider (see jobs.breaker)."""
+    """Hash: the circuit breaker of one API key of one provider (see jobs.limits.breaker)."""
     return f"{PREFIX}breaker:{provider}:{key_id}"
 
 
@@ -121,5 +121,5 @@ def outage_waiting() -> str:
 
 def pool_waiting() -> str:
     """Sorted set of job ids that may run on several keys, waiting for the first free slot of
-    any of them, scored by when they started waiting (see pipeline.pooling)."""
+    any of them, scored by when they started waiting (see pipeline.routing.pooling)."""
     return f"{PREFIX}pool-waiting"

@@ -8,7 +8,7 @@ from jobs.failures import FailureKind
 from jobs.models import Job
 from jobs.replicas import after_the_fact
 from jobs.states import JobState
-from pipeline.clip_fanin import after_segment_stored, before_segment_stored
+from pipeline.clips.fanin import after_segment_stored, before_segment_stored
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job

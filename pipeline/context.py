@@ -13,15 +13,15 @@ import redis
 from config.catalogue import ProviderSpec, provider_spec
 from config.redis import redis_client
 from config.settings import ProviderName, Settings, key_id
-from jobs.breaker import BreakerPolicy
-from jobs.breaker_store import Breakers
 from jobs.budget import Budget
-from jobs.clip_store import ClipStore
+from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
-from jobs.limiter import KeyLimits, Limiter
-from jobs.limiter_off import build_limiter
+from jobs.limits.breaker import BreakerPolicy
+from jobs.limits.breaker_store import Breakers
+from jobs.limits.limiter import KeyLimits, Limiter
+from jobs.limits.limiter_off import build_limiter
+from jobs.limits.tiers import KeyTier, TierStore
 from jobs.replicas import Replicas
-from jobs.tiers import KeyTier, TierStore
 from jobs.timing import TimingPolicy
 from providers.adapter import ProviderAdapter
 from providers.registry import AdapterPool
@@ -46,7 +46,7 @@ def breaker_policy(settings: Settings) -> BreakerPolicy:
         cooldown_s=min(settings.breaker_cooldown_s, cap),
         max_cooldown_s=cap,
         credits_cooldown_s=min(settings.breaker_credits_cooldown_s, cap),
-        # Not capped: a daily cap does not lift within the outage cooldowns (jobs.breaker).
+        # Not capped: a daily cap does not lift within the outage cooldowns (jobs.limits.breaker).
         auth_cooldown_s=cap,
         probe_lease_s=settings.http_read_timeout_s + 5,
     )

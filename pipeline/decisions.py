@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from jobs.limiter import Handover
+from jobs.limits.limiter import Handover
 from jobs.timing import clamp_countdown
 
 

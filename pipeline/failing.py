@@ -8,7 +8,7 @@ from datetime import datetime
 from jobs.failures import FailureKind
 from jobs.models import Job
 from jobs.states import ACTIVE_STATES, JobState
-from pipeline.clip_fanin import fail_clip_of
+from pipeline.clips.fanin import fail_clip_of
 from pipeline.context import Context
 
 log = logging.getLogger(__name__)

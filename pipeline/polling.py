@@ -15,7 +15,7 @@ from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.detection import observe as observe_detection
 from pipeline.failing import expire_job, fail_job
-from pipeline.slots import hand_on
+from pipeline.routing.slots import hand_on
 from providers.base import RemoteState, RemoteStatus
 from providers.errors import FatalFailure, ResultExpired, RetryableFailure
 

@@ -6,9 +6,9 @@ every other re-POST (a timeout, a dropped connection, a redelivered message) reu
 provider that honours idempotency keys never creates, nor charges, a second remote job.
 
 A job the limiter parks (its key is full, or other batches go first) gets no message at all: the
-step that frees a slot hands it on (`pipeline.slots`), and the watch index holds a long fallback
-in case that wake-up is lost. A parked job is pinned to its key first, so the slot it is handed
-and the key it submits on are the same.
+step that frees a slot hands it on (`pipeline.routing.slots`), and the watch index holds a long
+fallback in case that wake-up is lost. A parked job is pinned to its key first, so the slot it is
+handed and the key it submits on are the same.
 """
 
 from __future__ import annotations
@@ -18,21 +18,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from config.settings import ProviderName
-from jobs.breaker import Outcome
 from jobs.failures import FailureKind
-from jobs.limiter import Grant, Handover
+from jobs.limits.breaker import Outcome
+from jobs.limits.limiter import Grant, Handover
+from jobs.limits.tiers import TierStore
 from jobs.models import Job
 from jobs.replicas import after_the_fact
 from jobs.request_ids import first_request_id
 from jobs.states import JobState
-from jobs.tiers import TierStore
 from pipeline.ambiguity import POSSIBLY_PAID_TWICE, callback_wait_s, resend_after_lost_answer
 from pipeline.callbacks import backstop_delay, has_callback, with_callback
 from pipeline.context import Context
-from pipeline.daily_caps import daily_cap_wait
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
-from pipeline.failover import (
+from pipeline.resigning import request_to_send
+from pipeline.routing.daily_caps import daily_cap_wait
+from pipeline.routing.failover import (
     Routed,
     Waiting,
     accepted,
@@ -43,8 +44,7 @@ from pipeline.failover import (
     sooner,
     with_handovers,
 )
-from pipeline.resigning import request_to_send
-from pipeline.slots import hand_on
+from pipeline.routing.slots import hand_on
 from providers.errors import AnswerLost, FatalFailure, RetryableFailure
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ def _start_attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
     wait = _callback_wait(ctx, job, now)
     if wait is not None:
         return Then(Step.SUBMIT, wait, "waiting for the callback of a POST whose answer was lost")
-    # Routing and failover (pipeline.failover): which provider and key, or wait.
+    # Routing and failover (pipeline.routing.failover): which provider and key, or wait.
     routed = route(ctx, job, now)
     if isinstance(routed, Waiting):
         if routed.countdown_s is not None:
@@ -320,8 +320,8 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
         ctx.limiter.on_throttled(
             job.provider, job.key_id, ctx.limits(job.provider, job.key_id), exc.retry_after
         )
-    # A refused submit left no remote job: it waits by the job's deadline (pipeline.failover),
-    # not by a count of attempts.
+    # A refused submit left no remote job: it waits by the job's deadline
+    # (pipeline.routing.failover), not by a count of attempts.
     if not refused.clean and job.attempt >= ctx.settings.max_submit_attempts:
         message = f"gave up after {job.attempt} attempts; last: {exc.message}"
         fail_job(ctx, job, now, FailureKind.PROVIDER_UNAVAILABLE, message)

@@ -28,8 +28,8 @@ from config.catalogue import ProviderSpec, provider_spec
 from config.settings import ProviderName, Settings
 from jobs.batches import Batch, BatchStore
 from jobs.budget import Budget
-from jobs.clip_store import ClipStore
-from jobs.clips import Clip, ClipState
+from jobs.clips.record import Clip, ClipState
+from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.models import Job
 from jobs.request import EditRequest

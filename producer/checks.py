@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
 from jobs.request import EditRequest
-from jobs.routing import Policy, RouteError, parse_route
+from jobs.routes import Policy, RouteError, parse_route
 from producer.manifest import ManifestRow
 
 FieldProblem = tuple[str | None, str]

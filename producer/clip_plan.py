@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
-from jobs.clips import Clip, Continuity, OutputSize, clip_id_for
+from jobs.clips.record import Clip, Continuity, OutputSize, clip_id_for
 from jobs.models import Job
 from media.normalise import EncodeTarget, encode_target, plan_rate
 from media.plan import SegmentPlan, plan_segments

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import ProviderName
-from jobs.routing import AUTO, RouteError, parse_route, route_text
+from jobs.routes import AUTO, RouteError, parse_route, route_text
 
 COLUMNS: tuple[str, ...] = (
     "source",

@@ -9,9 +9,9 @@ from pathlib import PurePosixPath
 
 from config.settings import Settings
 from jobs.batches import BATCH_NAME_PATTERN
-from jobs.clips import Continuity, OutputSize
+from jobs.clips.record import Continuity, OutputSize
 from jobs.models import Priority
-from jobs.routing import Policy
+from jobs.routes import Policy
 from producer.checks import BatchDefaults
 from producer.clip_plan import ClipChoices
 from storage.object_keys import parse_s3_uri

@@ -17,10 +17,10 @@ from datetime import datetime
 
 from config.catalogue import provider_spec
 from config.settings import ProviderName, Settings
-from jobs.clips import Clip
+from jobs.clips.record import Clip
 from jobs.models import Event, Job, Priority, job_id_for
 from jobs.request import EditRequest
-from jobs.routing import Policy, price_per_second
+from jobs.routes import Policy, price_per_second
 from jobs.states import JobState
 from media.plan import PlanError, SegmentPlan
 from media.probe import ProbeError, VideoInfo

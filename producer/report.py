@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from jobs.clips import Clip
+from jobs.clips.record import Clip
 from jobs.models import Job
 
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from jobs.failures import FailureKind
-from jobs.tiers import KeyTier
+from jobs.limits.tiers import KeyTier
 
 
 class RemoteState(StrEnum):

@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
 from jobs.failures import FailureKind
+from jobs.limits.tiers import KeyTier
 from jobs.request import EditRequest
-from jobs.tiers import KeyTier
 from providers.adapter import ProviderAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
 from providers.http import raise_for_status, read_answer

@@ -6,11 +6,11 @@ import logging
 
 from celery import current_app, shared_task
 
-from pipeline.clip_reconciling import stranded_clips
+from pipeline.clips.reconciling import stranded_clips
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Step
 from pipeline.reconciling import Redrive, find_stranded
-from pipeline.slots import sweep
+from pipeline.routing.slots import sweep
 from tasks.messages import send_clip_step, send_handovers, send_step, submit_queue
 from tasks.runtime import context
 from tasks.schedule_entries import sync_from_file

@@ -13,7 +13,7 @@ from typing import Any
 
 from celery import shared_task
 
-from jobs.clips import ClipState
+from jobs.clips.record import ClipState
 from jobs.models import Job
 from jobs.timing import POLICY
 from media.errors import ProbeError
@@ -33,7 +33,7 @@ def cut(self: Any, clip_id: str) -> str:
 
     # The media steps are imported in the task: they bring PyAV, which the submit, poll and
     # archive workers (the same app) never need.
-    from pipeline.clip_cutting import cut_clip, finish_cut
+    from pipeline.clips.cutting import cut_clip, finish_cut
 
     def run() -> str:
         outcome = cut_clip(context(), clip_id, utcnow())
@@ -48,7 +48,7 @@ def cut(self: Any, clip_id: str) -> str:
 def anchor(self: Any, clip_id: str) -> str:
     """Give the clip's waiting segments segment 1's frame, and send their submits."""
 
-    from pipeline.clip_anchoring import release_anchor
+    from pipeline.clips.anchoring import release_anchor
 
     def run() -> str:
         outcome = release_anchor(context(), clip_id, utcnow())
@@ -61,7 +61,7 @@ def anchor(self: Any, clip_id: str) -> str:
 @shared_task(name="restyle.stitch", bind=True, max_retries=None)
 def stitch(self: Any, clip_id: str) -> str:
     """Stitch the clip's stored segments and store the result."""
-    from pipeline.clip_stitching import stitch_clip
+    from pipeline.clips.stitching import stitch_clip
 
     return _guarded(self, clip_id, "stitch", lambda: stitch_clip(context(), clip_id, utcnow()))
 

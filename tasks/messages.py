@@ -8,8 +8,8 @@ from typing import Any
 
 from celery import Celery, current_app
 
-from jobs.clips import Clip
-from jobs.limiter import Handover
+from jobs.clips.record import Clip
+from jobs.limits.limiter import Handover
 from jobs.models import Job, Priority
 from pipeline.decisions import ClipNext, ClipStep, Decision, Done, Step
 

@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from config.catalogue import provider_spec
 from config.settings import ProviderName, key_id
-from jobs.limiter_state import KeyLimits, LimiterState
+from jobs.limits.limiter_state import KeyLimits, LimiterState
 from jobs.models import Job
 from producer.report import build_row
 from producer.report_html import frame_grab, frame_time

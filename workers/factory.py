@@ -17,7 +17,7 @@ from redbeat.schedulers import REDBEAT_REDIS_KEY
 
 from config.redis import redbeat_client, redis_client
 from config.settings import Settings
-from jobs.clips import Clip
+from jobs.clips.record import Clip
 from jobs.models import Job
 from pipeline.decisions import ClipNext
 from tasks.messages import CLIP_TASK_NAMES, dispatch_clips, dispatch_jobs
@@ -56,7 +56,7 @@ def create_app(settings: Settings) -> Celery:
 
     def learn_tiers(**_: Any) -> None:
         # Once per worker, before it takes work: the provider's own limits beat the catalogue's.
-        from pipeline.tiers import learn_tiers as read_tiers
+        from pipeline.routing.tier_reading import learn_tiers as read_tiers
 
         read_tiers(settings, redis_client(settings))
 

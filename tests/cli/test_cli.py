@@ -12,7 +12,7 @@ import redis
 
 from devstack import Service, Stack
 from devstack.stack import dev_key
-from media.clips import make_clip
+from media.samples import make_clip
 
 
 @pytest.fixture
@@ -152,8 +152,8 @@ def test_limits_and_providers_show_an_open_circuit_and_why(
     from pydantic import SecretStr
 
     from config.settings import key_id
-    from jobs.breaker import Outcome
-    from jobs.breaker_store import Breakers
+    from jobs.limits.breaker import Outcome
+    from jobs.limits.breaker_store import Breakers
 
     crun = key_id(SecretStr(dev_key("crun")))
     Breakers(flushed).record("crun", crun, Outcome.MAINTENANCE, detail="HTTP 455, no Retry-After")

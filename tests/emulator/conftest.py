@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from devstack import Service
-from media.clips import make_clip_bytes
+from media.samples import make_clip_bytes
 from tests.emulator.support import Receiver
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from media.clips import describe_clip
+from media.samples import describe_clip
 from tests.emulator.support import configure, eventually, keys, kid, stats
 
 SUBMIT = "/segmind/v2/runway-gen4-aleph"

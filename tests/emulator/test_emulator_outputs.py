@@ -10,7 +10,7 @@ import boto3
 import httpx
 
 from devstack import Service
-from media.clips import describe_clip, frame_difference, make_clip_bytes
+from media.samples import describe_clip, frame_difference, make_clip_bytes
 from tests.emulator.support import eventually, keys
 
 SUBMIT = "/segmind/v2/runway-gen4-aleph"

@@ -10,7 +10,7 @@ import pytest
 
 from config.catalogue import ALEPH2, GEN4_ALEPH
 from emulator.render import render_edit
-from media.clips import describe_clip, frame_difference, make_av_clip
+from media.samples import describe_clip, frame_difference, make_av_clip
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import runwayml.lib.polling
 from runwayml import BadRequestError, RunwayML, TaskFailedError
 from segmind import InferenceFailed, SegmindClient
 
-from media.clips import describe_clip, frame_difference, make_clip_bytes
+from media.samples import describe_clip, frame_difference, make_clip_bytes
 from tests.emulator.support import configure, keys, stats
 
 

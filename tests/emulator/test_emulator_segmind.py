@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from media.clips import describe_clip
+from media.samples import describe_clip
 from tests.emulator.support import configure, eventually, keys
 
 SUBMIT = "/segmind/v2/runway-gen4-aleph"

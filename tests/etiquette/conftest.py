@@ -26,7 +26,7 @@ from emulator.client import EmulatorAdmin
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority
 from jobs.states import JobState
-from media.clips import make_clip
+from media.samples import make_clip
 from tasks.messages import dispatch_jobs
 from tests.pipeline.conftest import FAST_ENV, make_job, wait_until
 

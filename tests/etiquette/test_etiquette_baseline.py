@@ -5,8 +5,8 @@ from __future__ import annotations
 import redis
 
 from config.settings import Settings
-from jobs.limiter import KeyLimits, Limiter
-from jobs.limiter_off import UnlimitedLimiter, build_limiter
+from jobs.limits.limiter import KeyLimits, Limiter
+from jobs.limits.limiter_off import UnlimitedLimiter, build_limiter
 from jobs.models import Priority
 from workers.celery_config import celery_config
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from jobs.limiter import Limiter
+from jobs.limits.limiter import Limiter
 from jobs.states import JobState
 from pipeline.context import Context
 from tests.etiquette.conftest import KEY, KEY_ID, PROVIDER, Cluster, provider_env, unique_batch

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from config.settings import Settings
-from jobs.limiter import Handover
+from jobs.limits.limiter import Handover
 from jobs.models import Priority
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Done, Step, Then

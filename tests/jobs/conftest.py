@@ -12,7 +12,7 @@ import redis
 from config.settings import ProviderName
 from devstack import Service
 from jobs.ledger import Ledger
-from jobs.limiter import Limiter
+from jobs.limits.limiter import Limiter
 from jobs.models import Job, Priority, job_id_for
 from jobs.request import EditRequest
 

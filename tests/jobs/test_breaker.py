@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from jobs.breaker import (
+from jobs.limits.breaker import (
     BreakerPolicy,
     Circuit,
     CircuitState,
@@ -13,8 +13,8 @@ from jobs.breaker import (
     describe,
     record,
 )
-from jobs.breaker_store import Breakers
-from pipeline.breaker_outcomes import breaker_outcome
+from jobs.limits.breaker_store import Breakers
+from pipeline.routing.breaker_outcomes import breaker_outcome
 from providers.errors import (
     AuthenticationFailed,
     InsufficientCredits,

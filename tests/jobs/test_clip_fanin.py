@@ -10,8 +10,8 @@ import redis
 
 from config.settings import ProviderName
 from jobs import redis_keys
-from jobs.clip_store import ClipStore
-from jobs.clips import Clip, ClipState, SegmentRef, clip_id_for
+from jobs.clips.record import Clip, ClipState, SegmentRef, clip_id_for
+from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger, Moved
 from jobs.models import Job, segment_job_id
 from jobs.request import EditRequest

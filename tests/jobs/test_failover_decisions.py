@@ -1,4 +1,4 @@
-"""The submit step's routing decisions (`pipeline.failover`) on a real Redis, with a given now."""
+"""The submit step's routing decisions (`pipeline.routing.failover`), real Redis, a given now."""
 
 from __future__ import annotations
 
@@ -10,18 +10,18 @@ import redis
 from config.settings import ProviderName, Settings
 from devstack import Service
 from devstack.stack import dev_key
-from jobs.breaker import BreakerPolicy, Circuit, Outcome, record
-from jobs.breaker_store import Breakers
-from jobs.clips import Clip, ClipState
+from jobs.clips.record import Clip, ClipState
 from jobs.failures import FailureKind
-from jobs.limiter import Handover
+from jobs.limits.breaker import BreakerPolicy, Circuit, Outcome, record
+from jobs.limits.breaker_store import Breakers
+from jobs.limits.limiter import Handover
+from jobs.limits.tiers import KeyTier, TierStore
 from jobs.models import Job, Priority, job_id_for
 from jobs.request import EditRequest
 from jobs.states import JobState
-from jobs.tiers import KeyTier, TierStore
 from pipeline.context import Context
 from pipeline.decisions import Done, Step, Then
-from pipeline.failover import (
+from pipeline.routing.failover import (
     Routed,
     Waiting,
     accepted,
@@ -30,7 +30,7 @@ from pipeline.failover import (
     route,
     sooner,
 )
-from pipeline.pooling import take_for_free_slots
+from pipeline.routing.pooling import take_for_free_slots
 from providers.errors import InsufficientCredits, ProviderError, ProviderUnavailable, RateLimited
 from tests.jobs.conftest import FakeClock
 

@@ -10,7 +10,7 @@ from typing import Protocol
 import pytest
 import redis
 
-from jobs.limiter import (
+from jobs.limits.limiter import (
     RATE_MARGIN_S,
     RECHECK_MAX_S,
     RECHECK_MIN_S,
@@ -20,7 +20,7 @@ from jobs.limiter import (
     Limiter,
     rate_window,
 )
-from jobs.limiter_state import LimiterState
+from jobs.limits.limiter_state import LimiterState
 from jobs.models import Priority
 from jobs.scripts import lua_source
 

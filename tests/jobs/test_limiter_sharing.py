@@ -7,7 +7,7 @@ from typing import Protocol
 
 import pytest
 
-from jobs.limiter import KeyLimits, Limiter
+from jobs.limits.limiter import KeyLimits, Limiter
 from jobs.models import Priority
 from jobs.timing import POLICY
 
@@ -247,7 +247,7 @@ def test_changes_of_the_effective_rate_are_logged_down_at_once_and_up_by_tenths(
     limiter: Limiter, caplog: pytest.LogCaptureFixture
 ) -> None:
     limits = KeyLimits(concurrency=1, rate_per_s=10)
-    caplog.set_level(logging.INFO, logger="jobs.limiter")
+    caplog.set_level(logging.INFO, logger="jobs.limits.limiter")
 
     limiter.on_throttled(P, K, limits, 2.0)
     for _ in range(25):

@@ -6,7 +6,7 @@ import pytest
 
 from config.catalogue import CATALOGUE
 from config.settings import ProviderName
-from jobs.routing import (
+from jobs.routes import (
     Need,
     Option,
     Policy,

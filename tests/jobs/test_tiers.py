@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.tiers import DAILY_WINDOW_S, daily_cap_wait_s
+from jobs.limits.tiers import DAILY_WINDOW_S, daily_cap_wait_s
 
 DAY = DAILY_WINDOW_S
 

@@ -13,7 +13,7 @@ import pytest
 
 from devstack import Service
 from devstack.byteserver import ByteServer
-from media.clips import make_av_clip, make_clip
+from media.samples import make_av_clip, make_clip
 
 
 @pytest.fixture(scope="session")

@@ -10,12 +10,12 @@ import av
 import pytest
 
 from config.catalogue import ALEPH2, GEN4_ALEPH
-from media.clips import describe_clip, make_clip, make_master, make_vfr_clip
 from media.cutting import cut_segments, normalise_video
 from media.errors import ProbeError
 from media.normalise import capped_rate, encode_target, fitted_size, plan_rate
 from media.plan import plan_segments
 from media.probe import VideoInfo, probe
+from media.samples import describe_clip, make_clip, make_master, make_vfr_clip
 from media.stitching import stitch_segments
 
 

@@ -11,12 +11,12 @@ import pytest
 
 from config.catalogue import GEN4_ALEPH, EditWindow
 from emulator.render import render_edit
-from media.clips import describe_clip, make_av_clip
 from media.cutting import CutSegment, cut_segments
 from media.frames import frame_at
 from media.normalise import encode_target, plan_rate
 from media.plan import SegmentPlan, plan_segments
 from media.probe import probe
+from media.samples import describe_clip, make_av_clip
 from media.scenes import find_cuts
 from media.stitching import StitchResult, stitch_segments
 

@@ -10,7 +10,7 @@ import redis
 from config.settings import Settings
 from jobs.ledger import Ledger
 from jobs.models import Job
-from media.clips import make_clip
+from media.samples import make_clip
 from producer.run import fire_schedule
 from producer.schedules import Schedule
 

@@ -18,8 +18,8 @@ import redis
 
 from config.settings import ProviderName, Settings
 from jobs.batches import BatchStore
-from jobs.clip_store import ClipStore
-from jobs.clips import Clip
+from jobs.clips.record import Clip
+from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from producer.batch import SubmitOptions, enqueue_batch, plan_batch
 from storage.s3 import ensure_bucket

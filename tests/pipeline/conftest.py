@@ -19,7 +19,7 @@ from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
 from jobs.request import EditRequest
 from jobs.states import JobState
-from media.clips import make_clip
+from media.samples import make_clip
 from tasks.messages import dispatch_jobs
 
 FAST_ENV = {

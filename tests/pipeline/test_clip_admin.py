@@ -9,14 +9,14 @@ import pytest
 import redis
 
 from config.settings import ProviderName
-from jobs.clip_store import ClipStore
-from jobs.clips import Clip, ClipState, SegmentRef, clip_id_for
+from jobs.clips.record import Clip, ClipState, SegmentRef, clip_id_for
+from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.models import Job, segment_job_id
 from jobs.request import EditRequest
 from jobs.states import JobState
-from pipeline.clip_admin import cancel_clips, reopen_clips
-from pipeline.clip_reconciling import step_for
+from pipeline.clips.admin import cancel_clips, reopen_clips
+from pipeline.clips.reconciling import step_for
 from pipeline.decisions import ClipNext, ClipStep
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -15,10 +15,10 @@ from config.settings import Settings
 from devstack import Stack
 from devstack.stack import ALL_QUEUES
 from jobs import redis_keys
-from jobs.clip_store import ClipStore
-from jobs.clips import ClipState
+from jobs.clips.record import ClipState
+from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
-from media.clips import make_av_clip
+from media.samples import make_av_clip
 from tests.pipeline.clip_support import Submit, stream_seconds, wait_for_clip
 from tests.pipeline.conftest import FAST_ENV, wait_until
 

@@ -8,12 +8,12 @@ import pytest
 
 from config.catalogue import CATALOGUE
 from config.settings import ProviderName
-from jobs.clips import Clip, Continuity, SegmentRef, clip_id_for, clip_seed
+from jobs.clips.record import Clip, Continuity, SegmentRef, clip_id_for, clip_seed
 from jobs.models import Job, segment_job_id
 from jobs.request import EditRequest
 from media.stitching import Mismatch
-from pipeline.clip_segments import anchored, segment_job
-from pipeline.clip_stitching import mismatch_note
+from pipeline.clips.segments import anchored, segment_job
+from pipeline.clips.stitching import mismatch_note
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -23,12 +23,12 @@ import pytest
 from config.settings import ProviderName, Settings
 from devstack import Stack
 from emulator.client import EmulatorAdmin
-from jobs.clip_store import ClipStore
-from jobs.clips import ClipState, Continuity, OutputSize
+from jobs.clips.record import ClipState, Continuity, OutputSize
+from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
-from jobs.routing import Policy
+from jobs.routes import Policy
 from jobs.states import JobState
-from media.clips import make_av_clip
+from media.samples import make_av_clip
 from producer.report import build_rows
 from producer.report_html import frame_grab, write_html
 from tests.pipeline.clip_support import (

@@ -16,12 +16,12 @@ from devstack import Stack
 from devstack.stack import dev_key
 from jobs import redis_keys
 from jobs.ledger import Ledger
+from jobs.limits.tiers import DAILY_WINDOW_S, TierStore
 from jobs.states import JobState
-from jobs.tiers import DAILY_WINDOW_S, TierStore
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
+from pipeline.routing.tier_reading import learn_tiers
 from pipeline.submitting import submit_job
-from pipeline.tiers import learn_tiers
 from tasks.messages import dispatch_jobs
 from tests.pipeline.conftest import make_job, states_of, unique_batch
 

@@ -16,7 +16,7 @@ from config.settings import ProviderName, Settings, key_id
 from jobs.models import Job
 from jobs.request import EditRequest
 from jobs.states import JobState
-from media.clips import make_clip_bytes
+from media.samples import make_clip_bytes
 from pipeline.archiving import archive_job
 from pipeline.context import Context
 from pipeline.decisions import Done, Step, Then

@@ -12,7 +12,7 @@ import pytest
 from config.settings import ProviderName, Settings
 from devstack import Service
 from devstack.stack import dev_key
-from media.clips import make_clip, make_clip_bytes
+from media.samples import make_clip, make_clip_bytes
 from storage.s3 import s3_client
 
 if TYPE_CHECKING:

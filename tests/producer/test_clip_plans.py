@@ -12,11 +12,11 @@ import av
 import numpy as np
 import pytest
 
-from cli.plan import clip_lines
+from cli.dry_run import clip_lines
 from config.settings import ProviderName, Settings
-from jobs.clips import Continuity
-from jobs.routing import Policy
-from media.clips import make_av_clip, make_clip
+from jobs.clips.record import Continuity
+from jobs.routes import Policy
+from media.samples import make_av_clip, make_clip
 from producer.batch import SubmitOptions, plan_batch
 
 if TYPE_CHECKING:

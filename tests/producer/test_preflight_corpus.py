@@ -23,7 +23,7 @@ import redis
 from devstack import Service, Stack
 from devstack.byteserver import ByteServer
 from devstack.stack import dev_key
-from media.clips import make_clip
+from media.samples import make_clip
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(56)
 GIF = b"GIF89a" + bytes(58)

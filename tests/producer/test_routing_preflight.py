@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from config.settings import ProviderName, Settings
-from jobs.routing import Policy
+from jobs.routes import Policy
 from producer.batch import SubmitOptions, plan_batch
 from tests.producer.conftest import provider_keys
 

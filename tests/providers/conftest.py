@@ -12,7 +12,7 @@ import pytest
 
 from config.settings import ProviderName, Settings
 from jobs.request import EditRequest
-from media.clips import make_clip_bytes
+from media.samples import make_clip_bytes
 from providers.adapter import ProviderAdapter
 from providers.base import RemoteStatus
 from providers.registry import get_adapter

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from jobs.clips import Clip
+from jobs.clips.record import Clip
 from pipeline.context import Context
 from pipeline.resigning import request_to_send
 from storage.errors import SourceGone, SourceUnavailable

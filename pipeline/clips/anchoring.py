@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from jobs.clips import ClipState
+from jobs.clips.record import ClipState
 from jobs.models import Job
 from jobs.states import JobState
 from media.frames import frame_png

@@ -12,7 +12,7 @@ import logging
 import redis
 
 from config.settings import ProviderName, Settings, key_id
-from jobs.tiers import KeyTier, TierStore
+from jobs.limits.tiers import KeyTier, TierStore
 from providers.base import TierReader
 from providers.errors import ProviderFailure
 from providers.registry import get_adapter

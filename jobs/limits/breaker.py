@@ -10,9 +10,9 @@
   success closes the circuit, its failure opens it again for a longer cooldown. A probe that
   never reports (its worker died) is replaced after ``probe_lease_s``.
 
-`jobs.breaker_store` keeps one `Circuit` per key in Redis and applies these functions under an
-optimistic transaction, so every worker sees one truth. A 429 is the limiter's business, not
-the breaker's: the key works, it is only busy.
+`jobs.limits.breaker_store` keeps one `Circuit` per key in Redis and applies these functions
+under an optimistic transaction, so every worker sees one truth. A 429 is the limiter's business,
+not the breaker's: the key works, it is only busy.
 """
 
 from __future__ import annotations

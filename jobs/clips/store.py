@@ -16,7 +16,7 @@ from typing import Any
 import redis
 
 from jobs import redis_keys
-from jobs.clips import Clip, ClipState, can_move
+from jobs.clips.record import Clip, ClipState, can_move
 from jobs.ledger import DEFAULT_RECORD_TTL_S, MAX_RACES, LedgerContention, epoch
 from jobs.scripts import load_script
 

@@ -5,9 +5,9 @@ Parking pins a job to a key at its first submit, which for a batch dispatched at
 enqueue time: the keys that happen to finish first then idle while others still have a queue.
 So such a job (one whose route names several providers) joins one pool-wide list instead (no
 message while it waits), and whenever a step leaves a key with free slots and nobody parked on
-it (`pipeline.slots.hand_on`), the jobs longest in the list are sent to be routed again, now,
-to whichever key is free. Interactive jobs go first; unlike the limiter's parking, batches of
-one priority are served in arrival order, not round-robin.
+it (`pipeline.routing.slots.hand_on`), the jobs longest in the list are sent to be routed
+again, now, to whichever key is free. Interactive jobs go first; unlike the limiter's parking,
+batches of one priority are served in arrival order, not round-robin.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from redis.commands.core import Script
 
 from config.settings import ProviderName
 from jobs import redis_keys
-from jobs.breaker import CircuitState
-from jobs.limiter import Handover
+from jobs.limits.breaker import CircuitState
+from jobs.limits.limiter import Handover
 from jobs.models import Job, Priority
 from jobs.scripts import load_script
 from jobs.states import JobState

@@ -5,7 +5,7 @@ Read from the failure's class, status code and Retry-After only, never from its 
 
 from __future__ import annotations
 
-from jobs.breaker import Outcome
+from jobs.limits.breaker import Outcome
 from providers.errors import (
     AuthenticationFailed,
     InsufficientCredits,

@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from jobs.limiter import Grant, Handover, KeyLimits, Limiter
+from jobs.limits.limiter import Grant, Handover, KeyLimits, Limiter
 
 
 class UnlimitedLimiter(Limiter):

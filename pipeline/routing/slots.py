@@ -7,17 +7,17 @@ import logging
 from dataclasses import replace
 
 from config.settings import ProviderName
-from jobs.limiter import Handover
+from jobs.limits.limiter import Handover
 from pipeline.context import Context
 from pipeline.decisions import Decision
-from pipeline.pooling import take_for_free_slots
+from pipeline.routing.pooling import take_for_free_slots
 
 log = logging.getLogger(__name__)
 
 
 def hand_on(ctx: Context, provider: ProviderName, key: str, decision: Decision) -> Decision:
     """``decision`` plus the parked jobs handed the key's free slots, then the jobs waiting
-    for a slot of any key (`pipeline.pooling`) for those still free."""
+    for a slot of any key (`pipeline.routing.pooling`) for those still free."""
     handovers = hand_over_free_slots(ctx, provider, key)
     handovers += take_for_free_slots(ctx, provider, key)
     return (

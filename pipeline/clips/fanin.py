@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from jobs.clips import ClipState, Continuity
+from jobs.clips.record import ClipState, Continuity
 from jobs.ledger import Moved
 from jobs.models import Job
 from pipeline.context import Context

@@ -22,27 +22,27 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from config.settings import ProviderName
-from jobs.breaker import Circuit, CircuitState, Outcome, describe
-from jobs.clips import Clip
+from jobs.clips.record import Clip
 from jobs.failures import FailureKind
-from jobs.limiter import Handover
+from jobs.limits.breaker import Circuit, CircuitState, Outcome, describe
+from jobs.limits.limiter import Handover
 from jobs.models import Job
-from jobs.routing import Option, Policy, choose
+from jobs.routes import Option, Policy, choose
 from jobs.states import JobState
 from jobs.timing import MAX_COUNTDOWN_S
-from pipeline.breaker_outcomes import breaker_outcome
 from pipeline.context import Context
-from pipeline.daily_caps import daily_cap_wait
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
-from pipeline.pooling import (
+from pipeline.routing.breaker_outcomes import breaker_outcome
+from pipeline.routing.daily_caps import daily_cap_wait
+from pipeline.routing.pooling import (
     POOL_RECHECK_S,
     holds_slot,
     stop_waiting_for_any,
     unpark,
     wait_for_any,
 )
-from pipeline.slots import hand_over_free_slots
+from pipeline.routing.slots import hand_over_free_slots
 from producer.estimate import job_cost
 from providers.errors import FatalFailure, ProviderFailure, RetryableFailure
 

@@ -1,6 +1,6 @@
 """The circuit breakers in Redis, shared by every worker, and the jobs waiting out an outage.
 
-Each change reads the key's `Circuit`, applies the pure function of `jobs.breaker` and writes
+Each change reads the key's `Circuit`, applies the pure function of `jobs.limits.breaker` and writes
 the result under WATCH/MULTI, retrying when another worker changed it meanwhile: the math stays
 in one tested place and the write is still atomic. A closed circuit admitting a submit costs
 one read and no write.
@@ -21,7 +21,7 @@ from typing import cast
 import redis
 
 from jobs import redis_keys
-from jobs.breaker import BreakerPolicy, Circuit, CircuitState, Outcome, admit, record
+from jobs.limits.breaker import BreakerPolicy, Circuit, CircuitState, Outcome, admit, record
 
 RETRIES = 20
 

@@ -1,6 +1,6 @@
 """Reading one API key's limiter state without changing it: its limits, effective rate, window
 pressure, load and cooldown, the choice of a key from a pool, and the snapshot that ``restyle
-limits`` shows. `jobs.limiter.Limiter` adds the scripts that change it."""
+limits`` shows. `jobs.limits.limiter.Limiter` adds the scripts that change it."""
 
 from __future__ import annotations
 

@@ -2,13 +2,13 @@
 
 Where the cap is known (the tier read from ``GET /v1/organization``, or the catalogue) restyle
 stops sending before the provider refuses; the provider's own refusal opens the key's circuit
-(`pipeline.breaker_outcomes`), as any outage does.
+(`pipeline.routing.breaker_outcomes`), as any outage does.
 """
 
 from __future__ import annotations
 
 from config.settings import ProviderName
-from jobs.tiers import TierStore, daily_cap_wait_s
+from jobs.limits.tiers import TierStore, daily_cap_wait_s
 from pipeline.context import Context
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from jobs.clips import Clip, ClipState
+from jobs.clips.record import Clip, ClipState
 from pipeline.context import Context
 from pipeline.decisions import ClipNext, ClipStep
 

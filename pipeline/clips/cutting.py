@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from jobs.clips import Clip, ClipState, SegmentRef
+from jobs.clips.record import Clip, ClipState, SegmentRef
 from jobs.models import Job, segment_job_id
 from jobs.states import JobState
 from media.cutting import CutSegment, cut_segments, file_sha256
@@ -25,9 +25,9 @@ from media.plan import SegmentPlan, plan_segments
 from media.probe import VideoInfo, probe
 from media.scenes import find_cuts, frame_skip_for
 from media.staging import cut_params, segment_key, stage_segment
-from pipeline.clip_segments import segment_job
+from pipeline.clips.media_files import download, source_url
+from pipeline.clips.segments import segment_job
 from pipeline.context import Context
-from pipeline.media_files import download, source_url
 from producer.clip_plan import segment_target
 from storage.presign import presign_get
 

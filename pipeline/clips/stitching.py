@@ -15,11 +15,11 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Literal
 
-from jobs.clips import Clip, ClipState, OutputSize
+from jobs.clips.record import Clip, ClipState, OutputSize
 from jobs.models import Job
 from media.stitching import Mismatch, StitchResult, stitch_segments
+from pipeline.clips.media_files import download, fetch_output, source_url
 from pipeline.context import Context, utcnow
-from pipeline.media_files import download, fetch_output, source_url
 from storage.multipart import Target, put_stream
 from storage.object_keys import output_key, parse_s3_uri
 from storage.objects import StoredObject

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from jobs.clip_store import ClipStore
-from jobs.clips import ClipState
+from jobs.clips.record import ClipState
+from jobs.clips.store import ClipStore
 from pipeline.decisions import ClipNext, ClipStep
 
 ENDED = frozenset({ClipState.FAILED})

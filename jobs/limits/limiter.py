@@ -36,7 +36,7 @@ from typing import Any
 import redis
 
 from jobs import redis_keys
-from jobs.limiter_state import RATE_MARGIN_S, KeyLimits, KeyLoad, LimiterState, rate_window
+from jobs.limits.limiter_state import RATE_MARGIN_S, KeyLimits, KeyLoad, LimiterState, rate_window
 from jobs.models import Priority
 from jobs.scripts import load_script
 from jobs.timing import POLICY

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from config.catalogue import ProviderSpec
-from jobs.clips import Clip, Continuity, SegmentRef, clip_seed
+from jobs.clips.record import Clip, Continuity, SegmentRef, clip_seed
 from jobs.models import Event, Job
 from jobs.states import JobState
 from producer.estimate import job_cost

@@ -1,0 +1,1 @@
+"""The clip domain: the Clip record and its Redis store."""
