@@ -24,6 +24,7 @@ import redis
 
 from config.settings import ProviderName
 from jobs import redis_keys
+from jobs.delays import CALLBACK_BACKSTOP
 from jobs.ledger import Ledger
 from jobs.models import Job
 from jobs.states import JobState
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
 CALLBACK_PATH = "/callbacks/crun/"
 SECRET_BYTES = 24
 SEEN_TTL_S = 24 * 3600
-BACKSTOP_FACTOR = 4.0
-"""Polls of a job that registered a callback are this much further apart: only a backstop."""
-BACKSTOP_CAP = 2.0
-"""... up to twice the poll cap: a poll renews the job's slot lease, which lasts three caps."""
 _TOKEN = re.compile(r"^([0-9a-f]{24})\.([A-Za-z0-9_-]{20,64})$")
 
 
@@ -161,5 +158,4 @@ def backstop_delay(ctx: Context, job: Job, delay_s: float) -> float:
     """The next poll's delay: ``delay_s``, widened for a job that will be called back."""
     if not has_callback(ctx.redis, job):
         return delay_s
-    cap = BACKSTOP_CAP * ctx.settings.poll_max_interval_s
-    return max(delay_s, min(delay_s * BACKSTOP_FACTOR, cap))
+    return CALLBACK_BACKSTOP.widen(delay_s, ctx.settings.poll_max_interval_s)

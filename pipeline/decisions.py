@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from jobs.limits.limiter import Handover
@@ -39,11 +40,14 @@ class Done:
 
     ``handovers``: parked jobs this step handed a limiter slot to; their submits go out now.
     ``clip_next``: the media step the job's clip needs now (its anchor frame, its stitch).
+    ``recheck_s``: the job waits without a message (parked, on a waiting list) and the watch
+    index re-drives it after this long if no wake-up came first.
     """
 
     reason: str = ""
     handovers: tuple[Handover, ...] = ()
     clip_next: ClipNext | None = None
+    recheck_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -64,3 +68,10 @@ class Then:
 
 
 Decision = Done | Then
+
+
+def with_handovers(decision: Decision, handovers: Sequence[Handover]) -> Decision:
+    """``decision`` with more jobs to send submits for."""
+    if not handovers:
+        return decision
+    return replace(decision, handovers=decision.handovers + tuple(handovers))

@@ -16,7 +16,7 @@ from config.redaction import Redactor
 from config.settings import ProviderName
 from jobs.request import EditRequest
 from providers.base import RemoteJob, RemoteStatus
-from providers.errors import AnswerLost, ProviderError
+from providers.errors import AnswerLost, DailyCap, ProviderError, RateLimited
 from providers.transport import Transport
 from providers.validation import check_against_spec
 
@@ -123,7 +123,9 @@ class ProviderAdapter(ABC):
     ) -> RemoteJob:
         """POST a submit ``body`` once, with ``Idempotency-Key: client_request_id``.
 
-        A 2xx whose body cannot be read raises `AnswerLost`: the job may exist.
+        A 2xx whose body cannot be read raises `AnswerLost`: the job may exist. A 429 without
+        Retry-After from a provider whose 429 is only its daily cap (the catalogue's
+        ``rate_limit_is_daily_cap``) raises `DailyCap`.
         """
         with self.transport.guard():
             wire = self.transport.send(
@@ -138,6 +140,10 @@ class ProviderAdapter(ABC):
             except ProviderError as exc:
                 if 200 <= wire.status < 300 and unreadable(exc):
                     raise AnswerLost(exc.provider, exc.message, wire.status) from exc
+                raise
+            except RateLimited as exc:
+                if self.spec.rate_limit_is_daily_cap and exc.retry_after is None:
+                    raise DailyCap(exc.provider, exc.message, exc.status_code) from exc
                 raise
 
 

@@ -3,13 +3,20 @@
 ::
 
     ProviderFailure                      (provider, message, status_code)
+    ├── RefusedBeforeAcceptance          no remote job can exist: the job may go elsewhere
     ├── RetryableFailure                 the call may succeed later; the task layer retries
-    │   ├── RateLimited(retry_after)     429
+    │   ├── RateLimited(retry_after)     429 (refused before acceptance)
+    │   │   └── DailyCap                 a 429 that is the key's daily cap (Runway's, no
+    │   │                                Retry-After): hours, not seconds, before it serves
     │   ├── ProviderUnavailable(retry_after)
-    │   │   │                            455, 502, 503, 504, connection errors, timeouts
-    │   │   └── AnswerLost               sent, but the answer was lost: a read timeout, a
-    │   │                                connection dropped mid-answer, an unreadable 2xx
+    │   │   │                            no answer: connection errors, timeouts
+    │   │   ├── AnswerLost               sent, but the answer was lost: a read timeout, a
+    │   │   │                            connection dropped mid-answer, an unreadable 2xx
+    │   │   └── ServiceDown              408, 502, 503, 504: refused before acceptance
+    │   │       └── Maintenance          455, or a 503 that says when to come back
     │   └── ProviderError                500, unparseable or unexpected bodies
+    │       └── RetryRefused             a 4xx the provider asked to retry (x-should-retry:
+    │                                    true): refused before acceptance
     └── FatalFailure                     retrying cannot help; the job fails with `kind`
         ├── InvalidRequest               400, 422 validation, or refused before sending
         ├── AuthenticationFailed         401, 403 auth
@@ -20,6 +27,13 @@
         ├── ResultExpired                404 after the provider's retention
         └── ProviderRefused              a transient-looking error the provider marked final
                                          (Runway ``x-should-retry: false``)
+
+The class says everything later steps need: whether a request was sent and may have been
+accepted (`AnswerLost` and a bare `ProviderUnavailable` may hide a remote job; a
+`RefusedBeforeAcceptance` or any `FatalFailure` cannot), and what it says of the key (`DailyCap`,
+`Maintenance`, `ServiceDown`...). It is chosen here, at the provider boundary (`providers.http`,
+`providers.adapter`), like httpx's ``ConnectError`` against ``ReadTimeout``; nothing after the
+boundary reads a status code or a message (tests/architecture/test_decisions_by_class.py).
 
 "The call failed" is one of these exceptions; "the remote job failed" is a `RemoteStatus` whose
 state is FAILED and whose ``failure_kind`` names one of the fatal kinds. Messages carry the
@@ -44,6 +58,15 @@ class ProviderFailure(Exception):
         super().__init__(f"{provider}{code}: {message}")
 
 
+class RefusedBeforeAcceptance(ProviderFailure):
+    """The provider answered and created no remote job (busy, down, in maintenance, or out of
+    what the key may do): the job may move to another key or provider without paying twice.
+
+    Mixed into the retryable classes whose answer says so; every `FatalFailure` means as much
+    (`refused_before_acceptance`).
+    """
+
+
 class RetryableFailure(ProviderFailure):
     """The same call may succeed later. ``retry_after`` is the provider's hint in seconds."""
 
@@ -66,14 +89,20 @@ class RetryableFailure(ProviderFailure):
         return isinstance(self, RateLimited) or self.retry_after is not None
 
 
-class RateLimited(RetryableFailure):
+class RateLimited(RetryableFailure, RefusedBeforeAcceptance):
     """429: too many requests or too many jobs in flight for this key."""
 
     kind = FailureKind.PROVIDER_UNAVAILABLE
 
 
+class DailyCap(RateLimited):
+    """The key made its daily cap of generations (a provider whose 429 means only that, when
+    it names no Retry-After): no wait of seconds lifts it, and no limiter cooldown should."""
+
+
 class ProviderUnavailable(RetryableFailure):
-    """The provider is down, in maintenance (455), overloaded, or did not answer in time."""
+    """The provider did not answer in time, or the connection failed (the request may have been
+    sent); its subclasses say more."""
 
     kind = FailureKind.PROVIDER_UNAVAILABLE
 
@@ -87,10 +116,23 @@ class AnswerLost(ProviderUnavailable):
     """
 
 
+class ServiceDown(ProviderUnavailable, RefusedBeforeAcceptance):
+    """The provider answered that it cannot serve now (408, 502, 503, 504): no job was made."""
+
+
+class Maintenance(ServiceDown):
+    """A maintenance window (455, or a 503 that says when to come back): the key's circuit opens
+    at once, for the Retry-After when one came."""
+
+
 class ProviderError(RetryableFailure):
     """500, or an answer restyle cannot read (bad JSON, unknown status word)."""
 
     kind = FailureKind.PROVIDER
+
+
+class RetryRefused(ProviderError, RefusedBeforeAcceptance):
+    """A 4xx refusal the provider asked to be retried (``x-should-retry: true``)."""
 
 
 class FatalFailure(ProviderFailure):
@@ -170,3 +212,11 @@ FATAL_BY_KIND: dict[FailureKind, type[FatalFailure]] = {
     FailureKind.FEATURE_DISABLED: FeatureDisabled,
     FailureKind.EXPIRED: ResultExpired,
 }
+
+
+def refused_before_acceptance(exc: ProviderFailure) -> bool:
+    """True when the failed call certainly created no remote job (so the job may go elsewhere).
+
+    A timeout, a dropped connection or an unreadable answer may hide an accepted job: False.
+    """
+    return isinstance(exc, RefusedBeforeAcceptance | FatalFailure)

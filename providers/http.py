@@ -20,6 +20,7 @@ from providers.errors import (
     GenerationFailed,
     InsufficientCredits,
     InvalidRequest,
+    Maintenance,
     ProviderError,
     ProviderFailure,
     ProviderRefused,
@@ -27,6 +28,8 @@ from providers.errors import (
     RateLimited,
     ResultExpired,
     RetryableFailure,
+    RetryRefused,
+    ServiceDown,
 )
 from wire.answers import retry_after_s
 
@@ -125,12 +128,30 @@ def failure_for(
     cls = error_class(status, overrides)
     verdict = should_retry(headers)
     if verdict is True and not issubclass(cls, RetryableFailure):
-        cls = ProviderError
+        cls = RetryRefused if status < 500 else ProviderError
     elif verdict is False and issubclass(cls, RetryableFailure):
         cls = ProviderRefused
     if issubclass(cls, RetryableFailure):
-        return cls(provider, message, status, retry_after=retry_after_s(headers, now))
+        retry_after = retry_after_s(headers, now)
+        return refined(cls, status, retry_after)(provider, message, status, retry_after=retry_after)
     return cls(provider, message, status)
+
+
+REFUSED_UNAVAILABLE = frozenset({408, 502, 503, 504})
+"""Answers of a provider that cannot serve now: the request made no remote job."""
+MAINTENANCE = 455
+
+
+def refined(
+    cls: type[RetryableFailure], status: int, retry_after: float | None
+) -> type[RetryableFailure]:
+    """The class that says what an unavailability answer means for the job and the key, so no
+    later step reads the status: a maintenance window, or a provider down (`ServiceDown`)."""
+    if cls is not ProviderUnavailable:
+        return cls
+    if status == MAINTENANCE or (status == 503 and retry_after is not None):
+        return Maintenance
+    return ServiceDown if status in REFUSED_UNAVAILABLE else cls
 
 
 def raise_for_status(

@@ -20,6 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+# The policy lives with every other delay (jobs.delays); its users import it from here too.
+from jobs.delays import BreakerPolicy as BreakerPolicy
+
 
 class Outcome(StrEnum):
     """What one submit told us about the key's health."""
@@ -46,36 +49,6 @@ class CircuitState(StrEnum):
 
 
 @dataclass(frozen=True)
-class BreakerPolicy:
-    """The breaker's knobs; cooldowns are per cause, before doubling."""
-
-    window_s: float = 60.0
-    min_calls: int = 5
-    error_rate: float = 0.5
-    cooldown_s: float = 30.0
-    max_cooldown_s: float = 600.0
-    credits_cooldown_s: float = 300.0
-    daily_cap_cooldown_s: float = 3600.0
-    """Runway does not say when its rolling 24 h window frees: retry the key hourly."""
-    auth_cooldown_s: float = 900.0
-    probe_lease_s: float = 60.0
-
-    def base_cooldown(self, outcome: Outcome) -> float:
-        """The first cooldown for ``outcome`` when the provider gave no Retry-After."""
-        if outcome is Outcome.CREDITS:
-            return self.credits_cooldown_s
-        if outcome is Outcome.DAILY_CAP:
-            return self.daily_cap_cooldown_s
-        if outcome is Outcome.AUTH:
-            return self.auth_cooldown_s
-        return self.cooldown_s
-
-    def longest_cooldown(self, outcome: Outcome) -> float:
-        """The cap on doubling: a cause whose first cooldown is longer keeps it."""
-        return max(self.max_cooldown_s, self.base_cooldown(outcome))
-
-
-@dataclass(frozen=True)
 class Circuit:
     """One key's breaker. ``trips`` counts openings in a row (reset by a success)."""
 
@@ -88,6 +61,12 @@ class Circuit:
     failures: int = 0
     probe: str = ""
     probe_until: float = 0.0
+
+    @property
+    def cause(self) -> Outcome | None:
+        """The outcome that opened the circuit (`trip` writes ``reason`` as "outcome: detail")."""
+        head = self.reason.partition(":")[0]
+        return Outcome(head) if head in set(Outcome) else None
 
     def effective(self, now: float) -> CircuitState:
         """The state as a submit at ``now`` would find it (open turns half-open by itself)."""

@@ -25,8 +25,6 @@ from jobs.scripts import load_script
 from jobs.states import JobState
 from pipeline.context import Context
 
-POOL_RECHECK_S = 60.0
-"""The fallback (the watch index) in case a wake-up is lost."""
 INTERACTIVE_AHEAD_S = 1e9
 _UNPARK: dict[int, Script] = {}
 

@@ -12,12 +12,13 @@ import pytest
 import redis
 
 from config.settings import Settings
+from jobs.delays import PARKED_RECHECK
 from jobs.limits.limiter import Handover
 from jobs.models import Priority
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Done, Step, Then
 from pipeline.polling import poll_job
-from pipeline.submitting import PARKED_RECHECK_MIN_S, submit_job
+from pipeline.submitting import submit_job
 from tests.etiquette.conftest import KEY_ID, PROVIDER
 from tests.pipeline.conftest import make_job, wait_until
 
@@ -45,8 +46,8 @@ def test_a_job_refused_a_slot_is_parked_and_handed_the_slot_by_the_poll_that_fre
     parked = submit_job(ctx, second.id, now)
 
     assert isinstance(parked, Done) and "parked" in parked.reason
-    assert ctx.ledger.overdue(now + timedelta(seconds=PARKED_RECHECK_MIN_S - 1)) == []
-    assert ctx.ledger.overdue(now + timedelta(seconds=PARKED_RECHECK_MIN_S + 1)) == [second.id]
+    assert ctx.ledger.overdue(now + timedelta(seconds=PARKED_RECHECK.min_s - 1)) == []
+    assert ctx.ledger.overdue(now + timedelta(seconds=PARKED_RECHECK.min_s + 1)) == [second.id]
     wait_until(
         lambda: emulator.get("/_emulator/jobs").json()["jobs"][0]["state"] == "succeeded",
         30,

@@ -17,12 +17,15 @@ from jobs.limits.breaker_store import Breakers
 from pipeline.routing.breaker_outcomes import breaker_outcome
 from providers.errors import (
     AuthenticationFailed,
+    DailyCap,
     InsufficientCredits,
     InvalidRequest,
+    Maintenance,
     ProviderError,
     ProviderFailure,
     ProviderUnavailable,
     RateLimited,
+    ServiceDown,
 )
 from tests.jobs.conftest import FakeClock
 
@@ -31,20 +34,20 @@ POLICY = BreakerPolicy(window_s=60, min_calls=4, error_rate=0.5, cooldown_s=10,
 
 
 def classify(exc: ProviderFailure) -> Outcome | None:
-    # Runway's catalogue entry says its 429 is the daily cap; the others' is a rate.
-    return breaker_outcome(exc, rate_limit_is_daily_cap=exc.provider == "runway")
+    # The provider boundary chose the class (a Runway 429 without Retry-After is `DailyCap`).
+    return breaker_outcome(exc)
 
 
 def test_outcomes_are_read_from_the_failure() -> None:
-    assert classify(ProviderUnavailable("crun", "maintenance", 455)) is Outcome.MAINTENANCE
-    maint = ProviderUnavailable("segmind", "The service is under maintenance.", 503, 600.0)
+    assert classify(Maintenance("crun", "maintenance", 455)) is Outcome.MAINTENANCE
+    maint = Maintenance("segmind", "The service is under maintenance.", 503, 600.0)
     assert classify(maint) is Outcome.MAINTENANCE
-    assert classify(ProviderUnavailable("segmind", "overloaded", 503)) is Outcome.SERVER_ERROR
+    assert classify(ServiceDown("segmind", "overloaded", 503)) is Outcome.SERVER_ERROR
     assert classify(ProviderUnavailable("segmind", "ReadTimeout")) is Outcome.TIMEOUT
     assert classify(ProviderError("aimlapi", "bad JSON", 200)) is Outcome.SERVER_ERROR
     assert classify(InsufficientCredits("aimlapi", "no credits", 403)) is Outcome.CREDITS
     assert classify(AuthenticationFailed("crun", "bad key", 401)) is Outcome.AUTH
-    assert classify(RateLimited("runway", "daily task limit", 429)) is Outcome.DAILY_CAP
+    assert classify(DailyCap("runway", "daily task limit", 429)) is Outcome.DAILY_CAP
     assert classify(RateLimited("runway", "slow down", 429, 2.0)) is None
     assert classify(RateLimited("segmind", "slow down", 429)) is None
     assert classify(InvalidRequest("crun", "bad ratio", 422)) is None

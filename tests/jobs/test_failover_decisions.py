@@ -21,17 +21,18 @@ from jobs.request import EditRequest
 from jobs.states import JobState
 from pipeline.context import Context
 from pipeline.decisions import Done, Step, Then
-from pipeline.routing.failover import (
-    Routed,
-    Waiting,
-    accepted,
-    give_up_kind,
-    refused_before_acceptance,
-    route,
-    sooner,
-)
+from pipeline.routing.outages import give_up_kind
 from pipeline.routing.pooling import take_for_free_slots
-from providers.errors import InsufficientCredits, ProviderError, ProviderUnavailable, RateLimited
+from pipeline.routing.route import Route, route, sooner
+from pipeline.submission.hooks import BreakerHook
+from providers.errors import (
+    InsufficientCredits,
+    Maintenance,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    refused_before_acceptance,
+)
 from tests.jobs.conftest import FakeClock
 
 P = ProviderName
@@ -66,7 +67,7 @@ def key(ctx: Context, provider: ProviderName) -> str:
 
 
 def test_only_answers_that_create_no_remote_job_let_a_job_move() -> None:
-    assert refused_before_acceptance(ProviderUnavailable("crun", "maintenance", 455))
+    assert refused_before_acceptance(Maintenance("crun", "maintenance", 455))
     assert refused_before_acceptance(RateLimited("segmind", "busy", 429))
     assert refused_before_acceptance(InsufficientCredits("aimlapi", "no credits", 403))
     assert not refused_before_acceptance(ProviderUnavailable("crun", "ReadTimeout"))
@@ -77,13 +78,13 @@ def test_only_answers_that_create_no_remote_job_let_a_job_move() -> None:
 def test_an_open_circuit_moves_the_job_and_its_price_and_says_why(ctx: Context) -> None:
     job = queued(ctx, "a", P.SEGMIND, P.CRUN, key_id=None)
     first = route(ctx, job, T0)
-    assert isinstance(first, Routed) and first.job.provider is P.CRUN  # $1.00 beats $1.125
+    assert first.job is not None and first.job.provider is P.CRUN  # $1.00 beats $1.125
     job = queued(ctx, "b", P.SEGMIND, P.CRUN)
     pinned = ctx.ledger.update(job, expect=JobState.QUEUED, now=T0, key_id=key(ctx, P.SEGMIND))
     assert pinned is not None
     ctx.breakers.record(P.SEGMIND, key(ctx, P.SEGMIND), Outcome.MAINTENANCE, detail="HTTP 503")
     moved = route(ctx, pinned, T0)
-    assert isinstance(moved, Routed)
+    assert moved.job is not None
     assert (moved.job.provider, moved.job.key_id) == (P.CRUN, key(ctx, P.CRUN))
     assert moved.job.estimated_cost_usd == 1.0
     (line,) = moved.job.moves
@@ -94,7 +95,7 @@ def test_an_open_circuit_moves_the_job_and_its_price_and_says_why(ctx: Context) 
 def test_a_job_whose_submit_may_have_been_accepted_never_moves(ctx: Context) -> None:
     job = queued(ctx, "a", P.SEGMIND, P.CRUN, key_id="x", remote_possible=True)
     ctx.breakers.record(P.SEGMIND, "x", Outcome.MAINTENANCE)
-    assert route(ctx, job, T0) == Routed(job)
+    assert route(ctx, job, T0) == Route(job)
 
 
 def test_with_nowhere_to_go_one_job_holds_the_timer_and_the_rest_wait_quietly(
@@ -105,15 +106,16 @@ def test_with_nowhere_to_go_one_job_holds_the_timer_and_the_rest_wait_quietly(
     clock.advance(4)
     now = T0 + timedelta(seconds=4)
     prober = route(ctx, queued(ctx, "a", P.SEGMIND, P.CRUN), now)
-    assert isinstance(prober, Waiting) and prober.countdown_s == pytest.approx(6.05)
-    assert "waiting out an outage" in prober.reason and "open for 6s more" in prober.reason
+    waits = prober.then
+    assert isinstance(waits, Then) and waits.countdown_s == pytest.approx(6.05)
+    assert "waiting out an outage" in waits.reason and "open for 6s more" in waits.reason
     quiet = route(ctx, queued(ctx, "b", P.SEGMIND, P.CRUN), now)
-    assert isinstance(quiet, Waiting) and quiet.countdown_s is None
+    assert isinstance(quiet.then, Done) and quiet.then.recheck_s is not None
     assert ctx.breakers.waiting() == 1
     clock.advance(6)
     probe = route(ctx, ctx.ledger.require(job_id_for("b", "a")), now + timedelta(seconds=6))
-    assert isinstance(probe, Routed) and probe.job.provider is P.CRUN
-    woken = accepted(ctx, probe.job)
+    assert probe.job is not None and probe.job.provider is P.CRUN
+    woken = BreakerHook().after_accepted(ctx, probe.job, now)
     assert [handover.holder for handover in woken] == [job_id_for("b", "b")]
 
 
@@ -121,7 +123,7 @@ def test_past_its_deadline_a_waiting_job_fails_with_the_states_it_saw(ctx: Conte
     ctx.breakers.record(P.CRUN, key(ctx, P.CRUN), Outcome.CREDITS, detail="no credits left")
     job = queued(ctx, "a", P.CRUN, state=JobState.RETRY_WAIT)
     done = route(ctx, job, T0 + timedelta(seconds=600))
-    assert isinstance(done, Done)
+    assert done.job is None and isinstance(done.then, Done)
     failed = ctx.ledger.require(job.id)
     assert (failed.state, failed.failure_kind) == (JobState.FAILED, FailureKind.CREDITS)
     assert failed.failure_message is not None
@@ -140,7 +142,7 @@ def test_the_cause_of_giving_up_is_the_circuits_common_cause() -> None:
 def test_a_limiter_wait_is_cut_short_only_when_there_is_elsewhere_to_go(ctx: Context) -> None:
     job = queued(ctx, "a", P.SEGMIND, P.CRUN)
     wait = Then(Step.SUBMIT, 300.0, "limiter: cooldown 300s")
-    cut, kept = sooner(wait, Routed(job, alternatives=True)), sooner(wait, Routed(job))
+    cut, kept = sooner(wait, Route(job, alternatives=True)), sooner(wait, Route(job))
     assert isinstance(cut, Then) and isinstance(kept, Then)
     assert (cut.countdown_s, kept.countdown_s) == (0.5, 300.0)
 
@@ -156,14 +158,14 @@ def test_with_every_key_full_a_routable_job_waits_for_the_first_free_slot_of_any
             assert grant.allowed
     job = queued(ctx, "a", P.SEGMIND, P.CRUN)
     waiting = route(ctx, job, T0)
-    assert isinstance(waiting, Waiting) and waiting.countdown_s is None
-    assert "every key is full (segmind 4/4, crun 4/4)" in waiting.reason
+    assert isinstance(waiting.then, Done) and waiting.then.recheck_s is not None
+    assert "every key is full (segmind 4/4, crun 4/4)" in waiting.then.reason
     assert ctx.ledger.require(job.id).key_id is None  # bound to no key while it waits
     assert take_for_free_slots(ctx, P.SEGMIND, key(ctx, P.SEGMIND)) == []
     ctx.limiter.release(P.CRUN, key(ctx, P.CRUN), "h0")
     assert take_for_free_slots(ctx, P.CRUN, key(ctx, P.CRUN)) == [Handover(job.id, Priority.BULK)]
     routed = route(ctx, job, T0)
-    assert isinstance(routed, Routed) and routed.job.provider is P.CRUN
+    assert routed.job is not None and routed.job.provider is P.CRUN
 
 
 def clip_on(ctx: Context, provider: ProviderName, *route: ProviderName, mix: bool = False) -> Clip:
@@ -190,7 +192,7 @@ def test_a_clips_segments_stay_on_its_provider_while_it_serves_even_when_busy(
                                          priority=Priority.BULK)  # fmt: skip
         assert grant.allowed
     routed = route(ctx, segment(ctx, clip, 1), T0)
-    assert isinstance(routed, Routed) and routed.job.provider is P.SEGMIND, routed
+    assert routed.job is not None and routed.job.provider is P.SEGMIND, routed
 
 
 def test_when_its_provider_goes_down_a_clips_unsubmitted_segments_move_together(
@@ -198,12 +200,12 @@ def test_when_its_provider_goes_down_a_clips_unsubmitted_segments_move_together(
 ) -> None:
     clip = clip_on(ctx, P.SEGMIND, P.SEGMIND, P.CRUN)
     first = route(ctx, segment(ctx, clip, 1), T0)
-    assert isinstance(first, Routed) and first.job.provider is P.SEGMIND
+    assert first.job is not None and first.job.provider is P.SEGMIND
     ctx.breakers.record(P.SEGMIND, key(ctx, P.SEGMIND), Outcome.MAINTENANCE, detail="HTTP 455")
 
     second = route(ctx, segment(ctx, clip, 2), T0)
 
-    assert isinstance(second, Routed) and second.job.provider is P.CRUN
+    assert second.job is not None and second.job.provider is P.CRUN
     moved = ctx.clips.get(clip.id)
     assert moved is not None and moved.provider is P.CRUN
     assert "segments fail over segmind -> crun" in moved.events[-1].detail
@@ -212,13 +214,13 @@ def test_when_its_provider_goes_down_a_clips_unsubmitted_segments_move_together(
     clock.advance(60)
     ctx.breakers.record(P.SEGMIND, key(ctx, P.SEGMIND), Outcome.SUCCESS)
     third = route(ctx, segment(ctx, clip, 3), T0 + timedelta(seconds=60))
-    assert isinstance(third, Routed) and third.job.provider is P.CRUN
+    assert third.job is not None and third.job.provider is P.CRUN
 
 
 def test_a_clip_that_allows_mixing_routes_each_segment_on_its_own(ctx: Context) -> None:
     clip = clip_on(ctx, P.SEGMIND, P.SEGMIND, P.CRUN, mix=True)
     routed = route(ctx, segment(ctx, clip, 1), T0)
-    assert isinstance(routed, Routed) and routed.job.provider is P.CRUN  # the cheaper
+    assert routed.job is not None and routed.job.provider is P.CRUN  # the cheaper
     assert (ctx.clips.get(clip.id) or clip).provider is P.SEGMIND
 
 
@@ -233,8 +235,8 @@ def test_a_clip_leaves_a_provider_whose_keys_made_their_daily_cap_and_stays_if_a
 
     moved = route(ctx, segment(ctx, clip, 1), T0)
 
-    assert isinstance(moved, Routed) and moved.job.provider is P.CRUN  # hours, not seconds
+    assert moved.job is not None and moved.job.provider is P.CRUN  # hours, not seconds
     assert (ctx.clips.get(clip.id) or clip).provider is P.CRUN
     store.record_generation(P.CRUN, key(ctx, P.CRUN), "earlier", T0.timestamp() - 60)
     stays = route(ctx, segment(ctx, clip, 2), T0)
-    assert isinstance(stays, Routed) and stays.job.provider is P.CRUN  # capped everywhere
+    assert stays.job is not None and stays.job.provider is P.CRUN  # capped everywhere
