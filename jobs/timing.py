@@ -1,11 +1,13 @@
 """Pure timing decisions: retry backoff and the poll schedule. No I/O; time is passed in.
 
-Every delay restyle schedules comes from one `TimingPolicy`, which owns the first poll, the
-floors and the caps, and clamps every countdown to `MAX_COUNTDOWN_S`: a Redis-broker message
-that waits longer than the visibility timeout is handed to a second worker, again and again, so
-workers refuse at start a visibility timeout under `VISIBILITY_MARGIN` x that bound, and no code
-path can schedule past it (not even a provider answering ``Retry-After: 86400``: the job asks
-again after the bound, and the limiter's cooldown keeps the key quiet meanwhile).
+The poll schedule and a failing call's backoff come from one `TimingPolicy`, which owns the
+first poll, the floors and the caps; every other delay (step retries over a Redis outage, parked
+rechecks, outage timers, the callback backstop, breaker cooldowns) is a named policy beside it in
+`jobs.delays`. `clamp_countdown` clamps every countdown to `MAX_COUNTDOWN_S`: a Redis-broker
+message that waits longer than the visibility timeout is handed to a second worker, again and
+again, so workers refuse at start a visibility timeout under `VISIBILITY_MARGIN` x that bound,
+and no code path can schedule past it (not even a provider answering ``Retry-After: 86400``:
+the job asks again after the bound, and the limiter's cooldown keeps the key quiet meanwhile).
 
 The poll schedule aims at two goals for remote jobs lasting 30-180 s with a typical 100 s:
 few status requests per job (<= 8) and a detection delay (from the remote job's end to the poll

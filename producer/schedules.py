@@ -14,29 +14,27 @@ The file (``config/schedules.yaml`` by default, ``RESTYLE_SCHEDULES_FILE`` to mo
         budget_usd: 40
         output: s3://restyled/nightly/
 
-Cron fields follow `celery.schedules.crontab`: day-of-week 0 is Sunday, and a day must match
-day-of-month *and* day-of-week (not either, as in Vixie cron). Daylight-saving changes: a wall
-time the clocks skip fires once, as far after the change as it was after the last valid time
-(02:30 on a spring-forward night fires at 03:30); a wall time that happens twice fires once, the
-first time. Each firing makes the batch ``<name>-<YYYY-MM-DD>``, dated in the schedule's
-timezone, so two firings on one local day make one batch.
+Cron fields follow beat's crontab (read by `producer.cron`, free of Celery): day-of-week 0 is
+Sunday, and a day must match day-of-month *and* day-of-week (not either, as in Vixie cron).
+Daylight-saving changes: a wall time the clocks skip fires once, as far after the change as it
+was after the last valid time (02:30 on a spring-forward night fires at 03:30); a wall time that
+happens twice fires once, the first time. Each firing makes the batch ``<name>-<YYYY-MM-DD>``,
+dated in the schedule's timezone, so two firings on one local day make one batch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from celery.schedules import ParseException, crontab
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from config.settings import ProviderName
 from jobs.request import AspectRatio
+from producer.cron import parse_cron
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 SEARCH_DAYS = 366 * 30
@@ -88,45 +86,6 @@ class Schedule(BaseModel):
     @property
     def zone(self) -> ZoneInfo:
         return zone_of(self.timezone)
-
-
-@dataclass(frozen=True)
-class CronSpec:
-    """A parsed cron expression: the allowed values of each field."""
-
-    minutes: tuple[int, ...]
-    hours: tuple[int, ...]
-    days_of_month: frozenset[int]
-    months: frozenset[int]
-    days_of_week: frozenset[int]
-
-    def matches(self, day: date) -> bool:
-        """True when the schedule may fire on ``day`` (a local calendar date)."""
-        return (
-            day.month in self.months
-            and day.day in self.days_of_month
-            and day.isoweekday() % 7 in self.days_of_week
-        )
-
-
-@lru_cache(maxsize=256)
-def parse_cron(expression: str) -> CronSpec:
-    """Parse a 5-field cron expression with Celery's parser; ValueError saying what is wrong."""
-    fields = expression.split()
-    if len(fields) != 5:
-        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
-    minute, hour, day_of_month, month_of_year, day_of_week = fields
-    try:
-        spec = crontab(minute, hour, day_of_week, day_of_month, month_of_year)
-    except (ParseException, ValueError) as exc:
-        raise ValueError(f"invalid cron expression {expression!r}: {exc}") from None
-    return CronSpec(
-        minutes=tuple(sorted(spec.minute)),
-        hours=tuple(sorted(spec.hour)),
-        days_of_month=frozenset(spec.day_of_month),
-        months=frozenset(spec.month_of_year),
-        days_of_week=frozenset(spec.day_of_week),
-    )
 
 
 def zone_of(name: str) -> ZoneInfo:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
@@ -44,6 +45,30 @@ def check_status(response: httpx.Response, where: str) -> None:
     if is_temporary_status(status):
         raise SourceUnavailable(message, retry_after=retry_after_s(response.headers, utcnow()))
     raise SourceGone(message)
+
+
+def stream_to_file(client: httpx.Client, url: str, dest: Path, chunk_bytes: int) -> Path:
+    """Stream ``url`` into ``dest`` (memory bounded by one chunk).
+
+    Raises `SourceGone` on a 4xx other than 429, `SourceUnavailable` on a 5xx, a 429 or a
+    connection failure (worth retrying).
+    """
+    try:
+        with client.stream("GET", url) as response:
+            _check_source(response.status_code)
+            with dest.open("wb") as handle:
+                for chunk in response.iter_bytes(chunk_bytes):
+                    handle.write(chunk)
+    except httpx.HTTPError as exc:
+        raise SourceUnavailable(f"reading the source: {type(exc).__name__}") from exc
+    return dest
+
+
+def _check_source(status: int) -> None:
+    if status == 429 or status >= 500:
+        raise SourceUnavailable(f"reading the source: HTTP {status}")
+    if status >= 400:
+        raise SourceGone(f"reading the source: HTTP {status}")
 
 
 def utcnow() -> datetime:

@@ -7,6 +7,7 @@ from typing import Any
 import redis
 from celery import shared_task
 
+from jobs.delays import STEP_RETRY
 from jobs.ledger import LedgerContention
 from jobs.replicas import NotReplicated
 from pipeline.archiving import archive_job
@@ -19,11 +20,12 @@ from tasks.runtime import context
 
 OUTAGE_RETRY: dict[str, Any] = {
     # Redis calls already retry over a failover (config.redis); past that bound, or with a
-    # costly write not yet on a replica, the step runs again later rather than failing.
+    # costly write not yet on a replica, the step runs again later rather than failing, as
+    # `jobs.delays.StepRetry` says.
     "autoretry_for": (NotReplicated, LedgerContention, redis.ConnectionError, redis.TimeoutError),
-    "retry_backoff": 2,
-    "retry_backoff_max": 60,
-    "retry_jitter": True,
+    "retry_backoff": STEP_RETRY.backoff_s,
+    "retry_backoff_max": STEP_RETRY.backoff_max_s,
+    "retry_jitter": STEP_RETRY.jitter,
 }
 
 

@@ -27,7 +27,7 @@ from workers.celery_config import celery_config
 from workers.logging import setup_celery_logging
 from workers.signals import connect_worker_signals
 
-TASK_MODULES = ["tasks.steps", "tasks.maintenance", "tasks.schedules", "tasks.media"]
+TASK_MODULES = ["tasks.steps", "tasks.maintenance", "tasks.nightly", "tasks.media"]
 
 Sender = Callable[[Sequence[Job]], int]
 

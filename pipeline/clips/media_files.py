@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
-
 from jobs.clips.record import Clip
 from pipeline.context import Context
 from pipeline.resigning import request_to_send
-from storage.errors import SourceGone, SourceUnavailable
+from storage.download import stream_to_file
 from storage.objects import StoredObject
 from storage.s3 import s3_errors
 
@@ -22,27 +20,9 @@ def source_url(ctx: Context, clip: Clip) -> str:
 
 
 def download(ctx: Context, url: str, dest: Path) -> Path:
-    """Stream ``url`` into ``dest`` (memory bounded by one chunk).
-
-    Raises `SourceGone` on a 4xx other than 429, `SourceUnavailable` on a 5xx, a 429 or a
-    connection failure (worth retrying).
-    """
-    try:
-        with ctx.http.stream("GET", url) as response:
-            _check(response.status_code)
-            with dest.open("wb") as handle:
-                for chunk in response.iter_bytes(CHUNK):
-                    handle.write(chunk)
-    except httpx.HTTPError as exc:
-        raise SourceUnavailable(f"reading the source: {type(exc).__name__}") from exc
-    return dest
-
-
-def _check(status: int) -> None:
-    if status == 429 or status >= 500:
-        raise SourceUnavailable(f"reading the source: HTTP {status}")
-    if status >= 400:
-        raise SourceGone(f"reading the source: HTTP {status}")
+    """Stream ``url`` into ``dest`` (`storage.download.stream_to_file`: memory bounded by one
+    chunk; `SourceGone` or `SourceUnavailable` when it cannot be read)."""
+    return stream_to_file(ctx.http, url, dest, CHUNK)
 
 
 def fetch_output(ctx: Context, output: StoredObject, dest: Path) -> Path:

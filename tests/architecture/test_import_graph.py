@@ -1,4 +1,5 @@
-"""The import graph of restyle's packages: no cycles, and Celery only where it belongs.
+"""The import graph of restyle's packages: the README's layers, no cycles, and Celery only
+where it belongs.
 
 Read from the source with `ast`, so an import inside a function counts as much as one at the top
 of a module: both make the importing module depend on the imported one. Imports guarded by
@@ -17,8 +18,26 @@ PACKAGES = (
     "bench", "cli", "config", "devstack", "emulator", "jobs", "media", "pipeline", "producer",
     "providers", "storage", "tasks", "web", "wire", "workers",
 )  # fmt: skip
-# The domain and its decisions must run, and be tested, without a task queue.
-CELERY_FREE = ("providers", "jobs", "pipeline", "storage", "media", "wire", "config.settings")
+# README, "Dependencies point one way": `wire` and `config` at the bottom; `storage` and `media`
+# on them; `jobs` on storage's object record; `providers` on the job's vocabulary; `pipeline`
+# and `producer` on those; `tasks`, `workers`, `web` and `cli` on top. A package imports only
+# its own layer and those below (cycles within a layer are refused further down).
+LAYERS = (
+    ("wire", "config"),
+    ("storage", "media"),
+    ("jobs",),
+    ("providers",),
+    ("pipeline", "producer"),
+    ("tasks", "workers", "web", "cli"),
+)
+TOOLS = ("bench", "devstack", "emulator")
+"""Outside the layers: the benches, the dev stack and the emulator serve tests and the CLI's
+demo; only the top layer may use them."""
+# The domain and its decisions must run, and be tested, without a task queue: nothing below
+# `tasks` reaches Celery.
+CELERY_FREE = (
+    "providers", "jobs", "pipeline", "producer", "storage", "media", "wire", "config.settings",
+)  # fmt: skip
 CELERY = ("celery", "kombu", "redbeat", "billiard")
 
 
@@ -152,6 +171,44 @@ def _reaches(start: str, edges: dict[str, frozenset[str]]) -> dict[str, str]:
                 seen[target] = node
                 todo.append(target)
     return seen
+
+
+def _layer(package: str) -> int | None:
+    return next((n for n, layer in enumerate(LAYERS) if package in layer), None)
+
+
+def test_the_layers_cover_every_package() -> None:
+    layered = {package for layer in LAYERS for package in layer}
+    assert layered | set(TOOLS) == set(PACKAGES)
+    assert not layered & set(TOOLS)
+
+
+def _upward(edges: dict[str, set[str]]) -> list[str]:
+    """Every import of a higher layer (or of a tool, below the top layer)."""
+    top = len(LAYERS) - 1
+    offenders = []
+    for name, targets in sorted(edges.items()):
+        own = _layer(_package(name))
+        if own is None:
+            continue
+        for target in sorted(targets):
+            theirs = _layer(_package(target))
+            if own < top if theirs is None else theirs > own:
+                offenders.append(f"{name} -> {target}")
+    return offenders
+
+
+def test_dependencies_point_down_the_readmes_layers() -> None:
+    assert _upward(_first_party(graph())) == []
+
+
+def test_the_layer_check_sees_an_upward_import() -> None:
+    # Guards the check itself: the real graph turned around, and a domain module using a tool.
+    assert _upward({"pipeline.submitting": {"tasks.steps"}}) == [
+        "pipeline.submitting -> tasks.steps"
+    ]
+    assert _upward({"jobs.ledger": {"devstack.stack"}}) == ["jobs.ledger -> devstack.stack"]
+    assert _upward({"cli.demo": {"devstack.stack"}, "tasks.steps": {"pipeline.submitting"}}) == []
 
 
 def test_celery_is_not_reached_from_the_domain() -> None:
