@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -99,6 +100,17 @@ class Job(BaseModel):
         """What the possible extra charges may have cost, at the job's estimated price."""
         return round(self.possible_double_charges * self.estimated_cost_usd, 4)
 
+    def derive(self, item: str, at: datetime, **changes: Any) -> Job:
+        """A new QUEUED job for ``item`` of the same batch, made from this one (a re-run).
+
+        It keeps what the edit is (`DERIVED_FIELDS`: provider, request, source, priority,
+        output place, price) and starts its own life at ``at``: no attempt, remote job, output
+        or history; ``changes`` replace any field (a new request, say).
+        """
+        kept = {name: getattr(self, name) for name in DERIVED_FIELDS}
+        fields = {**kept, "item": item, "created_at": at, "updated_at": at, **changes}
+        return Job.model_validate({"id": job_id_for(self.batch, item), **fields})
+
     def with_event(self, at: datetime, detail: str = "") -> Job:
         """A copy with one more history line for its current state (keeping the last 20)."""
         events = (*self.events, Event(at=at, state=self.state, detail=detail))[-MAX_EVENTS:]
@@ -113,6 +125,13 @@ class Job(BaseModel):
         events = tuple(e.model_copy(update={"detail": scrub(e.detail)}) for e in self.events)
         message = scrub(self.failure_message) if self.failure_message else self.failure_message
         return self.model_copy(update={"events": events, "failure_message": message})
+
+
+DERIVED_FIELDS = (
+    "batch", "provider", "request", "source", "priority", "output_prefix", "estimated_cost_usd",
+    "source_seconds",
+)  # fmt: skip
+"""What a job made from another (`Job.derive`) keeps: the edit, not its life."""
 
 
 def segment_job_id(batch: str, item: str, segment: int) -> str:

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from jobs.models import Job, job_id_for
+from jobs.models import Job
 from jobs.request import EditRequest
 from jobs.states import JobState
 from pipeline.cancelling import cancel_job
@@ -115,20 +115,8 @@ def rerun_job(svc: Service, job: Job, prompt: str, now: datetime) -> Job:
 
 
 def _rerun_copy(job: Job, request: EditRequest, item: str, now: datetime) -> Job:
-    return Job(
-        id=job_id_for(job.batch, item),
-        batch=job.batch,
-        item=item,
-        provider=job.provider,
-        request=request,
-        source=job.source,
-        priority=job.priority,
-        output_prefix=job.output_prefix,
-        estimated_cost_usd=job.estimated_cost_usd,
-        source_seconds=job.source_seconds,
-        created_at=now,
-        updated_at=now,
-    ).with_event(now, f"re-run of {job.item} with an edited prompt")
+    detail = f"re-run of {job.item} with an edited prompt"
+    return job.derive(item, now, request=request).with_event(now, detail)
 
 
 def _rerun(svc: Service, job_id: str, prompt: str) -> str:
