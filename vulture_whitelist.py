@@ -22,7 +22,7 @@ cancelled, last_event_s, redis_restarts, s3_outages, maintenance_windows, beat_r
 worker_deaths  # bench.chaos tallies, written to its JSON line
 
 # Read APIs of the ledger, budgets, schedules and logs that operators' tools use.
-remaining_usd, require, ids_in_state, count_by_state, read_manifest, scheduled_entries
+remaining_usd, require, read_manifest, scheduled_entries
 log_context, current_context, redact
 FATAL_BY_KIND  # the documented tree's kind -> class map, checked by tests/providers/test_errors
 set_cooldown  # a cooldown without a rate cut: daily caps and circuit breakers

@@ -352,17 +352,6 @@ class Ledger:
         )
         return [item.decode() for item in raw]
 
-    def ids_in_state(self, state: JobState) -> list[str]:
-        """Every id in ``state``, oldest change first."""
-        return [item.decode() for item in self.client.zrange(redis_keys.state_index(state), 0, -1)]
-
-    def count_by_state(self) -> dict[JobState, int]:
-        """How many jobs are in each state (finished ones until their records expire)."""
-        pipe = self.client.pipeline(transaction=False)
-        for state in JobState:
-            pipe.zcard(redis_keys.state_index(state))
-        return dict(zip(JobState, (int(n) for n in pipe.execute()), strict=True))
-
     def batch_ids(self, batch: str) -> list[str]:
         """The ids of ``batch``'s jobs, sorted."""
         return sorted(item.decode() for item in self.client.smembers(redis_keys.batch_jobs(batch)))

@@ -16,6 +16,7 @@ from jobs.scripts import lua_source
 from jobs.states import JobState
 
 from .conftest import CountingRedis
+from .ledger_reads import count_by_state, ids_in_state
 
 Q, SUBMITTING, SUBMITTED = JobState.QUEUED, JobState.SUBMITTING, JobState.SUBMITTED
 
@@ -291,10 +292,10 @@ def test_state_indexes_and_counts_follow_every_move(
     ledger.transition(jobs[1].id, SUBMITTING, expect={Q}, now=moment(1))
     ledger.transition(jobs[1].id, SUBMITTED, expect={SUBMITTING}, now=moment(2))
 
-    counts = ledger.count_by_state()
+    counts = count_by_state(ledger)
     assert (counts[Q], counts[SUBMITTING], counts[SUBMITTED]) == (3, 1, 1)
     assert sum(counts.values()) == 5
-    assert sorted(ledger.ids_in_state(Q)) == sorted([jobs[2].id, jobs[3].id, other.id])
+    assert sorted(ids_in_state(ledger, Q)) == sorted([jobs[2].id, jobs[3].id, other.id])
     batch = ledger.batch_counts("b1")
     assert (batch[Q], batch[SUBMITTING], batch[SUBMITTED], batch[JobState.STORED]) == (2, 1, 1, 0)
     assert ledger.batch_counts("b2")[Q] == 1
