@@ -128,9 +128,15 @@ class Job(BaseModel):
 
 
 DERIVED_FIELDS = (
-    "batch", "provider", "request", "source", "priority", "output_prefix", "estimated_cost_usd",
+    "batch",
+    "provider",
+    "request",
+    "source",
+    "priority",
+    "output_prefix",
+    "estimated_cost_usd",
     "source_seconds",
-)  # fmt: skip
+)
 """What a job made from another (`Job.derive`) keeps: the edit, not its life."""
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from jobs.models import Job
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then, with_handovers
 from pipeline.routing.slots import hand_on
@@ -52,6 +53,11 @@ def submit_job(ctx: Context, job_id: str, now: datetime) -> Decision:
     decision = _rewatch(ctx, job_id, ready, now)
     if isinstance(decision, Then) and decision.step is Step.POLL:
         return decision
+    return _pass_slots_on(ctx, job, job_id, decision)
+
+
+def _pass_slots_on(ctx: Context, job: Job | None, job_id: str, decision: Decision) -> Decision:
+    """``decision`` plus the parked jobs handed the slots the job's key has free now."""
     if job is None or job.key_id is None:
         # The key may have been chosen just now: read which (a job's key never changes once set).
         job = ctx.ledger.get(job_id)

@@ -74,9 +74,12 @@ def parse_cron(expression: str) -> CronSpec:
     except ValueError as exc:
         raise ValueError(f"invalid cron expression {expression!r}: {exc}") from None
     return CronSpec(
-        tuple(sorted(minute)), tuple(sorted(hour)), frozenset(day), frozenset(month),
+        tuple(sorted(minute)),
+        tuple(sorted(hour)),
+        frozenset(day),
+        frozenset(month),
         frozenset(weekday),
-    )  # fmt: skip
+    )
 
 
 def expand(text: str, field: Field) -> set[int]:

@@ -48,8 +48,9 @@ def move_clip(
         if name == clip.provider
     )
     why = f"segments fail over {clip.provider} -> {provider}: {states or 'no key'}"
-    moved = ctx.clips.move(clip, clip.state, expect={clip.state}, now=now, detail=why,
-                           provider=provider)  # fmt: skip
+    moved = ctx.clips.move(
+        clip, clip.state, expect={clip.state}, now=now, detail=why, provider=provider
+    )
     if moved is not None:
         log.warning("clip %s: %s", clip.id, why, extra={"clip_id": clip.id})
 

@@ -143,9 +143,11 @@ def _move(
     assert job.key_id is not None
     if "moves" in changes:
         log.warning(
-            "job %s moved: %s", job.id, moved.moves[-1],
+            "job %s moved: %s",
+            job.id,
+            moved.moves[-1],
             extra={"job_id": job.id, "provider": str(provider), "key_id": key},
-        )  # fmt: skip
+        )
     # The key it left may have handed it a slot: give it back, and to whoever waits there.
     ctx.limiter.release(job.provider, job.key_id, job.id)
     return Route(moved, handovers=tuple(hand_over_free_slots(ctx, job.provider, job.key_id)))

@@ -65,8 +65,9 @@ def _offer(ctx: Context, job: Job, provider: ProviderName, keys: list[str], now:
     chosen = ready or keys
     queued = sum(loads[key].in_flight + loads[key].parked for key in chosen)
     price = job_cost(spec, job.source_seconds or spec.output_seconds)
-    option = Option(provider, price, spec.typical_duration_s,
-                    limits.concurrency * len(chosen), queued)  # fmt: skip
+    option = Option(
+        provider, price, spec.typical_duration_s, limits.concurrency * len(chosen), queued
+    )
     return _Offer(option, chosen, cooling=not ready, capped=capped >= set(keys))
 
 

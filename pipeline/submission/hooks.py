@@ -132,9 +132,11 @@ class BreakerHook(SubmitHook):
         if not change.closed_now:
             return ()
         log.info(
-            "%s key %s circuit closed", job.provider, job.key_id,
+            "%s key %s circuit closed",
+            job.provider,
+            job.key_id,
             extra={"provider": str(job.provider), "key_id": job.key_id},
-        )  # fmt: skip
+        )
         waiting = [job_id for job_id in ctx.breakers.take_waiting() if job_id != job.id]
         return tuple(Handover(found.id, found.priority) for found in ctx.ledger.get_many(waiting))
 
@@ -150,10 +152,12 @@ class BreakerHook(SubmitHook):
         )
         if change.opened_now:
             log.warning(
-                "%s key %s circuit open: %s", job.provider, job.key_id,
+                "%s key %s circuit open: %s",
+                job.provider,
+                job.key_id,
                 describe(change.after, ctx.breakers.clock()),
                 extra={"provider": str(job.provider), "key_id": job.key_id},
-            )  # fmt: skip
+            )
         blocked = change.after.effective(ctx.breakers.clock()) is not CircuitState.CLOSED
         return replace(refusal, blocked=blocked, outcome=outcome)
 

@@ -36,8 +36,15 @@ demo; only the top layer may use them."""
 # The domain and its decisions must run, and be tested, without a task queue: nothing below
 # `tasks` reaches Celery.
 CELERY_FREE = (
-    "providers", "jobs", "pipeline", "producer", "storage", "media", "wire", "config.settings",
-)  # fmt: skip
+    "providers",
+    "jobs",
+    "pipeline",
+    "producer",
+    "storage",
+    "media",
+    "wire",
+    "config.settings",
+)
 CELERY = ("celery", "kombu", "redbeat", "billiard")
 
 

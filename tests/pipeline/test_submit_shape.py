@@ -32,8 +32,11 @@ def test_the_submit_task_calls_the_step_directly() -> None:
     # The frame count below starts at submit_job; the task adds exactly one frame above it.
     tree = ast.parse((ROOT / "tasks" / "steps.py").read_text())
     (task,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "submit"]
-    called = {c.func.id for c in ast.walk(task) if isinstance(c, ast.Call)
-              and isinstance(c.func, ast.Name)}  # fmt: skip
+    called = {
+        c.func.id
+        for c in ast.walk(task)
+        if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)
+    }
     assert "submit_job" in called
 
 
