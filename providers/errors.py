@@ -12,6 +12,8 @@
     │   │   │                            no answer: connection errors, timeouts
     │   │   ├── AnswerLost               sent, but the answer was lost: a read timeout, a
     │   │   │                            connection dropped mid-answer, an unreadable 2xx
+    │   │   ├── NotSent                  no connection was made (refused, connect or pool
+    │   │   │                            timeout): refused before acceptance
     │   │   └── ServiceDown              408, 502, 503, 504: refused before acceptance
     │   │       └── Maintenance          455, or a 503 that says when to come back
     │   └── ProviderError                500, unparseable or unexpected bodies
@@ -114,6 +116,11 @@ class AnswerLost(ProviderUnavailable):
     submit, the provider may have created (and charged) a remote job that restyle never heard
     of. No provider documents honouring ``Idempotency-Key``, so re-sending may pay twice.
     """
+
+
+class NotSent(ProviderUnavailable, RefusedBeforeAcceptance):
+    """The request never left: no connection could be made (httpx's ``ConnectError``,
+    ``ConnectTimeout``, ``PoolTimeout``), so no remote job exists and the job may go elsewhere."""
 
 
 class ServiceDown(ProviderUnavailable, RefusedBeforeAcceptance):

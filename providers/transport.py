@@ -19,7 +19,13 @@ import httpx
 
 from config.redaction import Redactor
 from providers.base import RemoteStatus
-from providers.errors import AnswerLost, ProviderError, ProviderFailure, ProviderUnavailable
+from providers.errors import (
+    AnswerLost,
+    NotSent,
+    ProviderError,
+    ProviderFailure,
+    ProviderUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,13 @@ ANSWER_LOST_ERRORS = (
     httpx.RemoteProtocolError,
 )
 """The request was (or may have been) sent and no whole answer came back."""
+
+NOT_SENT_ERRORS = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
+"""No connection was made: the request never left, so it created nothing."""
 
 UNAVAILABLE_ERRORS = (
     httpx.TimeoutException,
@@ -88,8 +101,9 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         read_timeout_s: float | None = None,
     ) -> WireResponse:
-        """One HTTP exchange. Timeouts and broken connections raise `ProviderUnavailable`;
-        `AnswerLost` when the request went out and its answer did not come back whole.
+        """One HTTP exchange. Timeouts and broken connections raise `ProviderUnavailable`:
+        `NotSent` when no connection was made, `AnswerLost` when the request went out and its
+        answer did not come back whole.
 
         ``read_timeout_s`` replaces the client's read timeout for this request.
         """
@@ -104,6 +118,8 @@ class Transport:
             )
         except ANSWER_LOST_ERRORS as exc:
             raise AnswerLost(self.provider, self._describe(exc)) from exc
+        except NOT_SENT_ERRORS as exc:
+            raise NotSent(self.provider, self._describe(exc)) from exc
         except UNAVAILABLE_ERRORS as exc:
             raise ProviderUnavailable(self.provider, self._describe(exc)) from exc
         except httpx.HTTPError as exc:
