@@ -31,7 +31,6 @@ should_exit  # uvicorn.Server reads it to stop (bench and test servers)
 collect  # prometheus_client calls a registered collector's collect()
 used_today  # part of the tier Runway reports, shown by restyle limits
 thread_type, pict_type, bit_rate  # PyAV codec-context and frame attributes, read by FFmpeg
-make_master, make_vfr_clip  # media.samples: ProRes/DNxHD masters and VFR sources for tests
 billed_seconds, start_s  # clip plan facts shown by restyle status --json and the tests
 freeze  # devstack.sentinel: stops a node (SIGSTOP) for the replication tests
 write_token  # Job field: a retried compare-and-set recognises its own write by it

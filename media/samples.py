@@ -10,9 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import av
 import numpy as np
@@ -34,7 +32,8 @@ _BARS = np.array(
 )
 
 
-def _bars(index: int, width: int, height: int) -> Image:
+def bars(index: int, width: int, height: int) -> Image:
+    """Frame ``index`` of the moving colour-bar pattern."""
     columns = (np.arange(width) * len(_BARS) // width + index // 2) % len(_BARS)
     image = np.repeat(_BARS[columns][np.newaxis, :, :], height, axis=0)
     box = (index * 6) % max(1, width - 16)
@@ -67,7 +66,7 @@ def _noise(index: int, width: int, height: int) -> Image:
 
 
 PATTERNS: dict[str, Callable[[int, int, int], Image]] = {
-    "bars": _bars,
+    "bars": bars,
     "gradient": _gradient,
     "noise": _noise,
 }
@@ -90,7 +89,7 @@ def make_clip_bytes(
     return buffer.getvalue()
 
 
-def _tone(start: int, samples: int, rate: int, channels: int) -> npt.NDArray[np.float32]:
+def sine_tones(start: int, samples: int, rate: int, channels: int) -> npt.NDArray[np.float32]:
     """``channels`` sine tones (440 Hz, 660 Hz, ...), planar float, from sample ``start``."""
     t = (np.arange(start, start + samples, dtype=np.float64) / rate)[np.newaxis, :]
     pitches = 440.0 * (1 + 0.5 * np.arange(channels, dtype=np.float64))[:, np.newaxis]
@@ -121,70 +120,19 @@ def make_av_clip(
         layout = audio.layout.name
         frames = round(seconds * fps)
         for index in range(frames):
-            image = _bars(index, width, height)
+            image = bars(index, width, height)
             if scene_every_s:
                 image = _scene(index, width, height, int(index / fps // scene_every_s))
             picture = av.VideoFrame.from_ndarray(image, format="rgb24")
             output.mux(video.encode(picture.reformat(format="yuv420p")))
             first, last = index * sample_rate // fps, (index + 1) * sample_rate // fps
             sound = av.AudioFrame.from_ndarray(
-                _tone(first, last - first, sample_rate, channels), format="fltp", layout=layout
+                sine_tones(first, last - first, sample_rate, channels), format="fltp", layout=layout
             )
             sound.sample_rate, sound.pts = sample_rate, first
             output.mux(audio.encode(sound))
         output.mux(video.encode(None))
         output.mux(audio.encode(None))
-    return path
-
-
-def make_master(
-    path: Path,
-    seconds: float = 3.0,
-    width: int = 640,
-    height: int = 360,
-    fps: int = 25,
-    *,
-    codec: str = "prores_ks",
-) -> Path:
-    """A library-master style MOV at ``path``: ``codec`` video (ProRes by default), PCM stereo."""
-    rate = 48_000
-    with av.open(str(path), mode="w", format="mov") as output:
-        video: Any = output.add_stream(codec, rate=fps)
-        video.width, video.height = width, height
-        video.pix_fmt = "yuv422p10le" if codec.startswith("prores") else "yuv422p"
-        if codec == "dnxhd":
-            video.options = {"profile": "dnxhr_lb"}  # DNxHR takes any frame size
-        audio = output.add_stream("pcm_s16le", rate=rate)
-        audio.layout = "stereo"
-        for index in range(round(seconds * fps)):
-            picture = av.VideoFrame.from_ndarray(_bars(index, width, height), format="rgb24")
-            output.mux(video.encode(picture.reformat(format=video.pix_fmt)))
-            first, last = index * rate // fps, (index + 1) * rate // fps
-            tone = (_tone(first, last - first, rate, 2) * 32767).astype(np.int16)
-            sound = av.AudioFrame.from_ndarray(tone.T.reshape(1, -1), format="s16", layout="stereo")
-            sound.sample_rate, sound.pts = rate, first
-            output.mux(audio.encode(sound))
-        output.mux(video.encode(None))
-        output.mux(audio.encode(None))
-    return path
-
-
-def make_vfr_clip(path: Path, seconds: float = 4.0, width: int = 320, height: int = 180) -> Path:
-    """An H.264 MP4 whose frames last 1/30 s or 1/15 s in turn (a variable frame rate)."""
-    with av.open(str(path), mode="w", format="mp4") as output:
-        video = output.add_stream("libx264", rate=30)
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        video.codec_context.time_base = Fraction(1, 1000)
-        video.options = {"preset": "ultrafast"}
-        at, index = 0.0, 0
-        while at < seconds - 1e-9:
-            picture = av.VideoFrame.from_ndarray(_bars(index, width, height), format="rgb24")
-            picture = picture.reformat(format="yuv420p")
-            picture.pts, picture.time_base = round(at * 1000), Fraction(1, 1000)
-            output.mux(video.encode(picture))
-            at += (1 / 30, 1 / 15)[(index // 10) % 2]
-            index += 1
-        output.mux(video.encode(None))
     return path
 
 

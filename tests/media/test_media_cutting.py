@@ -14,7 +14,8 @@ from media.frames import frame_at
 from media.normalise import encode_target
 from media.plan import SegmentPlan, plan_segments
 from media.probe import probe
-from media.samples import make_av_clip, make_master
+from media.samples import make_av_clip
+from tests.media.masters import make_master
 
 STRICT = GEN4_ALEPH.model_copy(update={"min_seconds": 2.0, "max_seconds": 2.0})
 

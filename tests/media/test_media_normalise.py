@@ -15,8 +15,9 @@ from media.errors import ProbeError
 from media.normalise import capped_rate, encode_target, fitted_size, plan_rate
 from media.plan import plan_segments
 from media.probe import VideoInfo, probe
-from media.samples import describe_clip, make_clip, make_master, make_vfr_clip
+from media.samples import describe_clip, make_clip
 from media.stitching import stitch_segments
+from tests.media.masters import make_master, make_vfr_clip
 
 
 def frame_times(path: Path) -> list[float]:
