@@ -23,15 +23,14 @@ def settings_or_exit() -> Settings:
 
 
 def redis_client(settings: Settings) -> redis.Redis[bytes]:
-    """A Redis client that fails with a readable message when Redis is unreachable."""
-    client = redis_factory.redis_client(settings)
+    """A Redis client, once one PING says Redis answers: otherwise exit 2 with one line
+    naming Redis and the cause (unreachable, authentication, TLS) within
+    ``redis_connect_timeout_s``, instead of retrying as a worker would over a failover."""
     try:
-        client.ping()
-    except redis.ConnectionError:
-        where = redis_factory.describe(settings)
-        errors.print(f"[red]cannot reach Redis ({where})[/]", highlight=False)
-        raise typer.Exit(2) from None
-    return client
+        redis_factory.probe(settings)
+    except redis_factory.RedisUnavailable as exc:
+        raise fail(str(exc), 2) from None
+    return redis_factory.redis_client(settings)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
