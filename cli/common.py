@@ -18,7 +18,7 @@ def settings_or_exit() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        errors.print(f"[red]configuration error:[/] {exc}", highlight=False)
+        errors.print(f"[red]configuration error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -35,5 +35,6 @@ def redis_client(settings: Settings) -> redis.Redis[bytes]:
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``message`` on stderr and return the Exit to raise."""
-    errors.print(f"[red]error:[/] {message}", highlight=False)
+    # One line however narrow the terminal: a log collector or grep sees the whole cause.
+    errors.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)

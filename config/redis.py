@@ -19,6 +19,7 @@ replica (about ``down-after-milliseconds`` + 1-2 s) or for one Redis to restart.
 from __future__ import annotations
 
 import math
+import re
 import socket
 import ssl
 from typing import Any
@@ -90,10 +91,15 @@ def unavailable(settings: Settings, exc: BaseException) -> RedisUnavailable:
     return RedisUnavailable(describe(settings), cause, f"{detail}; {hint}" if hint else detail)
 
 
+_CONNECTING = re.compile(r"^Error \S+ connecting to \S+?\.? ")
+"""redis-py's prefix naming the address again (`RedisUnavailable` names it once)."""
+
+
 def _first_line(text: str) -> str:
     from config.redaction import redact
 
-    return redact(text.strip().splitlines()[0] if text.strip() else "")
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return redact(_CONNECTING.sub("", line).rstrip("."))
 
 
 class _Retry(Retry):
