@@ -16,6 +16,8 @@ from typing import Any
 import redis
 from redbeat import RedBeatScheduler
 
+from config.redis import cause_of
+
 log = logging.getLogger(__name__)
 
 RETRY_S = 2.0
@@ -58,7 +60,8 @@ class OutageTolerantScheduler(RedBeatScheduler):  # type: ignore[misc]
     def _note_down(self, exc: Exception) -> None:
         if self._down_since is None:
             self._down_since = self.app.now().timestamp()
-            log.warning("beat: Redis is unreachable (%s); waiting for it", exc)
+            # Named by its cause: a refused password is not an outage, though both wait.
+            log.warning("beat: Redis %s (%s); waiting for it", cause_of(exc), exc)
 
     def _note_up(self) -> None:
         if self._down_since is not None:

@@ -1,0 +1,224 @@
+"""Redis as production runs it: TLS only (a CA made here), an ACL user and a password.
+
+A real worker, beat, Flower, ``restyle web`` and the CLI reach it with the certificate
+verified and the user's password; no configuration dump shows the password; a Redis that
+refuses it is named, with its cause, in one line within seconds; and every long-running process
+stops on SIGTERM while it cannot authenticate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from config.redis import redis_client
+from devstack import Service, free_port, wait_for
+from devstack.process import base_env
+from devstack.secure_redis import SecureRedis, make_authority, start_secure_redis
+from devstack.stack import dev_key
+from workers.factory import create_app
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+USER, PASSWORD = "restyle-app", "acl-Pa55-word-9f3k"
+ONE_LINE_BOUND_S = 10.0
+"""Generous bound over the configured ``redis_connect_timeout_s`` (3 s): what is asserted is
+that no retry loop or long default timeout stands between the user and the cause."""
+FLOWER_AUTH = "ops:flower-pw"
+GRACE_S = 10.0
+"""compose's default stop grace period."""
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureRedis]:
+    workdir = tmp_path_factory.mktemp("secured")
+    server = start_secure_redis(workdir / "redis", USER, PASSWORD, make_authority(workdir / "ca"))
+    yield server
+    server.stop()
+
+
+def restyle(
+    env: dict[str, str], *args: str, columns: int = 80
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run the CLI (80 columns: its one-line errors must not wrap in a narrow terminal)."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        env={**os.environ, **env, "COLUMNS": str(columns)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done, time.monotonic() - started
+
+
+def test_the_cli_reaches_redis_over_verified_tls_as_the_acl_user(secured: SecureRedis) -> None:
+    env = {**secured.env(), "RESTYLE_SEGMIND__API_KEYS": dev_key("segmind")}
+
+    batches, _ = restyle(env, "batches")
+    providers, _ = restyle(env, "providers", columns=250)
+
+    assert batches.returncode == 0, batches.stderr
+    assert providers.returncode == 0, providers.stderr
+    assert "closed" in next(line for line in providers.stdout.splitlines() if "segmind" in line)
+
+
+def _refusals(secured: SecureRedis, tmp_path: Path) -> dict[str, tuple[dict[str, str], str]]:
+    other = make_authority(tmp_path / "other-ca", name="someone-else")
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    return {
+        "wrong password": (
+            {**secured.env(), "RESTYLE_REDIS_PASSWORD": "not-it"},
+            "authentication refused",
+        ),
+        "no password": (
+            {k: v for k, v in secured.env().items() if k != "RESTYLE_REDIS_PASSWORD"},
+            "authentication refused",
+        ),
+        "unknown CA": (
+            {**secured.env(), "RESTYLE_REDIS_TLS_CA_FILE": str(other.ca)},
+            "TLS handshake failed",
+        ),
+        "closed port": ({"RESTYLE_REDIS_URL": closed}, "unreachable"),
+    }
+
+
+def test_each_refusal_is_one_line_naming_redis_and_the_cause(
+    secured: SecureRedis, tmp_path: Path
+) -> None:
+    for case, (env, cause) in _refusals(secured, tmp_path).items():
+        base = {k: v for k, v in os.environ.items() if not k.startswith("RESTYLE_REDIS")}
+        done, elapsed = restyle({**base, **env}, "batches")
+
+        assert done.returncode == 2, (case, done.stdout, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, (case, done.stderr)
+        assert lines[0].startswith("error: Redis at ") and cause in lines[0], (case, lines[0])
+        assert PASSWORD not in done.stderr and "not-it" not in done.stderr
+        assert elapsed < ONE_LINE_BOUND_S, (case, elapsed)
+
+
+def test_beat_refused_by_redis_stops_at_once_in_one_line(secured: SecureRedis) -> None:
+    env = base_env({**secured.env(), "RESTYLE_REDIS_PASSWORD": "not-it"})
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "workers.app", "beat", "-l", "INFO"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        next(line for line in done.stderr.splitlines() if "authentication refused" in line)
+    ]
+    assert "not-it" not in done.stderr
+    assert elapsed < ONE_LINE_BOUND_S
+
+
+def _start(name: str, argv: list[str], env: dict[str, str], workdir: Path) -> Service:
+    return Service(name, "", 0, argv, base_env(env), workdir / f"{name}.log").start()
+
+
+def _terminated_within(service: Service) -> float:
+    """SIGTERM ``service``; the seconds it took to exit (SIGKILL past twice the grace)."""
+    assert service.process is not None
+    started = time.monotonic()
+    os.killpg(service.process.pid, signal.SIGTERM)
+    try:
+        service.process.wait(timeout=2 * GRACE_S)
+    except subprocess.TimeoutExpired:
+        service.kill()
+    return time.monotonic() - started
+
+
+def test_worker_beat_flower_and_web_work_show_no_password_and_stop_when_refused(
+    secured: SecureRedis, tmp_path: Path
+) -> None:
+    env = {**secured.env(), "RESTYLE_LOG_FORMAT": "json"}
+    flower_port, web_port = free_port(), free_port()
+    celery = [sys.executable, "-m", "celery", "-A", "workers.app"]
+    services = {
+        "worker": _start("worker", [*celery, "worker", "-Q", "batch", "-c", "1", "-n",
+                                    "secured@%h", "--without-gossip", "--without-mingle",
+                                    "-l", "INFO"], env, tmp_path),
+        "beat": _start("beat", [*celery, "beat", "-l", "INFO", "--pidfile", "",
+                                "-s", str(tmp_path / "beat-schedule")], env, tmp_path),
+        "flower": _start("flower", [sys.executable, "-m", "workers.flower"],
+                         {**env, "RESTYLE_FLOWER_BASIC_AUTH": FLOWER_AUTH,
+                          "RESTYLE_FLOWER_PORT": str(flower_port)}, tmp_path),
+        "web": _start("web", [sys.executable, "-m", "cli", "web", "--no-auth",
+                              "--port", str(web_port)], env, tmp_path),
+    }  # fmt: skip
+    try:
+        _check_they_work(secured, services, flower_port, web_port)
+        _check_they_stop_while_refused(secured, services)
+    finally:
+        for service in services.values():
+            service.stop()
+
+
+def _check_they_work(
+    secured: SecureRedis, services: dict[str, Service], flower_port: int, web_port: int
+) -> None:
+    worker, beat = services["worker"], services["beat"]
+    wait_for(lambda: "ready." in worker.log_tail(300), 60, "the worker")
+    app = create_app(secured.settings())
+    try:
+        # What `celery inspect conf` prints, from the running worker, through the broker.
+        dump = app.control.inspect(timeout=5, limit=1).conf()
+    finally:
+        app.close()
+    assert dump, "the worker answered no inspect conf"
+    conf = next(iter(dump.values()))
+    text = json.dumps(dump)
+    assert PASSWORD not in text
+    assert conf["broker_url"].startswith(f"rediss://{USER}:**")
+    assert conf["broker_use_ssl"]["ssl_ca_certs"] == str(secured.authority.ca)  # type: ignore[union-attr]
+
+    client = redis_client(secured.settings())
+    wait_for(lambda: "beat: Starting" in beat.log_tail(200), 60, "beat")
+    wait_for(lambda: bool(client.keys("restyle:redbeat:*")), 30, "beat's lock and schedule")
+
+    flower = f"http://127.0.0.1:{flower_port}"
+    wait_for(lambda: httpx.get(f"{flower}/healthcheck").status_code == 200, 60, "flower")
+    auth = tuple(FLOWER_AUTH.split(":"))
+    workers = httpx.get(f"{flower}/api/workers", params={"refresh": 1}, auth=auth, timeout=30)
+    assert workers.status_code == 200 and "secured@" in workers.text
+    assert PASSWORD not in workers.text
+
+    web = f"http://127.0.0.1:{web_port}"
+    wait_for(lambda: httpx.get(f"{web}/healthz").status_code == 200, 60, "restyle web")
+    metrics = httpx.get(f"{web}/metrics", timeout=30)
+    assert metrics.status_code == 200 and "restyle_" in metrics.text
+
+    for service in services.values():
+        assert PASSWORD not in service.log_path.read_text(errors="replace"), service.name
+    client.close()
+
+
+def _check_they_stop_while_refused(secured: SecureRedis, services: dict[str, Service]) -> None:
+    """The user's password changes under the running processes: each is refused, and each
+    still stops on SIGTERM within the grace period."""
+    admin = redis.Redis.from_url(
+        secured.url.replace("rediss://", f"rediss://default:default-{PASSWORD}@"),
+        ssl_ca_certs=str(secured.authority.ca),  # type: ignore[union-attr]
+    )
+    admin.execute_command("ACL", "SETUSER", USER, "resetpass", ">changed-elsewhere")
+    admin.execute_command("CLIENT", "KILL", "USER", USER)
+    beat = services["beat"]
+    wait_for(lambda: "authentication refused" in beat.log_tail(100), 30, "beat to be refused")
+    admin.close()
+
+    took = {name: _terminated_within(service) for name, service in services.items()}
+
+    assert all(seconds < GRACE_S for seconds in took.values()), took
