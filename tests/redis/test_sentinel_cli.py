@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -30,7 +29,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelCluste
     found.stop()
 
 
-def restyle(cluster: SentinelCluster, *args: str) -> subprocess.CompletedProcess[str]:
+def restyle(cluster: SentinelCluster, *commands: str) -> list[subprocess.CompletedProcess[str]]:
+    """Each of ``commands`` (side by side) as a user runs it against the Sentinel set."""
     env = {
         **os.environ,
         "COLUMNS": "250",
@@ -38,9 +38,16 @@ def restyle(cluster: SentinelCluster, *args: str) -> subprocess.CompletedProcess
         "RESTYLE_REDIS_WAIT_REPLICAS": "1",
         "RESTYLE_SEGMIND__API_KEYS": dev_key("segmind"),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    children = [
+        subprocess.Popen([sys.executable, "-m", "cli", command], env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for command in commands
+    ]  # fmt: skip
+    done = []
+    for child in children:
+        out, err = child.communicate(timeout=60)
+        done.append(subprocess.CompletedProcess(child.args, child.returncode, out, err))
+    return done
 
 
 def test_every_ledger_built_from_settings_waits_for_the_configured_replicas(
@@ -55,24 +62,21 @@ def test_every_ledger_built_from_settings_waits_for_the_configured_replicas(
     assert ledger.add([job]) == [True]  # WAIT 1 is met by the set's replica
 
 
-@pytest.mark.parametrize("command", ["providers", "limits", "batches", "schedules"])
-def test_each_command_runs_against_a_sentinel_set(
-    cluster: SentinelCluster, command: str, tmp_path: Path
-) -> None:
-    settings = Settings(redis_url=cluster.url)
-    Ledger.from_settings(settings).add([make_job(item=command, batch=f"b-{command}")])
+COMMANDS = ("providers", "limits", "batches", "schedules")
 
-    done = restyle(cluster, command)
 
-    assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr
-    if command == "providers":
-        segmind = next(line for line in done.stdout.splitlines() if "segmind" in line)
-        assert "closed" in segmind  # the breakers were read from the primary
-        assert "unreachable" not in done.stdout
-    if command == "limits":
-        assert "segmind" in done.stdout
-    if command == "batches":
-        assert "b-batches" in done.stdout
-    if command == "schedules":
-        assert "no schedules in config/schedules.yaml" in done.stdout
+def test_each_command_runs_against_a_sentinel_set(cluster: SentinelCluster) -> None:
+    Ledger.from_settings(Settings(redis_url=cluster.url)).add([make_job(batch="on-sentinel")])
+
+    outputs = dict(zip(COMMANDS, restyle(cluster, *COMMANDS), strict=True))
+
+    for command, done in outputs.items():
+        assert done.returncode == 0, (command, done.stderr)
+        assert "Traceback" not in done.stderr, command
+    providers = outputs["providers"].stdout
+    segmind = next(line for line in providers.splitlines() if "segmind" in line)
+    assert "closed" in segmind  # the breakers were read from the primary
+    assert "unreachable" not in providers
+    assert "segmind" in outputs["limits"].stdout
+    assert "on-sentinel" in outputs["batches"].stdout
+    assert "no schedules in config/schedules.yaml" in outputs["schedules"].stdout
