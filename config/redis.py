@@ -43,8 +43,9 @@ primary that died while it sat in the pool fails there and is replaced, not mid-
 class RedisUnavailable(Exception):
     """Redis cannot be used as configured; ``str()`` is one line: where, and why.
 
-    ``cause`` is one of `CAUSES`; a wrong password or certificate never fixes itself, so a
-    process meeting `AUTHENTICATION` or `TLS` at start stops instead of retrying forever.
+    ``cause`` is `UNREACHABLE`, `TIMEOUT`, `AUTHENTICATION`, `TLS` or `REFUSED`. A wrong
+    password or certificate never fixes itself, so a process meeting `AUTHENTICATION` or `TLS`
+    at start stops instead of retrying forever.
     """
 
     def __init__(self, where: str, cause: str, detail: str) -> None:
@@ -57,7 +58,6 @@ TIMEOUT = "no answer in time"
 AUTHENTICATION = "authentication refused"
 TLS = "TLS handshake failed"
 REFUSED = "command refused"
-CAUSES = (UNREACHABLE, TIMEOUT, AUTHENTICATION, TLS, REFUSED)
 PERMANENT = frozenset({AUTHENTICATION, TLS})
 """Causes that waiting does not cure: the configuration is wrong."""
 
@@ -68,7 +68,8 @@ _HINTS = {
 
 
 def cause_of(exc: BaseException) -> str:
-    """Which of `CAUSES` a redis-py error means (its chained OSError says which for TLS)."""
+    """The cause (see `RedisUnavailable`) a redis-py error means; for TLS, its chained
+    OSError (an `ssl.SSLError`) says so."""
     chained = exc.__cause__ or exc.__context__
     if isinstance(exc, AuthenticationError | AuthorizationError):
         return AUTHENTICATION
