@@ -7,8 +7,17 @@ Sentinel every new connection asks the sentinels where the primary is, so after 
 next connection goes to the promoted replica with no restart.
 
 It sits in ``config`` because every process (worker, beat, CLI, web, benchmark) already builds
-from `Settings` here and nothing below needs more than a client: ``jobs`` receives one and never
-makes one. It imports redis-py only; the Celery side is plain configuration values.
+from `Settings` here and nothing below needs more than a client (``Ledger.from_settings`` gets
+its own through here). It imports redis-py only; the Celery side is plain configuration values.
+
+Credentials and TLS: the ACL user and password (the URL's, else ``RESTYLE_REDIS_USERNAME`` and
+``RESTYLE_REDIS_PASSWORD``) reach every client, the broker and the result backend alike; a
+``rediss://`` URL is verified the same way by all of them (`tls_options`). Celery masks the
+password of its broker and backend URLs in every dump of its configuration (``inspect conf``,
+Flower); RedBeat is handed a built client, so its own URL carries none.
+
+Errors: `probe` asks once and names the cause in one line (`RedisUnavailable`: unreachable, no
+answer, authentication, TLS); a refused password or certificate is never retried, by any client.
 
 Reconnecting: a call that meets a dropped connection, a refused one, or a primary turned replica
 (redis-py's Sentinel pool turns READONLY into a ConnectionError) is retried with capped
@@ -31,6 +40,7 @@ from redis.exceptions import AuthenticationError, AuthorizationError
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
+from config.redaction import redact
 from config.settings import SentinelSet, Settings
 
 BACKOFF_CAP_S = 2.0
@@ -75,7 +85,7 @@ def cause_of(exc: BaseException) -> str:
         return AUTHENTICATION
     if isinstance(exc, redis.ResponseError) and str(exc).startswith(("NOAUTH", "WRONGPASS")):
         return AUTHENTICATION
-    if isinstance(chained, ssl.SSLError) or "SSL" in str(exc):
+    if isinstance(chained, ssl.SSLError):
         return TLS
     if isinstance(exc, redis.TimeoutError) or isinstance(chained, socket.timeout | TimeoutError):
         return TIMEOUT
@@ -97,8 +107,6 @@ _CONNECTING = re.compile(r"^Error \S+ connecting to \S+?\.? ")
 
 
 def _first_line(text: str) -> str:
-    from config.redaction import redact
-
     line = text.strip().splitlines()[0] if text.strip() else ""
     return redact(_CONNECTING.sub("", line).rstrip("."))
 
