@@ -167,6 +167,19 @@ def test_beat_refused_by_redis_stops_at_once_in_one_line(secured: SecureRedis) -
     assert elapsed < CLI_BOUND_S
 
 
+def test_beat_stops_on_sigterm_while_redis_is_unreachable(tmp_path: Path) -> None:
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "beat", "-l", "INFO",
+            "--pidfile", "", "-s", str(tmp_path / "beat-schedule")]  # fmt: skip
+    beat = _start("beat", argv, {"RESTYLE_REDIS_URL": closed}, tmp_path)
+    try:
+        wait_for(lambda: "beat: Redis unreachable" in beat.log_tail(50), 60, "beat to meet Redis")
+
+        assert _terminated_within(beat) < GRACE_S
+    finally:
+        beat.stop()
+
+
 def _start(name: str, argv: list[str], env: dict[str, str], workdir: Path) -> Service:
     return Service(name, "", 0, argv, base_env(env), workdir / f"{name}.log").start()
 
