@@ -126,22 +126,36 @@ def test_each_refusal_names_redis_and_its_cause_at_once(
         assert time.monotonic() - started < ONE_LINE_BOUND_S, case
 
 
-def test_the_cli_says_a_refusal_in_one_line_within_seconds(secured: SecureRedis) -> None:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("RESTYLE_REDIS")}
+def test_the_cli_says_a_failing_dependency_in_one_line_within_seconds(
+    secured: SecureRedis, tmp_path: Path
+) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("RESTYLE_", "AWS_"))}
     base["RESTYLE_REDIS_FAILOVER_WAIT_S"] = "120"
-    cases = {
-        "authentication refused": {**base, **secured.env(), "RESTYLE_REDIS_PASSWORD": "not-it"},
-        "unreachable": {**base, "RESTYLE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"},
+    s3_down = {
+        "RESTYLE_S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+        "RESTYLE_S3_CREATE_BUCKET": "true",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test-secret",
     }
-    for cause, env in cases.items():
-        [done] = restyle_all((env, ("batches",)))
+    manifest = tmp_path / "library.csv"
+    manifest.write_text("key,source,provider\nA,a.mp4,segmind\n")
+    wrong = {**secured.env(), "RESTYLE_REDIS_PASSWORD": "not-it"}
+    cases = [
+        ("Redis at ", "authentication refused", wrong, ("batches",)),
+        ("Redis at ", "unreachable", {"RESTYLE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"},
+         ("batches",)),
+        ("S3 unreachable", "Could not connect to the endpoint URL", {**secured.env(), **s3_down},
+         ("submit", str(manifest), "--prompt", "winter")),
+    ]  # fmt: skip
+    for what, cause, env, args in cases:
+        [done] = restyle_all(({**base, **env}, args))
 
-        assert done.returncode == 2, (cause, done.stdout, done.stderr)
+        assert done.returncode == 2, (what, done.stdout, done.stderr)
         lines = done.stderr.strip().splitlines()
-        assert len(lines) == 1, (cause, done.stderr)  # in 80 columns
-        assert lines[0].startswith("error: Redis at ") and cause in lines[0], lines[0]
+        assert len(lines) == 1, (what, done.stderr)  # in 80 columns, no traceback
+        assert lines[0].startswith(f"error: {what}") and cause in lines[0], lines[0]
         assert PASSWORD not in done.stderr and "not-it" not in done.stderr
-        assert done.elapsed_s < CLI_BOUND_S, (cause, done.elapsed_s)
+        assert done.elapsed_s < CLI_BOUND_S, (what, done.elapsed_s)
 
 
 def test_beat_refused_by_redis_stops_at_once_in_one_line(secured: SecureRedis) -> None:
