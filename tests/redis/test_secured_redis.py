@@ -126,6 +126,27 @@ def test_each_refusal_names_redis_and_its_cause_at_once(
         assert time.monotonic() - started < ONE_LINE_BOUND_S, case
 
 
+def test_celerys_broker_and_backend_verify_the_certificate_and_log_in(
+    secured: SecureRedis, tmp_path: Path
+) -> None:
+    other = make_authority(tmp_path / "other-ca", name="someone-else")
+    good, bad = (
+        create_app(secured.settings()),
+        create_app(secured.settings(redis_tls_ca_file=str(other.ca))),
+    )
+    try:
+        with good.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1)
+        assert good.backend.client.ping()
+        with bad.connection_for_write() as conn, pytest.raises(Exception, match="CERTIFICATE"):
+            conn.ensure_connection(max_retries=0)
+        with pytest.raises(redis.ConnectionError, match="CERTIFICATE"):
+            bad.backend.client.ping()
+    finally:
+        good.close()
+        bad.close()
+
+
 def test_the_cli_says_a_failing_dependency_in_one_line_within_seconds(
     secured: SecureRedis, tmp_path: Path
 ) -> None:
