@@ -17,6 +17,8 @@ noop  # bench.noop_app's task, sent by name
 # Test and benchmark infrastructure (a product feature, or the devstack the tests run on).
 EmulatorAdmin, limit_key, accept_keys  # emulator.client: the admin API's client
 generated_sha256, bytes_sent  # devstack.byteserver
+make_authority, start_secure_redis  # devstack.secure_redis: Redis with TLS and an ACL user
+lua_extend  # redis-py's Lock runs it on extend (workers.beat_scheduler sets RedBeat's own)
 describe_clip, frame_difference  # media.samples: sample clips for the demo, tests and emulator
 cancelled, last_event_s, redis_restarts, s3_outages, maintenance_windows, beat_restarts
 worker_deaths  # bench.chaos tallies, written to its JSON line

@@ -75,7 +75,7 @@ def _submit_and_wait(source: Any, continuity: Continuity, job_seconds: float) ->
                             batch="clip-e2e", continuity=continuity)  # fmt: skip
     started = time.time()
     plan = plan_batch(str(source), options, settings, datetime.now(UTC), s3=s3)
-    result = enqueue_batch(plan, Ledger(client), BatchStore(client),
+    result = enqueue_batch(plan, Ledger.from_settings(settings, client), BatchStore(client),
                            lambda jobs: dispatch_jobs(app, jobs), datetime.now(UTC),
                            dispatch_clips=lambda clips: dispatch_clips(app, clips))  # fmt: skip
     (clip,) = result.clips

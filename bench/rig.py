@@ -27,7 +27,6 @@ from devstack import Service, Stack
 from devstack.s3 import MOTO_CREDENTIALS
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
-from jobs.replicas import Replicas
 from jobs.request import EditRequest
 from jobs.states import JobState
 from media.samples import make_clip
@@ -132,7 +131,7 @@ class Producer:
                             s3_bucket=stack.bucket, log_level="WARNING",
                             redis_wait_replicas=int(stack.sentinels is not None))  # fmt: skip
         client = redis_client(settings)
-        ledger = Ledger(client, settings.job_record_ttl_s, Replicas.of(settings))
+        ledger = Ledger.from_settings(settings, client)
         return cls(settings, ledger, create_app(settings))
 
 

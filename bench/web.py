@@ -21,6 +21,7 @@ import httpx
 import redis
 import uvicorn
 
+from config.redis import redis_client
 from config.settings import ProviderName, Settings, WebSettings
 from devstack import free_port, wait_for
 from devstack.redis import start_redis
@@ -84,7 +85,7 @@ def run(count: int, repeat: int) -> dict[str, Any]:
 
 
 def _measure(redis_url: str, count: int, repeat: int) -> dict[str, Any]:
-    client = redis.Redis.from_url(redis_url)
+    client = redis_client(Settings(redis_url=redis_url))
     seed(Ledger(client), "big", count)
     settings = Settings(redis_url=redis_url, web=WebSettings(users=[":".join(AUTH)]))
     app = create_web_app(settings, lambda jobs: None, lambda job_id: None)

@@ -130,7 +130,7 @@ def batches() -> None:
     """List batches with their progress and spend."""
     settings = settings_or_exit()
     client = redis_client(settings)
-    ledger, budget = Ledger(client), Budget(client)
+    ledger, budget = Ledger.from_settings(settings, client), Budget(client)
     records = {record.name: record for record in BatchStore(client).list()}
     table = Table("batch", "created", "priority", "jobs", "stored", "failed", "active", "spent")
     for name in sorted(set(records) | set(ledger.batches())):
@@ -160,7 +160,7 @@ def status(
         return
     settings = settings_or_exit()
     client = redis_client(settings)
-    ledger = Ledger(client)
+    ledger = Ledger.from_settings(settings, client)
     _ids_or_exit(ledger, batch)
     if watch_ and not as_json:
         watch(ledger, batch)
@@ -255,7 +255,7 @@ def retry(
     """Queue a batch's FAILED and/or EXPIRED jobs again (both when neither flag is given)."""
     settings = settings_or_exit()
     client = redis_client(settings)
-    ledger = Ledger(client, settings.job_record_ttl_s)
+    ledger = Ledger.from_settings(settings, client)
     wanted = {JobState.FAILED} if failed else set()
     wanted |= {JobState.EXPIRED} if expired else set()
     wanted = wanted or {JobState.FAILED, JobState.EXPIRED}
@@ -286,7 +286,7 @@ def report(
 
 def write_batch_report(settings: Settings, batch: str, fmt: str, path: Path) -> Path:
     """Write ``batch``'s report in ``fmt`` to ``path`` (shared with the demo)."""
-    ledger = Ledger(redis_client(settings))
+    ledger = Ledger.from_settings(settings, redis_client(settings))
     scrub = Redactor.from_settings(settings)
     clips = ClipStore(ledger.client)
     jobs = [job.redacted(scrub) for job in ledger.get_many(_ids_or_exit(ledger, batch))]

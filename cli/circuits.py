@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import redis
-
+from config.redis import RedisUnavailable, probe, redis_client
 from config.settings import ProviderName, Settings
 from jobs.limits.breaker import describe
 from jobs.limits.breaker_store import Breakers
@@ -13,12 +12,11 @@ from jobs.limits.breaker_store import Breakers
 
 def breakers_or_none(settings: Settings) -> Breakers | None:
     """The breakers in Redis, or None when Redis cannot be reached (the listing goes on)."""
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
     try:
-        client.ping()
-    except redis.RedisError:
+        probe(settings)
+    except RedisUnavailable:
         return None
-    return Breakers(client)
+    return Breakers(redis_client(settings))
 
 
 def circuit_text(breakers: Breakers | None, provider: ProviderName, key_ids: Sequence[str]) -> str:

@@ -18,23 +18,23 @@ def settings_or_exit() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        errors.print(f"[red]configuration error:[/] {exc}", highlight=False)
+        errors.print(f"[red]configuration error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
 def redis_client(settings: Settings) -> redis.Redis[bytes]:
-    """A Redis client that fails with a readable message when Redis is unreachable."""
-    client = redis_factory.redis_client(settings)
+    """A Redis client, once one PING says Redis answers: otherwise exit 2 with one line
+    naming Redis and the cause (unreachable, authentication, TLS) within
+    ``redis_connect_timeout_s``, instead of retrying as a worker would over a failover."""
     try:
-        client.ping()
-    except redis.ConnectionError:
-        where = redis_factory.describe(settings)
-        errors.print(f"[red]cannot reach Redis ({where})[/]", highlight=False)
-        raise typer.Exit(2) from None
-    return client
+        redis_factory.probe(settings)
+    except redis_factory.RedisUnavailable as exc:
+        raise fail(str(exc), 2) from None
+    return redis_factory.redis_client(settings)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``message`` on stderr and return the Exit to raise."""
-    errors.print(f"[red]error:[/] {message}", highlight=False)
+    # One line however narrow the terminal: a log collector or grep sees the whole cause.
+    errors.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)

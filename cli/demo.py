@@ -99,7 +99,7 @@ def _submit_and_follow(settings: Settings, workdir: Path, clips: int, timeout_s:
     client = redis_client(settings)
     send = outbox(settings)
     enqueue_plan(plan, settings, client, send.jobs, now, send.clips)
-    ledger = Ledger(client)
+    ledger = Ledger.from_settings(settings, client)
     started = time.monotonic()
     store = ClipStore(client)
     # The long clip's segment jobs exist once it is cut; its output once they are all stored.

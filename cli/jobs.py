@@ -18,7 +18,6 @@ from jobs.clips.record import Clip
 from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
-from jobs.replicas import Replicas
 from jobs.request import EditRequest
 from producer.checks import control_problems, normal_whitespace
 from providers.errors import InvalidRequest
@@ -65,7 +64,7 @@ def enqueue(
         updated_at=now,
         estimated_cost_usd=spec.effective_price.estimate(spec.output_seconds),
     )
-    ledger = Ledger(redis_client(settings), settings.job_record_ttl_s, Replicas.of(settings))
+    ledger = Ledger.from_settings(settings, redis_client(settings))
     if ledger.add([job])[0]:
         sender(settings)([job])
     console.print(job.id)
@@ -95,7 +94,7 @@ def _checked_request(settings: Settings, provider: ProviderName, **fields: Any) 
 def show_job(job_id: Annotated[str, typer.Argument(help="a job id or a clip id")]) -> None:
     """Show one job's state and history, or a clip's with one line per segment."""
     settings = settings_or_exit()
-    ledger = Ledger(redis_client(settings), settings.job_record_ttl_s)
+    ledger = Ledger.from_settings(settings, redis_client(settings))
     job = ledger.get(job_id)
     if job is None:
         clip = ClipStore(ledger.client).get(job_id)

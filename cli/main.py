@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from cli import batches, jobs, operations, services, web
+from cli.common import errors
+from cli.failures import DEBUG_FLAG, DEPENDENCY_ERRORS, EXIT_DEPENDENCY, one_line
 
 app = typer.Typer(
     name="restyle",
     no_args_is_help=True,
     add_completion=False,
-    help="Re-style whole video libraries with Runway Gen-4 Aleph through its hosted APIs.",
+    help=(
+        "Re-style whole video libraries with Runway Gen-4 Aleph through its hosted APIs. "
+        "Add --debug anywhere to see a failing dependency's traceback."
+    ),
 )
 app.command("submit")(batches.submit)
 app.command("status")(batches.status)
@@ -33,5 +40,15 @@ app.command(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: a failing dependency is one line (`cli.failures`) unless
+    ``--debug`` is on the command line."""
+    debug = DEBUG_FLAG in sys.argv
+    if debug:
+        sys.argv.remove(DEBUG_FLAG)
+    try:
+        app()
+    except DEPENDENCY_ERRORS as exc:
+        if debug:
+            raise
+        errors.print(f"[red]error:[/] {one_line(exc)}", highlight=False, soft_wrap=True)
+        raise SystemExit(EXIT_DEPENDENCY) from None

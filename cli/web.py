@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-from cli.common import fail, settings_or_exit
+from cli.common import errors, fail, settings_or_exit
+from config.redis import PERMANENT, RedisUnavailable, probe
+from config.settings import Settings
 
 
 def web(
@@ -21,6 +23,7 @@ def web(
     from web.server import serve
 
     settings = settings_or_exit()
+    _refuse_wrong_credentials(settings)
     if no_auth:
         settings = settings.model_copy(
             update={"web": settings.web.model_copy(update={"no_auth": True})}
@@ -29,3 +32,14 @@ def web(
         serve(settings, host, port)
     except WebConfigError as exc:
         raise fail(str(exc), 2) from None
+
+
+def _refuse_wrong_credentials(settings: Settings) -> None:
+    """Exit 2 in one line when Redis refuses the password or the certificate (no page could
+    work); an unreachable Redis is announced and waited for (pages answer 503 meanwhile)."""
+    try:
+        probe(settings)
+    except RedisUnavailable as exc:
+        if exc.cause in PERMANENT:
+            raise fail(str(exc), 2) from None
+        errors.print(f"[yellow]warning:[/] {exc}; serving anyway", highlight=False, soft_wrap=True)

@@ -171,6 +171,17 @@ class Settings(BaseSettings):
     """Redis's password (for a Sentinel set's primary and replicas; a plain URL may carry it)."""
     redis_sentinel_password: SecretStr | None = None
     """The sentinels' own password, when they have one (``requirepass`` in sentinel.conf)."""
+    redis_username: str | None = None
+    """Redis's ACL user (``redis://user@host`` in the URL says the same; the URL wins)."""
+    redis_tls_ca_file: str | None = None
+    """With ``rediss://``: the CA bundle (PEM) the server's certificate must chain to; unset,
+    the system's CAs. Broker, result backend, ledger, limiter and beat all verify it."""
+    redis_tls_cert_file: str | None = None
+    """With ``rediss://``: a client certificate (PEM) for a server that asks for one."""
+    redis_tls_key_file: str | None = None
+    """The client certificate's private key (PEM)."""
+    redis_connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    """How long a first connection may take before a command says Redis is unreachable."""
     redis_wait_replicas: int = Field(default=0, ge=0, le=16)
     """Replicas that must hold a costly write before restyle acts on it (``WAIT``); 0 = none."""
     redis_wait_timeout_ms: int = Field(default=1000, ge=1, le=60_000)

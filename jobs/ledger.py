@@ -23,6 +23,8 @@ from typing import Any
 
 import redis
 
+from config.redis import redis_client
+from config.settings import Settings
 from jobs import redis_keys
 from jobs.models import Job
 from jobs.replicas import NO_REPLICAS, NotReplicated, Replicas
@@ -114,6 +116,16 @@ class Ledger:
         self.replicas = replicas
         self._add = load_script(client, "ledger_add")
         self._move = load_script(client, "ledger_move")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: redis.Redis[bytes] | None = None) -> Ledger:
+        """The ledger every process uses: the configured record TTL and replicas (``WAIT`` on
+        costly writes), on ``client`` (shared with the caller's other stores) or a new one."""
+        return cls(
+            client if client is not None else redis_client(settings),
+            settings.job_record_ttl_s,
+            Replicas.of(settings),
+        )
 
     def add(self, jobs: Sequence[Job]) -> list[bool]:
         """Create ``jobs`` in one pipeline; False for an id that exists (left untouched).

@@ -21,7 +21,6 @@ from jobs.limits.breaker_store import Breakers
 from jobs.limits.limiter import KeyLimits, Limiter
 from jobs.limits.limiter_off import build_limiter
 from jobs.limits.tiers import KeyTier, TierStore
-from jobs.replicas import Replicas
 from jobs.timing import TimingPolicy
 from providers.adapter import ProviderAdapter
 from providers.registry import AdapterPool
@@ -81,7 +80,7 @@ class Context:
         return cls(
             settings=settings,
             redis=client,
-            ledger=Ledger(client, settings.job_record_ttl_s, Replicas.of(settings)),
+            ledger=Ledger.from_settings(settings, client),
             limiter=build_limiter(client, settings.limiter_enabled),
             budget=Budget(client),
             breakers=Breakers(client, breaker_policy(settings)),

@@ -11,7 +11,6 @@ from jobs.batches import BatchStore
 from jobs.budget import Budget
 from jobs.ledger import Ledger
 from jobs.models import Priority
-from jobs.replicas import Replicas
 from producer.batch import (
     BatchPlan,
     Dispatch,
@@ -44,7 +43,7 @@ def enqueue_plan(
     dispatch_clips: DispatchClips | None = None,
 ) -> EnqueueResult:
     """Write ``plan`` into the ledger and dispatch its new jobs and clips (`enqueue_batch`)."""
-    ledger = Ledger(client, settings.job_record_ttl_s, Replicas.of(settings))
+    ledger = Ledger.from_settings(settings, client)
     return enqueue_batch(
         plan, ledger, BatchStore(client), dispatch, now, Budget(client), dispatch_clips
     )

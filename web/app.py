@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import redis
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from config.redis import unavailable
 from config.settings import Settings
 from web import actions, api, events, views
 from web.auth import AuthMiddleware, Credentials
@@ -28,6 +32,17 @@ SECURITY_HEADERS = {
         "img-src 'self'; media-src 'self' http: https:; frame-ancestors 'none'"
     ),
 }
+
+
+log = logging.getLogger(__name__)
+
+
+async def redis_down(request: Request, exc: Exception) -> Response:
+    """503 naming Redis and the cause (unreachable, authentication, TLS) in one line, logged
+    once per request without a traceback: every route needs Redis, and a 500 said nothing."""
+    problem = unavailable(request.app.state.service.settings, exc)
+    log.warning("%s %s: %s", request.method, request.url.path, problem)
+    return PlainTextResponse(f"{problem}\n", status_code=503)
 
 
 async def healthz(request: Request) -> PlainTextResponse:
@@ -104,6 +119,7 @@ def create_web_app(
             Middleware(SecurityHeaders),
             Middleware(AuthMiddleware, credentials=credentials),
         ],
+        exception_handlers={redis.RedisError: redis_down},
     )
     app.state.service = service
     return app

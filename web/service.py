@@ -53,7 +53,7 @@ class Service:
         cls, settings: Settings, dispatch: Dispatch | None = None, wake_poll: WakePoll | None = None
     ) -> Service:
         client = redis_client(settings)
-        ledger = Ledger(client, settings.job_record_ttl_s)
+        ledger = Ledger.from_settings(settings, client)
         index = JobIndex(client)
         return cls(
             settings=settings,

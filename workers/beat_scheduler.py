@@ -15,6 +15,9 @@ from typing import Any
 
 import redis
 from redbeat import RedBeatScheduler
+from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, get_redis
+
+from config.redis import cause_of
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +31,27 @@ class OutageTolerantScheduler(RedBeatScheduler):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._down_since: float | None = None
         self._lock_lost = False
+        self._set_up = False
         super().__init__(*args, **kwargs)
+
+    def setup_schedule(self) -> None:
+        """RedBeat's setup (static entries into Redis); with Redis down, done at a later tick,
+        so beat starts (and heeds SIGTERM) whatever Redis does."""
+        try:
+            super().setup_schedule()
+            self._set_up = True
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._note_down(exc)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         """One RedBeat tick; while Redis is unreachable, a short wait instead of an exit."""
         try:
+            if not self._set_up:
+                super().setup_schedule()
+                self._set_up = True
+            if self.lock is None and self.lock_key:
+                # Its first try (at beat_init) met Redis down: take it before any entry runs.
+                self._lock_lost = True
             if self._lock_lost and not self._take_lock_again():
                 return self.max_interval  # type: ignore[no-any-return]
             interval: float = super().tick(*args, **kwargs)
@@ -46,19 +65,40 @@ class OutageTolerantScheduler(RedBeatScheduler):  # type: ignore[misc]
         self._note_up()
         return interval
 
+    def close(self) -> None:
+        """RedBeat's close (release the lock); with Redis down, the lock expires by itself."""
+        try:
+            super().close()
+        except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.LockError) as exc:
+            log.warning(
+                "beat: lock not released (Redis %s); it expires in %s s",
+                cause_of(exc),
+                self.lock_timeout,
+            )
+            self.lock = None
+
     def _take_lock_again(self) -> bool:
-        if self.lock is None:
+        if self.lock is None and not self.lock_key:
             return True
-        if self.lock.acquire(blocking=False):
+        lock = self.lock if self.lock is not None else self._new_lock()
+        if lock.acquire(blocking=False):
             log.info("beat: lock taken again")
-            self._lock_lost = False
+            self.lock, self._lock_lost = lock, False
             return True
         return False
+
+    def _new_lock(self) -> Any:
+        """The lock RedBeat takes at beat_init (its extend script included)."""
+        client = get_redis(self.app)
+        lock = client.lock(self.lock_key, timeout=self.lock_timeout, sleep=self.max_interval)
+        lock.lua_extend = client.register_script(LUA_EXTEND_TO_SCRIPT)
+        return lock
 
     def _note_down(self, exc: Exception) -> None:
         if self._down_since is None:
             self._down_since = self.app.now().timestamp()
-            log.warning("beat: Redis is unreachable (%s); waiting for it", exc)
+            # Named by its cause: a refused password is not an outage, though both wait.
+            log.warning("beat: Redis %s (%s); waiting for it", cause_of(exc), exc)
 
     def _note_up(self) -> None:
         if self._down_since is not None:

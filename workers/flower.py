@@ -13,22 +13,27 @@ Flower serves ``/metrics`` (Prometheus) and ``/healthcheck`` WITHOUT authenticat
 and publish the dashboard only through a reverse proxy that forwards everything but
 ``/metrics``. The credentials reach Flower through its ``FLOWER_BASIC_AUTH`` environment
 variable, never its command line, so they do not show in ``ps``; the broker URL (and its
-password) comes from the Celery app, not from ``--broker``.
+password) comes from the Celery app, not from ``--broker``. Flower runs as a child of this
+process, which passes SIGTERM on and kills Flower if it has not exited `STOP_GRACE_S` later.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
 import sys
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CREDENTIAL = re.compile(r"^[^:,\s]+:[^,\s]+$")
 EXIT_USAGE = 2
+STOP_GRACE_S = 5.0
+"""How long Flower has to exit after SIGTERM before it is killed (it holds no state)."""
 
 
 class FlowerConfigError(Exception):
@@ -95,11 +100,27 @@ def flower_launch(options: FlowerOptions) -> FlowerLaunch:
 
 
 def run_flower(options: FlowerOptions) -> NoReturn:
-    """Replace this process with Flower (signals then reach Flower directly)."""
+    """Run Flower as a child, pass SIGTERM and SIGINT on, and kill it `STOP_GRACE_S` later.
+
+    Flower exits on SIGTERM only once its threads return, and a thread asking a broker that
+    refuses it (a changed password) retries for as long as kombu lets it: without the kill,
+    Flower outlived compose's and Kubernetes' grace periods.
+    """
     launch = flower_launch(options)
     env = {name: value for name, value in os.environ.items() if name != "FLOWER_BASIC_AUTH"}
     env.update(launch.env)
-    os.execve(launch.argv[0], launch.argv, env)  # noqa: S606 - exec: signals reach Flower
+    child = subprocess.Popen(launch.argv, env=env)
+
+    def stop(signum: int, _: Any) -> None:
+        child.send_signal(signum)
+        try:
+            child.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    raise SystemExit(child.wait())
 
 
 def load_options() -> FlowerOptions:

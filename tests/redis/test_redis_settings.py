@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 from pydantic import SecretStr
 
-from config.redis import celery_redis, describe
+from config.redis import celery_redis, credentials, describe, redis_client, tls_options
 from config.settings import SentinelSet, Settings, SettingsError, load_settings
 from workers.celery_config import celery_config
 
@@ -68,7 +70,10 @@ def test_celery_and_redbeat_reach_the_primary_through_the_sentinels() -> None:
     assert conf["redbeat_redis_url"] == "redis-sentinel://"
     redbeat = conf["redbeat_redis_options"]
     assert redbeat["sentinels"] == [("10.0.0.1", 26379), ("10.0.0.2", 26380), ("sentinel-3", 26381)]
-    assert (redbeat["service_name"], redbeat["db"], redbeat["password"]) == ("restyle", 2, "p@ss")
+    assert (redbeat["service_name"], redbeat["db"]) == ("restyle", 2)
+    # RedBeat gets a built client (workers.factory); its settings, shown by `inspect conf`,
+    # carry no password.
+    assert "password" not in redbeat
     assert redbeat["retry_period"] == settings.redis_failover_wait_s
 
 
@@ -88,3 +93,68 @@ def test_messages_about_redis_name_the_sentinels_never_a_password() -> None:
     assert describe(settings) == (
         "primary 'restyle' of sentinels 10.0.0.1:26379,10.0.0.2:26380,sentinel-3:26381"
     )
+
+
+SECRET, SENTINEL_SECRET = "Sup3r-s3cret", "s3ntinel-s3cret"
+
+
+@pytest.mark.parametrize(
+    "url", ["sentinel://h1:1,h2:2/restyle/0", "redis://alice@cache:6379/0", "rediss://cache:6380/0"]
+)
+def test_celerys_configuration_dump_shows_no_password(url: str) -> None:
+    from celery import Celery
+
+    settings = Settings(
+        redis_url=url,
+        redis_username="alice",
+        redis_password=SecretStr(SECRET),
+        redis_sentinel_password=SecretStr(SENTINEL_SECRET),
+    )
+    app = Celery("dump", set_as_current=False)
+    app.conf.update(celery_config(settings))
+
+    # What a worker answers to `celery inspect conf`, and Flower shows on /api/workers.
+    shown = app.conf.table(with_defaults=False, censored=True)
+
+    assert SECRET not in repr(shown) and SENTINEL_SECRET not in repr(shown)
+    assert "alice:********@" in shown["broker_url"]
+    assert "alice:********@" in shown["result_backend"]
+    assert "@" not in shown["redbeat_redis_url"]
+    # ...while the broker itself gets the user and the password.
+    assert f"alice:{SECRET}@" in celery_config(settings)["broker_url"]
+
+
+def test_an_acl_user_in_the_url_gets_the_password_from_the_setting() -> None:
+    settings = Settings(redis_url="redis://app@cache:6379/1", redis_password=SecretStr("p w"))
+
+    assert credentials(settings) == ("app", "p w")
+    conf = celery_redis(settings)
+    assert conf["broker_url"] == conf["result_backend"] == "redis://app:p%20w@cache:6379/1"
+    # The URL's own password wins over the setting.
+    assert credentials(Settings(redis_url="redis://u:own@h/0", redis_password=SecretStr("x"))) == (
+        "u",
+        "own",
+    )
+
+
+def test_rediss_is_verified_the_same_way_by_every_client() -> None:
+    settings = Settings(
+        redis_url="rediss://cache:6380/0",
+        redis_tls_ca_file="/etc/restyle/ca.pem",
+        redis_tls_cert_file="/etc/restyle/client.pem",
+        redis_tls_key_file="/etc/restyle/client.key",
+    )
+    expected = {
+        "ssl_cert_reqs": ssl.CERT_REQUIRED,
+        "ssl_check_hostname": True,
+        "ssl_ca_certs": "/etc/restyle/ca.pem",
+        "ssl_certfile": "/etc/restyle/client.pem",
+        "ssl_keyfile": "/etc/restyle/client.key",
+    }
+    conf = celery_redis(settings)
+
+    assert tls_options(settings) == expected
+    assert conf["broker_use_ssl"] == conf["redis_backend_use_ssl"] == expected
+    client = redis_client(settings)
+    assert client.connection_pool.connection_kwargs["ssl_ca_certs"] == "/etc/restyle/ca.pem"
+    assert celery_redis(Settings(redis_url="redis://cache:6379/0"))["broker_use_ssl"] is None
