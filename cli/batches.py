@@ -33,6 +33,7 @@ from producer.manifest import ManifestProblems
 from producer.report import build_rows
 from producer.report_html import frame_grab, write_report
 from producer.run import enqueue_plan, plan_source
+from storage.fetching import fetch_client
 from storage.s3 import s3_client
 from workers.factory import outbox
 
@@ -292,7 +293,9 @@ def write_batch_report(settings: Settings, batch: str, fmt: str, path: Path) -> 
     jobs = [job.redacted(scrub) for job in ledger.get_many(_ids_or_exit(ledger, batch))]
     rows = build_rows(jobs, clips.get_many(clips.batch_ids(batch)))
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_report(rows, fmt, path, frame_grab(s3_client(settings)), title=f"restyle: {batch}")
+    with fetch_client(settings) as http:
+        grab = frame_grab(s3_client(settings), http=http)
+        return write_report(rows, fmt, path, grab, title=f"restyle: {batch}")
 
 
 def _ids_or_exit(ledger: Ledger, batch: str) -> list[str]:

@@ -219,6 +219,9 @@ class Settings(BaseSettings):
     media_stall_s: float = Field(default=1800.0, gt=0)  # a cut or stitch not done by then is redone
     archive_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
     allow_private_sources: bool = False
+    output_max_bytes_per_s: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    """An output may hold this many bytes per second of its provider's longest window (5 s:
+    320 MiB; Runway's 30 s: 1.9 GiB); a larger one is refused, never stored."""
     limiter_enabled: bool = True  # false only to measure plain Celery rate_limit (bench/quota.py)
     submit_rate_limit: str | None = None  # Celery's per-worker rate_limit of restyle.submit
     log_format: Literal["json", "text"] = "json"
