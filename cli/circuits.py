@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import redis
 
+from cli.common import shown
 from config.settings import ProviderName, Settings
 from jobs.limits.breaker import describe
 from jobs.limits.breaker_store import Breakers
@@ -32,4 +33,5 @@ def circuit_text(breakers: Breakers | None, provider: ProviderName, key_ids: Seq
     states = [describe(circuit, now) for circuit in found]
     if all(state == "closed" for state in states):
         return "closed"
-    return "; ".join(f"{key}: {state}" for key, state in zip(key_ids, states, strict=True))
+    # The reason quotes the provider's own words: shown as written, never as markup or codes.
+    return shown("; ".join(f"{key}: {state}" for key, state in zip(key_ids, states, strict=True)))
