@@ -88,7 +88,7 @@ def test_the_transport_connects_to_the_checked_address_resolving_once() -> None:
 class _Redirecting(BaseHTTPRequestHandler):
     target = ""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         self.send_response(302)
         self.send_header("Location", self.target)
         self.send_header("Content-Length", "0")
@@ -111,6 +111,8 @@ def redirector() -> Iterator[str]:
 def test_a_redirect_from_a_trusted_origin_to_an_internal_one_is_refused_before_connecting(
     redirector: str,
 ) -> None:
-    with guarded_client(HopPolicy.of(False, [redirector])) as client:
-        with pytest.raises(UnsafeURL, match=r"127\.0\.0\.1:1: plain http"):
-            client.get(f"{redirector}/out.mp4")
+    with (
+        guarded_client(HopPolicy.of(False, [redirector])) as client,
+        pytest.raises(UnsafeURL, match=r"127\.0\.0\.1:1: plain http"),
+    ):
+        client.get(f"{redirector}/out.mp4")
