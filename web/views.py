@@ -44,7 +44,11 @@ def user(request: Request) -> str:
 def _page(request: Request, title: str, body: str, kind: str) -> HTMLResponse:
     who = user(request)
     token = service(request).csrf.token(who)
-    return HTMLResponse(pages.shell(title, body, kind=kind, user=who, csrf=token))
+    # The page holds a CSRF token: no cache, shared or private, may keep it.
+    return HTMLResponse(
+        pages.shell(title, body, kind=kind, user=who, csrf=token),
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def filters_of(request: Request) -> tuple[Filters, int]:
