@@ -5,17 +5,15 @@ Only the container header is read: for a URL that is a few Range requests, not t
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import av
 import httpx
 from pydantic import BaseModel, ConfigDict
 
 from media.errors import ProbeError
 from media.opening import DEFAULT_TIMEOUT_S, MediaSource, Opened, open_media
 
-__all__ = ["ProbeError", "VideoInfo", "not_a_video", "probe"]
+__all__ = ["ProbeError", "VideoInfo", "probe"]
 
 WEBM_CODECS = frozenset({"vp8", "vp9", "av1", "opus", "vorbis"})
 MICROSECONDS = 1_000_000
@@ -112,21 +110,3 @@ def container_name(container: Any) -> str:
         codecs = {stream.codec_context.name for stream in container.streams}
         return "webm" if codecs <= WEBM_CODECS else "mkv"
     return str(names[0])
-
-
-def not_a_video(path: Path) -> str | None:
-    """Why the local file ``path`` is not a playable video, or None when it is one: it must
-    open as a video container (the demuxer allow-list), have a video stream and a length, and
-    decode at least one frame. The archive asks this of every output before storing it."""
-    try:
-        with open_media(path) as opened:
-            describe_video(opened)
-            container = opened.container
-            stream = container.streams.video[0]
-            for _ in container.decode(stream):
-                return None
-    except ProbeError as exc:
-        return exc.reason
-    except av.FFmpegError as exc:
-        return f"does not decode: {exc.strerror or type(exc).__name__}"
-    return "no frame decodes"

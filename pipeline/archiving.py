@@ -8,13 +8,13 @@ from jobs.failures import FailureKind
 from jobs.models import Job
 from jobs.replicas import after_the_fact
 from jobs.states import JobState
-from media.probe import not_a_video
 from pipeline.clips.fanin import after_segment_stored, before_segment_stored
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.refreshing import refresh_or_expire
 from storage.archive import copy_url_to_s3
+from storage.containers import video_problem
 from storage.errors import DeadlinePassed, SourceGone, StorageError, UnsafeOutput
 from storage.object_keys import output_key, parse_s3_uri, segment_output_key
 from storage.objects import StoredObject
@@ -89,7 +89,7 @@ def _copy(ctx: Context, job: Job, bucket: str, key: str, deadline: datetime) -> 
             part_bytes=ctx.settings.archive_part_bytes,
             deadline=deadline,
             now=utcnow,
-            inspect=not_a_video,
+            inspect=video_problem,
             max_bytes=output_cap(ctx, job),
         )
     except UnsafeOutput as exc:
