@@ -12,6 +12,7 @@ from pipeline.resigning import request_to_send
 from storage.errors import SourceGone, SourceUnavailable
 from storage.objects import StoredObject
 from storage.s3 import s3_errors
+from wire.guarded import UnresolvableHost, UnsafeURL, host_of
 
 CHUNK = 1024 * 1024
 
@@ -24,8 +25,9 @@ def source_url(ctx: Context, clip: Clip) -> str:
 def download(ctx: Context, url: str, dest: Path) -> Path:
     """Stream ``url`` into ``dest`` (memory bounded by one chunk).
 
-    Raises `SourceGone` on a 4xx other than 429, `SourceUnavailable` on a 5xx, a 429 or a
-    connection failure (worth retrying).
+    Raises `SourceGone` on a 4xx other than 429 and on a hop the guarded client refuses (a
+    source that passed preflight and now redirects inside: the clip fails naming the host),
+    `SourceUnavailable` on a 5xx, a 429 or a connection failure (worth retrying).
     """
     try:
         with ctx.http.stream("GET", url) as response:
@@ -33,6 +35,12 @@ def download(ctx: Context, url: str, dest: Path) -> Path:
             with dest.open("wb") as handle:
                 for chunk in response.iter_bytes(CHUNK):
                     handle.write(chunk)
+    except UnsafeURL as exc:
+        raise SourceGone(f"reading the source: refused: {exc}") from None
+    except httpx.TooManyRedirects:
+        raise SourceGone(f"reading the source: {host_of(url)}: too many redirects") from None
+    except UnresolvableHost as exc:
+        raise SourceUnavailable(f"reading the source: {exc}") from None
     except httpx.HTTPError as exc:
         raise SourceUnavailable(f"reading the source: {type(exc).__name__}") from exc
     return dest
