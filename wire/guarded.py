@@ -123,9 +123,9 @@ class HopPolicy:
         return cls(allow_private, frozenset(origin(url) for url in trusted_urls if url))
 
 
-def check_hop(url: str, policy: HopPolicy, resolve: Resolver) -> IPAddress | None:
-    """The address to connect to for ``url``, or None to connect as usual (a trusted origin, or
-    private sources allowed); raise `UnsafeURL` when the hop is refused."""
+def check_hop(url: str, policy: HopPolicy, resolve: Resolver) -> list[IPAddress] | None:
+    """The addresses to connect to for ``url`` (all checked), or None to connect as usual (a
+    trusted origin, or private sources allowed); raise `UnsafeURL` when the hop is refused."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = host_of(url)
@@ -145,7 +145,7 @@ def check_hop(url: str, policy: HopPolicy, resolve: Resolver) -> IPAddress | Non
         raise UnsafeURL(f"{host} resolves to a non-public address: {reason}")
     if not addresses:
         raise UnresolvableHost(f"host {parts.hostname!r} does not resolve")
-    return addresses[0]
+    return addresses
 
 
 class GuardedTransport(httpx.BaseTransport):
@@ -163,10 +163,17 @@ class GuardedTransport(httpx.BaseTransport):
         self._inner = inner or httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        pinned = check_hop(str(request.url), self.policy, self._resolve)
-        if pinned is not None:
-            request = pin(request, pinned)
-        return self._inner.handle_request(request)
+        addresses = check_hop(str(request.url), self.policy, self._resolve)
+        if addresses is None:
+            return self._inner.handle_request(request)
+        # Each checked address in turn, as a plain connect would (an IPv6 answer first on a
+        # host without IPv6 routes), but never one that was not checked.
+        for address in addresses[:-1]:
+            try:
+                return self._inner.handle_request(pin(request, address))
+            except httpx.ConnectError:
+                continue
+        return self._inner.handle_request(pin(request, addresses[-1]))
 
     def close(self) -> None:
         self._inner.close()

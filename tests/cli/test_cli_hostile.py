@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from media.samples import make_clip
 from tests.cli.test_cli import cli_env, restyle
 
 __all__ = ["cli_env"]  # the fixture, used by name
+pytestmark = pytest.mark.slow  # a real `restyle submit` subprocess
 
 
 def test_file_names_and_headers_with_terminal_codes_are_printed_as_escapes(

@@ -54,7 +54,7 @@ def test_refused_hops_name_the_host(url: str, refusal: str) -> None:
 
 def test_public_https_is_pinned_and_trusted_origins_connect_as_usual() -> None:
     resolve = resolver({"cdn.example": [PUBLIC], "s3.example.com": [METADATA]})
-    assert check_hop("https://cdn.example/o.mp4?sig=1", STRICT, resolve) == PUBLIC
+    assert check_hop("https://cdn.example/o.mp4?sig=1", STRICT, resolve) == [PUBLIC]
     assert check_hop("http://127.0.0.1:8900/crun/outputs/x.mp4", STRICT, resolve) is None
     assert check_hop("https://s3.example.com/bucket/key", STRICT, resolve) is None
     allowed = HopPolicy.of(True)
@@ -83,6 +83,22 @@ def test_the_transport_connects_to_the_checked_address_resolving_once() -> None:
     (sent,) = seen
     assert sent.url.host == str(PUBLIC) and sent.headers["host"] == "cdn.example"
     assert sent.extensions["sni_hostname"] == "cdn.example"
+
+
+def test_the_next_checked_address_is_tried_when_one_refuses_to_connect() -> None:
+    v6, v4 = ipaddress.ip_address("2606:4700::1111"), ipaddress.ip_address("1.1.1.1")
+    tried: list[str] = []
+
+    def wire(request: httpx.Request) -> httpx.Response:
+        tried.append(request.url.host)
+        if request.url.host == str(v6):
+            raise httpx.ConnectError("no route to host", request=request)
+        return httpx.Response(200, content=b"ok")
+
+    transport = GuardedTransport(HopPolicy(), lambda host: [v6, v4], httpx.MockTransport(wire))
+    with httpx.Client(transport=transport, trust_env=False) as client:
+        assert client.get("https://cdn.example/o.mp4").status_code == 200
+    assert tried == [str(v6), str(v4)]
 
 
 class _Redirecting(BaseHTTPRequestHandler):
