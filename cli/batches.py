@@ -10,7 +10,7 @@ from typing import Annotated, TypedDict
 import typer
 from rich.table import Table
 
-from cli.common import console, fail, redis_client, settings_or_exit
+from cli.common import console, fail, redis_client, settings_or_exit, shown
 from cli.dry_run import print_plan, print_result
 from cli.progress import watch
 from config.redaction import Redactor
@@ -33,6 +33,7 @@ from producer.manifest import ManifestProblems
 from producer.report import build_rows
 from producer.report_html import frame_grab, write_report
 from producer.run import enqueue_plan, plan_source
+from storage.fetching import fetch_client
 from storage.s3 import s3_client
 from workers.factory import outbox
 
@@ -137,7 +138,7 @@ def batches() -> None:
         counts = ledger.batch_counts(name)
         record = records.get(name)
         table.add_row(
-            name,
+            shown(name),
             record.created_at.isoformat(timespec="minutes") if record else "-",
             record.priority.value if record else "-",
             str(sum(counts.values())),
@@ -268,7 +269,7 @@ def retry(
     send = outbox(settings)
     send.jobs([job for job in requeued if not job.awaits_anchor])
     send.clip_steps(clip_steps)
-    console.print(f"requeued {len(requeued)} of {len(jobs)} job(s) in {batch}")
+    console.print(f"requeued {len(requeued)} of {len(jobs)} job(s) in {shown(batch)}")
 
 
 def report(
@@ -281,7 +282,7 @@ def report(
         raise fail(f"--format {fmt!r}: use html, csv or json", 2)
     settings = settings_or_exit()
     path = write_batch_report(settings, batch, fmt, out or Path(f"{batch}-report.{fmt}"))
-    console.print(f"report: {path.resolve()}")
+    console.print(f"report: {shown(path.resolve())}")
 
 
 def write_batch_report(settings: Settings, batch: str, fmt: str, path: Path) -> Path:
@@ -292,7 +293,9 @@ def write_batch_report(settings: Settings, batch: str, fmt: str, path: Path) -> 
     jobs = [job.redacted(scrub) for job in ledger.get_many(_ids_or_exit(ledger, batch))]
     rows = build_rows(jobs, clips.get_many(clips.batch_ids(batch)))
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_report(rows, fmt, path, frame_grab(s3_client(settings)), title=f"restyle: {batch}")
+    with fetch_client(settings) as http:
+        grab = frame_grab(s3_client(settings), http=http)
+        return write_report(rows, fmt, path, grab, title=f"restyle: {batch}")
 
 
 def _ids_or_exit(ledger: Ledger, batch: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cli.common import shown
 from config.redis import RedisUnavailable, probe, redis_client
 from config.settings import ProviderName, Settings
 from jobs.limits.breaker import describe
@@ -30,4 +31,5 @@ def circuit_text(breakers: Breakers | None, provider: ProviderName, key_ids: Seq
     states = [describe(circuit, now) for circuit in found]
     if all(state == "closed" for state in states):
         return "closed"
-    return "; ".join(f"{key}: {state}" for key, state in zip(key_ids, states, strict=True))
+    # The reason quotes the provider's own words: shown as written, never as markup or codes.
+    return shown("; ".join(f"{key}: {state}" for key, state in zip(key_ids, states, strict=True)))

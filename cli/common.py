@@ -5,9 +5,11 @@ from __future__ import annotations
 import redis
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from config import redis as redis_factory
 from config.settings import Settings, SettingsError, load_settings
+from wire.text import visible
 
 console = Console()
 errors = Console(stderr=True)
@@ -33,8 +35,15 @@ def redis_client(settings: Settings) -> redis.Redis[bytes]:
     return redis_factory.redis_client(settings)
 
 
+def shown(text: object) -> str:
+    """Outside text (provider words, file names, manifest headers, batch names) ready for the
+    console: control sequences shown as escapes (`wire.text.visible`), rich markup escaped, so
+    it prints as written and a ``[/x]`` in it is text, not a markup error."""
+    return escape(visible(str(text)))
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``message`` on stderr and return the Exit to raise."""
     # One line however narrow the terminal: a log collector or grep sees the whole cause.
-    errors.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    errors.print(f"[red]error:[/] {shown(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cli.batches import write_batch_report
-from cli.common import console
+from cli.common import console, shown
 from cli.progress import watch
 from config.redis import redis_client
 from config.settings import ProviderName, Settings, settings_from_env
@@ -135,7 +135,7 @@ def _show_clips(settings: Settings, clips: list[Clip], folder: Path) -> None:
     for clip in clips:
         line = f"  {clip.item:<10} {clip.provider.value:<9}"
         if clip.output is None:
-            console.print(f"{line} {clip.state} {clip.failure_message or ''}")
+            console.print(f"{line} {clip.state} {shown(clip.failure_message or '')}")
             continue
         local = folder / f"{clip.item}.mp4"
         s3.download_file(clip.output.bucket, clip.output.key, str(local))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.table import Table
 
-from cli.common import console, errors
+from cli.common import console, errors, shown
 from producer.batch import BatchPlan, EnqueueResult
 from producer.preflight import PlannedJob
 
@@ -18,7 +17,9 @@ def _duration(seconds: float) -> str:
 
 def print_plan(plan: BatchPlan) -> None:
     """Jobs, cost and wall time per provider; then every problem with its row and field."""
-    table = Table("provider", "jobs", "est. cost", "est. wall time", title=f"batch {plan.batch}")
+    table = Table(
+        "provider", "jobs", "est. cost", "est. wall time", title=f"batch {shown(plan.batch)}"
+    )
     for share in plan.summary.providers:
         table.add_row(
             share.provider.value, str(share.jobs), f"${share.cost_usd:.2f}", _duration(share.wall_s)
@@ -30,17 +31,17 @@ def print_plan(plan: BatchPlan) -> None:
         f"[bold]{_duration(plan.summary.wall_s)}",
     )
     console.print(table)
-    console.print(f"outputs: {plan.output_prefix}/{plan.batch}/")
+    console.print(f"outputs: {shown(plan.output_prefix)}/{shown(plan.batch)}/")
     for line in clip_lines(plan):
-        console.print(line, highlight=False)
+        console.print(shown(line), highlight=False)
     if plan.options.budget_usd is not None:
         verdict = "[red]over budget[/]" if plan.over_budget else "within budget"
         console.print(f"budget: ${plan.options.budget_usd:.2f} ({verdict})")
     for warning in plan.warnings:
-        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        errors.print(f"[yellow]warning:[/] {shown(warning)}", highlight=False)
     for problem in plan.problems:
         source = problem.source if problem.source and problem.source != problem.file else ""
-        errors.print(f"[red]{escape(source)}[/] {escape(str(problem))}", highlight=False)
+        errors.print(f"[red]{shown(source)}[/] {shown(problem)}", highlight=False)
 
 
 def clip_lines(plan: BatchPlan) -> list[str]:
@@ -72,9 +73,9 @@ def _clip_line(planned: PlannedJob) -> str:
 def print_result(result: EnqueueResult) -> None:
     """What was queued, what already existed, what was skipped."""
     console.print(
-        f"batch {result.batch}: {len(result.created)} job(s) queued, "
+        f"batch {shown(result.batch)}: {len(result.created)} job(s) queued, "
         f"{len(result.existing)} already there ({len(result.redispatched)} re-sent), "
         f"{len(result.skipped)} row(s) skipped"
         + (f", {len(result.clips)} clip(s) sent to be cut" if result.clips else "")
     )
-    console.print(f"follow it with: restyle status {result.batch} --watch")
+    console.print(f"follow it with: restyle status {shown(result.batch)} --watch")

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.markup import escape
 from rich.table import Table
 
-from cli.common import console, fail, redis_client, settings_or_exit
+from cli.common import console, fail, redis_client, settings_or_exit, shown
 from config.catalogue import provider_spec
 from config.redaction import Redactor
 from config.settings import ProviderName, Settings
@@ -67,7 +66,7 @@ def enqueue(
     ledger = Ledger.from_settings(settings, redis_client(settings))
     if ledger.add([job])[0]:
         sender(settings)([job])
-    console.print(job.id)
+    console.print(shown(job.id))
 
 
 OPTION_OF_FIELD = {"video_url": "VIDEO_URL", "reference_image_url": "--reference-image"}
@@ -104,14 +103,15 @@ def show_job(job_id: Annotated[str, typer.Argument(help="a job id or a clip id")
         return
     job = job.redacted(Redactor.from_settings(settings))
     console.print(
-        f"[bold]{job.id}[/]  {job.batch}/{job.item}  {job.provider}  [bold]{job.state}[/]"
+        f"[bold]{shown(job.id)}[/]  {shown(job.batch)}/{shown(job.item)}  {job.provider}  "
+        f"[bold]{job.state}[/]"
     )
     for label, value in _facts(job):
-        console.print(f"  {label:<12} {escape(value)}")
+        console.print(f"  {label:<12} {shown(value)}", highlight=False)
     table = Table("at", "state", "detail", box=None)
     for event in job.events:
-        # Provider words are text, not markup: "[key:...]" must show as written.
-        table.add_row(event.at.isoformat(timespec="seconds"), event.state, escape(event.detail))
+        # Provider words are text, not markup or terminal codes: shown as written.
+        table.add_row(event.at.isoformat(timespec="seconds"), event.state, shown(event.detail))
     console.print(table)
 
 
@@ -125,7 +125,8 @@ def _clip_route(clip: Clip) -> str:
 def show_clip(clip: Clip, segments: list[Job]) -> None:
     """A clip's state, its segments (one row each) and its history."""
     console.print(
-        f"[bold]{clip.id}[/]  {clip.batch}/{clip.item}  {clip.provider}  [bold]{clip.state}[/]  "
+        f"[bold]{shown(clip.id)}[/]  {shown(clip.batch)}/{shown(clip.item)}  {clip.provider}  "
+        f"[bold]{clip.state}[/]  "
         f"clip of {clip.planned_segments} segments"
     )
     facts = [
@@ -138,16 +139,16 @@ def show_clip(clip: Clip, segments: list[Job]) -> None:
     ]
     for label, value in facts:
         if value:
-            console.print(f"  {label:<12} {value}")
+            console.print(f"  {label:<12} {shown(value)}", highlight=False)
     rows = Table("segment", "job", "state", "seconds", "attempt", "output / failure", box=None)
     for ref, job in zip(clip.segments, segments, strict=False):
         outcome = job.output.uri if job.output else (job.failure_message or "")
-        rows.add_row(f"{ref.index:03d}", job.id, job.state, f"{ref.seconds:.2f}",
-                     str(job.attempt), outcome)  # fmt: skip
+        rows.add_row(f"{ref.index:03d}", shown(job.id), job.state, f"{ref.seconds:.2f}",
+                     str(job.attempt), shown(outcome))  # fmt: skip
     console.print(rows)
     history = Table("at", "state", "detail", box=None)
     for event in clip.events:
-        history.add_row(event.at.isoformat(timespec="seconds"), event.state, event.detail)
+        history.add_row(event.at.isoformat(timespec="seconds"), event.state, shown(event.detail))
     console.print(history)
 
 

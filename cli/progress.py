@@ -10,7 +10,7 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from cli.common import console
+from cli.common import console, shown
 from jobs.budget import Budget
 from jobs.ledger import Ledger
 from jobs.progress import SHOWN_STATES, Snapshot, eta_s
@@ -31,7 +31,7 @@ def render(batch: str, first: Snapshot, last: Snapshot, spent_usd: float = 0.0) 
     remaining = eta_s(first, last)
     summary = Table.grid(padding=(0, 2))
     summary.add_row(
-        f"[bold]{batch}[/]",
+        f"[bold]{shown(batch)}[/]",
         f"{last.finished}/{last.total} finished",
         f"{rate * 60:.1f} jobs/min",
         f"ETA {remaining:.0f}s" if remaining is not None else "ETA -",

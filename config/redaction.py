@@ -7,6 +7,13 @@ and retired, of every provider becomes ``[key:<key_id>]`` (non-secret, so the re
 knows which key a provider echoed); the S3 secret and anything shaped like a bearer token, a
 Runway or segmind key, a URL password or an S3 signature becomes ``[REDACTED]``, whether or
 not it is configured here (a provider may echo a key of another account).
+
+A provider may also quote only part of a key: clipped at the end of its text, or a window of
+it in the middle ("...key_0123456789abcdef01234567 is not..." with both ends cut). The rule:
+**any run of `MIN_FRAGMENT` (8) or more consecutive characters of a known value**, anywhere in
+the text, is replaced by that value's label. Eight characters of a key are 32 bits of it at
+most and are rarely all a reader needs; a shorter run is too likely to be ordinary text (a
+word, a hex id) and is left. The fragment found is the longest run around each match.
 """
 
 from __future__ import annotations
@@ -21,11 +28,8 @@ from config.settings import ProviderName, Settings, key_id
 
 REDACTED = "[REDACTED]"
 MIN_SECRET_LENGTH = 4
-MIN_CUT_LENGTH = 8
-"""The shortest start of a key, left at the end of a clipped text, that is still replaced."""
-ELLIPSIS = "..."
-_TAIL_WORD = re.compile(rf"[A-Za-z0-9_-]{{{MIN_CUT_LENGTH},}}$")
-"""The run of key characters a text ends with: where a clipped key would be."""
+MIN_FRAGMENT = 8
+"""The shortest run of a known value's characters, anywhere in a text, that is replaced."""
 
 _KEEP = r"\1" + REDACTED
 SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -54,31 +58,53 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for value, label in self._known:
             text = text.replace(value, label)
-        text = self._cut_tail(text)
+        text = self._cut_fragments(text)
         for pattern, replacement in SECRET_SHAPES:
             text = pattern.sub(replacement, text)
         return text
 
-    def _cut_tail(self, text: str) -> str:
-        """Replace the start of a key that ends ``text``: a provider text clipped mid-key."""
-        body = text.removesuffix(ELLIPSIS)
-        word = _TAIL_WORD.search(body)
-        if word is None:
+    def _cut_fragments(self, text: str) -> str:
+        """Replace every run of `MIN_FRAGMENT` or more consecutive characters of a known value
+        (a key quoted in part, clipped at either end) by its label."""
+        if not self._grams or len(text) < MIN_FRAGMENT:
             return text
-        for start in range(word.start(), word.end() - MIN_CUT_LENGTH + 1):
-            label = self._starts.get(body[start:])
-            if label is not None:
-                return body[:start] + label + text[len(body) :]
-        return text
+        pieces: list[str] = []
+        done = position = 0
+        while position <= len(text) - MIN_FRAGMENT:
+            run = self._longest_run(text, position)
+            if run is None:
+                position += 1
+                continue
+            end, label = run
+            pieces += [text[done:position], label]
+            done = position = end
+        return "".join(pieces) + text[done:]
+
+    def _longest_run(self, text: str, position: int) -> tuple[int, str] | None:
+        """The end and label of the longest run of a known value starting at ``position``."""
+        best: tuple[int, str] | None = None
+        for value, offset, label in self._grams.get(text[position : position + MIN_FRAGMENT], ()):
+            length = MIN_FRAGMENT
+            while (
+                offset + length < len(value)
+                and position + length < len(text)
+                and text[position + length] == value[offset + length]
+            ):
+                length += 1
+            if best is None or position + length > best[0]:
+                best = (position + length, label)
+        return best
 
     @functools.cached_property
-    def _starts(self) -> dict[str, str]:
-        """Every start of a known value (``MIN_CUT_LENGTH`` or longer) and its label."""
-        return {
-            value[:length]: label
-            for value, label in reversed(self._known)
-            for length in range(MIN_CUT_LENGTH, len(value))
-        }
+    def _grams(self) -> dict[str, list[tuple[str, int, str]]]:
+        """Every `MIN_FRAGMENT`-long window of a known value: the value, where, its label."""
+        grams: dict[str, list[tuple[str, int, str]]] = {}
+        for value, label in self._known:
+            for offset in range(len(value) - MIN_FRAGMENT + 1):
+                grams.setdefault(value[offset : offset + MIN_FRAGMENT], []).append(
+                    (value, offset, label)
+                )
+        return grams
 
     def with_secrets(self, secrets: Iterable[str]) -> Redactor:
         """A redactor that also knows ``secrets`` (each labelled by its key id)."""

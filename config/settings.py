@@ -138,8 +138,13 @@ class WebSettings(BaseModel):
     csrf_secret: SecretStr | None = None
     """Signs the forms' CSRF tokens; a random one per process when unset."""
     callback_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Host names the dashboard answers to besides localhost, 127.0.0.1, [::1] and the public
+    URL's host (``RESTYLE_WEB__ALLOWED_HOSTS=restyle.internal,10.0.1.5``)."""
+    login_failures_per_min: int = Field(default=10, ge=1, le=10_000)
+    """Failed logins one client address may make in a minute before it gets 429s."""
 
-    @field_validator("users", "tokens", mode="before")
+    @field_validator("users", "tokens", "allowed_hosts", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         return _split_keys(value)
@@ -230,6 +235,9 @@ class Settings(BaseSettings):
     media_stall_s: float = Field(default=1800.0, gt=0)  # a cut or stitch not done by then is redone
     archive_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
     allow_private_sources: bool = False
+    output_max_bytes_per_s: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    """An output may hold this many bytes per second of its provider's longest window (5 s:
+    320 MiB; Runway's 30 s: 1.9 GiB); a larger one is refused, never stored."""
     limiter_enabled: bool = True  # false only to measure plain Celery rate_limit (bench/quota.py)
     submit_rate_limit: str | None = None  # Celery's per-worker rate_limit of restyle.submit
     log_format: Literal["json", "text"] = "json"

@@ -20,3 +20,5 @@ class FailureKind(StrEnum):
     BUDGET = "budget"
     CANCELLED = "cancelled"
     STORAGE = "storage"
+    UNSAFE_OUTPUT = "unsafe_output"
+    """The output URL pointed inside the network, or its bytes were not a video (or too many)."""

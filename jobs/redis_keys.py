@@ -67,13 +67,9 @@ def watch() -> str:
 
 
 def callback(job_id: str) -> str:
-    """Hash of a job's crun callback: ``h`` the SHA-256 of its token's secret (never the token)."""
+    """Hash of a job's crun callback: ``h`` the SHA-256 of its token's secret (never the token),
+    and one ``s:<digest>`` field per distinct (task id, status) it was called back with."""
     return f"{PREFIX}callback:{job_id}"
-
-
-def callback_seen(job_id: str, digest: str) -> str:
-    """String set once per distinct callback body of a job, so that repeats change nothing."""
-    return f"{PREFIX}callback-seen:{job_id}:{digest}"
 
 
 def poll_detection(provider: str) -> str:

@@ -22,6 +22,7 @@ import httpx
 
 from media.errors import ProbeError
 from wire.answers import is_temporary_status, redact_url
+from wire.guarded import UnresolvableHost, UnsafeURL
 
 BLOCK_BYTES = 256 * 1024
 CACHE_BLOCKS = 16
@@ -115,6 +116,12 @@ def http_errors(where: str) -> Iterator[None]:
     """Turn httpx's exceptions raised in the block into `ProbeError`."""
     try:
         yield
+    except UnsafeURL as exc:
+        raise ProbeError(where, f"refused: {exc}") from None
+    except UnresolvableHost as exc:
+        raise ProbeError(where, str(exc), temporary=True) from None
+    except httpx.TooManyRedirects:
+        raise ProbeError(where, "too many redirects") from None
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         raise ProbeError(where, "not a URL restyle can fetch") from exc
     except httpx.TransportError as exc:

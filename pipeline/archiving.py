@@ -14,7 +14,8 @@ from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.refreshing import refresh_or_expire
 from storage.archive import copy_url_to_s3
-from storage.errors import DeadlinePassed, SourceGone, StorageError
+from storage.containers import video_problem
+from storage.errors import DeadlinePassed, SourceGone, StorageError, UnsafeOutput
 from storage.object_keys import output_key, parse_s3_uri, segment_output_key
 from storage.objects import StoredObject
 
@@ -54,6 +55,13 @@ def output_location(ctx: Context, job: Job) -> tuple[str, str]:
     return bucket, output_key(prefix, job.batch, job.item)
 
 
+def output_cap(ctx: Context, job: Job) -> int:
+    """The most bytes ``job``'s output may hold: a per-second allowance over its provider's
+    longest window."""
+    window_s = ctx.spec(job.provider).window.max_seconds
+    return int(ctx.settings.output_max_bytes_per_s * max(window_s, 1.0))
+
+
 def _deadline(job: Job) -> datetime:
     if job.expires_at is not None:
         return job.expires_at
@@ -81,7 +89,12 @@ def _copy(ctx: Context, job: Job, bucket: str, key: str, deadline: datetime) -> 
             part_bytes=ctx.settings.archive_part_bytes,
             deadline=deadline,
             now=utcnow,
+            inspect=video_problem,
+            max_bytes=output_cap(ctx, job),
         )
+    except UnsafeOutput as exc:
+        fail_job(ctx, job, utcnow(), FailureKind.UNSAFE_OUTPUT, exc.message)
+        return Done("the output was refused")
     except (SourceGone, DeadlinePassed) as exc:
         return refresh_or_expire(ctx, job, utcnow(), str(exc))
     except StorageError as exc:

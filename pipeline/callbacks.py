@@ -5,7 +5,15 @@ SHA-256 of the secret is kept (``restyle:callback:{job_id}``), compared in const
 callback is never taken as the result: it makes restyle poll the job at once (one more GET of
 TaskInfo, whose answer is what counts), and polling stays as the backstop, at wider intervals.
 A job still in SUBMITTING without a remote id (its POST's answer was lost) gets the remote id
-the callback announces, so the job is not lost with its paid remote job.
+the callback announces, so the job is not lost with its paid remote job, but only once crun
+itself says so: the task is looked up with the job's own key (another key's task is unknown
+there) and must have been created with this job's callback URL and current token
+(`task_is_ours`); a forged callback naming any other task is refused.
+
+A token dies with its job: once the job has ended, its callback hash is deleted and every
+callback is a 404. Repeats are dropped by (task id, status), not by the body's bytes, and a job
+keeps at most `MAX_SEEN` of them, in the same hash as its token, so a flood of altered bodies
+neither wakes a poll each nor adds a Redis key each.
 """
 
 from __future__ import annotations
@@ -30,13 +38,16 @@ from jobs.models import Job
 from jobs.states import JobState
 from providers.adapter import ProviderAdapter
 from providers.crun import CrunAdapter
+from providers.errors import ProviderFailure
 
 if TYPE_CHECKING:
     from pipeline.context import Context
 
 CALLBACK_PATH = "/callbacks/crun/"
 SECRET_BYTES = 24
-SEEN_TTL_S = 24 * 3600
+MAX_SEEN = 16
+"""Distinct (task id, status) callbacks a job takes; more are ignored (crun sends one or two)."""
+SEEN_PREFIX = "s:"
 _TOKEN = re.compile(r"^([0-9a-f]{24})\.([A-Za-z0-9_-]{20,64})$")
 
 
@@ -76,10 +87,26 @@ def job_of_token(client: redis.Redis[bytes], token: str) -> str | None:
     return job_id if matches and stored is not None else None
 
 
-def first_seen(client: redis.Redis[bytes], job_id: str, body: bytes) -> bool:
-    """True the first time this exact body arrives for ``job_id``; False for a repeat."""
-    digest = hashlib.sha256(body).hexdigest()[:32]
-    return bool(client.set(redis_keys.callback_seen(job_id, digest), b"1", nx=True, ex=SEEN_TTL_S))
+_SEEN = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[2]) then return -2 end
+return redis.call('HSETNX', KEYS[1], ARGV[1], '1')
+"""
+
+
+def first_seen(client: redis.Redis[bytes], job_id: str, task_id: str, status: str) -> bool:
+    """True the first time ``(task_id, status)`` is called back for ``job_id``; False for a
+    repeat, once the job has `MAX_SEEN` of them, or when its token is gone. Kept as fields of
+    the token's own hash: no key per callback, and they go when the token goes."""
+    digest = hashlib.sha256(f"{task_id}\n{status}".encode()).hexdigest()[:32]
+    script = client.register_script(_SEEN)
+    answer = script(keys=[redis_keys.callback(job_id)], args=[SEEN_PREFIX + digest, MAX_SEEN])
+    return int(answer) == 1
+
+
+def forget(client: redis.Redis[bytes], job_id: str) -> None:
+    """Kill ``job_id``'s token (and its seen callbacks): the job has ended."""
+    client.delete(redis_keys.callback(job_id))
 
 
 def has_callback(client: redis.Redis[bytes], job: Job) -> bool:
@@ -95,18 +122,26 @@ class Received:
     detail: str
 
 
+Verify = Callable[[Job, str], str | None]
+"""Why ``remote_id`` is not a task this job created (`task_is_ours`), or None when it is."""
+
+
 def receive(
     ledger: Ledger,
     job_id: str,
     remote_id: str | None,
     now: datetime,
     wake_poll: Callable[[str], None],
+    verify: Verify,
 ) -> Received:
     """Act on a verified callback for ``job_id`` announcing ``remote_id`` (None: unreadable)."""
     job = ledger.get(job_id)
     if job is None:
         return Received("ignored", "no such job")
     if job.state in ADOPTABLE and job.remote_id is None and remote_id:
+        refused = verify(job, remote_id)
+        if refused is not None:
+            return Received("refused", refused)
         return _adopt(ledger, job, remote_id, now, wake_poll)
     if job.state is not JobState.SUBMITTED:
         return Received("ignored", f"job is {job.state}")
@@ -140,6 +175,36 @@ def _adopt(
         return Received("ignored", "job moved")
     wake_poll(job.id)
     return Received("recorded", f"remote id {remote_id}")
+
+
+def token_of(url: str) -> str:
+    """The token a callback URL carries ("" when it is none of ours)."""
+    _, found, token = url.partition(CALLBACK_PATH)
+    return token if found else ""
+
+
+def owner_of_task(callback_url: str, owner_of_token: Callable[[str], str | None]) -> str | None:
+    """The job a task belongs to, by the callback URL it was created with: only the job whose
+    current token it carries (the secret went to crun in that job's submission only). Pure."""
+    token = token_of(callback_url)
+    return owner_of_token(token) if token else None
+
+
+def task_is_ours(ctx: Context, job: Job, remote_id: str) -> str | None:
+    """Why crun's task ``remote_id`` may not be adopted by ``job``, or None when it may: it must
+    be known to the job's own key and have been created with the job's callback URL."""
+    if job.key_id is None:
+        return "the job has no key to look the task up with"
+    adapter = ctx.adapter(job.provider, job.key_id)
+    if not isinstance(adapter, CrunAdapter):
+        return "only crun tasks are adopted"
+    try:
+        created_with = adapter.task_callback_url(remote_id)
+    except ProviderFailure as exc:
+        return f"task {remote_id} could not be confirmed with the job's key: {exc}"
+    if owner_of_task(created_with, lambda token: job_of_token(ctx.redis, token)) != job.id:
+        return f"task {remote_id} was not created by this job"
+    return None
 
 
 def with_callback(ctx: Context, job: Job, adapter: ProviderAdapter) -> ProviderAdapter:

@@ -24,6 +24,7 @@ from jobs.limits.tiers import KeyTier, TierStore
 from jobs.timing import TimingPolicy
 from providers.adapter import ProviderAdapter
 from providers.registry import AdapterPool
+from storage.fetching import fetch_client
 from storage.s3 import ensure_bucket, s3_client
 
 if TYPE_CHECKING:
@@ -85,7 +86,8 @@ class Context:
             budget=Budget(client),
             breakers=Breakers(client, breaker_policy(settings)),
             s3=s3_client(settings),
-            http=httpx.Client(timeout=timeout, follow_redirects=True),
+            # Every outside URL (outputs, sources, frames) is fetched through the guarded client.
+            http=fetch_client(settings, timeout),
             adapters=AdapterPool(settings),
             timing=TimingPolicy(poll_cap_s=settings.poll_max_interval_s),
             clips=ClipStore(client, record_ttl_s=settings.job_record_ttl_s),

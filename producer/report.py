@@ -170,8 +170,21 @@ def write_json(rows: Sequence[ReportRow], path: Path) -> Path:
     return path
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as a formula at the start of a cell (CSV injection)."""
+
+
+def csv_cell(value: object) -> object:
+    """``value`` for a CSV cell: text that a spreadsheet would run as a formula (a provider's
+    message, an item name from a manifest) gets a leading ``'``, so it is shown, not run."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_csv(rows: Sequence[ReportRow], path: Path) -> Path:
-    """One line per job, one column per `ReportRow` field (empty for None)."""
+    """One line per job, one column per `ReportRow` field (empty for None); text cells that
+    would start a formula are quoted (`csv_cell`)."""
     columns = list(ReportRow.model_fields)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
@@ -179,6 +192,6 @@ def write_csv(rows: Sequence[ReportRow], path: Path) -> Path:
         for row in rows:
             values = row.model_dump(mode="json")
             writer.writerow(
-                {name: "" if values[name] is None else values[name] for name in columns}
+                {name: "" if values[name] is None else csv_cell(values[name]) for name in columns}
             )
     return path

@@ -24,6 +24,7 @@ from storage.object_keys import parse_s3_uri
 from storage.presign import presign_get
 
 if TYPE_CHECKING:
+    import httpx
     from mypy_boto3_s3 import S3Client
 
 FrameGrab = Callable[[str, float], bytes]
@@ -46,8 +47,11 @@ class Frames:
 CLIP_FRAMES = (("start", 0.0), ("middle", 0.5), ("end", 1.0))
 
 
-def frame_grab(s3: S3Client | None, max_width: int = 480) -> FrameGrab:
-    """A `FrameGrab` that presigns ``s3://`` URIs and takes frames with `media.frames`."""
+def frame_grab(
+    s3: S3Client | None, max_width: int = 480, http: httpx.Client | None = None
+) -> FrameGrab:
+    """A `FrameGrab` that presigns ``s3://`` URIs and takes frames with `media.frames`, through
+    ``http`` (the guarded client of `storage.fetching`, which the web and the CLI pass)."""
     from media.frames import frame_png
 
     def grab(location: str, at_s: float) -> bytes:
@@ -56,7 +60,7 @@ def frame_grab(s3: S3Client | None, max_width: int = 480) -> FrameGrab:
                 raise ValueError("S3 is not configured")
             bucket, key = parse_s3_uri(location)
             location = presign_get(s3, bucket, key, FRAME_TTL_S)
-        return frame_png(location, at_s, max_width)
+        return frame_png(location, at_s, max_width, http=http)
 
     return grab
 

@@ -7,72 +7,46 @@ unless ``allow_private_sources`` is set (the demo and the tests do, for their lo
 Plain ``http://`` is refused on the same switch: the providers fetch sources over HTTPS only.
 
 The decision is pure (`classify`, `check_url`) over addresses given by a resolver; the default
-resolver is `socket.getaddrinfo`. `guarded_client` applies the same check to every request the
-probe sends, redirects included, so a public URL cannot bounce the probe inside. The client
-resolves the host again when it connects, so a DNS answer that changes in between (rebinding)
-is not covered; a network egress policy is the cure there.
+resolver is `socket.getaddrinfo`. `guarded_client` is `wire.guarded`'s client, the one every
+fetch of restyle goes through: it applies the same check to every request the probe sends,
+redirects included, and connects to the address it checked (no DNS rebinding in between).
 """
 
 from __future__ import annotations
 
 import functools
-import ipaddress
-import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import httpx
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Resolver = Callable[[str], list[IPAddress]]
-DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-class UnsafeSource(Exception):
-    """A URL restyle refuses to fetch or to hand to a provider; the message says why."""
-
-
-class UnreachableSource(Exception):
-    """A URL whose host does not resolve."""
-
-
-_CHECKS: tuple[tuple[str, Callable[[IPAddress], bool]], ...] = (
-    ("loopback", lambda ip: ip.is_loopback),
-    ("link-local", lambda ip: ip.is_link_local),
-    ("multicast", lambda ip: ip.is_multicast),
-    ("unspecified", lambda ip: ip.is_unspecified),
-    ("private", lambda ip: ip.is_private),
-    ("reserved", lambda ip: ip.is_reserved),
-    ("not globally routable", lambda ip: not ip.is_global),
+from wire.guarded import (
+    HopPolicy,
+    IPAddress,
+    Resolver,
+    addresses_of,
+    classify,
+    classify_address,
+    origin,
+    resolve_host,
 )
+from wire.guarded import UnresolvableHost as UnreachableSource
+from wire.guarded import UnsafeURL as UnsafeSource
+from wire.guarded import guarded_client as _guarded_client
 
-
-def classify_address(address: IPAddress) -> str | None:
-    """Why ``address`` is off limits ("loopback", "private", ...), or None when it is public."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    for reason, test in _CHECKS:
-        if test(address):
-            return reason
-    return None
-
-
-def classify(addresses: Iterable[IPAddress]) -> str | None:
-    """The first reason any of ``addresses`` is off limits, or None when all are public."""
-    for address in addresses:
-        reason = classify_address(address)
-        if reason is not None:
-            return f"{address} is {reason}"
-    return None
-
-
-def resolve_host(host: str) -> list[IPAddress]:
-    """Every address ``host`` resolves to; `UnreachableSource` when it does not resolve."""
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise UnreachableSource(f"host {host!r} does not resolve") from exc
-    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+__all__ = [
+    "IPAddress",
+    "Resolver",
+    "UnreachableSource",
+    "UnsafeSource",
+    "cached",
+    "check_url",
+    "classify",
+    "classify_address",
+    "guarded_client",
+    "origin",
+    "resolve_host",
+]
 
 
 def check_url(url: str, allow_private: bool, resolve: Resolver = resolve_host) -> None:
@@ -87,29 +61,14 @@ def check_url(url: str, allow_private: bool, resolve: Resolver = resolve_host) -
         raise UnsafeSource("the URL has no host")
     if allow_private:
         return
-    reason = classify(_addresses(parts.hostname, resolve))
+    reason = classify(addresses_of(parts.hostname, resolve))
     if reason is not None:
         raise UnsafeSource(f"{parts.hostname} resolves to a non-public address: {reason}")
-
-
-def _addresses(host: str, resolve: Resolver) -> list[IPAddress]:
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        return resolve(host)
 
 
 def cached(resolve: Resolver, size: int = 1024) -> Resolver:
     """``resolve`` remembering its answers (one batch asks about the same hosts many times)."""
     return functools.lru_cache(maxsize=size)(resolve)
-
-
-def origin(url: str) -> tuple[str, str, int]:
-    """``(scheme, host, port)`` of ``url``, the port filled in from the scheme when absent."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or DEFAULT_PORTS.get(scheme, 0)
-    return scheme, (parts.hostname or "").lower(), port
 
 
 def guarded_client(
@@ -118,16 +77,7 @@ def guarded_client(
     timeout_s: float = 30.0,
     resolve: Resolver = resolve_host,
 ) -> httpx.Client:
-    """An httpx client that raises `UnsafeSource` before any request `check_url` refuses.
-
-    ``trusted_origins`` (the configured S3 endpoint's URL) are exempt: presigned URLs point
-    there. Only the exact scheme, host and port are: a redirect to another port of the same
-    host (an internal MinIO beside the public one) is checked like any URL.
-    """
-    trusted = frozenset(origin(url) for url in trusted_origins)
-
-    def guard(request: httpx.Request) -> None:
-        if origin(str(request.url)) not in trusted:
-            check_url(str(request.url), allow_private, resolve)
-
-    return httpx.Client(timeout=timeout_s, follow_redirects=True, event_hooks={"request": [guard]})
+    """`wire.guarded.guarded_client` for preflight: ``trusted_origins`` (the configured S3
+    endpoint's URL) are exempt, at their exact scheme, host and port only."""
+    policy = HopPolicy.of(allow_private, trusted_origins)
+    return _guarded_client(policy, timeout=timeout_s, resolve=resolve)

@@ -51,10 +51,18 @@ class _Result(BaseModel):
     media_urls: list[str] | None = None
 
 
+class _Param(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    callback_url: str | None = None
+
+
 class _Task(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     task_id: str = Field(min_length=1)
+    param: _Param | None = None
+    """What the task was created with: its ``callback_url`` names the job that created it."""
     status: Literal["pending", "running", "success", "failed"] | None = None
     result: _Result | None = None
     complete_at: int | None = Field(default=None, ge=0, le=MAX_UNIX_S)
@@ -100,6 +108,14 @@ def parse_poll(
 ) -> RemoteStatus:
     """A TaskInfo envelope -> `RemoteStatus`."""
     return task_status(_open(status, headers, body, now), spec, now)
+
+
+def parse_task_callback_url(
+    status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
+) -> str:
+    """A TaskInfo envelope -> the ``callback_url`` the task was created with ("" for none)."""
+    task = _open(status, headers, body, now)
+    return (task.param.callback_url if task.param else None) or ""
 
 
 def parse_callback_body(
@@ -182,6 +198,13 @@ class CrunAdapter(ProviderAdapter):
     def poll(self, remote_id: str, *, submitted_at: datetime | None = None) -> RemoteStatus:
         """GET TaskInfo?task_id=..."""
         return self.exchange(parse_poll, "GET", INFO_PATH, params={"task_id": remote_id})
+
+    def task_callback_url(self, remote_id: str) -> str:
+        """The callback URL task ``remote_id`` of this key was created with ("" for none);
+        raises the `ProviderFailure` tree (`NotFound`-like failures for another key's task)."""
+        return self.exchange(
+            parse_task_callback_url, "GET", INFO_PATH, params={"task_id": remote_id}
+        )
 
     def parse_callback(self, body: dict[str, Any]) -> tuple[str, RemoteStatus]:
         """The task id and status of a callback body (its message scrubbed of keys).

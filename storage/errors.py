@@ -9,7 +9,9 @@
     ├── IncompleteDownload       fewer (or more) bytes than Content-Length, or none: retry
     ├── SourceGone               the output URL answered any other 4xx (404/410, or 401/403
     │                            from an expired signed URL): the job ends EXPIRED
-    └── DeadlinePassed           the copy cannot finish before the output expires: EXPIRED
+    ├── DeadlinePassed           the copy cannot finish before the output expires: EXPIRED
+    └── UnsafeOutput             the output URL points inside the network, is larger than the
+                                 cap, or is not a video: the job ends FAILED, naming the host
 
 Messages name URLs without their query string (signatures and tokens live there) and never
 carry credentials.
@@ -55,5 +57,12 @@ class SourceGone(StorageError):
 
 class DeadlinePassed(StorageError):
     """The copy cannot finish before the output expires."""
+
+    retryable = False
+
+
+class UnsafeOutput(StorageError):
+    """The output was refused: its URL (or a redirect) points where restyle never fetches, it
+    is larger than the cap, or its bytes are not a video. The message names the host."""
 
     retryable = False

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,7 @@ from pipeline.requeueing import RETRYABLE_ENDS, requeue
 from providers.errors import InvalidRequest
 from providers.registry import validate_request
 from web.csrf import FIELD, same_origin
+from web.guards import safe_back
 from web.service import Service
 from web.views import job_or_404, service, user
 
@@ -127,7 +128,7 @@ def _rerun(svc: Service, job_id: str, prompt: str) -> str:
 
 async def _run(request: Request, work: Any, *args: Any) -> Response:
     fields = await _checked_form(request)
-    back = urlsplit(request.headers.get("referer", "")).path or "/"
+    back = safe_back(request.headers.get("referer"), request.headers.get("host"))
     extra = [fields.get("prompt", "")] if work is _rerun else []
     svc = service(request)
     try:

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +20,7 @@ from config.settings import Settings
 from web import actions, api, events, views
 from web.auth import AuthMiddleware, Credentials
 from web.callbacks import crun_callback
+from web.guards import LoginThrottle, allowed_hosts, host_allowed
 from web.metrics import JobCollector, exposition
 from web.service import Dispatch, Service, WakePoll
 
@@ -79,6 +80,25 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class HostGuard:
+    """400 for a request whose Host header is not one of ours (DNS rebinding), but /healthz."""
+
+    def __init__(self, app: ASGIApp, hosts: frozenset[str]) -> None:
+        self.app = app
+        self.hosts = hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and scope["path"] != "/healthz":
+            host = HTTPConnection(scope).headers.get("host")
+            if not host_allowed(host, self.hosts):
+                answer = PlainTextResponse(
+                    "unknown host: add it to RESTYLE_WEB__ALLOWED_HOSTS", status_code=400
+                )
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_web_app(
     settings: Settings, dispatch: Dispatch | None = None, wake_poll: WakePoll | None = None
 ) -> Starlette:
@@ -117,7 +137,14 @@ def create_web_app(
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
-            Middleware(AuthMiddleware, credentials=credentials),
+            Middleware(
+                HostGuard, hosts=allowed_hosts(settings.web.allowed_hosts, settings.public_url)
+            ),
+            Middleware(
+                AuthMiddleware,
+                credentials=credentials,
+                throttle=LoginThrottle(limit=settings.web.login_failures_per_min),
+            ),
         ],
         exception_handlers={redis.RedisError: redis_down},
     )

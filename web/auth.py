@@ -2,7 +2,9 @@
 
 Every route but ``/healthz`` and the crun callbacks (which carry their own per-job token)
 answers 401 without valid credentials. Comparisons take constant time; the credentials are
-never echoed.
+never echoed. The example passwords of ``.env.example`` are refused at start. Each failed login
+is logged (the user name as shown text, never the password) and counted per client address: past
+``login_failures_per_min`` in a minute the client gets 429 with Retry-After (`LoginThrottle`).
 """
 
 from __future__ import annotations
@@ -10,16 +12,22 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
+import time
 
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from config.placeholders import is_placeholder, placeholder_message
 from config.settings import WebSettings
 from pipeline.callbacks import CALLBACK_PATH
+from web.guards import LoginThrottle
+from wire.text import visible
 
 OPEN_PATHS = frozenset({"/healthz"})
 ANONYMOUS = "anonymous"
+log = logging.getLogger("restyle.web.auth")
 
 
 class WebConfigError(Exception):
@@ -34,6 +42,10 @@ class Credentials:
         self.users = {user.encode(): password.encode() for user, _, password in pairs}
         self.tokens = [token.get_secret_value().encode() for token in web.tokens]
         self.open = web.no_auth
+        if any(is_placeholder(password.decode()) for password in self.users.values()):
+            raise WebConfigError(placeholder_message("RESTYLE_WEB__USERS"))
+        if any(is_placeholder(token.decode()) for token in self.tokens):
+            raise WebConfigError(placeholder_message("RESTYLE_WEB__TOKENS"))
         if not (self.users or self.tokens or self.open):
             raise WebConfigError(
                 "refusing to start without authentication: set RESTYLE_WEB__USERS=user:password "
@@ -81,15 +93,34 @@ def is_open_path(path: str) -> bool:
 class AuthMiddleware:
     """401 with a Basic challenge unless the request carries valid credentials."""
 
-    def __init__(self, app: ASGIApp, credentials: Credentials) -> None:
+    def __init__(
+        self, app: ASGIApp, credentials: Credentials, throttle: LoginThrottle | None = None
+    ) -> None:
         self.app = app
         self.credentials = credentials
+        self.throttle = throttle or LoginThrottle()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or is_open_path(scope["path"]):
             await self.app(scope, receive, send)
             return
-        user = self.credentials.check(HTTPConnection(scope).headers.get("authorization"))
+        connection = HTTPConnection(scope)
+        header = connection.headers.get("authorization")
+        client = connection.client.host if connection.client else "?"
+        now = time.monotonic()
+        wait = self.throttle.retry_after(client, now) if header else None
+        if wait is not None:
+            answer = PlainTextResponse(
+                "too many failed logins; try again later",
+                status_code=429,
+                headers={"Retry-After": str(int(wait) + 1)},
+            )
+            await answer(scope, receive, send)
+            return
+        user = self.credentials.check(header)
+        if user is None and header:
+            self.throttle.failed(client, now)
+            log.warning("web login failed: %s from %s", who_tried(header), client)
         if user is None:
             answer = PlainTextResponse(
                 "authentication required",
@@ -100,3 +131,16 @@ class AuthMiddleware:
             return
         scope.setdefault("state", {})["user"] = user
         await self.app(scope, receive, send)
+
+
+def who_tried(header: str) -> str:
+    """A failed ``Authorization`` header in words for the log: the basic user's name (shown as
+    text, at most 64 characters), or the scheme; never a password or a token."""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return f"a {visible(scheme[:16].lower())} credential"
+    try:
+        user = base64.b64decode(value.strip(), validate=True).partition(b":")[0]
+    except (binascii.Error, ValueError):
+        return "an unreadable basic credential"
+    return f"user {visible(user.decode(errors='replace')[:64])!r}"

@@ -1,7 +1,10 @@
 """``POST /callbacks/crun/{token}``: verify the job's token, drop repeats, wake the job.
 
-A wrong token is a 404 whatever the body; the body is read up to the size limit only, and is
-used for nothing but the remote id it names (the poll it triggers is what counts).
+A wrong token, or the token of a job that has ended, is a 404 whatever the body; the body is
+read up to the size limit only (413), refused when it nests deeper than `MAX_DEPTH` or is not a
+readable callback (400), and used for nothing but the task id and status it names: the poll it
+triggers is what counts, and a task is adopted only once crun confirms it is this job's
+(`pipeline.callbacks.task_is_ours`).
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from config.catalogue import provider_spec
 from config.settings import ProviderName
-from pipeline.callbacks import Received, first_seen, job_of_token, receive
+from pipeline.callbacks import Received, first_seen, forget, job_of_token, receive, task_is_ours
 from providers.crun import parse_callback_body
 from providers.errors import ProviderFailure
 from web.metrics import CALLBACKS
 from web.service import Service
 from web.views import service
+
+MAX_DEPTH = 32
+"""crun's callback is the TaskInfo ``data`` object, four levels deep; deeper is not crun."""
 
 
 class TooLarge(Exception):
@@ -41,28 +47,69 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def remote_id_of(svc: Service, body: bytes) -> str | None:
-    """The task id a crun callback names, or None when the body cannot be read."""
+def nesting_depth(body: bytes) -> int:
+    """How deep the JSON arrays and objects of ``body`` nest (strings skipped), without parsing
+    it, so that a 20,000-deep body never reaches the recursive parser. Pure."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def task_of(svc: Service, body: bytes) -> tuple[str, str] | None:
+    """The task id and status a crun callback names, or None when the body cannot be read."""
+    if nesting_depth(body) > MAX_DEPTH:
+        return None
     try:
         data: Any = json.loads(body)
         spec = provider_spec(ProviderName.CRUN, svc.settings)
-        task_id, _ = parse_callback_body(data, spec=spec, now=datetime.now(UTC))
-    except (ValueError, TypeError, ProviderFailure):
+        task_id, status = parse_callback_body(data, spec=spec, now=datetime.now(UTC))
+    except (ValueError, TypeError, RecursionError, ProviderFailure):
         return None
-    return task_id
+    return task_id, status.state.value
 
 
 def _handle(svc: Service, token: str, body: bytes) -> Received | None:
     job_id = job_of_token(svc.redis, token)
     if job_id is None:
         return None
-    if not first_seen(svc.redis, job_id, body):
+    job = svc.ledger.get(job_id)
+    if job is None or job.state.terminal:
+        forget(svc.redis, job_id)  # the token dies with its job
+        return None
+    task = task_of(svc, body)
+    if task is None:
+        return Received("unreadable", "not a crun callback")
+    if not first_seen(svc.redis, job_id, *task):
         return Received("duplicate", "already received")
-    return receive(svc.ledger, job_id, remote_id_of(svc, body), datetime.now(UTC), svc.poll_now)
+    ctx = svc.context()
+    return receive(
+        svc.ledger,
+        job_id,
+        task[0],
+        datetime.now(UTC),
+        svc.poll_now,
+        lambda job, remote_id: task_is_ours(ctx, job, remote_id),
+    )
 
 
 async def crun_callback(request: Request) -> Response:
-    """Receive one crun callback: 404 for a wrong token, 413 past the size limit."""
+    """Receive one crun callback: 404 for a wrong or dead token, 413 past the size limit, 400
+    for a body that is no crun callback."""
     svc = service(request)
     try:
         body = await _body(request, svc.settings.web.callback_body_bytes)
@@ -74,4 +121,6 @@ async def crun_callback(request: Request) -> Response:
         CALLBACKS.labels("unknown_token").inc()
         return PlainTextResponse("not found", status_code=404)
     CALLBACKS.labels(received.outcome).inc()
+    if received.outcome == "unreadable":
+        return PlainTextResponse("not a crun callback", status_code=400)
     return JSONResponse({"outcome": received.outcome})

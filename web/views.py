@@ -16,8 +16,11 @@ from jobs.limits.limiter_state import KeyLimits, LimiterState
 from jobs.models import Job
 from producer.report import build_row
 from producer.report_html import frame_grab, frame_time
+from storage.content import is_checked_video
+from storage.errors import StorageError
 from storage.object_keys import parse_s3_uri
 from storage.presign import presign_get
+from storage.s3 import s3_errors
 from web import pages
 from web.index import Filters, paginate
 from web.service import Service
@@ -41,7 +44,11 @@ def user(request: Request) -> str:
 def _page(request: Request, title: str, body: str, kind: str) -> HTMLResponse:
     who = user(request)
     token = service(request).csrf.token(who)
-    return HTMLResponse(pages.shell(title, body, kind=kind, user=who, csrf=token))
+    # The page holds a CSRF token: no cache, shared or private, may keep it.
+    return HTMLResponse(
+        pages.shell(title, body, kind=kind, user=who, csrf=token),
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def filters_of(request: Request) -> tuple[Filters, int]:
@@ -129,7 +136,8 @@ def _frame(svc: Service, job_id: str, which: str) -> bytes:
     if location is None:
         raise HTTPException(404, "no output yet")
     key = (job.id, which, location, row.sha256 or "")
-    return svc.frame(key, lambda: frame_grab(svc.s3)(location, frame_time(row)))
+    grab = frame_grab(svc.s3, http=svc.context().http)
+    return svc.frame(key, lambda: grab(location, frame_time(row)))
 
 
 async def frame(request: Request) -> Response:
@@ -152,6 +160,15 @@ def _video_url(svc: Service, job_id: str) -> str:
     if job.output is None:
         raise HTTPException(404, "no stored output")
     bucket, key = parse_s3_uri(job.output.uri)
+    # Only an object restyle stored as a checked video is served: never whatever a hostile
+    # output URL answered with, even if such an object was stored before the check existed.
+    try:
+        with s3_errors(f"head s3://{bucket}/{key}"):
+            head = svc.s3.head_object(Bucket=bucket, Key=key)
+    except StorageError:
+        raise HTTPException(404, "the stored output cannot be read") from None
+    if not is_checked_video(head.get("ContentType", ""), head.get("Metadata", {})):
+        raise HTTPException(404, "the stored output is not a checked video")
     return presign_get(svc.s3, bucket, key, VIDEO_TTL_S)
 
 

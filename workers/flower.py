@@ -30,6 +30,8 @@ from typing import Any, NoReturn
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.placeholders import is_placeholder, placeholder_message
+
 CREDENTIAL = re.compile(r"^[^:,\s]+:[^,\s]+$")
 EXIT_USAGE = 2
 STOP_GRACE_S = 5.0
@@ -143,6 +145,11 @@ def main() -> None:
 
 
 def _require_auth(options: FlowerOptions) -> None:
+    if options.basic_auth is not None and any(
+        is_placeholder(pair.partition(":")[2])
+        for pair in options.basic_auth.get_secret_value().split(",")
+    ):
+        raise FlowerConfigError(placeholder_message("RESTYLE_FLOWER_BASIC_AUTH"))
     if options.basic_auth is None and not options.no_auth:
         raise FlowerConfigError(
             "refusing to start without authentication: set RESTYLE_FLOWER_BASIC_AUTH="

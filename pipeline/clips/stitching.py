@@ -20,6 +20,7 @@ from jobs.models import Job
 from media.stitching import Mismatch, StitchResult, stitch_segments
 from pipeline.clips.media_files import download, fetch_output, source_url
 from pipeline.context import Context, utcnow
+from storage.content import VIDEO_MARK
 from storage.multipart import Target, put_stream
 from storage.object_keys import output_key, parse_s3_uri
 from storage.objects import StoredObject
@@ -98,7 +99,8 @@ def _upload(ctx: Context, clip: Clip, result: StitchResult, jobs: list[Job]) -> 
     ctx.ready_bucket(bucket)
     with result.path.open("rb") as handle:
         chunks = iter(lambda: handle.read(CHUNK), b"")
-        target = Target(bucket, key, "video/mp4", metadata)
+        # Encoded here from checked segments: a video by construction, marked as one.
+        target = Target(bucket, key, "video/mp4", {**metadata, **VIDEO_MARK})
         written = put_stream(ctx.s3, target, chunks, part_bytes=ctx.settings.archive_part_bytes)
     return StoredObject(
         bucket=bucket, key=key, size=written.size, sha256=written.sha256,

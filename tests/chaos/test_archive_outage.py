@@ -17,6 +17,7 @@ from devstack.proxy import TcpProxy
 from jobs.models import Job, job_id_for
 from jobs.request import EditRequest
 from jobs.states import JobState
+from media.samples import make_clip_bytes
 from pipeline.archiving import archive_job
 from pipeline.context import Context
 from pipeline.decisions import Done, Step, Then
@@ -40,10 +41,14 @@ def behind_proxy(settings: Settings, proxy: TcpProxy) -> Settings:
     return settings.model_copy(update=update)
 
 
+OUTPUT = make_clip_bytes(seconds=0.5)
+
+
 def output_url(settings: Settings) -> str:
     """A real object served straight by moto (not through the proxy), like a provider's URL."""
     client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name="us-east-1")
-    client.put_object(Bucket=settings.s3_bucket, Key="output.mp4", Body=b"\x00" * 2048)
+    # A real video: the archive stores nothing else (storage.archive probes every output).
+    client.put_object(Bucket=settings.s3_bucket, Key="output.mp4", Body=OUTPUT)
     params = {"Bucket": settings.s3_bucket, "Key": "output.mp4"}
     return client.generate_presigned_url("get_object", Params=params, ExpiresIn=3600)
 
@@ -93,4 +98,4 @@ def test_an_archive_during_an_s3_outage_retries_and_stores_once_s3_is_back(
     assert isinstance(after, Done)
     stored = ctx.ledger.require(job.id)
     assert stored.state is JobState.STORED and stored.output is not None
-    assert stored.output.size == 2048
+    assert stored.output.size == len(OUTPUT)
