@@ -35,4 +35,5 @@ make_master, make_vfr_clip  # media.samples: ProRes/DNxHD masters and VFR source
 billed_seconds, start_s  # clip plan facts shown by restyle status --json and the tests
 freeze  # devstack.sentinel: stops a node (SIGSTOP) for the replication tests
 write_token  # Job field: a retried compare-and-set recognises its own write by it
+stretch  # media.conform: how far a conform plan is from a uniform scale (tests)
 OutageTolerantScheduler  # named on beat's command line (-S workers.beat_scheduler...)

@@ -20,3 +20,5 @@ class FailureKind(StrEnum):
     BUDGET = "budget"
     CANCELLED = "cancelled"
     STORAGE = "storage"
+    QC = "qc"
+    """The output failed its checks (`media.qc`) on every paid run the QC policy allowed."""

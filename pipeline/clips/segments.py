@@ -43,6 +43,7 @@ def segment_job(
         priority=clip.priority,
         state=JobState.QUEUED,
         output_prefix=clip.output_prefix,
+        qc=clip.qc,
         estimated_cost_usd=job_cost(spec, seconds),
         source_seconds=seconds,
         clip_id=clip.id,
