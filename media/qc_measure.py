@@ -79,7 +79,6 @@ def _source_lumas(
 
 
 def _decoded(container: Any, stream: Any, where: str) -> Iterator[Any]:
-    stream.thread_type = "AUTO"
     try:
         yield from container.decode(stream)
     except av.FFmpegError as exc:
@@ -89,7 +88,9 @@ def _decoded(container: Any, stream: Any, where: str) -> Iterator[Any]:
 def _lumas(frames: Any) -> Iterator[Luma]:
     width, height = CHECK_SIZE
     for frame in frames:
-        small = frame.reformat(width=width, height=height, format="gray")
+        small = frame.reformat(
+            width=width, height=height, format="gray", interpolation="FAST_BILINEAR"
+        )
         yield np.asarray(small.to_ndarray(), dtype=np.int16)
 
 

@@ -176,3 +176,25 @@ def test_a_clip_may_fail_over_only_to_providers_that_take_the_same_cut(
     # runway's aleph2 cuts other windows; vibedream takes no seed, so its seams would differ.
     assert planned.clip.route == (ProviderName.SEGMIND, ProviderName.AIMLAPI)
     assert {job.route for job in planned.segments} == {planned.clip.route}
+
+
+def test_outputs_are_named_after_their_source_with_a_suffix_only_on_a_collision(
+    producer_settings: Settings, s3: S3Client, tmp_path: Path
+) -> None:
+    # The issue: "bigbuckbunny-78cc833875cb.mp4" does not drop into a project.
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        make_clip(tmp_path / folder / "shot.mp4", 1.5, 160, 96, 24)
+    make_clip(tmp_path / "a" / "bigbuckbunny.mp4", 1.5, 160, 96, 24)
+    manifest = tmp_path / "library.csv"
+    rows = ["a/bigbuckbunny.mp4", "a/shot.mp4", "b/shot.mp4"]
+    manifest.write_text("source\n" + "".join(f"{tmp_path / row}\n" for row in rows))
+
+    plan = plan_batch(str(manifest), options(), producer_settings, NOW, s3=s3)
+
+    names = sorted(str(planned.job.output_name) for planned in plan.jobs)
+    assert names[0] == "bigbuckbunny"
+    # Two sources named shot.mp4 in one batch: each keeps its item's suffix, and they differ.
+    assert names[1].startswith("shot-") and names[2].startswith("shot-") and names[1] != names[2]
+    for planned in plan.jobs:
+        assert planned.clip is not None and planned.clip.output_name == planned.job.output_name
