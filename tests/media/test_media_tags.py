@@ -14,8 +14,8 @@ import pytest
 from config.catalogue import CATALOGUE
 from config.settings import ProviderName
 from emulator.render import render_edit
-from media.cutting import cut_segments
 from media.conform import RATIO_FRAMES
+from media.cutting import cut_segments
 from media.probe import probe
 from media.stitching import stitch_segments
 from producer.clip_plan import ratio_to_send, segment_plan, segment_target
