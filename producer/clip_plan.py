@@ -65,15 +65,16 @@ def ratio_to_send(video: VideoInfo, spec: ProviderSpec, asked: str | None) -> st
     return nearest_ratio(aspect, spec.ratios)
 
 
-def needs_conform(video: VideoInfo, spec: ProviderSpec) -> bool:
-    """True when ``spec``'s model hands back another frame size or rate than ``video``'s:
-    the output must be conformed to the source (as a clip, even of one segment)."""
+def needs_conform(video: VideoInfo, spec: ProviderSpec, asked: str | None = None) -> bool:
+    """True when ``spec``'s model hands back another frame size or rate than ``video``'s (sent
+    as ``asked``, or the ratio chosen for it): the output must be conformed to the source (as
+    a clip, even of one segment)."""
     window = spec.window
     if window.output_fps is not None and as_rate(window.output_fps) != plan_rate(video):
         return True
     if window.output_size == "input":
         return False
-    ratio = ratio_to_send(video, spec, None)
+    ratio = ratio_to_send(video, spec, asked)
     return ratio is None or RATIO_FRAMES.get(ratio) != (video.width, video.height)
 
 

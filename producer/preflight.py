@@ -202,7 +202,7 @@ class Preflight:
         model hands back (the stitch conforms it to the source), a clip of segments."""
         spec = provider_spec(job.provider, self.settings)
         whole = not (mend or video.variable_rate or video.has_audio or is_clip(video, spec, plan))
-        if whole and not needs_conform(video, spec):
+        if whole and not needs_conform(video, spec, job.request.aspect_ratio):
             return PlannedJob(line, job, video, file=file)
         # A clip's segments share one provider and model, so its style stays one: they fail
         # over together, and only to providers that take the same cut (`clip_route`).

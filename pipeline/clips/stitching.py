@@ -128,6 +128,14 @@ def _summary(stored: StoredObject, result: StitchResult, jobs: list[Job]) -> str
         f"audio {result.audio or 'none'}"
     ]
     parts.extend(mismatch_note(jobs, mismatch) for mismatch in result.mismatches)
+    parts.extend(
+        f"segment {job.segment}: stored flagged by QC ({', '.join(job.qc_flags)})"
+        for job in jobs
+        if job.qc_flags
+    )
+    parts.extend(
+        f"segment {job.segment}: {job.qc_reruns} paid QC re-run(s)" for job in jobs if job.qc_reruns
+    )
     return "; ".join(parts)
 
 

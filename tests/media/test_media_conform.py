@@ -7,6 +7,8 @@ from fractions import Fraction
 
 import pytest
 
+from config.catalogue import CATALOGUE
+from config.settings import ProviderName
 from media.conform import (
     RATIO_FRAMES,
     conform_plan,
@@ -15,6 +17,8 @@ from media.conform import (
     pad_to,
     stretch,
 )
+from media.probe import VideoInfo
+from producer.clip_plan import needs_conform
 
 FRIENDLY = ("16:9", "9:16", "4:3", "3:4", "1:1", "21:9")
 VIBEDREAM = ("16:9", "4:3", "1:1", "3:4", "9:16")
@@ -106,3 +110,16 @@ def test_a_downscaled_cut_is_brought_back_to_the_full_source_size() -> None:
     assert plan.size == (3840, 2880)
     assert plan.scale_to == (5120, 2880)
     assert plan.crop[0] == 640
+
+
+def test_a_source_at_the_models_own_frame_and_rate_needs_no_conform_unless_sent_otherwise() -> None:
+    def video(width: int, height: int, fps: float) -> VideoInfo:
+        return VideoInfo(container="mp4", codec="h264", duration_s=4.0, width=width,
+                         height=height, size_bytes=None, fps=fps)  # fmt: skip
+
+    segmind, runway = CATALOGUE[ProviderName.SEGMIND], CATALOGUE[ProviderName.RUNWAY]
+    assert not needs_conform(video(1280, 720, 24), segmind)
+    assert needs_conform(video(1280, 720, 24), segmind, "9:16")  # would come back 720x1280
+    assert needs_conform(video(1280, 720, 25), segmind)  # would come back at 24 fps
+    assert needs_conform(video(176, 144, 24), segmind)
+    assert not needs_conform(video(176, 144, 29.97), runway)  # aleph2 keeps the input's shape
