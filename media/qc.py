@@ -11,7 +11,8 @@ is not a fault in its edit. The thresholds start from FFmpeg's own detectors:
   before by under 0.1% of full scale (0.255 of 255); the same run rule;
 - **unedited**: the render is the source handed back, its frames within 2 levels of the
   source's at the same times;
-- **length**: its frame count is off the expected one by more than one frame;
+- **length**: its frame count is off the expected one by more than one frame (a model with a
+  fixed window may hand back all of it for a shorter input: up to the window passes);
 - **blurred** (or blank, as a moderation filter leaves it): its detail, the mean absolute
   Laplacian of its luma, is under a quarter of the source's;
 - **no video**: nothing decodable.
@@ -78,11 +79,14 @@ class RenderStats:
 
 @dataclass(frozen=True)
 class Expected:
-    """What the render should be: ``seconds`` long, and the statistics of the input sent
-    (None when it could not be read: then only the render's own checks run)."""
+    """What the render should be: ``seconds`` long (or up to ``longest_s``, for a model that
+    may hand back its whole fixed window for a shorter input: the stitch trims it), and the
+    statistics of the input sent (None when it could not be read: then only the render's own
+    checks run)."""
 
     seconds: float
     source: RenderStats | None = None
+    longest_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ def judge(
     findings = [
         _runs(Check.BLACK, render, source, limits, lambda f: f.black >= limits.black_picture),
         _runs(Check.FROZEN, render, source, limits, lambda f: _frozen(f, limits)),
-        _length(render, expected.seconds),
+        _length(render, expected),
     ]
     if render.source_diff is not None:
         findings.append(
@@ -179,10 +183,13 @@ def _runs(
     return Finding(check, seconds < limit, seconds, limit, f" s, longest {check} run")
 
 
-def _length(render: RenderStats, seconds: float) -> Finding:
-    wanted = round(seconds * render.fps)
-    off = abs(len(render.frames) - wanted)
-    return Finding(Check.LENGTH, off <= 1, off, 1, f" frames off {wanted} at {float(render.fps):g}")
+def _length(render: RenderStats, expected: Expected) -> Finding:
+    wanted = round(expected.seconds * render.fps)
+    most = max(wanted, round((expected.longest_s or 0) * render.fps))
+    frames = len(render.frames)
+    off = wanted - frames if frames < wanted else max(0, frames - most)
+    span = f"{wanted}" if most == wanted else f"{wanted}-{most}"
+    return Finding(Check.LENGTH, off <= 1, off, 1, f" frames off {span} at {float(render.fps):g}")
 
 
 def _blur(render: RenderStats, source: RenderStats, limits: Thresholds) -> Finding:

@@ -66,6 +66,13 @@ def test_the_length_may_be_off_by_one_frame_only(frames: int, passed: bool) -> N
     assert (Check.LENGTH not in verdict.failed) is passed
 
 
+def test_a_model_may_hand_back_its_whole_window_for_a_shorter_input() -> None:
+    expected = Expected(4.0, longest_s=5.0)
+    assert judge(render([GOOD] * 120), expected).passed  # 5 s for a 4 s input
+    assert Check.LENGTH in judge(render([GOOD] * 122), expected).failed
+    assert Check.LENGTH in judge(render([GOOD] * 90), expected).failed
+
+
 def test_a_blurred_or_blank_render_fails_against_the_source_detail() -> None:
     soft = FrameStats(black=0.0, detail=1.0, change=3.0)
     assert judge(render([soft] * 96), Expected(4.0, source([GOOD] * 96))).failed == (Check.BLURRED,)
