@@ -38,10 +38,13 @@ def measure(
     """The statistics of ``render``, and of ``source`` (the input it was sent) at the same
     times, with the render's difference from it. The source's are None when ``source`` is
     None or unreadable (its checks are then skipped); a render that is not a video is
-    ``RenderStats(video=False)``."""
+    ``RenderStats(video=False)``. Raises `ProbeError` (``temporary``) when the render could
+    not be read for now (a timeout, a 5xx): that says nothing of the render."""
     try:
         fps, lumas = _render_lumas(render, http)
-    except ProbeError:
+    except ProbeError as exc:
+        if exc.temporary:
+            raise
         return RenderStats(video=False, fps=FALLBACK_FPS), None
     stats = RenderStats(True, fps, tuple(_stats(lumas, limits)))
     if source is None or not lumas:

@@ -91,7 +91,10 @@ def _copy(ctx: Context, job: Job, bucket: str, key: str, deadline: datetime) -> 
             fail_job(ctx, job, utcnow(), FailureKind.STORAGE, exc.message)
             return Done("storage refused the copy")
         return _retry(ctx, job, exc)
-    verdict = check_stored(ctx, job, stored)
+    try:
+        verdict = check_stored(ctx, job, stored)
+    except StorageError as exc:
+        return _retry(ctx, job, exc)
     step, decision = act_on(ctx, job, verdict, utcnow())
     if step is QcNext.STORE:
         return _stored(ctx, job, stored, verdict.describe())

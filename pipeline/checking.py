@@ -23,12 +23,14 @@ from jobs.failures import FailureKind
 from jobs.models import Job
 from jobs.quality import QcNext, after_check
 from jobs.states import JobState
+from media.errors import ProbeError
 from media.qc import Expected, Verdict, judge
 from media.qc_measure import measure
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.requeueing import fresh_try
+from storage.errors import S3Unavailable
 from storage.objects import StoredObject
 from storage.presign import presign_get
 
@@ -40,9 +42,16 @@ def expected_seconds(job: Job, window: EditWindow) -> float | None:
 
 
 def check_stored(ctx: Context, job: Job, stored: StoredObject) -> Verdict:
-    """The verdict on ``job``'s stored output against the input it was sent."""
+    """The verdict on ``job``'s stored output against the input it was sent.
+
+    Raises `S3Unavailable` when the stored object could not be read for now: the archive
+    step retries (a read failure is no verdict, and must not cost a paid re-run).
+    """
     url = presign_get(ctx.s3, stored.bucket, stored.key, ctx.settings.presign_ttl_s)
-    render, source = measure(url, job.request.video_url)
+    try:
+        render, source = measure(url, job.request.video_url)
+    except ProbeError as exc:
+        raise S3Unavailable(f"the stored output could not be read back to check it: {exc}") from exc
     window = ctx.spec(job.provider).window
     seconds = expected_seconds(job, window)
     if seconds is None:
