@@ -101,16 +101,20 @@ def clip_route(
 
     Only those that take the very segments cut for the first: the same model's edit window
     (so the style and the seams stay one), the same encode target and seed handling, and a
-    reference image when segments are anchored. () when no other qualifies: pinned.
+    reference image when segments are anchored (for one segment, only the window, the ratio
+    and the target). () when no other qualifies: pinned.
     """
     first = specs[0]
     target = segment_target(video, first, plan, ratio)
+    # One segment has no other to match: only the cut itself must suit the provider (a short
+    # source is a clip of one segment when it only needs conforming).
+    several = len(plan.segments) > 1
     route = tuple(
         spec.name
         for spec in specs
         if spec.window == first.window
-        and spec.accepts_seed == first.accepts_seed
-        and (continuity is not Continuity.ANCHOR or spec.accepts_reference_image)
+        and (not several or spec.accepts_seed == first.accepts_seed)
+        and (not several or continuity is not Continuity.ANCHOR or spec.accepts_reference_image)
         and (ratio is None or ratio in spec.ratios)
         and segment_target(video, spec, plan, ratio) == target
     )
