@@ -151,7 +151,8 @@ def test_a_short_source_with_sound_or_another_shape_is_a_clip_of_one_segment(
     native = make_clip(tmp_path / "native.mp4", 3.0, 1280, 720, 24)
 
     (with_sound,) = plan_batch(str(voiced), options(), producer_settings, NOW, s3=s3).jobs
-    (without,) = plan_batch(str(silent), options(), producer_settings, NOW, s3=s3).jobs
+    silent_plan = plan_batch(str(silent), options(), producer_settings, NOW, s3=s3)
+    (without,) = silent_plan.jobs
     (as_is,) = plan_batch(str(native), options(), producer_settings, NOW, s3=s3).jobs
 
     assert with_sound.clip is not None and with_sound.clip.planned_segments == 1
@@ -160,6 +161,7 @@ def test_a_short_source_with_sound_or_another_shape_is_a_clip_of_one_segment(
     assert without.clip.planned_segments == 1
     assert without.clip.request.aspect_ratio == "16:9"  # 5:3 is nearest 16:9
     assert without.normalised == ("padded to 16:9 (170x96), cropped back after the edit",)
+    assert "sent as 16:9, stored as silent.mp4" in clip_lines(silent_plan)[1]
     # The model's own shape and rate, silent and within its window: one job, as it is.
     assert as_is.clip is None
 
