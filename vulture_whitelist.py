@@ -36,4 +36,5 @@ thread_type, pict_type, bit_rate  # PyAV codec-context and frame attributes, rea
 billed_seconds, start_s  # clip plan facts shown by restyle status --json and the tests
 freeze  # devstack.sentinel: stops a node (SIGSTOP) for the replication tests
 write_token  # Job field: a retried compare-and-set recognises its own write by it
+stretch  # media.conform: how far a conform plan is from a uniform scale (tests)
 OutageTolerantScheduler  # named on beat's command line (-S workers.beat_scheduler...)

@@ -21,6 +21,8 @@ from jobs.clips.record import ClipState, Continuity, OutputSize
 from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.models import Priority
+from jobs.progress import Snapshot
+from jobs.quality import QcEnd, QcPolicy
 from jobs.routes import Policy
 from jobs.states import TERMINAL_STATES, JobState
 from pipeline.cancelling import cancel_job
@@ -87,6 +89,18 @@ def submit(
             help="route each segment of a long clip on its own (its renders may differ)",
         ),
     ] = False,
+    qc_retries: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=5,
+            help="paid re-runs of an output that fails its checks (black, frozen, ...)",
+        ),
+    ] = 1,
+    qc_policy: Annotated[
+        QcEnd,
+        typer.Option(help="an output still failing its checks: fail the job, or store it flagged"),
+    ] = QcEnd.FAIL,
 ) -> None:
     """Preflight SOURCE, then queue one edit job per clip (nothing is queued if a row is bad)."""
     settings = settings_or_exit()
@@ -109,6 +123,7 @@ def submit(
         mix_providers=mix_providers,
         policy=policy,
         max_price_per_second=max_price_per_second,
+        qc=QcPolicy(retries=qc_retries, end=qc_policy),
     )
     now = datetime.now(UTC)
     try:
@@ -203,6 +218,8 @@ class StatusSummary(TypedDict):
     clips: dict[str, int]
     segments: int
     billed_seconds: float
+    settled: bool
+    """Every job ended and every clip stitched or ended: the batch is finished."""
 
 
 def status_summary(ledger: Ledger, budget: Budget, batch: str) -> StatusSummary:
@@ -228,6 +245,7 @@ def status_summary(ledger: Ledger, budget: Budget, batch: str) -> StatusSummary:
         budget_usd=money.limit_usd,
         possible_double_charges=sum(job.possible_double_charges for job in doubled),
         possible_double_charge_usd=round(sum(j.possible_double_charge_usd for j in doubled), 4),
+        settled=Snapshot(0, counts, len(clips), sum(not c.state.terminal for c in clips)).settled,
     )
 
 

@@ -137,11 +137,11 @@ def _show_clips(settings: Settings, clips: list[Clip], folder: Path) -> None:
         if clip.output is None:
             console.print(f"{line} {clip.state} {shown(clip.failure_message or '')}")
             continue
-        local = folder / f"{clip.item}.mp4"
+        local = folder / f"{clip.output_name or clip.item}.mp4"
         s3.download_file(clip.output.bucket, clip.output.key, str(local))
         console.print(
-            f"{line} {clip.output.uri} ({clip.source_seconds:.0f} s with sound, "
-            f"{len(clip.segments)} segments)",
+            f"{line} {clip.output.uri} ({clip.source_seconds:.0f} s, conformed to the source, "
+            f"{len(clip.segments)} segment(s))",
             soft_wrap=True,
         )
         console.print(f"  {'':<10} {'':<9} local copy: {local}", soft_wrap=True)
@@ -157,7 +157,7 @@ def _show_outputs(settings: Settings, jobs: list[Job], folder: Path) -> None:
                 f"  {job.item:<10} {job.provider.value:<9} {job.state} {job.failure_message or ''}"
             )
             continue
-        local = folder / f"{job.item}.mp4"
+        local = folder / f"{job.output_name or job.item}.mp4"
         s3.download_file(job.output.bucket, job.output.key, str(local))
         console.print(f"  {job.item:<10} {job.provider.value:<9} {job.output.uri}", soft_wrap=True)
         console.print(f"  {'':<10} {'':<9} local copy: {local}", soft_wrap=True)

@@ -63,6 +63,9 @@ def _clip_line(planned: PlannedJob) -> str:
     assert clip is not None
     line = (f"  {clip.item}: {clip.source_seconds:.1f} s -> {len(planned.segments)} segments, "
             f"continuity {clip.continuity}, output size {clip.output_size}")  # fmt: skip
+    if clip.request.aspect_ratio:
+        line += f", sent as {clip.request.aspect_ratio}"
+    line += f", stored as {clip.output_name or clip.item}.mp4"
     if clip.dropped_seconds > 0.05:
         line += f"; the last {clip.dropped_seconds:.1f} s are dropped (--max-seconds)"
     if planned.normalised:

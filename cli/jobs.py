@@ -163,6 +163,8 @@ def _facts(job: Job) -> list[tuple[str, str]]:
         ("failure", job.failure_kind and f"{job.failure_kind}: {job.failure_message}"),
         ("paid twice?", job.possible_double_charges and _doubled(job)),
         ("route", job.route and f"{','.join(job.route)} ({job.policy})"),
+        ("QC re-runs", job.qc_reruns and f"{job.qc_reruns} (each a paid try)"),
+        ("QC flagged", job.qc_flags and f"stored though it failed: {', '.join(job.qc_flags)}"),
         *(("moved", line) for line in job.moves),
     ]
     return [(label, str(value)) for label, value in facts if value]

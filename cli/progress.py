@@ -12,8 +12,17 @@ from rich.table import Table
 
 from cli.common import console, shown
 from jobs.budget import Budget
+from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.progress import SHOWN_STATES, Snapshot, eta_s
+
+
+def snapshot(ledger: Ledger, batch: str) -> Snapshot:
+    """The batch's job counts and its clips' progress, now."""
+    store = ClipStore(ledger.client)
+    clips = store.get_many(store.batch_ids(batch))
+    open_clips = sum(not clip.state.terminal for clip in clips)
+    return Snapshot(time.monotonic(), ledger.batch_counts(batch), len(clips), open_clips)
 
 
 def render(batch: str, first: Snapshot, last: Snapshot, spent_usd: float = 0.0) -> Group:
@@ -32,7 +41,8 @@ def render(batch: str, first: Snapshot, last: Snapshot, spent_usd: float = 0.0) 
     summary = Table.grid(padding=(0, 2))
     summary.add_row(
         f"[bold]{shown(batch)}[/]",
-        f"{last.finished}/{last.total} finished",
+        f"{last.finished}/{last.total} finished"
+        + (f", {last.clips - last.open_clips}/{last.clips} clips" if last.clips else ""),
         f"{rate * 60:.1f} jobs/min",
         f"ETA {remaining:.0f}s" if remaining is not None else "ETA -",
         f"spent ${spent_usd:.2f}",
@@ -45,16 +55,16 @@ def watch(
 ) -> Snapshot:
     """Show live progress until every job of ``batch`` is finished (or the timeout)."""
     budget = Budget(ledger.client)
-    first = Snapshot(time.monotonic(), ledger.batch_counts(batch))
+    first = snapshot(ledger, batch)
     last = first
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     with Live(render(batch, first, last), console=console, refresh_per_second=4) as live:
-        while last.total == 0 or last.finished < last.total:
+        while not last.settled:
             if deadline is not None and time.monotonic() > deadline:
                 break
             time.sleep(interval_s)
             try:
-                last = Snapshot(time.monotonic(), ledger.batch_counts(batch))
+                last = snapshot(ledger, batch)
                 spent = budget.spent(batch)
             except (redis.ConnectionError, redis.TimeoutError):
                 # Past the client's own retries (a long outage): keep the last figures on

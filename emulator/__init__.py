@@ -73,6 +73,15 @@ Behaviour and assumptions:
   Retry-After. ``rate_per_s`` limits every API request of a key (429 with Retry-After).
 - Insufficient credits: Runway 400, segmind 406, aimlapi 403, vibedream and crun 402.
 - A prompt containing ``moderation_keyword`` (default "forbidden") fails moderation.
+- Bad outputs (`emulator.defects`): a job SUCCEEDS and is paid, but its file is black, frozen,
+  truncated (half its frames), the input unedited, blurred (a moderation filter's smear) or
+  not a video (an HTML page). Per job by a prompt marker ``[bad:<defect>]`` (every render of
+  that prompt), or by the ``bad_outputs`` knob: ``POST /_emulator/config {"bad_outputs":
+  [{"match": "noir", "defect": "black", "times": 1}]}`` gives the first ``times`` jobs (null:
+  all) whose prompt contains ``match`` that defect; new rules count afresh.
+- A mismatched ratio: gen4_aleph draws whatever frame it is sent onto its ratio's own frame
+  (1280x720 for 16:9), stretching it, as no provider documents otherwise; restyle pads the
+  source to the ratio it sends (`media.conform`).
 - ``echo_credentials`` (default false; ``POST /_emulator/config {"echo_credentials": true}``):
   every error body and every failed remote job's reason quotes the caller's credential header,
   as some real APIs do (`emulator.echo`).

@@ -8,7 +8,7 @@ digits of the key's SHA-256, the same value as ``config.settings.key_id``), so `
 from __future__ import annotations
 
 import random
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -125,6 +125,15 @@ def real_providers() -> dict[ProviderName, ProviderKnobs]:
     return knobs
 
 
+class BadOutput(Knobs):
+    """Give the first ``times`` jobs (None: all) whose prompt contains ``match`` a bad output
+    (`emulator.defects`): black, frozen, truncated, unedited, blurred or not_video."""
+
+    match: str = Field(min_length=1)
+    defect: Literal["black", "frozen", "truncated", "unedited", "blurred", "not_video"]
+    times: int | None = Field(default=None, ge=0)
+
+
 class EmulatorConfig(Knobs):
     """All knobs. Change at run time with ``POST /_emulator/config`` (a partial JSON update).
 
@@ -147,6 +156,7 @@ class EmulatorConfig(Knobs):
     echo_credentials: bool = False
     output_padding_bytes: int = Field(default=0, ge=0)
     moderation_keyword: str = "forbidden"
+    bad_outputs: tuple[BadOutput, ...] = ()
     public_url: str | None = None
     seed: int | None = None
     render_workers: int = Field(default=1, ge=1, le=8)

@@ -18,6 +18,7 @@ import httpx
 
 from config.settings import ProviderName
 from emulator.config import EmulatorConfig
+from emulator.defects import DefectPicker
 from emulator.faults import CLEAN, Fault, Injections, Plan, RateWindow, draw_plan
 from emulator.jobs import Cause, EditSpec, RemoteJob
 from emulator.lifecycle import Lifecycle
@@ -62,6 +63,7 @@ class Emulator:
         self.window = RateWindow()
         self.signer = Signer()
         self.spent: Counter[str] = Counter()
+        self.defects = DefectPicker()
         self.generations: dict[tuple[ProviderName, str], deque[float]] = {}
         self.pool = RenderPool(config.render_workers)
         self.wires: dict[ProviderName, Wire] = {}
@@ -115,6 +117,7 @@ class Emulator:
         self.injections.clear()
         self.window.clear()
         self.spent.clear()
+        self.defects.clear()
         self.generations.clear()
         self.pool.clear()
 
@@ -122,6 +125,8 @@ class Emulator:
         """Replace the knobs (jobs and counters stay)."""
         if config.seed != self.config.seed:
             self.rng = random.Random(config.seed)
+        if config.bad_outputs != self.config.bad_outputs:
+            self.defects.clear()  # a new set of rules counts its uses afresh
         self.config = config
         return config
 
@@ -214,6 +219,7 @@ class Emulator:
             created_at=call.now,
             duration_s=self.config.processing_for(call.provider).sample(self.rng),
             fate=self._fate(call.provider, spec),
+            defect=self.defects.pick(spec.prompt, self.config.bad_outputs),
             idempotency_key=call.idempotency_key,
             base_url=call.base_url,
             progress_exponent=self.config.progress_exponent,

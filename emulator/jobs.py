@@ -69,6 +69,8 @@ class RemoteJob:
     created_at: float
     duration_s: float
     fate: Cause | None = None
+    defect: str | None = None
+    """What is wrong with its output, though it succeeds (`emulator.defects`)."""
     idempotency_key: str | None = None
     base_url: str = ""
     progress_exponent: float = 1.0

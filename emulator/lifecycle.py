@@ -75,7 +75,9 @@ class Lifecycle:
                 timeout = self.fetch_timeout_s()
                 source = await fetch_video(job.spec.video_url, self.client, limit, timeout)
             window = CATALOGUE[job.provider].window
-            job.output = await self.pool.render(source, job.spec.prompt, job.spec.ratio, window)
+            job.output = await self.pool.render(
+                source, job.spec.prompt, job.spec.ratio, window, job.defect
+            )
         except (FetchError, RenderError) as exc:
             job.cause, job.message = Cause.ASSET, str(exc)
         except Exception:

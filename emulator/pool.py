@@ -14,7 +14,7 @@ from config.catalogue import GEN4_ALEPH, EditWindow
 from emulator.render import RenderError, render_edit
 
 CACHE_ENTRIES = 256
-RenderKey = tuple[str, str, tuple[int, int] | None, EditWindow]
+RenderKey = tuple[str, str, tuple[int, int] | None, EditWindow, str | None]
 
 
 def _warm() -> bool:
@@ -50,9 +50,11 @@ class RenderPool:
         prompt: str,
         ratio: tuple[int, int] | None,
         window: EditWindow = GEN4_ALEPH,
+        defect: str | None = None,
     ) -> bytes:
-        """The edit of ``source`` by ``window``'s model, from the cache, in flight, or new."""
-        key = (hashlib.sha256(source).hexdigest(), prompt, ratio, window)
+        """The edit of ``source`` by ``window``'s model, from the cache, in flight, or new;
+        ``defect`` spoils it (`emulator.defects`)."""
+        key = (hashlib.sha256(source).hexdigest(), prompt, ratio, window, defect)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -80,10 +82,10 @@ class RenderPool:
     async def _render(self, key: RenderKey, source: bytes) -> bytes:
         loop = asyncio.get_running_loop()
         self.renders += 1
-        _, prompt, ratio, window = key
+        _, prompt, ratio, window, defect = key
         try:
             return await loop.run_in_executor(
-                self._pool(), render_edit, source, prompt, ratio, window
+                self._pool(), render_edit, source, prompt, ratio, window, defect
             )
         except BrokenProcessPool:
             self._executor = None

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from config.catalogue import GEN4_ALEPH, EditWindow
+from emulator.defects import NOT_A_VIDEO, Defect, frame_count, spoil
 from emulator.glyphs import GLYPH_HEIGHT, text_mask
 from media.normalise import as_rate
 from media.probe import duration_of
@@ -67,16 +68,22 @@ def render_edit(
     prompt: str,
     ratio: tuple[int, int] | None = None,
     window: EditWindow = GEN4_ALEPH,
+    defect: str | None = None,
 ) -> bytes:
-    """An H.264 MP4 of the part of ``source`` ``window`` edits, visibly changed, silent.
+    """An H.264 MP4 of the part of ``source`` ``window`` edits, visibly changed, silent;
+    ``defect`` makes it a bad one (`emulator.defects`).
 
     Raises `RenderError`.
     """
+    if defect == Defect.UNEDITED:
+        return source
+    if defect == Defect.NOT_VIDEO:
+        return NOT_A_VIDEO
     try:
         with av.open(io.BytesIO(source), mode="r") as container:
             if not container.streams.video:
                 raise RenderError("the input has no video stream")
-            return _transcode(container, prompt, ratio, window)
+            return _transcode(container, prompt, (ratio, defect), window)
     except (av.error.FFmpegError, ValueError, IndexError, ZeroDivisionError) as exc:
         raise RenderError(f"the input could not be decoded: {type(exc).__name__}") from exc
 
@@ -84,9 +91,10 @@ def render_edit(
 def _transcode(
     container: av.container.InputContainer,
     prompt: str,
-    ratio: tuple[int, int] | None,
+    asked: tuple[tuple[int, int] | None, str | None],
     window: EditWindow,
 ) -> bytes:
+    ratio, defect = asked
     stream = container.streams.video[0]
     source = (stream.codec_context.width, stream.codec_context.height)
     fps = _output_fps(stream, window)
@@ -100,8 +108,13 @@ def _transcode(
         encoder.pix_fmt = "yuv420p"
         encoder.options = {"preset": "ultrafast", "crf": "36", "tune": "zerolatency"}
         count = 0
-        for count, image in enumerate(_sampled_frames(container, stream, fps, work, window), 1):
+        first: Frame | None = None
+        for count, image in enumerate(
+            _sampled_frames(container, stream, fps, work, window, defect), 1
+        ):
             edited = _edit(image, overlay, count - 1)
+            first = edited if first is None else first
+            edited = spoil(edited, first, defect)
             frame = av.VideoFrame.from_ndarray(edited, format="rgb24").reformat(format="yuv420p")
             # Nearest-neighbour upscaling of the small edit keeps 1280x720 about as cheap as
             # the 320x180 output used to be.
@@ -138,8 +151,9 @@ def _sampled_frames(
     fps: Fraction,
     size: tuple[int, int],
     window: EditWindow,
+    defect: str | None = None,
 ) -> Iterator[Frame]:
-    count = _input_frames(container, stream, fps, window)
+    count = frame_count(_input_frames(container, stream, fps, window), defect)
     for _, frame in constant_rate(container.decode(stream), fps, count):
         image = frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
         yield np.asarray(image, dtype=np.uint8)

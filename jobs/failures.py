@@ -22,3 +22,5 @@ class FailureKind(StrEnum):
     STORAGE = "storage"
     UNSAFE_OUTPUT = "unsafe_output"
     """The output URL pointed inside the network, or its bytes were not a video (or too many)."""
+    QC = "qc"
+    """The output failed its checks (`media.qc`) on every paid run the QC policy allowed."""

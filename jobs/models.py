@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from config.settings import ProviderName
 from jobs.failures import FailureKind
+from jobs.quality import QcPolicy
 from jobs.request import EditRequest
 from jobs.states import JobState
 from storage.objects import StoredObject
@@ -91,6 +92,15 @@ class Job(BaseModel):
     """A submit may have created a remote job (sent, answer unknown): the job may not move."""
     moves: tuple[str, ...] = ()
     """Each move to another provider or key, with its reason (see `pipeline.routing.failover`)."""
+    output_name: str | None = None
+    """The output file's name without ``.mp4``: the source's own, suffixed only when two rows
+    of a batch share it (None: ``item``)."""
+    qc: QcPolicy = QcPolicy()
+    """How many paid re-runs an output that fails its checks gets, and how it then ends."""
+    qc_reruns: int = 0
+    """Paid re-runs made because an output failed its checks (`media.qc`)."""
+    qc_flags: tuple[str, ...] = ()
+    """The checks a stored output failed, when the QC policy stores it flagged."""
     created_at: datetime
     updated_at: datetime
     events: tuple[Event, ...] = Field(default=())

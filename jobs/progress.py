@@ -25,10 +25,13 @@ SHOWN_STATES = (
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A batch's counts at one moment."""
+    """A batch's counts at one moment: its jobs by state (clips' segments included), and how
+    many of its clips there are and how many are not yet stitched or ended."""
 
     at: float
     counts: dict[JobState, int]
+    clips: int = 0
+    open_clips: int = 0
 
     @property
     def total(self) -> int:
@@ -37,6 +40,14 @@ class Snapshot:
     @property
     def finished(self) -> int:
         return sum(self.counts.get(state, 0) for state in TERMINAL_STATES)
+
+    @property
+    def settled(self) -> bool:
+        """True once the batch has work and all of it is over: every job ended and every clip
+        stitched or ended (a clip is still being cut before it has jobs, and still being
+        stitched after its last segment is STORED)."""
+        started = self.total > 0 or self.clips > 0
+        return started and self.finished == self.total and self.open_clips == 0
 
 
 def eta_s(first: Snapshot, last: Snapshot) -> float | None:

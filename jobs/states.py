@@ -12,7 +12,8 @@ a POST whose answer was lost (maybe paid: ``Job.answer_lost``), or a remote job 
 way worth one more paid try. RETRY_WAIT -> SUBMITTED adopts the remote job a lost POST created,
 when the provider's callback announces it (crun). SUBMITTING -> SUBMITTING is a
 reconciled re-attempt with a new attempt number. FAILED/EXPIRED/CANCELLED -> QUEUED is an
-explicit `restyle retry`.
+explicit `restyle retry`; ARCHIVING -> QUEUED a paid re-run of an output that failed its checks
+(`pipeline.checking`).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ ALLOWED_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     ),
     JobState.SUCCEEDED: frozenset({JobState.ARCHIVING, JobState.EXPIRED, JobState.FAILED}),
     JobState.ARCHIVING: frozenset(
-        {JobState.ARCHIVING, JobState.STORED, JobState.EXPIRED, JobState.FAILED}
+        {JobState.ARCHIVING, JobState.STORED, JobState.EXPIRED, JobState.FAILED, JobState.QUEUED}
     ),
     JobState.STORED: frozenset(),
     JobState.FAILED: frozenset({JobState.QUEUED}),

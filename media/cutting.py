@@ -18,8 +18,10 @@ from typing import Any
 
 import av
 import httpx
+import numpy as np
 from av.video.frame import PictureType
 
+from media.conform import Placement
 from media.errors import ProbeError
 from media.normalise import EncodeTarget, as_rate
 from media.opening import DEFAULT_TIMEOUT_S, MediaSource, open_media
@@ -125,6 +127,8 @@ def _write(
     try:
         for k, frame in constant_rate(frames, target.fps, ordered[-1].end):
             picture = frame.reformat(width=target.width, height=target.height, format="yuv420p")
+            if target.placement is not None:
+                picture = padded(picture, target.placement)
             # The decoder's picture type would be forced on x264: every frame of an all-intra
             # ProRes master would become a keyframe.
             picture.pict_type = PictureType.NONE
@@ -136,6 +140,22 @@ def _write(
         writer.abandon()
         raise
     return sorted(cuts, key=lambda cut: cut.index)
+
+
+def padded(picture: Any, placement: Placement) -> Any:
+    """``picture`` (yuv420p) centred in black bars to ``placement``'s frame (`media.conform`)."""
+    planes = picture.to_ndarray()  # yuv420p: the Y rows, then U and V as half-width rows
+    width, height = placement.width, placement.height
+    frame_w, frame_h = placement.frame_width, placement.frame_height
+    out = np.empty((frame_h * 3 // 2, frame_w), dtype=np.uint8)
+    luma, chroma = out[:frame_h], out[frame_h:].reshape(2, frame_h // 2, frame_w // 2)
+    luma[:] = 16  # video-range black
+    chroma[:] = 128
+    top, left = placement.top, placement.left
+    luma[top : top + height, left : left + width] = planes[:height]
+    source = planes[height:].reshape(2, height // 2, width // 2)
+    chroma[:, top // 2 : (top + height) // 2, left // 2 : (left + width) // 2] = source
+    return av.VideoFrame.from_ndarray(out, format="yuv420p")
 
 
 def writer_for(spans: Sequence[Span], target: EncodeTarget) -> SegmentWriter:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from config.catalogue import EditWindow
+from media.conform import Placement, pad_to
 from media.probe import VideoInfo
 
 RATE_DENOMINATOR = 1001
@@ -25,13 +26,25 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class EncodeTarget:
-    """H.264 MP4 at ``fps`` (constant) and ``width`` x ``height``, at most ``max_bitrate`` b/s."""
+    """H.264 MP4 at ``fps`` (constant) and ``width`` x ``height``, at most ``max_bitrate`` b/s.
+
+    ``placement`` pads that picture to the shape of the ratio sent (`media.conform`): the
+    encoded frame is then ``frame``, larger than the picture.
+    """
 
     fps: Fraction
     width: int
     height: int
     max_bitrate: int
     changes: tuple[str, ...] = ()
+    placement: Placement | None = None
+
+    @property
+    def frame(self) -> tuple[int, int]:
+        """The encoded frame's width and height (the padded frame, if padded)."""
+        if self.placement is None:
+            return self.width, self.height
+        return self.placement.frame_width, self.placement.frame_height
 
 
 def as_rate(fps: float | Fraction) -> Fraction:
@@ -67,11 +80,13 @@ def encode_target(
     *,
     max_bytes: int | None = None,
     segment_seconds: float | None = None,
+    ratio: str | None = None,
 ) -> EncodeTarget:
     """The encoding that keeps segments of ``info`` within ``window`` (and ``max_bytes``).
 
     ``segment_seconds`` is the longest segment (the window's maximum when None); the bitrate cap
     is what fits ``max_bytes`` (the window's limit when None, the lower of the two otherwise).
+    ``ratio``, for a model that renders at the ratio's own frame, pads the picture to its shape.
     """
     limit = min(window.max_input_bytes, max_bytes or window.max_input_bytes)
     seconds = segment_seconds or window.max_seconds
@@ -82,7 +97,15 @@ def encode_target(
     changes = _changes(info, (width, height), (source_fps, fps))
     if info.size_bytes is not None and info.size_bytes > limit:
         changes += (f"{info.size_bytes / MB:.1f} MB -> segments under {limit / MB:.0f} MB",)
-    return EncodeTarget(fps, width, height, bitrate, changes)
+    placement = None
+    if window.output_size == "ratio":
+        placement = pad_to((width, height), ratio, Fraction(info.pixel_aspect))
+        if placement.padded:
+            frame = f"{placement.frame_width}x{placement.frame_height}"
+            changes += (f"padded to {ratio} ({frame}), cropped back after the edit",)
+        else:
+            placement = None
+    return EncodeTarget(fps, width, height, bitrate, changes, placement)
 
 
 def _changes(

@@ -40,6 +40,8 @@ class VideoInfo(BaseModel):
     variable_rate: bool = False
     has_audio: bool = False
     """The providers' edits come back silent: a source with sound is stitched back with it."""
+    pixel_aspect: float = 1.0
+    """The sample aspect ratio (1 for square pixels): the picture is this much wider on screen."""
 
 
 def probe(
@@ -74,7 +76,14 @@ def describe_video(opened: Opened) -> VideoInfo:
         base_fps=float(stream.base_rate) if stream.base_rate else None,
         variable_rate=is_variable_rate(stream),
         has_audio=bool(container.streams.audio),
+        pixel_aspect=pixel_aspect(stream),
     )
+
+
+def pixel_aspect(stream: Any) -> float:
+    """The stream's sample aspect ratio, 1.0 when it says none (0/1 or missing)."""
+    sar = stream.codec_context.sample_aspect_ratio or stream.sample_aspect_ratio
+    return float(sar) if sar else 1.0
 
 
 def duration_of(container: Any, stream: Any) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -73,7 +74,11 @@ PATTERNS: dict[str, Callable[[int, int, int], Image]] = {
 
 
 def make_clip_bytes(
-    seconds: float = 2.0, width: int = 320, height: int = 180, fps: int = 12, pattern: str = "bars"
+    seconds: float = 2.0,
+    width: int = 320,
+    height: int = 180,
+    fps: int | Fraction = 12,
+    pattern: str = "bars",
 ) -> bytes:
     """An H.264 MP4 of a moving ``pattern`` (bars, gradient or noise); dimensions must be even."""
     draw = PATTERNS[pattern]
@@ -141,7 +146,7 @@ def make_clip(
     seconds: float = 2.0,
     width: int = 320,
     height: int = 180,
-    fps: int = 12,
+    fps: int | Fraction = 12,
     pattern: str = "bars",
 ) -> Path:
     """Write `make_clip_bytes` to ``path`` and return it."""

@@ -45,6 +45,7 @@ def cut_params(segment: Segment, target: EncodeTarget) -> dict[str, Param]:
         "width": target.width,
         "height": target.height,
         "max_bitrate": target.max_bitrate,
+        "frame": "x".join(str(side) for side in target.frame),
     }
 
 

@@ -17,9 +17,11 @@ from typing import Any, Literal
 
 import av
 import httpx
+import numpy as np
 from av.video.frame import PictureType
 
 from media.audio import AudioTrack
+from media.conform import Placement, conform_plan
 from media.cutting import PRESET, file_sha256
 from media.errors import ProbeError
 from media.normalise import as_rate
@@ -27,6 +29,7 @@ from media.opening import MediaSource, Opened, open_media
 from media.plan import Segment, SegmentPlan
 from media.probe import describe_video
 from media.retime import constant_rate
+from media.tags import carry_tags, source_rotation
 
 STITCH_CRF = "18"
 
@@ -70,26 +73,34 @@ def stitch_segments(
     dest: Path,
     *,
     size: Literal["source", "model"] = "source",
+    placement: Placement | None = None,
     http: httpx.Client | None = None,
 ) -> StitchResult:
     """Stitch ``outputs`` (one per segment of ``plan``, in order) into ``dest`` (an MP4).
 
-    ``size`` "source" scales to the source's frame size, "model" keeps the first output's.
+    ``size`` "source" brings every output back to the source's frame size (`media.conform`:
+    mapped onto ``placement``, the padded frame the segments were sent as, and the padding
+    cropped off; never stretched), "model" keeps the first output's.
+    The source's pixel aspect, colour tags, rotation, start timecode and creation time are
+    carried over, so an editor relinks the result like the source.
     Raises `ProbeError` when an output or the source cannot be read, and `ValueError` when
     ``outputs`` does not match the plan.
     """
     if len(outputs) != len(plan.segments):
         raise ValueError(f"{len(outputs)} outputs for {len(plan.segments)} segments")
     fps = as_rate(plan.fps)
+    rotation = source_rotation(source, http=http)
     with open_media(source, http=http) as original:
         frame = _frame_size(original, outputs[0], size, http)
+        shape = _Shape(frame, None if size == "model" else (placement or _unpadded(frame)))
         with av.open(str(dest), mode="w", format="mp4") as output:
             video = _video_stream(output, fps, frame)
+            carry_tags(original.container, output, video, rotation)
             audio = AudioTrack.open(
                 original.container, output, plan.frames / fps, video_origin(original.container)
             )
             mismatches = [
-                _append(output, video, audio, (item, segment), fps, http)
+                _append(output, (video, shape), audio, (item, segment), fps, http)
                 for item, segment in zip(outputs, plan.segments, strict=True)
             ]
             output.mux(video.encode(None))
@@ -129,6 +140,42 @@ def _frame_size(
     return info.width // 2 * 2, info.height // 2 * 2
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """The output frame, and the frame the segments were sent as (None: scale as they are)."""
+
+    frame: tuple[int, int]
+    sent: Placement | None
+
+
+def _unpadded(frame: tuple[int, int]) -> Placement:
+    return Placement(frame[0], frame[1], 0, 0, frame[0], frame[1])
+
+
+def conformed(frame: Any, shape: _Shape) -> Any:
+    """One decoded render frame at the output's size: mapped onto the frame sent, bars off."""
+    if shape.sent is None:
+        return frame.reformat(width=shape.frame[0], height=shape.frame[1], format="yuv420p")
+    plan = conform_plan(shape.sent, shape.frame)
+    scaled = frame.reformat(width=plan.scale_to[0], height=plan.scale_to[1], format="yuv420p")
+    if plan.scale_to == plan.size:
+        return scaled
+    return crop_yuv420p(scaled, plan.crop)
+
+
+def crop_yuv420p(picture: Any, box: tuple[int, int, int, int]) -> Any:
+    """``box`` (left, top, width, height; all even) of a yuv420p ``picture``."""
+    left, top, width, height = box
+    full_w, full_h = picture.width, picture.height
+    planes = picture.to_ndarray()
+    out = np.empty((height * 3 // 2, width), dtype=np.uint8)
+    out[:height] = planes[top : top + height, left : left + width]
+    chroma = planes[full_h:].reshape(2, full_h // 2, full_w // 2)
+    kept = chroma[:, top // 2 : (top + height) // 2, left // 2 : (left + width) // 2]
+    out[height:] = kept.reshape(height // 2, width)
+    return av.VideoFrame.from_ndarray(out, format="yuv420p")
+
+
 def _video_stream(output: Any, fps: Fraction, frame: tuple[int, int]) -> Any:
     stream = output.add_stream("libx264", rate=fps)
     stream.width, stream.height = frame
@@ -139,7 +186,7 @@ def _video_stream(output: Any, fps: Fraction, frame: tuple[int, int]) -> Any:
 
 def _append(
     output: Any,
-    video: Any,
+    encoding: tuple[Any, _Shape],
     audio: AudioTrack,
     work: tuple[MediaSource, Segment],
     fps: Fraction,
@@ -147,6 +194,7 @@ def _append(
 ) -> Mismatch | None:
     """Encode the kept frames of one segment's output; the length check of that output."""
     item, segment = work
+    video, shape = encoding
     first, last = segment.kept
     with open_media(item, http=http) as opened:
         actual = describe_video(opened).duration_s
@@ -159,7 +207,7 @@ def _append(
                 at = segment.start + k
                 if at < first:
                     continue
-                picture = frame.reformat(width=video.width, height=video.height, format="yuv420p")
+                picture = conformed(frame, shape)
                 picture.pict_type = PictureType.NONE  # the encoder places keyframes, not the input
                 picture.pts, picture.time_base = at, 1 / fps
                 output.mux(video.encode(picture))

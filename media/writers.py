@@ -81,7 +81,7 @@ class _Output:
 
     def encoder(self, target: EncodeTarget, options: dict[str, object]) -> Any:
         self.stream = self.container.add_stream("libx264", rate=target.fps)
-        self.stream.width, self.stream.height = target.width, target.height
+        self.stream.width, self.stream.height = target.frame
         self.stream.pix_fmt = "yuv420p"
         self.stream.options = options
         return self.stream
@@ -95,8 +95,8 @@ class _Output:
             frames=self.span.end - self.span.first,
             duration_s=float((self.span.end - self.span.first) / target.fps),
             fps=target.fps,
-            width=target.width,
-            height=target.height,
+            width=target.frame[0],
+            height=target.frame[1],
             size_bytes=path.stat().st_size,
             sha256=file_sha256(path),
         )

@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 
 from jobs.failures import FailureKind
 from jobs.models import Job
+from jobs.quality import QcNext
 from jobs.replicas import after_the_fact
 from jobs.states import JobState
+from pipeline.checking import act_on, check_stored
 from pipeline.clips.fanin import after_segment_stored, before_segment_stored
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
@@ -52,7 +54,7 @@ def output_location(ctx: Context, job: Job) -> tuple[str, str]:
         bucket, prefix = parse_s3_uri(job.output_prefix)
     if job.segment is not None:
         return bucket, segment_output_key(prefix, job.batch, job.item, job.segment)
-    return bucket, output_key(prefix, job.batch, job.item)
+    return bucket, output_key(prefix, job.batch, job.output_name or job.item)
 
 
 def output_cap(ctx: Context, job: Job) -> int:
@@ -102,7 +104,16 @@ def _copy(ctx: Context, job: Job, bucket: str, key: str, deadline: datetime) -> 
             fail_job(ctx, job, utcnow(), FailureKind.STORAGE, exc.message)
             return Done("storage refused the copy")
         return _retry(ctx, job, exc)
-    return _stored(ctx, job, stored)
+    try:
+        verdict = check_stored(ctx, job, stored)
+    except StorageError as exc:
+        return _retry(ctx, job, exc)
+    step, decision = act_on(ctx, job, verdict, utcnow())
+    if step is QcNext.STORE:
+        return _stored(ctx, job, stored, verdict.describe())
+    if step is QcNext.FLAG:
+        return _stored(ctx, job, stored, f"flagged: {verdict.describe()}", verdict.failed)
+    return decision
 
 
 def _retry(ctx: Context, job: Job, exc: StorageError) -> Decision:
@@ -111,7 +122,9 @@ def _retry(ctx: Context, job: Job, exc: StorageError) -> Decision:
     return Then(Step.ARCHIVE, delay, f"copy failed, retrying: {exc}")
 
 
-def _stored(ctx: Context, job: Job, stored: StoredObject) -> Decision:
+def _stored(
+    ctx: Context, job: Job, stored: StoredObject, qc: str, flags: tuple[str, ...] = ()
+) -> Decision:
     now = utcnow()
     before_segment_stored(ctx, job, now)
     moved = after_the_fact(
@@ -120,8 +133,9 @@ def _stored(ctx: Context, job: Job, stored: StoredObject) -> Decision:
             JobState.STORED,
             expect={JobState.ARCHIVING},
             now=now,
-            detail=f"{stored.uri} ({stored.size} bytes, sha256 {stored.sha256[:12]})",
+            detail=f"{stored.uri} ({stored.size} bytes, sha256 {stored.sha256[:12]}); {qc}",
             output=stored,
+            qc_flags=flags,
             durable=True,
         )
     )

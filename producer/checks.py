@@ -203,6 +203,14 @@ def item_key(row: ManifestRow, options: RowOptions) -> str:
     return f"{stem}-{digest}"
 
 
+def output_stem(row: ManifestRow) -> str:
+    """The name the row's output is stored under (without ``.mp4``): its key, or the source's
+    own file name, so the output drops into a project beside it."""
+    if row.key is not None:
+        return row.key
+    return _SLUG.sub("_", _stem(row.source)).strip("._")[:120] or "item"
+
+
 def _stem(source: str) -> str:
     path = urlsplit(source).path if "://" in source else source
     return PurePosixPath(path.replace("\\", "/")).stem

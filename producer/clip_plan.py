@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
 from jobs.clips.record import Clip, Continuity, OutputSize, clip_id_for
 from jobs.models import Job
-from media.normalise import EncodeTarget, encode_target, plan_rate
+from media.conform import RATIO_FRAMES, display_aspect, nearest_ratio
+from media.normalise import EncodeTarget, as_rate, encode_target, plan_rate
 from media.plan import SegmentPlan, plan_segments
 from media.probe import VideoInfo
 from producer.estimate import job_cost
@@ -40,13 +42,40 @@ def segment_plan(video: VideoInfo, spec: ProviderSpec, max_seconds: float | None
     return plan_segments(video.duration_s, float(plan_rate(video)), spec.window, (), max_seconds)
 
 
-def segment_target(video: VideoInfo, spec: ProviderSpec, plan: SegmentPlan) -> EncodeTarget:
+def segment_target(
+    video: VideoInfo, spec: ProviderSpec, plan: SegmentPlan, ratio: str | None = None
+) -> EncodeTarget:
     """How every segment of ``plan`` is encoded for ``spec``: within its window and its byte
-    limit, at a constant rate (the same for the dry run's notes and the cut)."""
+    limit, at a constant rate, padded to ``ratio``'s shape where the model renders at the
+    ratio's frame (the same for the dry run's notes, the cut and the stitch)."""
     longest = max(plan.duration_s(segment) for segment in plan.segments)
     return encode_target(
-        video, spec.window, max_bytes=spec.limits.max_bytes, segment_seconds=longest
+        video, spec.window, max_bytes=spec.limits.max_bytes, segment_seconds=longest, ratio=ratio
     )
+
+
+def ratio_to_send(video: VideoInfo, spec: ProviderSpec, asked: str | None) -> str | None:
+    """The ratio a clip's segments are sent as: the one asked for, or, for a model that
+    renders at the ratio's own frame, the accepted one nearest the source's display shape
+    (`media.conform`). None for a model that keeps the input's shape (Runway's aleph2 would
+    letterbox to outpaint a ratio it is sent)."""
+    if asked is not None or spec.window.output_size != "ratio":
+        return asked
+    aspect = display_aspect(video.width, video.height, Fraction(video.pixel_aspect))
+    return nearest_ratio(aspect, spec.ratios)
+
+
+def needs_conform(video: VideoInfo, spec: ProviderSpec, asked: str | None = None) -> bool:
+    """True when ``spec``'s model hands back another frame size or rate than ``video``'s (sent
+    as ``asked``, or the ratio chosen for it): the output must be conformed to the source (as
+    a clip, even of one segment)."""
+    window = spec.window
+    if window.output_fps is not None and as_rate(window.output_fps) != plan_rate(video):
+        return True
+    if window.output_size == "input":
+        return False
+    ratio = ratio_to_send(video, spec, asked)
+    return ratio is None or RATIO_FRAMES.get(ratio) != (video.width, video.height)
 
 
 def is_clip(video: VideoInfo, spec: ProviderSpec, plan: SegmentPlan) -> bool:
@@ -62,23 +91,32 @@ def continuity_for(spec: ProviderSpec, asked: Continuity | None) -> Continuity:
 
 
 def clip_route(
-    video: VideoInfo, plan: SegmentPlan, specs: Sequence[ProviderSpec], continuity: Continuity
+    video: VideoInfo,
+    plan: SegmentPlan,
+    specs: Sequence[ProviderSpec],
+    continuity: Continuity,
+    ratio: str | None = None,
 ) -> tuple[ProviderName, ...]:
     """The providers of ``specs`` (the first is the clip's) its segments may fail over to.
 
     Only those that take the very segments cut for the first: the same model's edit window
     (so the style and the seams stay one), the same encode target and seed handling, and a
-    reference image when segments are anchored. () when no other qualifies: pinned.
+    reference image when segments are anchored (for one segment, only the window, the ratio
+    and the target). () when no other qualifies: pinned.
     """
     first = specs[0]
-    target = segment_target(video, first, plan)
+    target = segment_target(video, first, plan, ratio)
+    # One segment has no other to match: only the cut itself must suit the provider (a short
+    # source is a clip of one segment when it only needs conforming).
+    several = len(plan.segments) > 1
     route = tuple(
         spec.name
         for spec in specs
         if spec.window == first.window
-        and spec.accepts_seed == first.accepts_seed
-        and (continuity is not Continuity.ANCHOR or spec.accepts_reference_image)
-        and segment_target(video, spec, plan) == target
+        and (not several or spec.accepts_seed == first.accepts_seed)
+        and (not several or continuity is not Continuity.ANCHOR or spec.accepts_reference_image)
+        and (ratio is None or ratio in spec.ratios)
+        and segment_target(video, spec, plan, ratio) == target
     )
     return route if len(route) > 1 else ()
 
@@ -95,17 +133,21 @@ def clip_of(
     spec = specs[0]
     continuity = continuity_for(spec, choices.continuity)
     cost = sum(job_cost(spec, plan.duration_s(segment)) for segment in plan.segments)
+    ratio = ratio_to_send(video, spec, job.request.aspect_ratio)
+    request = job.request.model_copy(update={"aspect_ratio": ratio})
     return Clip(
         id=clip_id_for(job.batch, job.item),
         batch=job.batch,
         item=job.item,
         provider=job.provider,
-        request=job.request,
+        request=request,
         source=job.source,
         priority=job.priority,
         output_prefix=job.output_prefix,
+        output_name=job.output_name,
+        qc=job.qc,
         continuity=continuity,
-        route=clip_route(video, plan, specs, continuity),
+        route=clip_route(video, plan, specs, continuity, ratio),
         policy=job.policy,
         mix_providers=choices.mix_providers,
         output_size=choices.output_size,

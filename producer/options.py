@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from config.settings import Settings
 from jobs.batches import BATCH_NAME_PATTERN
 from jobs.clips.record import Continuity, OutputSize
 from jobs.models import Priority
+from jobs.quality import QcPolicy
 from jobs.routes import Policy
 from producer.checks import BatchDefaults
 from producer.clip_plan import ClipChoices
@@ -55,6 +56,8 @@ class SubmitOptions:
 
     policy: Policy = Policy.CHEAPEST
     max_price_per_second: float | None = None
+    qc: QcPolicy = field(default_factory=QcPolicy)
+    """``--qc-retries`` and ``--qc-policy``: what an output failing its checks gets."""
 
     def defaults(self) -> BatchDefaults:
         """The row defaults these options give."""

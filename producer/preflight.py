@@ -10,15 +10,17 @@ per thing wrong with it; one row's problems never hide another's.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from config.catalogue import provider_spec
 from config.settings import ProviderName, Settings
 from jobs.clips.record import Clip
 from jobs.models import Event, Job, Priority, job_id_for
+from jobs.quality import QcPolicy
 from jobs.request import EditRequest
 from jobs.routes import Policy, price_per_second
 from jobs.states import JobState
@@ -34,12 +36,14 @@ from producer.checks import (
     item_key,
     limit_problems,
     merge_options,
+    output_stem,
 )
 from producer.clip_plan import (
     ClipChoices,
     clip_of,
     estimated_segments,
     is_clip,
+    needs_conform,
     segment_plan,
     segment_target,
 )
@@ -65,6 +69,7 @@ class JobTemplate:
     priority: Priority = Priority.BULK
     output_prefix: str | None = None
     clip: ClipChoices = field(default_factory=ClipChoices)
+    qc: QcPolicy = field(default_factory=QcPolicy)
 
 
 @dataclass(frozen=True)
@@ -192,19 +197,21 @@ class Preflight:
         mend: bool,
     ) -> PlannedJob:
         """One job; or, for a source too long for one edit, outside the provider's limits
-        (ProRes, 4K, too many bytes: the cutter re-encodes it) or with sound (the edit comes
-        back silent; the stitch puts the sound back), a clip of segments."""
+        (ProRes, 4K, too many bytes: the cutter re-encodes it), with sound (the edit comes
+        back silent; the stitch puts the sound back) or of another shape or rate than the
+        model hands back (the stitch conforms it to the source), a clip of segments."""
         spec = provider_spec(job.provider, self.settings)
-        if not (mend or video.variable_rate or video.has_audio or is_clip(video, spec, plan)):
+        whole = not (mend or video.variable_rate or video.has_audio or is_clip(video, spec, plan))
+        if whole and not needs_conform(video, spec, job.request.aspect_ratio):
             return PlannedJob(line, job, video, file=file)
         # A clip's segments share one provider and model, so its style stays one: they fail
         # over together, and only to providers that take the same cut (`clip_route`).
         names = [job.provider, *(name for name in job.route if name != job.provider)]
         specs = [provider_spec(name, self.settings) for name in names]
         clip = clip_of(job, video, specs, plan, template.clip)
-        job = job.model_copy(update={"route": clip.route})
+        job = job.model_copy(update={"route": clip.route, "request": clip.request})
         segments = tuple(estimated_segments(job, spec, plan))
-        changes = segment_target(video, spec, plan).changes
+        changes = segment_target(video, spec, plan, clip.request.aspect_ratio).changes
         return PlannedJob(
             line, job, video, file=file, clip=clip, segments=segments, normalised=changes
         )
@@ -328,6 +335,7 @@ class Preflight:
         now: datetime,
     ) -> Job:
         item = item_key(row, options)
+        name = output_stem(row)
         specs = [provider_spec(name, self.settings) for name in route]
         # The estimate (and the first budget reservation) is at the price the policy is likely
         # to pay; the submit step re-prices a job that lands elsewhere.
@@ -340,6 +348,8 @@ class Preflight:
             id=job_id_for(template.batch, item),
             batch=template.batch,
             item=item,
+            output_name=name,
+            qc=template.qc,
             provider=spec.name,
             route=route if len(route) > 1 else (),
             policy=policy.value,
@@ -385,4 +395,22 @@ def assemble(outcomes: Sequence[PlannedJob | list[Problem]]) -> PreflightReport:
         first_row[item] = outcome.row
         valid.append(outcome)
     problems.sort(key=lambda problem: problem.row or 0)
-    return PreflightReport(valid, problems)
+    return PreflightReport(unique_names(valid), problems)
+
+
+def unique_names(planned: list[PlannedJob]) -> list[PlannedJob]:
+    """Every row's output named after its source; where two rows of the batch share a name,
+    each of those falls back to its item (the name and a hash of the edit): a suffix only on
+    a real collision."""
+    counts = Counter(outcome.job.output_name for outcome in planned)
+    return [
+        outcome if counts[outcome.job.output_name] == 1 else renamed(outcome, outcome.job.item)
+        for outcome in planned
+    ]
+
+
+def renamed(outcome: PlannedJob, name: str) -> PlannedJob:
+    """``outcome`` with its output (and its clip's) named ``name``."""
+    job = outcome.job.model_copy(update={"output_name": name})
+    clip = outcome.clip.model_copy(update={"output_name": name}) if outcome.clip else None
+    return replace(outcome, job=job, clip=clip)

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 @shared_task(name="restyle.fire_schedule")
 def fire_schedule(schedule: str) -> str:
     """Create today's batch of ``schedule`` (idempotent by batch name) and arm the next firing."""
-    # Imported here: the producer brings PyAV, which submit/poll/archive workers never need.
+    # Imported here: the producer brings PyAV, which submit and poll workers never need.
     from producer.run import fire_schedule as create_scheduled_batch
 
     ctx, now = context(), utcnow()

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from config.settings import ProviderName
 from jobs.models import MAX_EVENTS, Priority, segment_job_id
+from jobs.quality import QcPolicy
 from jobs.request import EditRequest
 from media.plan import SegmentPlan
 from storage.objects import StoredObject
@@ -124,7 +125,11 @@ class Clip(BaseModel):
     """True: each segment is routed on its own, so one clip may mix providers' renders."""
     priority: Priority = Priority.BULK
     output_prefix: str | None = None
+    output_name: str | None = None
+    """The stitched file's name without ``.mp4`` (None: ``item``), as `Job.output_name`."""
     continuity: Continuity = Continuity.NONE
+    qc: QcPolicy = QcPolicy()
+    """Every segment's QC policy (`Job.qc`)."""
     output_size: OutputSize = OutputSize.SOURCE
     source_seconds: float
     edit_seconds: float

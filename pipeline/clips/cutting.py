@@ -53,7 +53,8 @@ def cut_clip(ctx: Context, clip_id: str, now: datetime) -> CutOutcome:
         local = download(ctx, source_url(ctx, clip), Path(folder) / "source")
         info = probe(local)
         plan = _plan(ctx, clip, local, info)
-        target = segment_target(info, ctx.spec(clip.provider), plan)
+        ratio = clip.request.aspect_ratio
+        target = segment_target(info, ctx.spec(clip.provider), plan, ratio)
         cut = cut_segments(local, plan, target, Path(folder) / "segments")
         digest = file_sha256(local)
         refs = [_stage(ctx, clip, (digest, target), segment, plan) for segment in cut]

@@ -26,7 +26,9 @@ def segment_job(
     """The QUEUED job of ``segment``: presigned ``video_url``, the clip's prompt and seed."""
     seconds = segment.seconds
     seed = clip.request.seed
-    if seed is None and spec.accepts_seed:
+    # A shared seed keeps segments alike; a clip of one segment has none to match, and its
+    # route may hold providers that take no seed.
+    if seed is None and spec.accepts_seed and len(clip.segments) > 1:
         seed = clip_seed(clip.id)
     request = clip.request.model_copy(update={"video_url": video_url, "seed": seed})
     waits = anchored(clip) and segment.index > 1
@@ -43,6 +45,7 @@ def segment_job(
         priority=clip.priority,
         state=JobState.QUEUED,
         output_prefix=clip.output_prefix,
+        qc=clip.qc,
         estimated_cost_usd=job_cost(spec, seconds),
         source_seconds=seconds,
         clip_id=clip.id,

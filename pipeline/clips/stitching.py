@@ -17,9 +17,12 @@ from typing import Literal
 
 from jobs.clips.record import Clip, ClipState, OutputSize
 from jobs.models import Job
+from media.conform import Placement
+from media.probe import probe
 from media.stitching import Mismatch, StitchResult, stitch_segments
 from pipeline.clips.media_files import download, fetch_output, source_url
 from pipeline.context import Context, utcnow
+from producer.clip_plan import segment_target
 from storage.content import VIDEO_MARK
 from storage.multipart import Target, put_stream
 from storage.object_keys import output_key, parse_s3_uri
@@ -58,11 +61,11 @@ def stitch_clip(ctx: Context, clip_id: str, now: datetime) -> str:
 
 
 def clip_location(ctx: Context, clip: Clip) -> tuple[str, str]:
-    """Where the stitched clip lands: ``{prefix}/{batch}/{item}.mp4``."""
+    """Where the stitched clip lands: ``{prefix}/{batch}/{name}.mp4`` (the source's name)."""
     bucket, prefix = ctx.settings.s3_bucket, ctx.settings.s3_prefix
     if clip.output_prefix:
         bucket, prefix = parse_s3_uri(clip.output_prefix)
-    return bucket, output_key(prefix, clip.batch, clip.item)
+    return bucket, output_key(prefix, clip.batch, clip.output_name or clip.item)
 
 
 def _stitch_and_upload(
@@ -76,8 +79,20 @@ def _stitch_and_upload(
         size: Literal["source", "model"] = (
             "model" if clip.output_size is OutputSize.MODEL else "source"
         )
-        result = stitch_segments(outputs, clip.plan, source, folder / "clip.mp4", size=size)
+        placement = sent_placement(ctx, clip, source)
+        result = stitch_segments(
+            outputs, clip.plan, source, folder / "clip.mp4", size=size, placement=placement
+        )
         return _upload(ctx, clip, result, jobs), result
+
+
+def sent_placement(ctx: Context, clip: Clip, source: Path) -> Placement | None:
+    """The padded frame the clip's segments were cut to (the cut's own `segment_target`)."""
+    assert clip.plan is not None
+    target = segment_target(
+        probe(source), ctx.spec(clip.provider), clip.plan, clip.request.aspect_ratio
+    )
+    return target.placement
 
 
 def _fetch(ctx: Context, job: Job, folder: Path) -> Path:
@@ -115,6 +130,14 @@ def _summary(stored: StoredObject, result: StitchResult, jobs: list[Job]) -> str
         f"audio {result.audio or 'none'}"
     ]
     parts.extend(mismatch_note(jobs, mismatch) for mismatch in result.mismatches)
+    parts.extend(
+        f"segment {job.segment}: stored flagged by QC ({', '.join(job.qc_flags)})"
+        for job in jobs
+        if job.qc_flags
+    )
+    parts.extend(
+        f"segment {job.segment}: {job.qc_reruns} paid QC re-run(s)" for job in jobs if job.qc_reruns
+    )
     return "; ".join(parts)
 
 

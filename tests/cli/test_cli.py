@@ -44,9 +44,11 @@ def restyle(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 @pytest.fixture
 def library(tmp_path: Path) -> Path:
-    """Two real clips and a manifest that names them."""
+    """Two real clips and a manifest that names them: at gen4_aleph's own frame and rate, so
+    each is one job (another shape would be a clip, conformed: `media.conform`)."""
     for name in ("a", "b"):
-        make_clip(tmp_path / f"{name}.mp4", seconds=2.5)  # Runway aleph2 takes 2-30 s
+        # Runway aleph2 takes 2-30 s
+        make_clip(tmp_path / f"{name}.mp4", seconds=2.5, width=1280, height=720, fps=24)
     manifest = tmp_path / "library.csv"
     manifest.write_text("key,source,provider\nA,a.mp4,runway\nB,b.mp4,segmind\n")
     return manifest

@@ -21,7 +21,8 @@ def test_firing_a_schedule_twice_makes_one_dated_batch_without_duplicate_jobs(
     tmp_path: Path,
 ) -> None:
     for name in ("a", "b", "c"):
-        make_clip(tmp_path / f"{name}.mp4", seconds=2.0)
+        # At gen4_aleph's own frame and rate: each is one job (another shape is a clip).
+        make_clip(tmp_path / f"{name}.mp4", seconds=2.0, width=1280, height=720, fps=24)
     schedule = Schedule(
         name="nightly-noir",
         cron="0 2 * * *",

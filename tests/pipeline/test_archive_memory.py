@@ -1,4 +1,4 @@
-"""A 200 MB output is archived by a real worker whose processes stay under 150 MB of RSS."""
+"""A 200 MB output is archived by a real worker whose processes stay under 200 MB of RSS."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ from tests.pipeline.conftest import make_job, run_to_end, unique_batch
 
 pytestmark = pytest.mark.slow
 
-LIMIT_MB = 150
+# The copy streams in parts (about 120 MB of worker); the output's QC then decodes it, which
+# adds an H.264 decoder's frame pool for one 1280x720 stream (20-40 MB measured), however
+# large the file: neither grows with the output's size.
+LIMIT_MB = 200
 OUTPUT_BYTES = 200 * 1024 * 1024
 
 
@@ -30,7 +33,7 @@ def peak_rss_mb(pid: int) -> float:
     raise AssertionError(f"no VmHWM for pid {pid}")
 
 
-def test_a_200_mb_output_is_archived_within_150_mb_of_worker_memory(
+def test_a_200_mb_output_is_archived_and_checked_within_200_mb_of_worker_memory(
     services: Stack,
     worker_env: dict[str, str],
     worker_settings: Settings,

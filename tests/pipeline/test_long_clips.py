@@ -94,7 +94,8 @@ def test_a_17_s_stereo_clip_comes_back_whole_with_its_sound_for_four_payments(
     assert stats["paid_by_provider"] == {"segmind": 4}
 
     assert done.output is not None
-    assert done.output.key == f"{worker_settings.s3_prefix}/{clip.batch}/{clip.item}.mp4"
+    # Named after its source (long.mp4), not its item's hash.
+    assert done.output.key == f"{worker_settings.s3_prefix}/{clip.batch}/long.mp4"
     head = s3.head_object(Bucket=done.output.bucket, Key=done.output.key)
     assert head["Metadata"]["sha256"] == done.output.sha256
     body = s3.get_object(Bucket=done.output.bucket, Key=done.output.key)["Body"].read()

@@ -141,19 +141,29 @@ def test_a_variable_rate_prores_master_is_accepted_and_the_plan_says_it_is_norma
     assert "normalised: prores MOV -> H.264 MP4" in clip_lines(plan)[1]
 
 
-def test_a_short_source_with_sound_is_a_clip_of_one_segment_and_a_silent_one_a_job(
+def test_a_short_source_with_sound_or_another_shape_is_a_clip_of_one_segment(
     producer_settings: Settings, s3: S3Client, tmp_path: Path
 ) -> None:
-    # The provider's edit comes back silent: only the stitch can put the sound back.
+    # The provider's edit comes back silent, at 24 fps and at its ratio's frame: only the
+    # stitch can put the sound back and conform the frames to the source's.
     voiced = make_av_clip(tmp_path / "voiced.mp4", 3.0, 160, 96, 24)
     silent = make_clip(tmp_path / "silent.mp4", 3.0, 160, 96, 24)
+    native = make_clip(tmp_path / "native.mp4", 3.0, 1280, 720, 24)
 
     (with_sound,) = plan_batch(str(voiced), options(), producer_settings, NOW, s3=s3).jobs
-    (without,) = plan_batch(str(silent), options(), producer_settings, NOW, s3=s3).jobs
+    silent_plan = plan_batch(str(silent), options(), producer_settings, NOW, s3=s3)
+    (without,) = silent_plan.jobs
+    (as_is,) = plan_batch(str(native), options(), producer_settings, NOW, s3=s3).jobs
 
     assert with_sound.clip is not None and with_sound.clip.planned_segments == 1
     assert with_sound.job.estimated_cost_usd == without.job.estimated_cost_usd == 1.125
-    assert without.clip is None and without.video.has_audio is False
+    assert without.clip is not None and without.video.has_audio is False
+    assert without.clip.planned_segments == 1
+    assert without.clip.request.aspect_ratio == "16:9"  # 5:3 is nearest 16:9
+    assert without.normalised == ("padded to 16:9 (170x96), cropped back after the edit",)
+    assert "sent as 16:9, stored as silent.mp4" in clip_lines(silent_plan)[1]
+    # The model's own shape and rate, silent and within its window: one job, as it is.
+    assert as_is.clip is None
 
 
 def test_a_clip_may_fail_over_only_to_providers_that_take_the_same_cut(
@@ -168,3 +178,25 @@ def test_a_clip_may_fail_over_only_to_providers_that_take_the_same_cut(
     # runway's aleph2 cuts other windows; vibedream takes no seed, so its seams would differ.
     assert planned.clip.route == (ProviderName.SEGMIND, ProviderName.AIMLAPI)
     assert {job.route for job in planned.segments} == {planned.clip.route}
+
+
+def test_outputs_are_named_after_their_source_with_a_suffix_only_on_a_collision(
+    producer_settings: Settings, s3: S3Client, tmp_path: Path
+) -> None:
+    # The issue: "bigbuckbunny-78cc833875cb.mp4" does not drop into a project.
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        make_clip(tmp_path / folder / "shot.mp4", 1.5, 160, 96, 24)
+    make_clip(tmp_path / "a" / "bigbuckbunny.mp4", 1.5, 160, 96, 24)
+    manifest = tmp_path / "library.csv"
+    rows = ["a/bigbuckbunny.mp4", "a/shot.mp4", "b/shot.mp4"]
+    manifest.write_text("source\n" + "".join(f"{tmp_path / row}\n" for row in rows))
+
+    plan = plan_batch(str(manifest), options(), producer_settings, NOW, s3=s3)
+
+    names = sorted(str(planned.job.output_name) for planned in plan.jobs)
+    assert names[0] == "bigbuckbunny"
+    # Two sources named shot.mp4 in one batch: each keeps its item's suffix, and they differ.
+    assert names[1].startswith("shot-") and names[2].startswith("shot-") and names[1] != names[2]
+    for planned in plan.jobs:
+        assert planned.clip is not None and planned.clip.output_name == planned.job.output_name
