@@ -1,4 +1,5 @@
-"""The emulator's "edit": decode the input, invert and rotate its colours, draw the prompt, encode.
+"""The emulator's "edit": decode the input, invert and rotate its colours, draw the prompt, lay
+the render's drifted look over it, encode.
 
 The output follows the model's `EditWindow` as the real service does: gen4_aleph edits only the
 first 5 s, at 24 fps, at the ratio's frame size (1280x720 for 16:9) and drops the audio; aleph2
@@ -20,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from config.catalogue import GEN4_ALEPH, EditWindow
+from emulator.drift import NEUTRAL, Look, apply_look
 from emulator.glyphs import GLYPH_HEIGHT, text_mask
 from media.normalise import as_rate
 from media.probe import duration_of
@@ -67,8 +69,10 @@ def render_edit(
     prompt: str,
     ratio: tuple[int, int] | None = None,
     window: EditWindow = GEN4_ALEPH,
+    look: Look = NEUTRAL,
 ) -> bytes:
-    """An H.264 MP4 of the part of ``source`` ``window`` edits, visibly changed, silent.
+    """An H.264 MP4 of the part of ``source`` ``window`` edits, visibly changed, silent;
+    ``look`` is this render's drift (see `emulator.drift`).
 
     Raises `RenderError`.
     """
@@ -76,7 +80,7 @@ def render_edit(
         with av.open(io.BytesIO(source), mode="r") as container:
             if not container.streams.video:
                 raise RenderError("the input has no video stream")
-            return _transcode(container, prompt, ratio, window)
+            return _transcode(container, prompt, ratio, (window, look))
     except (av.error.FFmpegError, ValueError, IndexError, ZeroDivisionError) as exc:
         raise RenderError(f"the input could not be decoded: {type(exc).__name__}") from exc
 
@@ -85,8 +89,9 @@ def _transcode(
     container: av.container.InputContainer,
     prompt: str,
     ratio: tuple[int, int] | None,
-    window: EditWindow,
+    how: tuple[EditWindow, Look],
 ) -> bytes:
+    window, look = how
     stream = container.streams.video[0]
     source = (stream.codec_context.width, stream.codec_context.height)
     fps = _output_fps(stream, window)
@@ -101,7 +106,7 @@ def _transcode(
         encoder.options = {"preset": "ultrafast", "crf": "36", "tune": "zerolatency"}
         count = 0
         for count, image in enumerate(_sampled_frames(container, stream, fps, work, window), 1):
-            edited = _edit(image, overlay, count - 1)
+            edited = apply_look(_edit(image, overlay, count - 1), look, count - 1)
             frame = av.VideoFrame.from_ndarray(edited, format="rgb24").reformat(format="yuv420p")
             # Nearest-neighbour upscaling of the small edit keeps 1280x720 about as cheap as
             # the 320x180 output used to be.

@@ -5,21 +5,41 @@ its segment was cut from, its overlap trimmed, scaled to one frame size and enco
 H.264 stream. The source's own audio is re-muxed alongside, interleaved as the video is written:
 copied where MP4 can carry it, AAC otherwise, and cut to the video's length. A provider that
 trimmed or padded a segment is reported in `StitchResult.mismatches`.
+
+Seams (see `SeamSettings`): the frames a segment was sent before its own (``fade_in``) are
+crossfaded over the last frames of the segment before, and every segment after the first is
+colour-matched onto the one before it (so, step by step, onto segment 1): the transfer is
+measured on the frames either side of its seam (the very same source frames when they
+overlap) and applied to all of that segment's frames alike. Every written frame is measured,
+and `StitchResult.seams` holds each seam's score.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
 import av
 import httpx
+import numpy as np
 from av.video.frame import PictureType
 
+from config.settings import DEFAULT_SEAMS, SeamSettings
 from media.audio import AudioTrack
+from media.colour import (
+    IDENTITY,
+    ColourStats,
+    Plane,
+    Transfer,
+    apply_to_yuv420p,
+    colour_stats,
+    transfer,
+    yuv420p_planes,
+)
 from media.cutting import PRESET, file_sha256
 from media.errors import ProbeError
 from media.normalise import as_rate
@@ -27,8 +47,11 @@ from media.opening import MediaSource, Opened, open_media
 from media.plan import Segment, SegmentPlan
 from media.probe import describe_video
 from media.retime import constant_rate
+from media.seams import SeamMeter, SeamScore
 
 STITCH_CRF = "18"
+MATCH_FRAMES = 6
+"""Frames either side of a seam without overlap that its colour transfer is measured on."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +77,7 @@ class StitchResult:
     sha256: str
     audio: Literal["copy", "aac"] | None
     mismatches: tuple[Mismatch, ...]
+    seams: tuple[SeamScore, ...] = ()
 
 
 def check_length(index: int, expected_s: float, actual_s: float, fps: Fraction) -> Mismatch | None:
@@ -71,10 +95,13 @@ def stitch_segments(
     *,
     size: Literal["source", "model"] = "source",
     http: httpx.Client | None = None,
+    handling: SeamSettings = DEFAULT_SEAMS,
 ) -> StitchResult:
     """Stitch ``outputs`` (one per segment of ``plan``, in order) into ``dest`` (an MP4).
 
-    ``size`` "source" scales to the source's frame size, "model" keeps the first output's.
+    ``size`` "source" scales to the source's frame size, "model" keeps the first output's;
+    ``handling`` says whether segments are colour-matched and when a seam is flagged (the
+    crossfades are the plan's).
     Raises `ProbeError` when an output or the source cannot be read, and `ValueError` when
     ``outputs`` does not match the plan.
     """
@@ -88,9 +115,11 @@ def stitch_segments(
             audio = AudioTrack.open(
                 original.container, output, plan.frames / fps, video_origin(original.container)
             )
+            joiner = _Joiner(output, video, audio, fps, handling)
+            following = [*plan.segments[1:], None]
             mismatches = [
-                _append(output, video, audio, (item, segment), fps, http)
-                for item, segment in zip(outputs, plan.segments, strict=True)
+                joiner.append((item, segment), after, http)
+                for item, segment, after in zip(outputs, plan.segments, following, strict=True)
             ]
             output.mux(video.encode(None))
             audio.finish()
@@ -105,6 +134,7 @@ def stitch_segments(
         sha256=file_sha256(dest),
         audio=audio.mode,
         mismatches=tuple(m for m in mismatches if m is not None),
+        seams=joiner.meter.scores(),
     )
 
 
@@ -137,36 +167,137 @@ def _video_stream(output: Any, fps: Fraction, frame: tuple[int, int]) -> Any:
     return stream
 
 
-def _append(
-    output: Any,
-    video: Any,
-    audio: AudioTrack,
-    work: tuple[MediaSource, Segment],
-    fps: Fraction,
-    http: httpx.Client | None,
-) -> Mismatch | None:
-    """Encode the kept frames of one segment's output; the length check of that output."""
-    item, segment = work
-    first, last = segment.kept
-    with open_media(item, http=http) as opened:
-        actual = describe_video(opened).duration_s
-        stream = opened.container.streams.video[0]
-        stream.thread_type = "AUTO"
-        frames = opened.container.decode(stream)
+@dataclass
+class _Joiner:
+    """Writes segments one after the other, carrying across each seam the frames held for its
+    crossfade and the colour statistics its transfer is measured against."""
+
+    output: Any
+    video: Any
+    audio: AudioTrack
+    fps: Fraction
+    handling: SeamSettings
+    meter: SeamMeter = field(init=False)
+    held: list[Plane] = field(default_factory=list)
+    reference: ColourStats | None = None
+
+    def __post_init__(self) -> None:
+        limits = (self.handling.ratio_limit, self.handling.histogram_limit)
+        self.meter = SeamMeter(float(self.fps), limits)
+
+    def append(
+        self, work: tuple[MediaSource, Segment], after: Segment | None, http: httpx.Client | None
+    ) -> Mismatch | None:
+        """Encode the kept frames of one segment's output (``after`` is the next segment, or
+        None); the length check of that output."""
+        item, segment = work
+        first, last = segment.kept
+        lead = first - segment.fade_in
+        with open_media(item, http=http) as opened:
+            actual = describe_video(opened).duration_s
+            stream = opened.container.streams.video[0]
+            stream.thread_type = "AUTO"
+            try:
+                frames = self._frames(opened.container.decode(stream), segment)
+                matched = self._transfer(frames, segment)
+                written = self._write(frames, matched, segment, after)
+            except av.FFmpegError as exc:
+                raise ProbeError(opened.where, f"cannot decode: {exc.strerror}") from exc
+            if written < last - lead:
+                raise ProbeError(opened.where, f"segment {segment.index} has no decodable frames")
+        return check_length(segment.index, float(segment.frames / self.fps), actual, self.fps)
+
+    def _frames(self, decoded: Iterator[Any], segment: Segment) -> _LazyFrames:
+        """The segment's frames from its first used one, as yuv420p arrays at the output size,
+        decoded lazily: `_transfer` reads the first few, `_write` drains them all."""
+        lead, last = segment.kept[0] - segment.fade_in, segment.kept[1]
+        return _LazyFrames(
+            (segment.start + k, self._array(frame))
+            for k, frame in constant_rate(decoded, self.fps, last - segment.start)
+            if segment.start + k >= lead
+        )
+
+    def _array(self, frame: Any) -> Plane:
+        picture = frame.reformat(width=self.video.width, height=self.video.height, format="yuv420p")
+        array: Plane = picture.to_ndarray()
+        return array
+
+    def _transfer(self, frames: _LazyFrames, segment: Segment) -> Transfer:
+        """The colour transfer of this segment onto the one before (identity for the first)."""
+        if not self.handling.colour_match or self.reference is None or segment.index == 0:
+            return IDENTITY
+        probe = frames.peek(segment.fade_in or MATCH_FRAMES)
+        if not probe:
+            return IDENTITY
+        height = self.video.height
+        return transfer(colour_stats([yuv420p_planes(a, height) for _, a in probe]), self.reference)
+
+    def _write(
+        self,
+        frames: _LazyFrames,
+        matched: Transfer,
+        segment: Segment,
+        after: Segment | None,
+    ) -> int:
+        first, last = segment.kept
+        fade = segment.fade_in
+        hold_from = last - (after.fade_in if after is not None else 0)
+        recent: deque[Plane] = deque(maxlen=(after.fade_in or MATCH_FRAMES) if after else 1)
+        held: list[Plane] = []
+        identity = matched.identity
         written = 0
-        try:
-            for k, frame in constant_rate(frames, fps, last - segment.start):
-                at = segment.start + k
-                if at < first:
-                    continue
-                picture = frame.reformat(width=video.width, height=video.height, format="yuv420p")
-                picture.pict_type = PictureType.NONE  # the encoder places keyframes, not the input
-                picture.pts, picture.time_base = at, 1 / fps
-                output.mux(video.encode(picture))
-                audio.pump(Fraction(at + 1) / fps)
-                written += 1
-        except av.FFmpegError as exc:
-            raise ProbeError(opened.where, f"cannot decode: {exc.strerror}") from exc
-        if written < last - first:
-            raise ProbeError(opened.where, f"segment {segment.index} has no decodable frames")
-    return check_length(segment.index, float(segment.frames / fps), actual, fps)
+        for at, array in frames:
+            corrected = array if identity else apply_to_yuv420p(array, self.video.height, matched)
+            recent.append(corrected)
+            written += 1
+            step = at - (first - fade)
+            if at < first:
+                # Without the frame held from the segment before (it had none) the position
+                # is already written: nothing to fade over.
+                if step < len(self.held):
+                    blended = _blend(self.held[step], corrected, step + 1, fade + 1)
+                    self._encode(at, blended, segment, blended=True)
+            elif at >= hold_from:
+                held.append(corrected)
+            else:
+                self._encode(at, corrected, segment, blended=False)
+        self.held = held
+        if self.handling.colour_match and after is not None and recent:
+            self.reference = colour_stats([yuv420p_planes(a, self.video.height) for a in recent])
+        return written
+
+    def _encode(self, at: int, array: Plane, segment: Segment, *, blended: bool) -> None:
+        self.meter.add(yuv420p_planes(array, self.video.height), segment.index, blended)
+        picture = av.VideoFrame.from_ndarray(array, format="yuv420p")
+        picture.pict_type = PictureType.NONE  # the encoder places keyframes, not the input
+        picture.pts, picture.time_base = at, 1 / self.fps
+        self.output.mux(self.video.encode(picture))
+        self.audio.pump(Fraction(at + 1) / self.fps)
+
+
+class _LazyFrames:
+    """Decoded frames pulled from ``source`` on demand; ``peek`` reads ahead without losing any."""
+
+    def __init__(self, source: Iterator[tuple[int, Plane]]) -> None:
+        self._ahead: deque[tuple[int, Plane]] = deque()
+        self._source = source
+
+    def peek(self, count: int) -> list[tuple[int, Plane]]:
+        """The next ``count`` frames (fewer at the end), still to be iterated."""
+        while len(self._ahead) < count:
+            item = next(self._source, None)
+            if item is None:
+                break
+            self._ahead.append(item)
+        return list(self._ahead)[:count]
+
+    def __iter__(self) -> Iterator[tuple[int, Plane]]:
+        while self._ahead:
+            yield self._ahead.popleft()
+        yield from self._source
+
+
+def _blend(before: Plane, after: Plane, weight: int, steps: int) -> Plane:
+    """``after`` over ``before`` at ``weight``/``steps`` (integer arithmetic, rounded)."""
+    mixed = before.astype(np.uint16) * (steps - weight) + after.astype(np.uint16) * weight
+    return ((mixed + steps // 2) // steps).astype(np.uint8)

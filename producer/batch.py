@@ -158,7 +158,10 @@ def plan_batch(
         raise ManifestProblems(refusals)
     resolve = cached(resolve)
     template = JobTemplate(
-        batch=name, priority=options.priority, output_prefix=prefix, clip=options.clip_choices()
+        batch=name,
+        priority=options.priority,
+        output_prefix=prefix,
+        clip=options.clip_choices(settings.seams),
     )
     with ExitStack() as stack:
         http = stack.enter_context(_probe_client(settings, resolve))
