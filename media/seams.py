@@ -4,8 +4,8 @@ A seam is where the stitched output passes from one segment's render to the next
 crossfade, when there is one). Its score compares the biggest frame-to-frame change across it
 with the ordinary change: the median frame-to-frame change inside the two neighbouring segments.
 A ratio of 1 is a seam nobody can find; a drifted render jumps several times the ordinary
-change. Alongside it, the distance between the colour histograms of the last frame before the
-seam and the first after it says how far the colours moved.
+change. Alongside it, the largest distance between the colour histograms of consecutive frames
+across it says how far the colours moved in one step.
 
 `SeamMeter` is fed every written frame, in order, by the stitcher; `score_seam` is the verdict.
 """
@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from media.colour import Planes
+from media.colour import Plane, Planes
 
 HISTOGRAM_BINS = 32
 METER_STEP = 4
@@ -32,8 +32,9 @@ class SeamScore(BaseModel):
     """The score of seam ``index`` (between segments ``index`` and ``index + 1``, from 1).
 
     ``jump``: the largest frame-to-frame change across it; ``ordinary``: the median change
-    inside its two segments; ``ratio``: jump / ordinary; ``histogram``: colour-histogram
-    distance across it (0 same, 1 disjoint); ``flagged``: over a threshold.
+    inside its two segments; ``ratio``: jump / ordinary; ``histogram``: the largest
+    colour-histogram distance between consecutive frames across it (0 same, 1 disjoint);
+    ``flagged``: over a threshold.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -73,11 +74,12 @@ def score_seam(
     index: int,
     at_s: float,
     changes: tuple[Sequence[float], Sequence[float], Sequence[float]],
-    histograms: tuple[Histogram, Histogram],
+    histogram_steps: Sequence[float],
     thresholds: tuple[float, float],
 ) -> SeamScore:
     """Score one seam from the frame-to-frame ``changes`` (inside the segment before, across
-    the seam, inside the segment after) and the ``histograms`` of the frames either side.
+    the seam, inside the segment after) and the ``histogram_steps`` (histogram distances
+    between consecutive frames across the seam).
 
     Flagged when the ratio or the histogram distance passes its ``thresholds``.
     """
@@ -86,7 +88,7 @@ def score_seam(
     ordinary = statistics.median(inside) if inside else 0.0
     jump = max(across, default=0.0)
     ratio = jump / ordinary if ordinary > 1e-6 else (1.0 if jump <= 1e-6 else float("inf"))
-    distance = histogram_distance(*histograms)
+    distance = max(histogram_steps, default=0.0)
     ratio_limit, histogram_limit = thresholds
     return SeamScore(
         index=index,
@@ -97,6 +99,14 @@ def score_seam(
         histogram=round(distance, 4),
         flagged=ratio > ratio_limit or distance > histogram_limit,
     )
+
+
+def crossfade(before: Plane, after: Plane, weight: int, steps: int) -> Plane:
+    """``after`` laid over ``before`` at ``weight``/``steps`` (integer arithmetic, rounded):
+    step ``k`` of a crossfade over ``n`` frames is ``crossfade(a, b, k, n + 1)``."""
+    mixed = before.astype(np.uint16) * (steps - weight) + after.astype(np.uint16) * weight
+    blended: Plane = ((mixed + steps // 2) // steps).astype(np.uint8)
+    return blended
 
 
 def small(planes: Planes) -> Planes:
@@ -114,52 +124,48 @@ def small(planes: Planes) -> Planes:
 class SeamMeter:
     """Collects the changes between consecutive written frames and who wrote each frame.
 
-    ``add(planes, segment, blended)``: the next output frame, from ``segment`` (from 0), and
-    whether it is a crossfade into that segment from the one before.
+    ``add(planes, segment, blended)``: the next output frame (Y'CbCr planes), from ``segment``
+    (from 0), and whether it is a crossfade into that segment from the one before.
     """
 
     fps: float
     thresholds: tuple[float, float]
-    _previous: Planes | None = None
-    _changes: list[tuple[int, bool, float]] = field(default_factory=list)
-    _owner: list[tuple[int, bool]] = field(default_factory=list)
-    _last_pure: dict[int, Histogram] = field(default_factory=dict)
-    _first_pure: dict[int, Histogram] = field(default_factory=dict)
+    _previous: tuple[Planes, Histogram, tuple[int, bool]] | None = None
+    _inside: dict[int, list[float]] = field(default_factory=dict)
+    _across: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
     _seam_frame: dict[int, int] = field(default_factory=dict)
+    _frames: int = 0
 
     def add(self, planes: Planes, segment: int, blended: bool = False) -> None:
         """Account for the next written frame."""
         thumb = small(planes)
-        frame = len(self._owner)
+        histogram = colour_histogram(thumb)
+        owner = (segment, blended)
         if self._previous is not None:
-            inside = not blended and self._owner[-1] == (segment, False)
-            self._changes.append((segment, inside, frame_change(self._previous, thumb)))
-        if segment not in self._seam_frame and segment > 0:
-            self._seam_frame[segment] = frame
-        if not blended:
-            if segment not in self._first_pure:
-                self._first_pure[segment] = colour_histogram(thumb)
-            self._last_pure[segment] = colour_histogram(thumb)
-        self._owner.append((segment, blended))
-        self._previous = thumb
+            before, before_histogram, before_owner = self._previous
+            change = frame_change(before, thumb)
+            if not blended and before_owner == owner:
+                self._inside.setdefault(segment, []).append(change)
+            else:
+                step = histogram_distance(before_histogram, histogram)
+                self._across.setdefault(segment, []).append((change, step))
+                self._seam_frame.setdefault(segment, self._frames)
+        self._previous = (thumb, histogram, owner)
+        self._frames += 1
 
     def scores(self) -> tuple[SeamScore, ...]:
         """One score per seam seen, in order."""
-        inside: dict[int, list[float]] = {}
-        across: dict[int, list[float]] = {}
-        for segment, is_inside, change in self._changes:
-            (inside if is_inside else across).setdefault(segment, []).append(change)
-        scores = []
-        for segment in sorted(self._seam_frame):
-            if segment - 1 not in self._last_pure or segment not in self._first_pure:
-                continue
-            scores.append(
-                score_seam(
-                    segment,
-                    self._seam_frame[segment] / self.fps,
-                    (inside.get(segment - 1, []), across.get(segment, []), inside.get(segment, [])),
-                    (self._last_pure[segment - 1], self._first_pure[segment]),
-                    self.thresholds,
-                )
+        return tuple(
+            score_seam(
+                segment,
+                self._seam_frame[segment] / self.fps,
+                (
+                    self._inside.get(segment - 1, []),
+                    [change for change, _ in across],
+                    self._inside.get(segment, []),
+                ),
+                [step for _, step in across],
+                self.thresholds,
             )
-        return tuple(scores)
+            for segment, across in sorted(self._across.items())
+        )

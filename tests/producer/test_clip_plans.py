@@ -50,9 +50,10 @@ def test_a_17_s_source_is_one_clip_of_four_segments_each_billed(
     assert planned.clip.continuity is Continuity.ANCHOR  # segmind takes a reference image
     assert plan.summary.jobs == 4
     assert plan.summary.cost_usd == pytest.approx(4 * 1.125)
-    assert sum(job.source_seconds or 0 for job in planned.segments) == pytest.approx(17.0)
+    # Each of the 3 seams is crossfaded over 12 frames the later segment is sent too: billed.
+    assert sum(job.source_seconds or 0 for job in planned.segments) == pytest.approx(18.5)
     (summary, line) = clip_lines(plan)
-    assert "1 clip(s) cut into 4 segments, 17.0 s billed" in summary
+    assert "1 clip(s) cut into 4 segments, 18.5 s billed" in summary
     assert "dropped" not in line
 
 
