@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import av
 import httpx
+import numpy as np
 from av.video.frame import PictureType
 
 from config.settings import DEFAULT_SEAMS, SeamSettings
@@ -276,7 +277,9 @@ class _Joiner:
         picture = av.VideoFrame.from_ndarray(array, format=self._format)
         if self._format != "yuv420p":
             picture = picture.reformat(format="yuv420p")
-        encoded: Plane = picture.to_ndarray() if self._format != "yuv420p" else array
+        encoded = array
+        if self._format != "yuv420p":
+            encoded = np.asarray(picture.to_ndarray(), dtype=np.uint8)  # what the encoder gets
         self.meter.add(yuv420p_planes(encoded, self.video.height), segment.index, blended)
         picture.pict_type = PictureType.NONE  # the encoder places keyframes, not the input
         picture.pts, picture.time_base = at, 1 / self.fps
