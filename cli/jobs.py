@@ -173,7 +173,8 @@ def seam_table(clip: Clip) -> Table:
         table.add_row(
             f"{seam.index}-{seam.index + 1}", f"{seam.at_s:.2f} s",
             f"{seam.jump:.2f} / {seam.ordinary:.2f}", f"{seam.ratio:.2f}x",
-            f"{seam.histogram:.3f}", "[red]FLAGGED[/]" if seam.flagged else "ok",
+            f"{seam.histogram:.3f}",
+            "[red]FLAGGED[/]" if seam.flagged else "scene cut" if seam.at_cut else "ok",
         )  # fmt: skip
     return table
 

@@ -15,6 +15,7 @@ segment, which the estimate counts like any other.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -43,6 +44,9 @@ class Segment(BaseModel):
     trim_head: int = 0
     trim_tail: int = 0
     fade_in: int = 0
+    after_cut: bool = False
+    """The seam before this segment lies on a scene cut: it is neither crossfaded nor
+    colour-matched, and a jump there is the cut's, not a seam's."""
 
     @property
     def frames(self) -> int:
@@ -125,12 +129,28 @@ def plan_segments(
     if total / count >= shortest:
         cuts = sorted({round(at * fps) for at in scene_cuts if 0 < at * fps < total})
         bounds = _spread(total, count, shortest, longest - fade, cuts, round(snap_s * fps))
-        segments = [_faded(i, a, b, 0 if a in cuts else fade) for i, (a, b) in enumerate(bounds)]
+        segments = [_faded(i, a, b, fade, a in cuts) for i, (a, b) in enumerate(bounds)]
     else:
         segments = _overlapping(total, count, shortest, min(overlap, shortest // 2))
     return SegmentPlan(
-        fps=fps, source_frames=source, frames=total, segments=tuple(segments), model=window.model
+        fps=fps,
+        source_frames=source,
+        frames=total,
+        segments=_fades_fit(segments),
+        model=window.model,
     )
+
+
+def _fades_fit(segments: list[Segment]) -> tuple[Segment, ...]:
+    """Each crossfade at most as long as the part the segment before keeps (a short segment
+    next to a scene cut): it fades over that segment's last kept frames and nothing earlier."""
+    fitted = segments[:1]
+    for before, segment in itertools.pairwise(segments):
+        room = before.kept[1] - before.kept[0]
+        if segment.fade_in > room:
+            segment = segment.model_copy(update={"fade_in": room})
+        fitted.append(segment)
+    return tuple(fitted)
 
 
 def fade_room(overlap: int, shortest: int, longest: int) -> int:
@@ -139,10 +159,13 @@ def fade_room(overlap: int, shortest: int, longest: int) -> int:
     return max(0, min(overlap, longest // 4, longest - shortest))
 
 
-def _faded(index: int, start: int, end: int, fade: int) -> Segment:
-    """Segment ``index`` keeping ``[start, end)``, sent from ``fade`` frames earlier."""
-    if index == 0 or fade == 0:
+def _faded(index: int, start: int, end: int, fade: int, at_cut: bool) -> Segment:
+    """Segment ``index`` keeping ``[start, end)``, sent from ``fade`` frames earlier unless it
+    starts on a scene cut."""
+    if index == 0:
         return Segment(index=index, start=start, end=end)
+    if at_cut or fade == 0:
+        return Segment(index=index, start=start, end=end, after_cut=at_cut)
     return Segment(index=index, start=start - fade, end=end, trim_head=fade, fade_in=fade)
 
 

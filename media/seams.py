@@ -34,7 +34,8 @@ class SeamScore(BaseModel):
     ``jump``: the largest frame-to-frame change across it; ``ordinary``: the median change
     inside its two segments; ``ratio``: jump / ordinary; ``histogram``: the largest
     colour-histogram distance between consecutive frames across it (0 same, 1 disjoint);
-    ``flagged``: over a threshold.
+    ``flagged``: over a threshold; ``at_cut``: the seam lies on a scene cut of the source,
+    where a jump is the cut's (never flagged).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -46,6 +47,7 @@ class SeamScore(BaseModel):
     ratio: float
     histogram: float
     flagged: bool = False
+    at_cut: bool = False
 
 
 def frame_change(before: Planes, after: Planes) -> float:
@@ -76,12 +78,14 @@ def score_seam(
     changes: tuple[Sequence[float], Sequence[float], Sequence[float]],
     histogram_steps: Sequence[float],
     thresholds: tuple[float, float],
+    at_cut: bool = False,
 ) -> SeamScore:
     """Score one seam from the frame-to-frame ``changes`` (inside the segment before, across
     the seam, inside the segment after) and the ``histogram_steps`` (histogram distances
     between consecutive frames across the seam).
 
-    Flagged when the ratio or the histogram distance passes its ``thresholds``.
+    Flagged when the ratio or the histogram distance passes its ``thresholds``, unless the
+    seam is ``at_cut``.
     """
     before, across, after = changes
     inside = [*before, *after]
@@ -97,7 +101,8 @@ def score_seam(
         ordinary=round(ordinary, 3),
         ratio=round(ratio, 3),
         histogram=round(distance, 4),
-        flagged=ratio > ratio_limit or distance > histogram_limit,
+        flagged=not at_cut and (ratio > ratio_limit or distance > histogram_limit),
+        at_cut=at_cut,
     )
 
 
@@ -135,6 +140,8 @@ class SeamMeter:
     _across: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
     _seam_frame: dict[int, int] = field(default_factory=dict)
     _frames: int = 0
+    cuts: set[int] = field(default_factory=set)
+    """Segments whose seam before them lies on a scene cut."""
 
     def add(self, planes: Planes, segment: int, blended: bool = False) -> None:
         """Account for the next written frame."""
@@ -166,6 +173,7 @@ class SeamMeter:
                 ),
                 [step for _, step in across],
                 self.thresholds,
+                at_cut=segment in self.cuts,
             )
             for segment, across in sorted(self._across.items())
         )

@@ -10,7 +10,8 @@ Seams (see `SeamSettings`): the frames a segment was sent before its own (``fade
 crossfaded over the last frames of the segment before, and every segment after the first is
 colour-matched onto the one before it (so, step by step, onto segment 1): the transfer is
 measured on the frames either side of its seam (the very same source frames when they
-overlap) and applied to all of that segment's frames alike. Every written frame is measured,
+overlap) and applied to all of that segment's frames alike. A seam on a scene cut is left as
+the cut it is: no crossfade, no colour match, never flagged. Every written frame is measured,
 and `StitchResult.seams` holds each seam's score.
 """
 
@@ -196,6 +197,8 @@ class _Joiner:
         item, segment = work
         first, last = segment.kept
         lead = first - segment.fade_in
+        if segment.after_cut:
+            self.meter.cuts.add(segment.index)
         with open_media(item, http=http) as opened:
             actual = describe_video(opened).duration_s
             stream = opened.container.streams.video[0]
@@ -233,6 +236,8 @@ class _Joiner:
     def _transfer(self, frames: _LazyFrames, segment: Segment) -> Transfer:
         """The colour transfer of this segment onto the one before (identity for the first)."""
         if not self.handling.colour_match or self.reference is None or segment.index == 0:
+            return IDENTITY
+        if segment.after_cut:  # a new shot: its colours are its own, not a drift to undo
             return IDENTITY
         probe = frames.peek(segment.fade_in or MATCH_FRAMES)
         if not probe:

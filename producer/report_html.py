@@ -273,7 +273,7 @@ def seams_table(seams: Sequence[SeamScore]) -> str:
         f'<tr class="seam{" flagged" if seam.flagged else ""}"><td>{seam.index}-{seam.index + 1}'
         f'</td><td class="num">{seam.at_s:.2f} s</td><td class="num">{seam.ratio:.2f}x</td>'
         f'<td class="num">{seam.histogram:.3f}</td>'
-        f"<td>{'flagged' if seam.flagged else 'ok'}</td></tr>"
+        f"<td>{'flagged' if seam.flagged else 'scene cut' if seam.at_cut else 'ok'}</td></tr>"
         for seam in seams
     )
     head = "<tr><th>seam</th><th>at</th><th>jump</th><th>histogram</th><th></th></tr>"

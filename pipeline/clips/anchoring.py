@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from jobs.clips.record import Clip, ClipState
+from jobs.clips.record import ClipState
 from jobs.models import Job
 from jobs.request import Keyframe
 from jobs.states import JobState
@@ -34,12 +34,12 @@ def anchor_fractions(count: int) -> tuple[float, ...]:
     return tuple(round((number + 0.5) / count, 4) for number in range(count))
 
 
-def anchor_count(clip: Clip, max_keyframes: int) -> int:
-    """How many frames anchor ``clip``'s segments: its ``keyframes`` setting where the model
-    takes that many keyframes, else one reference image."""
+def anchor_count(asked: int, max_keyframes: int) -> int:
+    """How many frames anchor a clip's segments: the ``asked`` keyframes (its seam setting),
+    as many as the model takes, or one reference image where it takes no keyframes."""
     if max_keyframes <= 0:
         return 1
-    return max(1, min(clip.seam_handling.keyframes, max_keyframes))
+    return max(1, min(asked, max_keyframes))
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def release_anchor(ctx: Context, clip_id: str, now: datetime) -> AnchorOutcome:
         return AnchorOutcome("no segment is waiting for the anchor")
     if first.state is not JobState.STORED or first.output is None:
         return AnchorOutcome("segment 1 is not stored yet")
-    count = anchor_count(clip, ctx.spec(clip.provider).max_keyframes)
+    count = anchor_count(clip.seam_handling.keyframes, ctx.spec(clip.provider).max_keyframes)
     fractions = anchor_fractions(count)
     urls = [_anchor_url(ctx, first, fraction) for fraction in fractions]
     anchors = list(zip(fractions, urls, strict=True))

@@ -23,7 +23,7 @@ from media.colour import (
     transfer,
 )
 from media.samples import PATTERNS
-from media.seams import SeamMeter, colour_histogram, crossfade, histogram_distance
+from media.seams import SeamMeter, colour_histogram, crossfade, histogram_distance, score_seam
 from media.stitching import MATCH_FRAMES
 
 WIDTH, HEIGHT = 96, 64
@@ -167,3 +167,11 @@ def test_each_job_draws_its_own_look_and_anchors_shrink_it() -> None:
 
     assert anchoring(drift, 0) == 1 and anchoring(drift, 1) > anchoring(drift, 5)
     assert size(5) < size(1) < size(0)
+
+
+def test_a_seam_on_a_scene_cut_is_scored_but_never_flagged() -> None:
+    changes = ([2.0, 2.1, 1.9], [30.0], [2.0, 2.2])
+    seam = score_seam(1, 5.0, changes, [0.6], THRESHOLDS)
+    at_cut = score_seam(1, 5.0, changes, [0.6], THRESHOLDS, at_cut=True)
+    assert seam.flagged and seam.ratio == pytest.approx(15.0) and seam.histogram == 0.6
+    assert at_cut.at_s == 5.0 and at_cut.ratio == seam.ratio and not at_cut.flagged
