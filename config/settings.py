@@ -169,11 +169,11 @@ class SeamSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    overlap_frames: int = Field(default=12, ge=0, le=120)
+    overlap_frames: int = Field(default=6, ge=0, le=120)
     colour_match: bool = True
     keyframes: int = Field(default=5, ge=1, le=5)
     ratio_limit: float = Field(default=1.5, gt=0)
-    histogram_limit: float = Field(default=0.2, gt=0, le=1)
+    histogram_limit: float = Field(default=0.05, gt=0, le=1)
 
 
 DEFAULT_SEAMS = SeamSettings()
