@@ -26,7 +26,6 @@ from typing import Any, Literal
 
 import av
 import httpx
-import numpy as np
 from av.video.frame import PictureType
 
 from config.settings import DEFAULT_SEAMS, SeamSettings
@@ -35,10 +34,10 @@ from media.colour import (
     IDENTITY,
     ColourStats,
     Plane,
+    Planes,
     Transfer,
-    apply_to_rgb,
+    apply_to_yuv420p,
     colour_stats,
-    rgb_channels,
     transfer,
     yuv420p_planes,
 )
@@ -223,15 +222,13 @@ class _Joiner:
             if segment.start + k >= lead
         )
 
-    @property
-    def _format(self) -> str:
-        """Colour matching works on RGB (see `media.colour`); otherwise frames stay yuv420p."""
-        return "rgb24" if self.handling.colour_match else "yuv420p"
-
     def _array(self, frame: Any) -> Plane:
         size = {"width": self.video.width, "height": self.video.height}
-        array: Plane = frame.reformat(format=self._format, **size).to_ndarray()
+        array: Plane = frame.reformat(format="yuv420p", **size).to_ndarray()
         return array
+
+    def _planes(self, array: Plane) -> Planes:
+        return yuv420p_planes(array, self.video.height)
 
     def _transfer(self, frames: _LazyFrames, segment: Segment) -> Transfer:
         """The colour transfer of this segment onto the one before (identity for the first)."""
@@ -242,7 +239,7 @@ class _Joiner:
         probe = frames.peek(segment.fade_in or MATCH_FRAMES)
         if not probe:
             return IDENTITY
-        return transfer(colour_stats([rgb_channels(array) for _, array in probe]), self.reference)
+        return transfer(colour_stats([self._planes(array) for _, array in probe]), self.reference)
 
     def _write(
         self,
@@ -259,7 +256,7 @@ class _Joiner:
         identity = matched.identity
         written = 0
         for at, array in frames:
-            corrected = array if identity else apply_to_rgb(array, matched)
+            corrected = array if identity else apply_to_yuv420p(array, self.video.height, matched)
             recent.append(corrected)
             written += 1
             step = at - (first - fade)
@@ -275,17 +272,12 @@ class _Joiner:
                 self._encode(at, corrected, segment, blended=False)
         self.held = held
         if self.handling.colour_match and after is not None and recent:
-            self.reference = colour_stats([rgb_channels(array) for array in recent])
+            self.reference = colour_stats([self._planes(array) for array in recent])
         return written
 
     def _encode(self, at: int, array: Plane, segment: Segment, *, blended: bool) -> None:
-        picture = av.VideoFrame.from_ndarray(array, format=self._format)
-        if self._format != "yuv420p":
-            picture = picture.reformat(format="yuv420p")
-        encoded = array
-        if self._format != "yuv420p":
-            encoded = np.asarray(picture.to_ndarray(), dtype=np.uint8)  # what the encoder gets
-        self.meter.add(yuv420p_planes(encoded, self.video.height), segment.index, blended)
+        self.meter.add(self._planes(array), segment.index, blended)
+        picture = av.VideoFrame.from_ndarray(array, format="yuv420p")
         picture.pict_type = PictureType.NONE  # the encoder places keyframes, not the input
         picture.pts, picture.time_base = at, 1 / self.fps
         self.output.mux(self.video.encode(picture))

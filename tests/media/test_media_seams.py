@@ -17,10 +17,10 @@ from media.colour import (
     IDENTITY,
     Planes,
     Transfer,
-    apply_to_rgb,
+    apply_to_yuv420p,
     colour_stats,
-    rgb_channels,
     transfer,
+    yuv420p_planes,
 )
 from media.samples import PATTERNS
 from media.seams import SeamMeter, colour_histogram, crossfade, histogram_distance, score_seam
@@ -38,13 +38,13 @@ def rgb(index: int, look: Look = NONE) -> npt.NDArray[np.uint8]:
 
 
 def planes(index: int, look: Look = NONE) -> Planes:
-    """The frame's R, G and B channels (what colour matching works on)."""
-    return rgb_channels(rgb(index, look))
+    """The frame's Y'CbCr planes (all full size)."""
+    return ycbcr(rgb(index, look))
 
 
-def ycbcr(channels: Planes) -> Planes:
-    """Full-range BT.601 Y'CbCr planes of R, G, B channels (what the seam meter reads)."""
-    red, green, blue = (channel.astype(np.float32) for channel in channels)
+def ycbcr(image: npt.NDArray[np.uint8]) -> Planes:
+    """Full-range BT.601 Y'CbCr planes of an RGB image."""
+    red, green, blue = (image[..., channel].astype(np.float32) for channel in range(3))
     luma = 0.299 * red + 0.587 * green + 0.114 * blue
     out = (luma, 128 + (blue - luma) * 0.564, 128 + (red - luma) * 0.713)
     y, cb, cr = (np.clip(plane + 0.5, 0, 255).astype(np.uint8) for plane in out)
@@ -52,7 +52,8 @@ def ycbcr(channels: Planes) -> Planes:
 
 
 def apply_transfer(channels: Planes, matched: Transfer) -> Planes:
-    return rgb_channels(apply_to_rgb(np.stack(channels, axis=-1), matched))
+    y, cb, cr = (table[channel] for table, channel in zip(matched.tables, channels, strict=True))
+    return y, cb, cr
 
 
 def mean_error(first: Planes, second: Planes) -> float:
@@ -78,12 +79,14 @@ def test_the_transfer_of_a_segment_onto_itself_changes_nothing() -> None:
         colour_stats([])
 
 
-def test_a_transfer_is_one_table_per_channel() -> None:
+def test_a_transfer_applies_to_the_planes_of_a_packed_yuv420p_frame() -> None:
     matched = transfer(colour_stats([planes(0, DRIFTED)]), colour_stats([planes(0)]))
-    frame = rgb(3, DRIFTED)
-    out = apply_to_rgb(frame, matched)
-    for channel in range(3):
-        assert np.array_equal(out[..., channel], matched.tables[channel][frame[..., channel]])
+    y, cb, cr = planes(3, DRIFTED)
+    half = (cb[::2, ::2], cr[::2, ::2])
+    packed = np.concatenate([y, *(plane.reshape(HEIGHT // 4, WIDTH) for plane in half)])
+    out = yuv420p_planes(apply_to_yuv420p(packed, HEIGHT, matched), HEIGHT)
+    for got, want in zip(out, apply_transfer((y, *half), matched), strict=True):
+        assert np.array_equal(got, want)
 
 
 def test_a_crossfade_ramps_evenly_from_one_frame_to_the_other() -> None:
@@ -97,7 +100,7 @@ def join(
 ) -> tuple[float, float, bool]:
     """Segment 1 (clean) then segment 2 (``second_look``) of one panning shot through a
     `SeamMeter`: the seam's ratio, histogram distance and flag."""
-    meter = SeamMeter(24.0, THRESHOLDS)  # it measures in Y'CbCr, as the encoder sees frames
+    meter = SeamMeter(24.0, THRESHOLDS)
     first = [planes(i) for i in range(frames + fade)]
     second = [planes(i, second_look) for i in range(frames - fade, 2 * frames)]
     if match:
@@ -107,15 +110,15 @@ def join(
         matched = transfer(colour_stats(probe), colour_stats(reference))
         second = [apply_transfer(p, matched) for p in second]
     for frame in first[: frames - fade]:
-        meter.add(ycbcr(frame), 0)
+        meter.add(frame, 0)
     for k in range(fade):
-        blended = [
+        y, cb, cr = (
             crossfade(a, b, k + 1, fade + 1)
             for a, b in zip(first[frames - fade + k], second[k], strict=True)
-        ]
-        meter.add(ycbcr((blended[0], blended[1], blended[2])), 1, blended=True)
+        )
+        meter.add((y, cb, cr), 1, blended=True)
     for frame in second[fade:]:
-        meter.add(ycbcr(frame), 1)
+        meter.add(frame, 1)
     (score,) = meter.scores()
     assert score.index == 1 and score.at_s == pytest.approx((frames - fade) / 24, abs=0.05)
     return score.ratio, score.histogram, score.flagged
