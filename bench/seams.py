@@ -1,6 +1,6 @@
 """Seam benchmark: one drifting clip stitched with the seam handling off and on, in one run.
 
-``python -m bench.seams [--seconds 60] [--provider segmind] [--overlap-frames 12]`` starts a
+``python -m bench.seams [--seconds 60] [--provider segmind] [--overlap-frames 6]`` starts a
 private stack (Redis, moto S3, the emulator with its per-job drift on, real workers), writes a
 panning clip with sound and submits it twice: once with the seam handling off (hard joins, no
 colour match) and once with it on (``--overlap-frames`` crossfaded, colour-matched), both with
@@ -24,7 +24,7 @@ from typing import Any
 from bench.clip_e2e import event_at
 from bench.rig import bench_stack
 from config.redis import redis_client
-from config.settings import ProviderName, load_settings
+from config.settings import DEFAULT_SEAMS, ProviderName, load_settings
 from jobs.batches import BatchStore
 from jobs.clips.record import Clip, ClipState
 from jobs.clips.store import ClipStore
@@ -128,8 +128,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--provider", default="segmind")
-    parser.add_argument("--overlap-frames", type=int, default=12)
-    parser.add_argument("--keyframes", type=int, default=5)
+    parser.add_argument("--overlap-frames", type=int, default=DEFAULT_SEAMS.overlap_frames)
+    parser.add_argument("--keyframes", type=int, default=DEFAULT_SEAMS.keyframes)
     parser.add_argument("--job-seconds", type=float, default=0.5)
     parser.add_argument("--goal", type=float, default=GOAL)
     return parser.parse_args(argv)
