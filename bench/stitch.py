@@ -2,9 +2,10 @@
 
 ``python -m bench.stitch [--seconds 60]`` writes a 1280x720 24 fps source with stereo sound and
 cuts it into gen4_aleph's 5 s segments (standing in for the providers' outputs). It then times,
-alternately and twice, the stitch (retime, trim, scale, encode, copy the source's audio) and a
-bare decode + encode of the same segment frames into one MP4 with the same encoder settings,
-and prints one JSON line with the best wall and CPU time of each and their ratios.
+alternately and twice, the stitch (retime, trim, scale, encode, copy the source's audio), the
+same stitch with every segment colour-matched to the one before (``colour_*``), and a bare
+decode + encode of the same segment frames into one MP4 with the same encoder settings, and
+prints one JSON line with the best wall and CPU time of each and their ratios to the bare one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from av.video.frame import PictureType
 
 from bench.archive import peak_rss_mb
 from config.catalogue import GEN4_ALEPH
+from config.settings import SeamSettings
 from media.cutting import PRESET, cut_segments
 from media.normalise import encode_target, plan_rate
 from media.plan import SegmentPlan, plan_segments
@@ -69,9 +71,15 @@ def run_bench(seconds: float, width: int, height: int) -> dict[str, Any]:
         plan = plan_segments(info.duration_s, float(plan_rate(info)), GEN4_ALEPH)
         cuts = cut_segments(source, plan, encode_target(info, GEN4_ALEPH), folder / "segments")
         outputs = [cut.path for cut in cuts]
-        ours, bare = [], []
+        ours, matched, bare = [], [], []
+        plain, colour = SeamSettings(colour_match=False), SeamSettings(colour_match=True)
+
+        def stitch(handling: SeamSettings, name: str) -> None:
+            stitch_segments(outputs, plan, source, folder / name, handling=handling)
+
         for _ in range(ROUNDS):
-            ours.append(timed(lambda: stitch_segments(outputs, plan, source, folder / "out.mp4")))
+            ours.append(timed(lambda: stitch(plain, "out.mp4")))
+            matched.append(timed(lambda: stitch(colour, "colour.mp4")))
             bare.append(timed(lambda: bare_encode(outputs, plan, folder / "bare.mp4")))
         result = probe(folder / "out.mp4")
     return {
@@ -84,6 +92,10 @@ def run_bench(seconds: float, width: int, height: int) -> dict[str, Any]:
         "cpu_s": round(min(c for _, c in ours), 2),
         "baseline_cpu_s": round(min(c for _, c in bare), 2),
         "cpu_ratio": round(min(c for _, c in ours) / min(c for _, c in bare), 3),
+        "colour_seconds": round(min(matched)[0], 2),
+        "colour_ratio": round(min(matched)[0] / min(bare)[0], 3),
+        "colour_cpu_ratio": round(min(c for _, c in matched) / min(c for _, c in bare), 3),
+        "colour_goal": "colour-matched stitch <= 1.25x the bare decode + encode",
         "output_seconds": round(result.duration_s, 3),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }

@@ -101,6 +101,19 @@ def submit(
         QcEnd,
         typer.Option(help="an output still failing its checks: fail the job, or store it flagged"),
     ] = QcEnd.FAIL,
+    overlap_frames: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=120, help="frames crossfaded at each seam (default RESTYLE_SEAMS__...)"
+        ),
+    ] = None,
+    colour_match: Annotated[
+        bool | None,
+        typer.Option(
+            "--colour-match/--no-colour-match",
+            help="match every segment's colours to the first's when stitching",
+        ),
+    ] = None,
 ) -> None:
     """Preflight SOURCE, then queue one edit job per clip (nothing is queued if a row is bad)."""
     settings = settings_or_exit()
@@ -121,6 +134,8 @@ def submit(
         continuity=continuity,
         output_size=output_size,
         mix_providers=mix_providers,
+        overlap_frames=overlap_frames,
+        colour_match=colour_match,
         policy=policy,
         max_price_per_second=max_price_per_second,
         qc=QcPolicy(retries=qc_retries, end=qc_policy),

@@ -134,6 +134,7 @@ def show_clip(clip: Clip, segments: list[Job]) -> None:
         ("continuity", clip.continuity.value),
         ("route", _clip_route(clip)),
         ("output size", clip.output_size.value),
+        ("seams", seam_handling_text(clip)),
         ("output", clip.output and f"{clip.output.uri} {clip.output.size} bytes"),
         ("failure", clip.failure_message),
     ]
@@ -146,10 +147,36 @@ def show_clip(clip: Clip, segments: list[Job]) -> None:
         rows.add_row(f"{ref.index:03d}", shown(job.id), job.state, f"{ref.seconds:.2f}",
                      str(job.attempt), shown(outcome))  # fmt: skip
     console.print(rows)
+    if clip.seams:
+        console.print(seam_table(clip))
     history = Table("at", "state", "detail", box=None)
     for event in clip.events:
         history.add_row(event.at.isoformat(timespec="seconds"), event.state, shown(event.detail))
     console.print(history)
+
+
+def seam_handling_text(clip: Clip) -> str:
+    """How the clip's seams are handled, in one line."""
+    handling = clip.seam_handling
+    colour = "colour-matched to segment 1" if handling.colour_match else "no colour match"
+    flagged = f", {len(clip.flagged_seams)} flagged" if clip.seams else ""
+    return (
+        f"{handling.overlap_frames} frames crossfaded, {colour}; flagged over "
+        f"{handling.ratio_limit:g}x or histogram {handling.histogram_limit:g}{flagged}"
+    )
+
+
+def seam_table(clip: Clip) -> Table:
+    """One row per seam of the stitched output: where, its score and whether it is flagged."""
+    table = Table("seam", "at", "jump / ordinary", "ratio", "histogram", "", box=None)
+    for seam in clip.seams:
+        table.add_row(
+            f"{seam.index}-{seam.index + 1}", f"{seam.at_s:.2f} s",
+            f"{seam.jump:.2f} / {seam.ordinary:.2f}", f"{seam.ratio:.2f}x",
+            f"{seam.histogram:.3f}",
+            "[red]FLAGGED[/]" if seam.flagged else "scene cut" if seam.at_cut else "ok",
+        )  # fmt: skip
+    return table
 
 
 def _facts(job: Job) -> list[tuple[str, str]]:

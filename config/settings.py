@@ -159,6 +159,31 @@ class WebSettings(BaseModel):
         return value
 
 
+class SeamSettings(BaseModel):
+    """How a long clip's seams are hidden and judged (``RESTYLE_SEAMS__*``); a clip keeps the
+    values it was submitted with.
+
+    ``overlap_frames``: frames sent twice at each seam and crossfaded when stitching (0: a hard
+    join); ``colour_match``: map every segment's colours onto the anchor segment's before the
+    stitch; ``keyframes``: how many frames of segment 1's edit anchor the other segments where
+    the model takes keyframes (Runway's aleph2, up to 5; elsewhere one reference image);
+    ``ratio_limit`` and ``histogram_limit``: a seam whose jump is more than this many times the
+    clip's ordinary frame-to-frame change, or whose colour histograms differ by more than this
+    distance, is flagged. The defaults come from ``python -m bench.seams`` (docs/performance.md).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    overlap_frames: int = Field(default=6, ge=0, le=120)
+    colour_match: bool = True
+    keyframes: int = Field(default=5, ge=1, le=5)
+    ratio_limit: float = Field(default=1.5, gt=0)
+    histogram_limit: float = Field(default=0.05, gt=0, le=1)
+
+
+DEFAULT_SEAMS = SeamSettings()
+
+
 class Settings(BaseSettings):
     """Everything a restyle process needs to know about its surroundings."""
 
@@ -246,6 +271,7 @@ class Settings(BaseSettings):
     public_url: str | None = None
     """Where providers reach ``restyle web`` (crun callbacks); unset: no callbacks."""
     web: WebSettings = WebSettings()
+    seams: SeamSettings = DEFAULT_SEAMS
 
     @field_validator("redis_url")
     @classmethod

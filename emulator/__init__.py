@@ -85,6 +85,10 @@ Behaviour and assumptions:
 - ``echo_credentials`` (default false; ``POST /_emulator/config {"echo_credentials": true}``):
   every error body and every failed remote job's reason quotes the caller's credential header,
   as some real APIs do (`emulator.echo`).
+- Drift (``drift``, on by default; ``--no-drift`` or ``{"drift": {"enabled": false}}`` turns
+  it off): each render draws its own colour cast, brightness, contrast and grain from its
+  input, prompt and seed, as a real model's renders differ from one call to the next, so a
+  stitched clip shows its seams; a reference image or keyframes shrink it (`emulator.drift`).
 - Retention: output URLs work ``retention_s`` (segmind from submission, Runway from each task
   fetch, which hands out fresh URLs, the others from completion); jobs can be polled for
   ``record_ttl_s`` from submission (segmind: 1 hour, then 404).

@@ -107,6 +107,26 @@ class ProviderKnobs(Knobs):
     check_input_url: bool = True
 
 
+class Drift(Knobs):
+    """How much one render's look differs from the next, as a real model's renders do.
+
+    Each remote job draws its own colour cast (per-channel gain up to ``colour``), brightness
+    offset (up to ``brightness`` levels of 255), contrast change (up to ``contrast``) and film
+    grain (noise of up to ``grain`` levels), from its input, prompt and seed: the same request
+    renders the same, a neighbouring segment renders differently. A reference image or keyframes
+    anchor the look: the drift is multiplied by ``anchored`` divided by the square root of the
+    number of anchoring images. ``enabled`` false renders deterministically (tests that compare
+    pixels turn it off).
+    """
+
+    enabled: bool = True
+    colour: float = Field(default=0.08, ge=0, le=1)
+    brightness: float = Field(default=12.0, ge=0, le=128)
+    contrast: float = Field(default=0.12, ge=0, le=1)
+    grain: float = Field(default=3.0, ge=0, le=64)
+    anchored: float = Field(default=0.5, ge=0, le=1)
+
+
 REAL_RETENTION_S: dict[ProviderName, float] = {
     ProviderName.RUNWAY: 24 * 3600,  # "URLs expire within 24-48 hours"
     ProviderName.SEGMIND: 3600,  # status and result kept 1 hour after submission
@@ -143,6 +163,7 @@ class EmulatorConfig(Knobs):
     fraction of its time gone, raised to this power. 1 (the default) is progress proportional to
     time, which is unconfirmed for the real API; above 1 a job reports a slow start and a fast
     end, below 1 the opposite, to try how polling copes with progress that is not linear.
+    ``drift`` is how much each render's look varies (see `Drift`; on by default).
     ``echo_credentials`` copies the caller's credential header into every error body and every
     failed remote job's reason, as some real APIs do (see `emulator.echo`).
     """
@@ -163,6 +184,7 @@ class EmulatorConfig(Knobs):
     fetch_timeout_s: float = Field(default=20.0, gt=0)
     callback_timeout_s: float = Field(default=2.0, gt=0)
     progress_exponent: float = Field(default=1.0, gt=0, le=10)
+    drift: Drift = Drift()
 
     @model_validator(mode="after")
     def _all_providers(self) -> Self:

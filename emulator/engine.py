@@ -81,6 +81,7 @@ class Emulator:
             self._finished,
             lambda: self.config.fetch_timeout_s,
             self.clock,
+            lambda: self.config.drift,
         )
         await self.pool.warm()
         self._spawn(self._sweep())

@@ -55,6 +55,13 @@ class EditSpec:
     callback_url: str | None = None
     model: str | None = None
     """The model asked for, where the body names one (Runway: aleph2)."""
+    keyframes: int = 0
+    """How many keyframes guide the edit (Runway's aleph2 takes up to 5)."""
+
+    @property
+    def anchors(self) -> int:
+        """How many images anchor the edit's look: the keyframes, or the one reference image."""
+        return self.keyframes or (1 if self.reference_url else 0)
 
 
 @dataclass(eq=False)

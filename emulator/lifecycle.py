@@ -8,6 +8,7 @@ Finishing frees the slot for the next THROTTLED job of the same key.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from collections.abc import Callable
 import httpx
 
 from config.catalogue import CATALOGUE
+from emulator.config import Drift
+from emulator.drift import look_for
 from emulator.fetch import FetchError, fetch_video
 from emulator.jobs import Cause, Phase, RemoteJob
 from emulator.pool import RenderPool
@@ -36,6 +39,7 @@ class Lifecycle:
         on_finish: Callable[[RemoteJob], None],
         fetch_timeout_s: Callable[[], float],
         clock: Callable[[], float] = time.time,
+        drift: Callable[[], Drift] = Drift,
     ) -> None:
         self.store = store
         self.pool = pool
@@ -43,6 +47,7 @@ class Lifecycle:
         self.on_finish = on_finish
         self.clock = clock
         self.fetch_timeout_s = fetch_timeout_s
+        self.drift = drift
         self._fetches = asyncio.Semaphore(FETCH_CONCURRENCY)
 
     def launch(self, job: RemoteJob, now: float, limit: int | None) -> None:
@@ -75,8 +80,11 @@ class Lifecycle:
                 timeout = self.fetch_timeout_s()
                 source = await fetch_video(job.spec.video_url, self.client, limit, timeout)
             window = CATALOGUE[job.provider].window
+            spec = job.spec
+            digest = hashlib.sha256(source).hexdigest()
+            look = look_for(self.drift(), digest, spec.prompt, spec.seed, spec.anchors)
             job.output = await self.pool.render(
-                source, job.spec.prompt, job.spec.ratio, window, job.defect
+                source, spec.prompt, spec.ratio, window, job.defect, look
             )
         except (FetchError, RenderError) as exc:
             job.cause, job.message = Cause.ASSET, str(exc)

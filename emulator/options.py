@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         help="replay a repeated Idempotency-Key (no provider documents it; ignored by default)",
     )
     add("--no-idempotency", action="store_true", help="ignore Idempotency-Key (the default)")
+    add("--no-drift", action="store_true", help="render every job with the same look")
     add("--output-padding-bytes", type=int, help="MP4 free box appended to every output")
     add("--moderation-keyword", help="prompts containing it fail moderation")
     add("--seed", type=int, help="seed of the fault dice")
@@ -138,6 +139,8 @@ def _simple_patch(args: argparse.Namespace) -> dict[str, Any]:
         patch["honour_idempotency_key"] = True
     if args.no_idempotency:
         patch["honour_idempotency_key"] = False
+    if args.no_drift:
+        patch["drift"] = {"enabled": False}
     return patch
 
 

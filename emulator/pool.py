@@ -11,10 +11,11 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from config.catalogue import GEN4_ALEPH, EditWindow
+from emulator.drift import NEUTRAL, Look
 from emulator.render import RenderError, render_edit
 
 CACHE_ENTRIES = 256
-RenderKey = tuple[str, str, tuple[int, int] | None, EditWindow, str | None]
+RenderKey = tuple[str, str, tuple[int, int] | None, EditWindow, str | None, Look]
 
 
 def _warm() -> bool:
@@ -51,10 +52,11 @@ class RenderPool:
         ratio: tuple[int, int] | None,
         window: EditWindow = GEN4_ALEPH,
         defect: str | None = None,
+        look: Look = NEUTRAL,
     ) -> bytes:
-        """The edit of ``source`` by ``window``'s model, from the cache, in flight, or new;
-        ``defect`` spoils it (`emulator.defects`)."""
-        key = (hashlib.sha256(source).hexdigest(), prompt, ratio, window, defect)
+        """The edit of ``source`` by ``window``'s model with ``look``, from the cache, in flight,
+        or new; ``defect`` spoils it (`emulator.defects`)."""
+        key = (hashlib.sha256(source).hexdigest(), prompt, ratio, window, defect, look)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -82,10 +84,10 @@ class RenderPool:
     async def _render(self, key: RenderKey, source: bytes) -> bytes:
         loop = asyncio.get_running_loop()
         self.renders += 1
-        _, prompt, ratio, window, defect = key
+        _, prompt, ratio, window, defect, look = key
         try:
             return await loop.run_in_executor(
-                self._pool(), render_edit, source, prompt, ratio, window, defect
+                self._pool(), render_edit, source, prompt, ratio, window, defect, look
             )
         except BrokenProcessPool:
             self._executor = None

@@ -1,4 +1,5 @@
-"""The emulator's "edit": decode the input, invert and rotate its colours, draw the prompt, encode.
+"""The emulator's "edit": decode the input, invert and rotate its colours, draw the prompt, lay
+the render's drifted look over it, encode.
 
 The output follows the model's `EditWindow` as the real service does: gen4_aleph edits only the
 first 5 s, at 24 fps, at the ratio's frame size (1280x720 for 16:9) and drops the audio; aleph2
@@ -21,6 +22,7 @@ import numpy.typing as npt
 
 from config.catalogue import GEN4_ALEPH, EditWindow
 from emulator.defects import NOT_A_VIDEO, Defect, frame_count, spoil
+from emulator.drift import NEUTRAL, Look, apply_look
 from emulator.glyphs import GLYPH_HEIGHT, text_mask
 from media.normalise import as_rate
 from media.probe import duration_of
@@ -69,9 +71,11 @@ def render_edit(
     ratio: tuple[int, int] | None = None,
     window: EditWindow = GEN4_ALEPH,
     defect: str | None = None,
+    look: Look = NEUTRAL,
 ) -> bytes:
     """An H.264 MP4 of the part of ``source`` ``window`` edits, visibly changed, silent;
-    ``defect`` makes it a bad one (`emulator.defects`).
+    ``look`` is this render's drift (see `emulator.drift`); ``defect`` makes it a bad one
+    (`emulator.defects`).
 
     Raises `RenderError`.
     """
@@ -83,7 +87,7 @@ def render_edit(
         with av.open(io.BytesIO(source), mode="r") as container:
             if not container.streams.video:
                 raise RenderError("the input has no video stream")
-            return _transcode(container, prompt, (ratio, defect), window)
+            return _transcode(container, prompt, (ratio, defect), (window, look))
     except (av.error.FFmpegError, ValueError, IndexError, ZeroDivisionError) as exc:
         raise RenderError(f"the input could not be decoded: {type(exc).__name__}") from exc
 
@@ -92,9 +96,10 @@ def _transcode(
     container: av.container.InputContainer,
     prompt: str,
     asked: tuple[tuple[int, int] | None, str | None],
-    window: EditWindow,
+    how: tuple[EditWindow, Look],
 ) -> bytes:
     ratio, defect = asked
+    window, look = how
     stream = container.streams.video[0]
     source = (stream.codec_context.width, stream.codec_context.height)
     fps = _output_fps(stream, window)
@@ -112,7 +117,7 @@ def _transcode(
         for count, image in enumerate(
             _sampled_frames(container, stream, fps, work, window, defect), 1
         ):
-            edited = _edit(image, overlay, count - 1)
+            edited = apply_look(_edit(image, overlay, count - 1), look, count - 1)
             first = edited if first is None else first
             edited = spoil(edited, first, defect)
             frame = av.VideoFrame.from_ndarray(edited, format="rgb24").reformat(format="yuv420p")

@@ -5,10 +5,17 @@ segments tile the clip with no gap. Segments are spread evenly (never a stub at 
 move to a scene cut when one lies within ``snap_s`` of them, and when even spreading would make
 segments shorter than the model's minimum they overlap instead; the overlap is split at its
 middle and trimmed when stitching.
+
+With ``overlap`` frames asked for, each segment after the first is also sent the ``overlap``
+frames before its own, and the stitcher crossfades them over the end of the segment before (a
+seam that moved to a scene cut gets none: a cut hides it already). Segments are then planned
+``overlap`` frames shorter, so each one sent still fits the window; that can take one more
+segment, which the estimate counts like any other.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -25,7 +32,9 @@ class PlanError(ValueError):
 
 class Segment(BaseModel):
     """Frames ``[start, end)`` of the source are sent; ``trim_head``/``trim_tail`` of them are
-    dropped again when stitching, because the neighbouring segment covers them."""
+    dropped again when stitching, because the neighbouring segment covers them. The last
+    ``fade_in`` frames of the trimmed head are not dropped but crossfaded over the last
+    ``fade_in`` frames of the segment before."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -34,6 +43,10 @@ class Segment(BaseModel):
     end: int
     trim_head: int = 0
     trim_tail: int = 0
+    fade_in: int = 0
+    after_cut: bool = False
+    """The seam before this segment lies on a scene cut: it is neither crossfaded nor
+    colour-matched, and a jump there is the cut's, not a seam's."""
 
     @property
     def frames(self) -> int:
@@ -89,10 +102,12 @@ def plan_segments(
     max_seconds: float | None = None,
     *,
     snap_s: float = SNAP_S,
+    overlap: int = 0,
 ) -> SegmentPlan:
     """Split ``duration_s`` of video at ``fps`` into segments within ``window``.
 
-    ``scene_cuts`` are times in seconds; ``max_seconds`` edits only the start of the clip.
+    ``scene_cuts`` are times in seconds; ``max_seconds`` edits only the start of the clip;
+    ``overlap`` frames are crossfaded at each seam, where the window leaves room for them.
     Raises `PlanError` when the (kept part of the) clip is shorter than the model's minimum or
     ``max_seconds`` is not positive.
     """
@@ -109,16 +124,49 @@ def plan_segments(
             f"{total / fps:.2f} s is shorter than {window.model}'s minimum of"
             f" {window.min_seconds:g} s"
         )
-    count = math.ceil(total / longest)
+    fade = fade_room(overlap, shortest, longest) if total > longest else 0
+    count = math.ceil(total / (longest - fade)) if fade else math.ceil(total / longest)
     if total / count >= shortest:
         cuts = sorted({round(at * fps) for at in scene_cuts if 0 < at * fps < total})
-        bounds = _spread(total, count, shortest, longest, cuts, round(snap_s * fps))
-        segments = [Segment(index=i, start=a, end=b) for i, (a, b) in enumerate(bounds)]
+        bounds = _spread(total, count, shortest, longest - fade, cuts, round(snap_s * fps))
+        segments = [_faded(i, a, b, fade, a in cuts) for i, (a, b) in enumerate(bounds)]
     else:
-        segments = _overlapping(total, count, shortest)
+        segments = _overlapping(total, count, shortest, min(overlap, shortest // 2))
     return SegmentPlan(
-        fps=fps, source_frames=source, frames=total, segments=tuple(segments), model=window.model
+        fps=fps,
+        source_frames=source,
+        frames=total,
+        segments=_fades_fit(segments),
+        model=window.model,
     )
+
+
+def _fades_fit(segments: list[Segment]) -> tuple[Segment, ...]:
+    """Each crossfade at most as long as the part the segment before keeps (a short segment
+    next to a scene cut): it fades over that segment's last kept frames and nothing earlier."""
+    fitted = segments[:1]
+    for before, segment in itertools.pairwise(segments):
+        room = before.kept[1] - before.kept[0]
+        if segment.fade_in > room:
+            segment = segment.model_copy(update={"fade_in": room})
+        fitted.append(segment)
+    return tuple(fitted)
+
+
+def fade_room(overlap: int, shortest: int, longest: int) -> int:
+    """The crossfade a window leaves room for: ``overlap``, but never more than a quarter of the
+    longest segment nor so much that a segment could not keep its shortest length of its own."""
+    return max(0, min(overlap, longest // 4, longest - shortest))
+
+
+def _faded(index: int, start: int, end: int, fade: int, at_cut: bool) -> Segment:
+    """Segment ``index`` keeping ``[start, end)``, sent from ``fade`` frames earlier unless it
+    starts on a scene cut."""
+    if index == 0:
+        return Segment(index=index, start=start, end=end)
+    if at_cut or fade == 0:
+        return Segment(index=index, start=start, end=end, after_cut=at_cut)
+    return Segment(index=index, start=start - fade, end=end, trim_head=fade, fade_in=fade)
 
 
 def _spread(
@@ -156,8 +204,9 @@ def _snap(
     return target
 
 
-def _overlapping(total: int, count: int, length: int) -> list[Segment]:
-    """``count`` segments of ``length`` frames from 0 to ``total``, overlaps split in the middle."""
+def _overlapping(total: int, count: int, length: int, fade: int) -> list[Segment]:
+    """``count`` segments of ``length`` frames from 0 to ``total``, overlaps split in the middle;
+    up to ``fade`` frames before each split are crossfaded."""
     step = (total - length) / (count - 1)
     starts = [round(i * step) for i in range(count)]
     segments: list[Segment] = []
@@ -165,5 +214,6 @@ def _overlapping(total: int, count: int, length: int) -> list[Segment]:
         end = start + length
         head = 0 if index == 0 else (starts[index - 1] + length - start + 1) // 2
         tail = 0 if index == count - 1 else (end - starts[index + 1]) // 2
-        segments.append(Segment(index=index, start=start, end=end, trim_head=head, trim_tail=tail))
+        trims = {"trim_head": head, "trim_tail": tail, "fade_in": min(fade, head)}
+        segments.append(Segment(index=index, start=start, end=end, **trims))
     return segments

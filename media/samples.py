@@ -61,6 +61,18 @@ def _scene(index: int, width: int, height: int, scene: int) -> Image:
     return image
 
 
+def _pan(index: int, width: int, height: int) -> Image:
+    """A soft coloured landscape panning two pixels a frame: steady motion, like camera footage."""
+    x = np.arange(width, dtype=np.float32)[np.newaxis, :] + index * 2
+    y = np.arange(height, dtype=np.float32)[:, np.newaxis]
+    red = 120 + 90 * np.sin(x / 37.0) * np.cos(y / 53.0)
+    green = 110 + 70 * np.sin((x + y) / 61.0)
+    blue = 100 + 80 * np.cos(x / 23.0 - y / 41.0)
+    image = np.stack(np.broadcast_arrays(red, green, blue), axis=-1)
+    panned: Image = np.clip(image, 0, 255).astype(np.uint8)
+    return panned
+
+
 def _noise(index: int, width: int, height: int) -> Image:
     rng = np.random.default_rng(index)
     return rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
@@ -70,6 +82,7 @@ PATTERNS: dict[str, Callable[[int, int, int], Image]] = {
     "bars": bars,
     "gradient": _gradient,
     "noise": _noise,
+    "pan": _pan,
 }
 
 
@@ -111,8 +124,10 @@ def make_av_clip(
     channels: int = 2,
     sample_rate: int = 48_000,
     scene_every_s: float | None = None,
+    pattern: str = "bars",
 ) -> Path:
-    """An H.264 + AAC MP4 at ``path``: moving bars with a tone per channel (stereo by default).
+    """An H.264 + AAC MP4 at ``path``: moving bars (or another of `PATTERNS`) with a tone per
+    channel (stereo by default).
 
     With ``scene_every_s`` the picture switches pattern (a hard cut) every that many seconds.
     """
@@ -125,7 +140,7 @@ def make_av_clip(
         layout = audio.layout.name
         frames = round(seconds * fps)
         for index in range(frames):
-            image = bars(index, width, height)
+            image = PATTERNS[pattern](index, width, height)
             if scene_every_s:
                 image = _scene(index, width, height, int(index / fps // scene_every_s))
             picture = av.VideoFrame.from_ndarray(image, format="rgb24")

@@ -161,7 +161,7 @@ def plan_batch(
         batch=name,
         priority=options.priority,
         output_prefix=prefix,
-        clip=options.clip_choices(),
+        clip=options.clip_choices(settings.seams),
         qc=options.qc,
     )
     with ExitStack() as stack:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from config.catalogue import ProviderSpec
-from config.settings import ProviderName
+from config.settings import DEFAULT_SEAMS, ProviderName, SeamSettings
 from jobs.clips.record import Clip, Continuity, OutputSize, clip_id_for
 from jobs.models import Job
 from media.conform import RATIO_FRAMES, display_aspect, nearest_ratio
@@ -35,11 +35,16 @@ class ClipChoices:
     continuity: Continuity | None = None
     output_size: OutputSize = OutputSize.SOURCE
     mix_providers: bool = False
+    seams: SeamSettings = DEFAULT_SEAMS
 
 
-def segment_plan(video: VideoInfo, spec: ProviderSpec, max_seconds: float | None) -> SegmentPlan:
-    """The segments of ``video`` on ``spec``'s model; raises `PlanError` (too short, bad max)."""
-    return plan_segments(video.duration_s, float(plan_rate(video)), spec.window, (), max_seconds)
+def segment_plan(
+    video: VideoInfo, spec: ProviderSpec, max_seconds: float | None, overlap: int = 0
+) -> SegmentPlan:
+    """The segments of ``video`` on ``spec``'s model, ``overlap`` frames crossfaded at each
+    seam; raises `PlanError` (too short, bad max)."""
+    fps = float(plan_rate(video))
+    return plan_segments(video.duration_s, fps, spec.window, (), max_seconds, overlap=overlap)
 
 
 def segment_target(
@@ -151,6 +156,7 @@ def clip_of(
         policy=job.policy,
         mix_providers=choices.mix_providers,
         output_size=choices.output_size,
+        seam_handling=choices.seams,
         source_seconds=video.duration_s,
         edit_seconds=plan.seconds,
         planned_segments=len(plan.segments),

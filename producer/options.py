@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from config.settings import Settings
+from config.settings import DEFAULT_SEAMS, SeamSettings, Settings
 from jobs.batches import BATCH_NAME_PATTERN
 from jobs.clips.record import Continuity, OutputSize
 from jobs.models import Priority
@@ -49,10 +49,20 @@ class SubmitOptions:
     continuity: Continuity | None = None
     output_size: OutputSize = OutputSize.SOURCE
     mix_providers: bool = False
+    overlap_frames: int | None = None
+    """Frames crossfaded at each seam of a long clip (None: ``RESTYLE_SEAMS__OVERLAP_FRAMES``)."""
+    colour_match: bool | None = None
+    """Colour-match segments to the first (None: ``RESTYLE_SEAMS__COLOUR_MATCH``)."""
 
-    def clip_choices(self) -> ClipChoices:
-        """How long sources are cut, kept consistent, sized and failed over."""
-        return ClipChoices(self.max_seconds, self.continuity, self.output_size, self.mix_providers)
+    def clip_choices(self, seams: SeamSettings = DEFAULT_SEAMS) -> ClipChoices:
+        """How long sources are cut, kept consistent, sized, failed over and seamed; ``seams``
+        are the configured defaults the options override."""
+        asked = {"overlap_frames": self.overlap_frames, "colour_match": self.colour_match}
+        given = {name: value for name, value in asked.items() if value is not None}
+        handling = SeamSettings.model_validate({**seams.model_dump(), **given})
+        return ClipChoices(
+            self.max_seconds, self.continuity, self.output_size, self.mix_providers, handling
+        )
 
     policy: Policy = Policy.CHEAPEST
     max_price_per_second: float | None = None

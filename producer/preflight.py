@@ -228,7 +228,8 @@ class Preflight:
             return None
         spec = provider_spec(provider, self.settings)
         try:
-            return segment_plan(inspected.video, spec, template.clip.max_seconds)
+            overlap = template.clip.seams.overlap_frames
+            return segment_plan(inspected.video, spec, template.clip.max_seconds, overlap)
         except PlanError as exc:
             bad_max = template.clip.max_seconds is not None and template.clip.max_seconds <= 0
             problems.append(("max_seconds" if bad_max else "source", str(exc)))

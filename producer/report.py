@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from jobs.clips.record import Clip
 from jobs.models import Job
+from media.seams import SeamScore
 
 
 class ReportRow(BaseModel):
@@ -53,6 +54,8 @@ class ReportRow(BaseModel):
     kind: str = "job"
     clip_id: str | None = None
     segment: int | None = None
+    seams: tuple[SeamScore, ...] = ()
+    """A stitched clip's seam scores (see `media.seams`); in CSV, ``index:ratio/histogram[!]``."""
 
 
 class Totals(BaseModel):
@@ -137,6 +140,7 @@ def build_clip_row(clip: Clip) -> ReportRow:
         total_s=_seconds(clip.created_at, finished),
         kind="clip",
         clip_id=clip.id,
+        seams=clip.seams,
     )
 
 
@@ -182,6 +186,14 @@ def csv_cell(value: object) -> object:
     return value
 
 
+def seams_cell(seams: Sequence[SeamScore]) -> str:
+    """Seam scores in one CSV cell: ``1:1.08/0.043 2:2.91/0.120!`` (``!`` marks flagged)."""
+    return " ".join(
+        f"{seam.index}:{seam.ratio:g}/{seam.histogram:g}{'!' if seam.flagged else ''}"
+        for seam in seams
+    )
+
+
 def write_csv(rows: Sequence[ReportRow], path: Path) -> Path:
     """One line per job, one column per `ReportRow` field (empty for None); text cells that
     would start a formula are quoted (`csv_cell`)."""
@@ -191,6 +203,7 @@ def write_csv(rows: Sequence[ReportRow], path: Path) -> Path:
         writer.writeheader()
         for row in rows:
             values = row.model_dump(mode="json")
+            values["seams"] = seams_cell(row.seams) or None
             writer.writerow(
                 {name: "" if values[name] is None else csv_cell(values[name]) for name in columns}
             )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from jobs.states import JobState
 from media.errors import ProbeError
+from media.seams import SeamScore
 from producer.report import ReportRow, totals, write_csv, write_json
 from storage.object_keys import parse_s3_uri
 from storage.presign import presign_get
@@ -247,13 +248,40 @@ def details_html(row: ReportRow) -> str:
         ("sha256", row.sha256[:16] + "…" if row.sha256 else None),
         ("cost", f"${row.cost_usd:.2f}"),
         ("possibly paid twice", _doubled(row)),
+        ("seams", seams_summary(row.seams)),
         ("queued", _duration(row.queue_s)),
         ("ran", _duration(row.run_s)),
         ("total", _duration(row.total_s)),
     ]
-    return "<br>".join(
+    text = "<br>".join(
         f"{html.escape(label)}: {html.escape(value)}" for label, value in facts if value
     )
+    return text + seams_table(row.seams)
+
+
+def seams_summary(seams: Sequence[SeamScore]) -> str | None:
+    """``3 seams, worst 1.09x (seam 2), none flagged``, or None without seams."""
+    if not seams:
+        return None
+    worst = max(seams, key=lambda seam: seam.ratio)
+    flagged = [str(seam.index) for seam in seams if seam.flagged]
+    said = f"{len(flagged)} flagged ({', '.join(flagged)})" if flagged else "none flagged"
+    return f"{len(seams)} seams, worst {worst.ratio:.2f}x (seam {worst.index}), {said}"
+
+
+def seams_table(seams: Sequence[SeamScore]) -> str:
+    """A small table of seam scores (empty without seams); flagged rows carry a class."""
+    if not seams:
+        return ""
+    rows = "".join(
+        f'<tr class="seam{" flagged" if seam.flagged else ""}"><td>{seam.index}-{seam.index + 1}'
+        f'</td><td class="num">{seam.at_s:.2f} s</td><td class="num">{seam.ratio:.2f}x</td>'
+        f'<td class="num">{seam.histogram:.3f}</td>'
+        f"<td>{'flagged' if seam.flagged else 'scene cut' if seam.at_cut else 'ok'}</td></tr>"
+        for seam in seams
+    )
+    head = "<tr><th>seam</th><th>at</th><th>jump</th><th>histogram</th><th></th></tr>"
+    return f'<table class="seams">{head}{rows}</table>'
 
 
 def size_text(size: int) -> str:

@@ -15,10 +15,19 @@ from urllib.parse import urlsplit, urlunsplit
 from jobs.failures import FailureKind
 from jobs.models import Job
 from jobs.states import JobState
+from media.seams import SeamScore
 from pipeline.cancelling import NOT_YET_SUBMITTED
 from pipeline.requeueing import RETRYABLE_ENDS
 from producer.report import ReportRow
-from producer.report_html import Frames, details_html, figure, row_html, size_text, stylesheet
+from producer.report_html import (
+    Frames,
+    details_html,
+    figure,
+    row_html,
+    seams_table,
+    size_text,
+    stylesheet,
+)
 from web.csrf import FIELD
 from web.index import Filters, Page
 
@@ -202,8 +211,11 @@ def page_meta(page: Page) -> dict[str, int]:
     return {"matching": page.matching, "page": page.page, "pages": page.pages}
 
 
-def job_body(job: Job, row: ReportRow, *, actions: bool, csrf: str) -> str:
-    """One job: frames, the stored video, details, failure, history, actions."""
+def job_body(
+    job: Job, row: ReportRow, *, actions: bool, csrf: str, seams: Sequence[SeamScore] = ()
+) -> str:
+    """One job: frames, the stored video, details, failure, its seams (a segment of a stitched
+    clip: the seams either side of it), history, actions."""
     frames = frames_of(row)
     video = ""
     if row.output_uri:
@@ -224,9 +236,16 @@ def job_body(job: Job, row: ReportRow, *, actions: bool, csrf: str) -> str:
         f'{failure}<p>prompt: <q id="prompt">{e(job.request.prompt)}</q></p>'
         f'<div class="frames">{figure(frames.before, "before")}{figure(frames.after, "after")}'
         f'</div>{video}<p class="meta">{details_html(row)}</p>'
+        f"{_seams_block(seams)}"
         f"{_job_actions_block(job, actions, csrf)}"
         f'<h2>history</h2><table id="history">{history}</table>'
     )
+
+
+def _seams_block(seams: Sequence[SeamScore]) -> str:
+    if not seams:
+        return ""
+    return f'<h2>seams</h2><div id="seams">{seams_table(seams)}</div>'
 
 
 def _job_actions_block(job: Job, actions: bool, csrf: str) -> str:

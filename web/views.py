@@ -12,8 +12,10 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from config.catalogue import provider_spec
 from config.settings import ProviderName, key_id
+from jobs.clips.store import ClipStore
 from jobs.limits.limiter_state import KeyLimits, LimiterState
 from jobs.models import Job
+from media.seams import SeamScore
 from producer.report import build_row
 from producer.report_html import frame_grab, frame_time
 from storage.content import is_checked_video
@@ -125,8 +127,19 @@ async def job_page(request: Request) -> HTMLResponse:
     job = await run_in_threadpool(job_or_404, svc, request.path_params["job_id"])
     token = svc.csrf.token(user(request))
     row = pages.shown(build_row(job))
-    body = pages.job_body(job, row, actions=svc.settings.web.actions, csrf=token)
+    seams = await run_in_threadpool(seams_beside, svc, job)
+    body = pages.job_body(job, row, actions=svc.settings.web.actions, csrf=token, seams=seams)
     return _page(request, f"restyle: {job.batch}/{job.item}", body, "job")
+
+
+def seams_beside(svc: Service, job: Job) -> tuple[SeamScore, ...]:
+    """A segment's seams (into it and out of it) once its clip is stitched; () otherwise."""
+    if job.clip_id is None or job.segment is None:
+        return ()
+    clip = ClipStore(svc.redis).get(job.clip_id)
+    if clip is None:
+        return ()
+    return tuple(seam for seam in clip.seams if seam.index in (job.segment - 1, job.segment))
 
 
 def _frame(svc: Service, job_id: str, which: str) -> bytes:

@@ -98,6 +98,7 @@ class VideoToVideo(EditBody):
             seed=self.seed,
             reference_url=reference,
             model=self.model,
+            keyframes=len(self.keyframes or ()),
         )
 
 

@@ -21,11 +21,12 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from config.settings import ProviderName
+from config.settings import DEFAULT_SEAMS, ProviderName, SeamSettings
 from jobs.models import MAX_EVENTS, Priority, segment_job_id
 from jobs.quality import QcPolicy
 from jobs.request import EditRequest
 from media.plan import SegmentPlan
+from media.seams import SeamScore
 from storage.objects import StoredObject
 
 
@@ -136,6 +137,10 @@ class Clip(BaseModel):
     planned_segments: int = Field(ge=1)
     estimated_cost_usd: float = 0.0
     plan: SegmentPlan | None = None
+    seam_handling: SeamSettings = DEFAULT_SEAMS
+    """How its seams are crossfaded, colour-matched, anchored and judged (fixed at submit)."""
+    seams: tuple[SeamScore, ...] = ()
+    """The score of each seam of the stitched output (empty until stitched)."""
     segments: tuple[SegmentRef, ...] = ()
     state: ClipState = ClipState.CUTTING
     version: int = 0
@@ -149,6 +154,11 @@ class Clip(BaseModel):
     def dropped_seconds(self) -> float:
         """Seconds of the source after ``edit_seconds`` that ``--max-seconds`` leaves out."""
         return max(0.0, self.source_seconds - self.edit_seconds)
+
+    @property
+    def flagged_seams(self) -> tuple[SeamScore, ...]:
+        """The seams of the stitched output over the clip's thresholds."""
+        return tuple(seam for seam in self.seams if seam.flagged)
 
     def segment_ids(self) -> list[str]:
         """The segment job ids in order (known once cut)."""

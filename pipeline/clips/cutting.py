@@ -90,7 +90,8 @@ def _plan(ctx: Context, clip: Clip, local: Path, info: VideoInfo) -> SegmentPlan
     max_seconds = clip.edit_seconds if clip.edit_seconds < clip.source_seconds else None
     until = info.duration_s if max_seconds is None else min(info.duration_s, max_seconds + 2)
     cuts = find_cuts(local, until_s=until, frame_skip=frame_skip_for(fps, until))
-    return plan_segments(info.duration_s, fps, window, cuts, max_seconds)
+    overlap = clip.seam_handling.overlap_frames
+    return plan_segments(info.duration_s, fps, window, cuts, max_seconds, overlap=overlap)
 
 
 def _stage(

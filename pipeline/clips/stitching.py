@@ -5,7 +5,8 @@ segment). Idempotent: everything is rebuilt from S3 in a temporary folder, and t
 uploaded to its deterministic key in one PUT, or a multipart upload that is aborted on any
 failure and, if the worker is killed, never completed, so no partial object is ever visible.
 A segment whose output length differs from its input by more than a frame is named, with its
-provider, in the clip's history.
+provider, in the clip's history. Each seam's score is stored on the clip, and the seams over the
+clip's thresholds are named in its history.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from jobs.clips.record import Clip, ClipState, OutputSize
 from jobs.models import Job
 from media.conform import Placement
 from media.probe import probe
+from media.seams import SeamScore
 from media.stitching import Mismatch, StitchResult, stitch_segments
 from pipeline.clips.media_files import download, fetch_output, source_url
 from pipeline.context import Context, utcnow
@@ -55,6 +57,7 @@ def stitch_clip(ctx: Context, clip_id: str, now: datetime) -> str:
         now=utcnow(),
         detail=_summary(stored, result, jobs),
         output=stored,
+        seams=result.seams,
     )
     ctx.clips.unwatch(clip_id)
     return "stored" if done else "clip moved while stitching"
@@ -81,7 +84,13 @@ def _stitch_and_upload(
         )
         placement = sent_placement(ctx, clip, source)
         result = stitch_segments(
-            outputs, clip.plan, source, folder / "clip.mp4", size=size, placement=placement
+            outputs,
+            clip.plan,
+            source,
+            folder / "clip.mp4",
+            size=size,
+            placement=placement,
+            handling=clip.seam_handling,
         )
         return _upload(ctx, clip, result, jobs), result
 
@@ -138,7 +147,16 @@ def _summary(stored: StoredObject, result: StitchResult, jobs: list[Job]) -> str
     parts.extend(
         f"segment {job.segment}: {job.qc_reruns} paid QC re-run(s)" for job in jobs if job.qc_reruns
     )
+    parts.extend(seam_note(seam) for seam in result.seams if seam.flagged)
     return "; ".join(parts)
+
+
+def seam_note(seam: SeamScore) -> str:
+    """The history line of a seam over its clip's thresholds."""
+    return (
+        f"seam {seam.index} at {seam.at_s:.2f} s is visible: it jumps {seam.ratio:.2f}x the"
+        f" ordinary frame change, colour histogram distance {seam.histogram:.3f}"
+    )
 
 
 def mismatch_note(jobs: list[Job], mismatch: Mismatch) -> str:

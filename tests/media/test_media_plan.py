@@ -34,6 +34,10 @@ def assert_valid(plan: SegmentPlan, window: EditWindow) -> None:
         assert end == start  # stitched output has no gap and no repeated frame
     for before, after in itertools.pairwise(segments):
         assert after.start <= before.end  # what is sent covers the clip too
+        # A crossfade blends frames the later segment was sent over the earlier one's last.
+        assert 0 <= after.fade_in <= after.trim_head
+        assert after.fade_in <= before.kept[1] - before.kept[0]
+    assert segments[0].fade_in == 0
 
 
 def test_a_17_s_clip_is_four_segments_for_a_5_s_window() -> None:
@@ -58,6 +62,27 @@ def test_a_window_with_a_fixed_length_overlaps_the_last_segments() -> None:
     assert [s.kept for s in plan.segments] == [(0, 43), (43, 78), (78, 120)]
     assert plan.billed_seconds == pytest.approx(15.0)
     assert_valid(plan, STRICT)
+
+
+def test_overlapped_segments_are_sent_the_frames_before_their_own_and_still_fit() -> None:
+    plain = plan_segments(60.0, 24.0, GEN4_ALEPH)
+    faded = plan_segments(60.0, 24.0, GEN4_ALEPH, overlap=12)
+
+    assert len(plain.segments) == 12 and len(faded.segments) == 14  # 108 new frames a segment
+    assert [s.fade_in for s in faded.segments] == [0] + [12] * 13
+    assert all(s.frames <= 120 for s in faded.segments)
+    assert faded.billed_seconds == pytest.approx(60.0 + 13 * 0.5)
+    second = faded.segments[1]
+    assert second.start == faded.segments[0].end - 12 and second.kept[0] == faded.segments[0].end
+    assert_valid(faded, GEN4_ALEPH)
+
+
+def test_a_seam_at_a_scene_cut_is_not_crossfaded_and_a_one_window_clip_has_none() -> None:
+    plan = plan_segments(17.0, 24.0, GEN4_ALEPH, scene_cuts=[4.1], overlap=12)
+    assert plan.segments[1].start == round(4.1 * 24) and plan.segments[1].fade_in == 0
+    assert [s.after_cut for s in plan.segments] == [False, True, False, False]
+    assert [s.fade_in for s in plan.segments[2:]] == [12, 12]
+    assert plan_segments(4.0, 24.0, GEN4_ALEPH, overlap=12).segments[0].fade_in == 0
 
 
 def test_a_boundary_moves_to_a_scene_cut_within_a_second() -> None:
@@ -97,6 +122,7 @@ windows = st.builds(
     window=st.one_of(st.just(GEN4_ALEPH), st.just(ALEPH2), st.just(STRICT), windows),
     cuts=st.lists(st.floats(0.0, 600.0), max_size=30),
     max_seconds=st.one_of(st.none(), st.floats(0.5, 600.0)),
+    overlap=st.sampled_from([0, 1, 12, 48]),
 )
 def test_every_plan_covers_the_clip_within_the_window(
     duration: float,
@@ -104,9 +130,12 @@ def test_every_plan_covers_the_clip_within_the_window(
     window: EditWindow,
     cuts: list[float],
     max_seconds: float | None,
+    overlap: int,
 ) -> None:
     try:
-        plan = plan_segments(duration, fps, window, scene_cuts=cuts, max_seconds=max_seconds)
+        plan = plan_segments(
+            duration, fps, window, scene_cuts=cuts, max_seconds=max_seconds, overlap=overlap
+        )
     except PlanError:
         kept = min(duration, max_seconds or duration)
         assert round(kept * fps) < window.min_seconds * fps

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from cli.dry_run import clip_lines
-from config.settings import ProviderName, Settings
+from config.settings import DEFAULT_SEAMS, ProviderName, Settings
 from jobs.clips.record import Continuity
 from jobs.routes import Policy
 from media.samples import make_av_clip, make_clip
@@ -50,9 +50,11 @@ def test_a_17_s_source_is_one_clip_of_four_segments_each_billed(
     assert planned.clip.continuity is Continuity.ANCHOR  # segmind takes a reference image
     assert plan.summary.jobs == 4
     assert plan.summary.cost_usd == pytest.approx(4 * 1.125)
-    assert sum(job.source_seconds or 0 for job in planned.segments) == pytest.approx(17.0)
+    # Each of the 3 seams is crossfaded over 6 frames the later segment is sent too: billed.
+    assert DEFAULT_SEAMS.overlap_frames == 6
+    assert sum(job.source_seconds or 0 for job in planned.segments) == pytest.approx(17.75)
     (summary, line) = clip_lines(plan)
-    assert "1 clip(s) cut into 4 segments, 17.0 s billed" in summary
+    assert "1 clip(s) cut into 4 segments, 17.8 s billed" in summary
     assert "dropped" not in line
 
 
