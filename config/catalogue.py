@@ -145,6 +145,15 @@ class ProviderSpec(BaseModel):
     daily_generations: int | None = None
     """The key's generations per rolling 24 h (None: no cap known). Runway's organization
     endpoint, read at worker start, replaces it."""
+    credit_usd: float | None = None
+    """USD per credit where the provider bills in credits (Runway: $0.01)."""
+    reports_cost: bool = False
+    """The provider says what each job cost (a bill), so spend is billed, not estimated."""
+    honours_idempotency: bool = False
+    """The provider documents honouring ``Idempotency-Key``: a re-send after a lost answer
+    collects the first job instead of paying again (Comfy), so it is not flagged."""
+    max_data_uri_bytes: int | None = None
+    """The largest inline ``data:`` URI the provider takes for a video (Runway: 5 MB)."""
 
     @property
     def effective_price(self) -> Price:

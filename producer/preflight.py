@@ -20,7 +20,7 @@ from config.settings import ProviderName, Settings
 from jobs.clips.record import Clip
 from jobs.models import Event, Job, Priority, job_id_for
 from jobs.request import EditRequest
-from jobs.routes import Policy, price_per_second
+from jobs.routes import Policy, price_per_second, quote
 from jobs.states import JobState
 from media.plan import PlanError, SegmentPlan
 from media.probe import ProbeError, VideoInfo
@@ -330,9 +330,11 @@ class Preflight:
         item = item_key(row, options)
         specs = [provider_spec(name, self.settings) for name in route]
         # The estimate (and the first budget reservation) is at the price the policy is likely
-        # to pay; the submit step re-prices a job that lands elsewhere.
+        # to pay, for the whole clip: the runs each provider's window needs, not one run
+        # (`jobs.routes.quote`); the submit step re-prices a job that lands elsewhere.
+        max_seconds = template.clip.max_seconds
         spec = (
-            min(specs, key=lambda s: job_cost(s, video.duration_s))
+            min(specs, key=lambda s: quote(s, video.duration_s, max_seconds).cost_usd)
             if (policy is Policy.CHEAPEST)
             else specs[0]
         )

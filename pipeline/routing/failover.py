@@ -27,7 +27,7 @@ from jobs.failures import FailureKind
 from jobs.limits.breaker import Circuit, CircuitState, Outcome, describe
 from jobs.limits.limiter import Handover
 from jobs.models import Job
-from jobs.routes import Option, Policy, choose
+from jobs.routes import Option, Policy, choose, quote
 from jobs.states import JobState
 from jobs.timing import MAX_COUNTDOWN_S
 from pipeline.context import Context
@@ -43,7 +43,6 @@ from pipeline.routing.pooling import (
     wait_for_any,
 )
 from pipeline.routing.slots import hand_over_free_slots
-from producer.estimate import job_cost
 from providers.errors import FatalFailure, ProviderFailure, RetryableFailure
 
 log = logging.getLogger(__name__)
@@ -125,7 +124,8 @@ def _offer(ctx: Context, job: Job, provider: ProviderName, keys: list[str], now:
     spec = ctx.spec(provider)
     chosen = ready or keys
     queued = sum(loads[key].in_flight + loads[key].parked for key in chosen)
-    price = job_cost(spec, job.source_seconds or spec.output_seconds)
+    # The whole job on this provider: the runs its window needs (a segment is one run).
+    price = quote(spec, job.source_seconds or spec.output_seconds).cost_usd
     option = Option(provider, price, spec.typical_duration_s,
                     limits.concurrency * len(chosen), queued)  # fmt: skip
     return _Offer(option, chosen, cooling=not ready, capped=capped >= set(keys))
