@@ -192,6 +192,9 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         # because the estimate does not know the output's size).
         format_surcharges_usd={"prores": 0.05, "png_sequence": 0.05, "sdr_rec709_10bit": 0.40},
         daily_generations=None,  # tier 1: 50-200 a day; the organization endpoint says
+        credit_usd=0.01,  # "credits cost $0.01 each" (docs.dev.runwayml.com/guides/setup)
+        reports_cost=True,  # estimatedCost at create, cost when finished (SDK 5.x types)
+        max_data_uri_bytes=5 * 1000 * 1000,  # inline data URIs: 5 MB for video
         refreshes_output_urls=True,  # "fetch the task again to get fresh URLs"
         rate_limit_is_daily_cap=True,  # "429 comes only from the daily cap"
         window=ALEPH2,

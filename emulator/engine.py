@@ -62,6 +62,8 @@ class Emulator:
         self.window = RateWindow()
         self.signer = Signer()
         self.spent: Counter[str] = Counter()
+        self.charges: Counter[str] = Counter()
+        """The emulator's own ledger of what each provider charged, in micro-dollars."""
         self.generations: dict[tuple[ProviderName, str], deque[float]] = {}
         self.pool = RenderPool(config.render_workers)
         self.wires: dict[ProviderName, Wire] = {}
@@ -115,6 +117,7 @@ class Emulator:
         self.injections.clear()
         self.window.clear()
         self.spent.clear()
+        self.charges.clear()
         self.generations.clear()
         self.pool.clear()
 
@@ -160,6 +163,8 @@ class Emulator:
             return refusal
         job = self._new_job(call, spec, body)
         self.spent[call.kid] += 1
+        wire = self.wires.get(call.provider)
+        self._charge(job, wire.charge_at_submit(job) if wire is not None else 0.0)
         self.generations.setdefault((call.provider, call.kid), deque()).append(call.now)
         self.stats.charge(call.provider)
         self.stats.submission(call.idempotency_key, fingerprint, paid=True)
@@ -272,10 +277,17 @@ class Emulator:
         data = self.stats.snapshot(self.store, self.clock())
         data["renders"] = self.pool.renders
         data["credits_spent"] = dict(self.spent)
+        data["charges_usd"] = {name: micros / 1_000_000 for name, micros in self.charges.items()}
         return data
+
+    def _charge(self, job: RemoteJob, amount_usd: float) -> None:
+        job.charged_usd = round(job.charged_usd + amount_usd, 6)
+        self.charges[job.provider.value] += round(amount_usd * 1_000_000)
 
     def _finished(self, job: RemoteJob) -> None:
         wire = self.wires.get(job.provider)
+        if wire is not None:
+            self._charge(job, wire.charge_at_finish(job))
         if job.spec.callback_url and wire is not None:
             body = wire.callback_body(job)
             if body is not None:

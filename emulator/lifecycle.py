@@ -18,7 +18,7 @@ from config.catalogue import CATALOGUE
 from emulator.fetch import FetchError, fetch_video
 from emulator.jobs import Cause, Phase, RemoteJob
 from emulator.pool import RenderPool
-from emulator.render import RenderError
+from emulator.render import RenderError, seconds_of
 from emulator.store import JobStore
 
 log = logging.getLogger("emulator.lifecycle")
@@ -76,6 +76,7 @@ class Lifecycle:
                 source = await fetch_video(job.spec.video_url, self.client, limit, timeout)
             window = CATALOGUE[job.provider].window
             job.output = await self.pool.render(source, job.spec.prompt, job.spec.ratio, window)
+            job.output_seconds = seconds_of(job.output)
         except (FetchError, RenderError) as exc:
             job.cause, job.message = Cause.ASSET, str(exc)
         except Exception:

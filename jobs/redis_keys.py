@@ -66,6 +66,13 @@ def watch() -> str:
     return f"{PREFIX}watch"
 
 
+def spend(batch: str) -> str:
+    """Hash of a batch's spend in micro-dollars by ``<day>|<provider>|<kind>``: ``estimated``
+    (committed at acceptance), ``billed`` (the provider's bills) and ``replaced`` (the
+    estimates those bills replaced). See `jobs.budget.Budget.bill`."""
+    return f"{PREFIX}spend:{batch}"
+
+
 def callback(job_id: str) -> str:
     """Hash of a job's crun callback: ``h`` the SHA-256 of its token's secret (never the token)."""
     return f"{PREFIX}callback:{job_id}"

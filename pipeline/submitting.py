@@ -27,6 +27,7 @@ from jobs.replicas import after_the_fact
 from jobs.request_ids import first_request_id
 from jobs.states import JobState
 from pipeline.ambiguity import POSSIBLY_PAID_TWICE, callback_wait_s, resend_after_lost_answer
+from pipeline.billing import accepted_spend
 from pipeline.callbacks import backstop_delay, has_callback, with_callback
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
@@ -271,6 +272,7 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
         return Done(f"fatal: {exc.kind}")
     ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider, job.key_id))
     ctx.budget.commit(job.batch, job.estimated_cost_usd)
+    accepted_spend(ctx, job, now)
     TierStore(ctx.redis).record_generation(job.provider, job.key_id, job.id, now.timestamp())
     deadline = now + timedelta(seconds=ctx.settings.job_deadline_s)
     moved = after_the_fact(
@@ -283,6 +285,7 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
             remote_id=remote.remote_id,
             submitted_at=remote.submitted_at,
             deadline=deadline,
+            provider_estimate_usd=remote.estimated_cost_usd,
             durable=True,
         )
     )

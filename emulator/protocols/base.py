@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from config.catalogue import CATALOGUE
 from config.settings import ProviderName
 
 if TYPE_CHECKING:
@@ -87,6 +88,16 @@ class Wire(ABC):
     @abstractmethod
     def routes(self) -> list[BaseRoute]:
         """The provider's real paths, relative to its mount."""
+
+    def charge_at_submit(self, job: RemoteJob) -> float:
+        """USD the provider charges when it accepts ``job`` (a reseller's catalogue price for
+        one run of its window; 0 where it bills at the end)."""
+        spec = CATALOGUE[self.name]
+        return spec.effective_price.estimate(spec.output_seconds)
+
+    def charge_at_finish(self, job: RemoteJob) -> float:
+        """USD the provider charges when ``job`` finishes (0 where it billed at submit)."""
+        return 0.0
 
     def callback_body(self, job: RemoteJob) -> dict[str, Any] | None:
         """What to POST to the job's callback URL when it finishes (None: no callbacks)."""
