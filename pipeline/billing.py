@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from jobs.models import MAX_EVENTS, Event, Job
+from jobs.models import Job
 from jobs.states import JobState
 from pipeline.context import Context
 from providers.base import RemoteStatus
@@ -42,14 +42,14 @@ def settle_bill(ctx: Context, job: Job, status: RemoteStatus, now: datetime) -> 
     billed = status.billed_cost_usd
     if billed is None or job.remote_id is None or job.billed_remote_id == job.remote_id:
         return job
-    event = Event(at=now, state=job.state, detail=bill_note(job.estimated_cost_usd, billed))
-    moved = ctx.ledger.update(
+    moved = ctx.ledger.transition(
         job,
-        expect=JobState.SUBMITTED,
+        JobState.SUBMITTED,
+        expect={JobState.SUBMITTED},
         now=now,
+        detail=bill_note(job.estimated_cost_usd, billed),
         billed_cost_usd=round((job.billed_cost_usd or 0.0) + billed, 6),
         billed_remote_id=job.remote_id,
-        events=(*job.events, event)[-MAX_EVENTS:],
     )
     if moved is None:
         return None
