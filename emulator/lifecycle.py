@@ -74,6 +74,7 @@ class Lifecycle:
                 limit = CATALOGUE[job.provider].limits.max_bytes
                 timeout = self.fetch_timeout_s()
                 source = await fetch_video(job.spec.video_url, self.client, limit, timeout)
+            job.source_seconds = seconds_of(source)
             window = CATALOGUE[job.provider].window
             job.output = await self.pool.render(source, job.spec.prompt, job.spec.ratio, window)
             job.output_seconds = seconds_of(job.output)

@@ -83,6 +83,11 @@ def callback_seen(job_id: str, digest: str) -> str:
     return f"{PREFIX}callback-seen:{job_id}:{digest}"
 
 
+def webhook_delivery(key: str) -> str:
+    """String set once per webhook idempotency key (OpenRouter's ``<job id>-<status>``)."""
+    return f"{PREFIX}webhook-delivery:{key}"
+
+
 def poll_detection(provider: str) -> str:
     """Hash of a provider's detection-delay histogram: bucket bound -> count, ``sum``, ``count``."""
     return f"{PREFIX}poll-detection:{provider}"

@@ -24,8 +24,17 @@ def day_of(now: datetime) -> str:
     return now.strftime("%Y-%m-%d")
 
 
-def accepted_spend(ctx: Context, job: Job, now: datetime) -> None:
-    """Count the estimate committed for the remote job ``job``'s provider just accepted."""
+def accepted_spend(ctx: Context, job: Job, now: datetime, replayed: bool = False) -> None:
+    """Turn the reservation of a POST the provider accepted (or may have: its answer was lost)
+    into money spent, counted by provider and day.
+
+    ``replayed``: the provider answered with the job the same Idempotency-Key created before,
+    whose money was counted when that POST's answer was lost: the reservation goes back.
+    """
+    if replayed:
+        ctx.budget.release(job.batch, job.estimated_cost_usd)
+        return
+    ctx.budget.commit(job.batch, job.estimated_cost_usd)
     ctx.budget.record_estimate(job.batch, str(job.provider), day_of(now), job.estimated_cost_usd)
 
 

@@ -26,7 +26,12 @@ from jobs.models import Job
 from jobs.replicas import after_the_fact
 from jobs.request_ids import first_request_id
 from jobs.states import JobState
-from pipeline.ambiguity import POSSIBLY_PAID_TWICE, callback_wait_s, resend_after_lost_answer
+from pipeline.ambiguity import (
+    PAID_ONCE,
+    POSSIBLY_PAID_TWICE,
+    callback_wait_s,
+    resend_after_lost_answer,
+)
 from pipeline.billing import accepted_spend
 from pipeline.callbacks import backstop_delay, has_callback, with_callback
 from pipeline.context import Context
@@ -192,7 +197,8 @@ def _attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
     attempt = job.attempt + 1
     detail, flagged = f"attempt {attempt} on key {key}", dict[str, object]()
     if job.answer_lost:
-        flagged, note = resend_after_lost_answer(job)
+        honours = ctx.spec(job.provider).honours_idempotency
+        flagged, note = resend_after_lost_answer(job, honours)
         detail = f"{detail}; {note}"
     claimed = ctx.ledger.transition(
         job,
@@ -235,6 +241,11 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
         f"the provider offers no lookup, so re-sending with the same idempotency key "
         f"{job.client_request_id}; {POSSIBLY_PAID_TWICE}: the previous POST may have been sent"
     )
+    honours = ctx.spec(job.provider).honours_idempotency
+    if honours:
+        detail = (f"reconciled after {waited.total_seconds():.0f}s in SUBMITTING: re-sending with "
+                  f"the same Idempotency-Key {job.client_request_id}, which the provider honours "
+                  f"({PAID_ONCE})")  # fmt: skip
     claimed = ctx.ledger.transition(
         job,
         JobState.SUBMITTING,
@@ -244,7 +255,7 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
         detail=detail,
         attempt=job.attempt + 1,
         answer_lost=False,
-        possible_double_charges=job.possible_double_charges + 1,
+        possible_double_charges=job.possible_double_charges + (0 if honours else 1),
         durable=True,
         remote_possible=True,  # the POST of the worker that died may have been accepted
     )
@@ -271,8 +282,7 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
         fail_job(ctx, job, now, exc.kind, exc.message)
         return Done(f"fatal: {exc.kind}")
     ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider, job.key_id))
-    ctx.budget.commit(job.batch, job.estimated_cost_usd)
-    accepted_spend(ctx, job, now)
+    accepted_spend(ctx, job, now, replayed=remote.replayed)
     TierStore(ctx.redis).record_generation(job.provider, job.key_id, job.id, now.timestamp())
     deadline = now + timedelta(seconds=ctx.settings.job_deadline_s)
     moved = after_the_fact(
@@ -281,7 +291,13 @@ def _post(ctx: Context, job: Job, now: datetime) -> Decision:
             JobState.SUBMITTED,
             expect={JobState.SUBMITTING},
             now=now,
-            detail=f"remote id {remote.remote_id}",
+            detail=f"remote id {remote.remote_id}"
+            + (
+                f"; the provider replayed the job of Idempotency-Key {job.client_request_id}: "
+                f"{PAID_ONCE}"
+                if remote.replayed
+                else ""
+            ),
             remote_id=remote.remote_id,
             submitted_at=remote.submitted_at,
             deadline=deadline,
@@ -313,7 +329,7 @@ def _retry_later(ctx: Context, job: Job, now: datetime, exc: RetryableFailure) -
     if lost:
         # The POST may have been paid for: its money counts as spent.
         ctx.limiter.release(job.provider, job.key_id, job.id)
-        ctx.budget.commit(job.batch, job.estimated_cost_usd)
+        accepted_spend(ctx, job, now)
     else:
         _give_back(ctx, job, job.key_id)
     refused = note_refusal(ctx, job, exc)

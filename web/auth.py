@@ -16,7 +16,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from config.settings import WebSettings
-from pipeline.callbacks import CALLBACK_PATH
+from pipeline.callbacks import CALLBACK_PATH, OPENROUTER_PATH
 
 OPEN_PATHS = frozenset({"/healthz"})
 ANONYMOUS = "anonymous"
@@ -75,7 +75,7 @@ class Credentials:
 
 def is_open_path(path: str) -> bool:
     """Routes that need no credentials: the health check and the callbacks (own tokens)."""
-    return path in OPEN_PATHS or path.startswith(CALLBACK_PATH)
+    return path in OPEN_PATHS or path.startswith((CALLBACK_PATH, OPENROUTER_PATH))
 
 
 class AuthMiddleware:

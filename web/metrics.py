@@ -41,7 +41,8 @@ Values = dict[tuple[str, ...], float]
 CALLBACK_REGISTRY = CollectorRegistry()
 CALLBACKS = PromCounter(
     "restyle_callbacks",
-    "crun callbacks received, by outcome (woken, recorded, ignored, duplicate, unknown_token)",
+    "crun and OpenRouter callbacks received, by outcome (woken, recorded, ignored, duplicate,"
+    " unknown_token, bad_signature, replayed)",
     ["outcome"],
     registry=CALLBACK_REGISTRY,
 )

@@ -69,6 +69,9 @@ class Wire(ABC):
     body_status: ClassVar[int] = 400
     not_an_object: ClassVar[str] = "Invalid JSON body."
     invalid_prefix: ClassVar[str] = ""
+    honours_idempotency: ClassVar[bool] = False
+    """The provider documents honouring ``Idempotency-Key`` (Comfy): a repeat replays the job
+    whatever the ``honour_idempotency_key`` knob says."""
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
@@ -102,6 +105,10 @@ class Wire(ABC):
     def callback_body(self, job: RemoteJob) -> dict[str, Any] | None:
         """What to POST to the job's callback URL when it finishes (None: no callbacks)."""
         return None
+
+    def callback_headers(self, job: RemoteJob, body: bytes, now: float) -> dict[str, str]:
+        """Headers of a callback delivery of ``body`` (OpenRouter signs it)."""
+        return {}
 
     async def read_body(
         self, request: Request, model: type[Body]
