@@ -299,6 +299,7 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         durations=(),
         max_keyframes=5,
         honours_idempotency=True,  # documented: same key, same result, one charge
+        max_data_uri_bytes=5 * 1000 * 1000,  # Runway's rule, passed through (unconfirmed)
         window=ALEPH2,
     ),
 }
