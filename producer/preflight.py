@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from config.catalogue import provider_spec
@@ -82,6 +82,8 @@ class PlannedJob:
     clip: Clip | None = None
     segments: tuple[Job, ...] = ()
     normalised: tuple[str, ...] = ()
+    retyped_from: str | None = None
+    """An S3 source stored without a video Content-Type (its URL carries one instead)."""
 
     @property
     def billed(self) -> list[Job]:
@@ -179,7 +181,10 @@ class Preflight:
         mend = self._limit_problems(job.provider, inspected)
         if plan is None:
             return _problems(row, [*problems, *mend])
-        return self._planned(row.line, row.file, job, inspected.video, plan, template, bool(mend))
+        planned = self._planned(row.line, row.file, job, inspected.video, plan, template,
+                                bool(mend))  # fmt: skip
+        retyped = inspected.located.retyped_from if inspected.located else None
+        return replace(planned, retyped_from=retyped) if retyped else planned
 
     def _planned(
         self,
