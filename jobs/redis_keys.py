@@ -131,6 +131,11 @@ def outage_waiting() -> str:
     return f"{PREFIX}outage-waiting"
 
 
+def pool_handed(job_id: str) -> str:
+    """String: the provider whose free slot a pool-waiting job was handed (read once)."""
+    return f"{PREFIX}pool-handed:{job_id}"
+
+
 def pool_waiting() -> str:
     """Sorted set of job ids that may run on several keys, waiting for the first free slot of
     any of them, scored by when they started waiting (see pipeline.routing.pooling)."""

@@ -37,6 +37,7 @@ from pipeline.routing.breaker_outcomes import breaker_outcome
 from pipeline.routing.daily_caps import daily_cap_wait
 from pipeline.routing.pooling import (
     POOL_RECHECK_S,
+    handed_option,
     holds_slot,
     stop_waiting_for_any,
     unpark,
@@ -197,7 +198,8 @@ def route(ctx: Context, job: Job, now: datetime) -> Routed | Waiting | Done:
         if len(job.route) > 1:
             stop_waiting_for_any(ctx, job.id)  # it may have been handed a slot while pooled
         return Routed(job, alternatives=others)
-    picked = choose(Policy(job.policy), survey.options)
+    # A job handed a freed slot binds to it (pooling.handed_option); others ask the policy.
+    picked = handed_option(ctx, job, survey.options) or choose(Policy(job.policy), survey.options)
     if picked is None:
         return _wait(ctx, job, now, survey, clock)
     if picked.load >= 1 and len(survey.options) > 1:

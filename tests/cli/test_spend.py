@@ -20,3 +20,20 @@ def test_spend_rows_say_which_figures_are_billed_and_which_estimated() -> None:
         1.40,
         "mixed",
     )
+
+
+def test_a_job_shows_its_cost_marked_billed_or_estimated() -> None:
+    from datetime import UTC, datetime
+
+    from cli.jobs import cost_text
+    from config.settings import ProviderName
+    from jobs.models import Job
+    from jobs.request import EditRequest
+
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    job = Job(id="j", batch="b", item="i", provider=ProviderName.RUNWAY, created_at=now,
+              updated_at=now, request=EditRequest(video_url="https://x/a.mp4", prompt="p"),
+              estimated_cost_usd=1.40)  # fmt: skip
+    assert cost_text(job) == "$1.40 estimated"
+    billed = job.model_copy(update={"billed_cost_usd": 0.0, "provider_estimate_usd": 8.4})
+    assert cost_text(billed) == ("$0.00 billed ($1.40 estimated); the provider said at most $8.40")
