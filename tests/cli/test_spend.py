@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from cli.jobs import cost_text
 from cli.spend import spend_rows
+from config.settings import ProviderName
+from jobs.models import Job
+from jobs.request import EditRequest
 
 
 def test_spend_rows_say_which_figures_are_billed_and_which_estimated() -> None:
@@ -23,13 +29,6 @@ def test_spend_rows_say_which_figures_are_billed_and_which_estimated() -> None:
 
 
 def test_a_job_shows_its_cost_marked_billed_or_estimated() -> None:
-    from datetime import UTC, datetime
-
-    from cli.jobs import cost_text
-    from config.settings import ProviderName
-    from jobs.models import Job
-    from jobs.request import EditRequest
-
     now = datetime(2026, 12, 7, tzinfo=UTC)
     job = Job(id="j", batch="b", item="i", provider=ProviderName.RUNWAY, created_at=now,
               updated_at=now, request=EditRequest(video_url="https://x/a.mp4", prompt="p"),
