@@ -7,7 +7,8 @@ calls. Add a name here only with its reason.
 
 # Frameworks call these: pydantic settings and models read fields by name, http.server and
 # file-object protocols call methods by name.
-segmind, aimlapi, vibedream, crun  # Settings' provider blocks, read through Settings.provider()
+segmind, aimlapi, vibedream, crun, openrouter, comfy  # Settings' provider blocks, read through
+# Settings.provider()
 readable  # io protocol (media.remote.RangeReader, storage.parts), called by PyAV and boto3
 rate_limited, server_error, bad_gateway, unavailable, malformed  # emulator FaultRates knobs
 reference_url, public_figure_threshold, content_moderation  # accepted request fields

@@ -1,4 +1,5 @@
-"""``python -m bench.callbacks``: crun jobs with callbacks against the same jobs polled only.
+"""``python -m bench.callbacks``: crun (or ``--provider openrouter``: signed webhooks) jobs with
+callbacks against the same jobs polled only.
 
 Two runs in one stack (Redis, moto, the emulator, a real worker), each of ``--jobs`` crun jobs
 of 3-18 s (the polling bench's 30-180 s compressed by 10, typical 10 s, poll cap 6 s):
@@ -24,6 +25,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from pydantic import SecretStr
 
 from bench.polling import observe, status_gets
 from bench.rig import (
@@ -42,6 +44,7 @@ from bench.rig import (
 from config.settings import ProviderName, WebSettings
 from devstack import Stack, free_port, wait_for
 from devstack.stack import ALL_QUEUES
+from emulator.config import DEV_WEBHOOK_SECRET
 from web.app import create_web_app
 
 MIN_S, MAX_S, TYPICAL_S, POLL_CAP_S = 3.0, 18.0, 10.0, 6.0
@@ -51,7 +54,9 @@ GOAL_GETS, GOAL_P95_S = 2.0, 1.0
 @contextmanager
 def web_server(producer: Producer) -> Iterator[str]:
     """A real ``restyle web`` for the callbacks; yields its URL."""
-    settings = producer.settings.model_copy(update={"web": WebSettings(tokens=["bench"])})
+    secret = SecretStr(DEV_WEBHOOK_SECRET)  # what the emulator signs OpenRouter's webhooks with
+    update = {"web": WebSettings(tokens=["bench"]), "openrouter_webhook_secret": secret}
+    settings = producer.settings.model_copy(update=update)
     port = free_port()
     config = uvicorn.Config(create_web_app(settings), "127.0.0.1", port, log_level="error")
     server = uvicorn.Server(config)
@@ -66,8 +71,14 @@ def web_server(producer: Producer) -> Iterator[str]:
         thread.join(10)
 
 
-def one_run(stack: Stack, producer: Producer, jobs: int, public_url: str | None) -> dict[str, Any]:
-    """Start a worker (with or without callbacks), run ``jobs`` crun jobs, measure."""
+def one_run(
+    stack: Stack,
+    producer: Producer,
+    jobs: int,
+    public_url: str | None,
+    provider: ProviderName = ProviderName.CRUN,
+) -> dict[str, Any]:
+    """Start a worker (with or without callbacks), run ``jobs`` jobs on ``provider``, measure."""
     env = {
         "RESTYLE_POLL_MAX_INTERVAL_S": str(POLL_CAP_S),
         **provider_env(TYPICAL_DURATION_S=str(TYPICAL_S), **UNLIMITED),
@@ -80,7 +91,7 @@ def one_run(stack: Stack, producer: Producer, jobs: int, public_url: str | None)
     try:
         batch = f"callbacks-{uuid.uuid4().hex[:8]}"
         made = make_jobs(batch, source_urls(stack, jobs))
-        crun = [job.model_copy(update={"provider": ProviderName.CRUN}) for job in made]
+        crun = [job.model_copy(update={"provider": provider}) for job in made]
         producer.ledger.add(crun)
         from tasks.messages import dispatch_jobs
 
@@ -106,18 +117,19 @@ def one_run(stack: Stack, producer: Producer, jobs: int, public_url: str | None)
     }
 
 
-def run(jobs: int) -> dict[str, Any]:
+def run(jobs: int, provider: ProviderName = ProviderName.CRUN) -> dict[str, Any]:
     with bench_stack("callbacks") as stack:
         stack.start_redis()
         stack.start_s3()
         stack.start_emulator("--preset", "calm")
         producer = Producer.of(stack)
-        baseline = one_run(stack, producer, jobs, None)
+        baseline = one_run(stack, producer, jobs, None, provider)
         with web_server(producer) as url:
-            called = one_run(stack, producer, jobs, url)
+            called = one_run(stack, producer, jobs, url, provider)
     gets = called["status_gets_per_job"]
     return {
-        "bench": "callbacks", "jobs": jobs, "job_s": [MIN_S, MAX_S], "typical_s": TYPICAL_S,
+        "bench": "callbacks", "provider": provider.value, "jobs": jobs,
+        "job_s": [MIN_S, MAX_S], "typical_s": TYPICAL_S,
         "poll_cap_s": POLL_CAP_S, "with_callbacks": called, "polling_only": baseline,
         "gets_ratio": round(gets / max(baseline["status_gets_per_job"], 1e-9), 3),
         "meets_gets_goal": gets <= GOAL_GETS,
@@ -130,8 +142,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m bench.callbacks")
     parser.add_argument("--jobs", type=int, default=40)
+    parser.add_argument(
+        "--provider", choices=[ProviderName.CRUN.value, ProviderName.OPENROUTER.value],
+        default=ProviderName.CRUN.value,
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.jobs)))
+    print(json.dumps(run(args.jobs, ProviderName(args.provider))))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,8 @@ from tasks.messages import dispatch_jobs
 
 GOAL = 0.85
 POOL = tuple(ProviderName)
+FIVE = POOL[:5]
+"""The five providers the bench first ran over (Runway and the four resellers)."""
 
 
 def worker_env(args: argparse.Namespace) -> dict[str, str]:
@@ -145,19 +147,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--job-time", type=float, default=20.0, help="remote job time T (s)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-concurrency", type=int, default=4)
+    parser.add_argument("--providers", type=int, choices=[5, 7], default=7)
+    parser.add_argument("--no-single", action="store_true", help="skip the single-provider run")
     args = parser.parse_args(argv)
+    pool_route = POOL if args.providers == 7 else FIVE
     with bench_stack("routing") as stack:
         stack.start_redis()
         stack.start_s3()
         stack.start_emulator("--preset", "calm")
         urls = source_urls(stack, args.jobs)
         start_workers(stack, args)
-        pool = run(stack, args, urls, POOL)
+        pool = run(stack, args, urls, pool_route)
         single = best_single(Producer.of(stack))
-        alone = run(stack, args, urls, (single,))
+        alone = {"makespan_s": None} if args.no_single else run(stack, args, urls, (single,))
     result = {
         "bench": "routing", "policy": Policy.SPREAD.value, "jobs": args.jobs,
-        "providers": len(POOL), "concurrency": args.concurrency, "job_time_s": args.job_time,
+        "providers": len(pool_route), "concurrency": args.concurrency, "job_time_s": args.job_time,
         **pool, "goal": GOAL,
         "best_single_provider": {"provider": single.value, **alone},
         "single_over_pool": round(alone["makespan_s"] / pool["makespan_s"], 2)

@@ -210,6 +210,8 @@ def status(
                       f"{summary['billed_seconds']:.1f} s billed")  # fmt: skip
     limit = summary["budget_usd"]
     spent = f"spent ${summary['spent_usd']:.2f}" + (f" of ${limit:.2f}" if limit else "")
+    billed = summary["billed_usd"]
+    spent += f" (${billed:.2f} billed, ${summary['spent_usd'] - billed:.2f} estimated)"
     if summary["possible_double_charges"]:
         spent += (
             f"; {summary['possible_double_charges']} possible double charge(s), "
@@ -228,6 +230,8 @@ class StatusSummary(TypedDict):
     spent_usd: float
     reserved_usd: float
     budget_usd: float | None
+    billed_usd: float
+    """The part of ``spent_usd`` the providers billed; the rest is estimated."""
     possible_double_charges: int
     possible_double_charge_usd: float
     clips: dict[str, int]
@@ -256,6 +260,7 @@ def status_summary(ledger: Ledger, budget: Budget, batch: str) -> StatusSummary:
         finished=sum(counts[state] for state in TERMINAL_STATES),
         states={state.value: count for state, count in counts.items()},
         spent_usd=money.spent_usd,
+        billed_usd=money.billed_usd,
         reserved_usd=money.reserved_usd,
         budget_usd=money.limit_usd,
         possible_double_charges=sum(job.possible_double_charges for job in doubled),

@@ -17,16 +17,28 @@ def _duration(seconds: float) -> str:
 
 def print_plan(plan: BatchPlan) -> None:
     """Jobs, cost and wall time per provider; then every problem with its row and field."""
+    # Every job is one paid run: a clip's segments are counted one by one.
     table = Table(
-        "provider", "jobs", "est. cost", "est. wall time", title=f"batch {shown(plan.batch)}"
+        "provider",
+        "paid runs",
+        "billed s",
+        "est. cost",
+        "est. wall time",
+        title=f"batch {shown(plan.batch)}",
     )
     for share in plan.summary.providers:
         table.add_row(
-            share.provider.value, str(share.jobs), f"${share.cost_usd:.2f}", _duration(share.wall_s)
+            share.provider.value,
+            str(share.jobs),
+            f"{share.billed_seconds:.1f}",
+            f"${share.cost_usd:.2f}",
+            _duration(share.wall_s),
         )
+    billed = sum(share.billed_seconds for share in plan.summary.providers)
     table.add_row(
         "[bold]total",
         f"[bold]{plan.summary.jobs}",
+        f"[bold]{billed:.1f}",
         f"[bold]${plan.summary.cost_usd:.2f}",
         f"[bold]{_duration(plan.summary.wall_s)}",
     )
@@ -51,8 +63,8 @@ def clip_lines(plan: BatchPlan) -> list[str]:
         return []
     segments = sum(len(planned.segments) for planned in clips)
     billed = sum(job.source_seconds or 0.0 for planned in clips for job in planned.segments)
-    lines = [f"{len(clips)} clip(s) cut into {segments} segments, {billed:.1f} s billed "
-             "(each segment is one paid job)"]  # fmt: skip
+    lines = [f"{len(clips)} clip(s) cut into {segments} segments: {segments} paid runs, "
+             f"{billed:.1f} s billed (each segment is one paid job)"]  # fmt: skip
     for planned in clips:
         lines.append(_clip_line(planned))
     return lines

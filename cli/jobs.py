@@ -188,6 +188,7 @@ def _facts(job: Job) -> list[tuple[str, str]]:
         ("expires", job.expires_at and job.expires_at.isoformat()),
         ("output", job.output and f"{job.output.uri} {job.output.size} bytes"),
         ("failure", job.failure_kind and f"{job.failure_kind}: {job.failure_message}"),
+        ("cost", cost_text(job)),
         ("paid twice?", job.possible_double_charges and _doubled(job)),
         ("route", job.route and f"{','.join(job.route)} ({job.policy})"),
         ("QC re-runs", job.qc_reruns and f"{job.qc_reruns} (each a paid try)"),
@@ -195,6 +196,18 @@ def _facts(job: Job) -> list[tuple[str, str]]:
         *(("moved", line) for line in job.moves),
     ]
     return [(label, str(value)) for label, value in facts if value]
+
+
+def cost_text(job: Job) -> str:
+    """What the job cost, marked billed (the provider's own figure) or estimated (pure)."""
+    if job.spend_basis == "billed":
+        assert job.billed_cost_usd is not None
+        text = f"${job.billed_cost_usd:.2f} billed (${job.estimated_cost_usd:.2f} estimated)"
+    else:
+        text = f"${job.estimated_cost_usd:.2f} estimated"
+    if job.provider_estimate_usd is not None:
+        text += f"; the provider said at most ${job.provider_estimate_usd:.2f}"
+    return text
 
 
 def _doubled(job: Job) -> str:

@@ -9,10 +9,11 @@ from rich.table import Table
 
 from cli.circuits import breakers_or_none, circuit_text
 from cli.common import console, redis_client, settings_or_exit
-from config.catalogue import Price, provider_spec
+from config.catalogue import CATALOGUE, Price, provider_spec
 from config.settings import ProviderName, key_id
 from jobs.limits.breaker_store import Breakers
 from jobs.limits.limiter import KeyLimits, Limiter
+from jobs.limits.tiers import KeyTier, seeded
 from pipeline.routing.tier_reading import learn_tiers
 from providers.registry import describe
 
@@ -73,9 +74,13 @@ def limits() -> None:
         ]
         for key, note in keys:
             tier = learned.get((name.value, key_id(key)))
-            concurrency = (tier and tier.concurrency) or spec.concurrency
-            daily = tier.daily_generations if tier else spec.daily_generations
-            source = " (provider)" if tier else ""
+            read = tier is not None
+            reported = tier or KeyTier()
+            concurrency, from_c = seeded(reported.concurrency, block.concurrency,
+                                         CATALOGUE[name].concurrency, read)  # fmt: skip
+            daily, from_d = seeded(reported.daily_generations, block.daily_generations,
+                                   CATALOGUE[name].daily_generations, read)  # fmt: skip
+            concurrency = concurrency or spec.concurrency
             key_limits = KeyLimits(concurrency=concurrency, rate_per_s=spec.rate_per_s)
             snap = limiter.snapshot(name, key_id(key), key_limits)
             table.add_row(
@@ -83,8 +88,8 @@ def limits() -> None:
                 key_id(key) + note,
                 str(snap.get("in_flight", "?")),
                 str(snap.get("parked", 0)),
-                f"{concurrency}{source}",
-                "-" if daily is None else f"{daily}{source}",
+                f"{concurrency} ({from_c})",
+                f"{'-' if daily is None else daily} ({from_d})",
                 f"{snap.get('effective_rate', 0):.2f}",
                 f"{snap.get('cooldown_remaining', 0):.1f}",
                 circuit_text(breakers, name, [key_id(key)]),

@@ -145,6 +145,15 @@ class ProviderSpec(BaseModel):
     daily_generations: int | None = None
     """The key's generations per rolling 24 h (None: no cap known). Runway's organization
     endpoint, read at worker start, replaces it."""
+    credit_usd: float | None = None
+    """USD per credit where the provider bills in credits (Runway: $0.01)."""
+    reports_cost: bool = False
+    """The provider says what each job cost (a bill), so spend is billed, not estimated."""
+    honours_idempotency: bool = False
+    """The provider documents honouring ``Idempotency-Key``: a re-send after a lost answer
+    collects the first job instead of paying again (Comfy), so it is not flagged."""
+    max_data_uri_bytes: int | None = None
+    """The largest inline ``data:`` URI the provider takes for a video (Runway: 5 MB)."""
 
     @property
     def effective_price(self) -> Price:
@@ -183,6 +192,9 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         # because the estimate does not know the output's size).
         format_surcharges_usd={"prores": 0.05, "png_sequence": 0.05, "sdr_rec709_10bit": 0.40},
         daily_generations=None,  # tier 1: 50-200 a day; the organization endpoint says
+        credit_usd=0.01,  # "credits cost $0.01 each" (docs.dev.runwayml.com/guides/setup)
+        reports_cost=True,  # estimatedCost at create, cost when finished (SDK 5.x types)
+        max_data_uri_bytes=5 * 1000 * 1000,  # inline data URIs: 5 MB for video
         refreshes_output_urls=True,  # "fetch the task again to get fresh URLs"
         rate_limit_is_daily_cap=True,  # "429 comes only from the daily cap"
         window=ALEPH2,
@@ -243,6 +255,52 @@ CATALOGUE: dict[ProviderName, ProviderSpec] = {
         accepts_reference_image=True,  # unconfirmed: input.img_urls is a guess
         retention_s=3600,  # unconfirmed: conservative
         typical_duration_s=200,
+    ),
+    # Aleph 2 through OpenRouter's video API (POST /api/v1/videos). Documented: the submit and
+    # poll routes, the job id and polling_url, statuses, unsigned_urls, usage.cost (USD) once
+    # completed, callback_url with signed deliveries. Unconfirmed: how a source video is sent
+    # to runway/aleph-2 (input_references here), its limits, concurrency and rate.
+    ProviderName.OPENROUTER: ProviderSpec(
+        name=ProviderName.OPENROUTER,
+        base_url="https://openrouter.ai",
+        concurrency=4,  # unconfirmed
+        rate_per_s=5.0,  # unconfirmed
+        price=Price(per_second_usd=0.28),  # "about $0.28/s" for runway/aleph-2
+        model="runway/aleph-2",
+        limits=InputLimits(max_bytes=16 * _MB),  # unconfirmed: aleph2's
+        ratios=FRIENDLY_RATIOS,  # unconfirmed
+        accepts_seed=True,  # unconfirmed
+        accepts_reference_image=False,  # unconfirmed: not sent
+        retention_s=3600,  # unconfirmed: conservative
+        typical_duration_s=180,
+        output_seconds=30.0,
+        durations=(),
+        reports_cost=True,  # usage.cost on the finished job
+        window=ALEPH2,
+    ),
+    # Comfy Router passes runway/aleph2 through: the body is Runway's own (without ``model``,
+    # which the path names), queued delivery (POST .../requests answers 201 with request_id).
+    # It documents honouring Idempotency-Key (a re-send collects the first run: "the replay is
+    # not a second Comfy charge"). Unconfirmed: the status and result shapes, the price.
+    ProviderName.COMFY: ProviderSpec(
+        name=ProviderName.COMFY,
+        base_url="https://api.comfy.org",
+        concurrency=4,  # unconfirmed
+        rate_per_s=5.0,  # unconfirmed
+        price=Price(per_second_usd=0.28),  # unconfirmed: Runway's aleph2 price passed through
+        model="aleph2",  # in the path: /v2/models/runway/aleph2
+        limits=InputLimits(max_bytes=16 * _MB),  # unconfirmed
+        ratios=FRIENDLY_RATIOS,
+        accepts_seed=True,
+        accepts_reference_image=True,  # a keyframe at 0 s, as on Runway
+        retention_s=24 * 3600,  # keyed results are kept 24 hours
+        typical_duration_s=180,
+        output_seconds=30.0,
+        durations=(),
+        max_keyframes=5,
+        honours_idempotency=True,  # documented: same key, same result, one charge
+        max_data_uri_bytes=5 * 1000 * 1000,  # Runway's rule, passed through (unconfirmed)
+        window=ALEPH2,
     ),
 }
 

@@ -19,13 +19,15 @@ ENV_PREFIX = "RESTYLE_"
 
 
 class ProviderName(StrEnum):
-    """The hosted APIs that sell Gen-4 Aleph."""
+    """The hosted APIs that sell Runway's Aleph (Gen-4 Aleph, or Aleph 2)."""
 
     RUNWAY = "runway"
     SEGMIND = "segmind"
     AIMLAPI = "aimlapi"
     VIBEDREAM = "vibedream"
     CRUN = "crun"
+    OPENROUTER = "openrouter"
+    COMFY = "comfy"
 
 
 class SettingsError(Exception):
@@ -236,6 +238,11 @@ class Settings(BaseSettings):
     aimlapi: ProviderSettings = ProviderSettings()
     vibedream: ProviderSettings = ProviderSettings()
     crun: ProviderSettings = ProviderSettings()
+    openrouter: ProviderSettings = ProviderSettings()
+    comfy: ProviderSettings = ProviderSettings()
+    openrouter_webhook_secret: SecretStr | None = None
+    """The signing secret of OpenRouter's video webhooks (its workspace settings); unset:
+    no OpenRouter callbacks, polling only."""
 
     http_connect_timeout_s: float = Field(default=5.0, gt=0)
     http_read_timeout_s: float = Field(default=30.0, gt=0)

@@ -16,6 +16,7 @@ from devstack.process import Service, base_env, free_port, wait_for
 from devstack.redis import start_redis
 from devstack.s3 import MOTO_CREDENTIALS, start_moto
 from devstack.sentinel import SentinelCluster, start_sentinel_set
+from emulator.config import DEV_WEBHOOK_SECRET
 
 ALL_QUEUES = ("submit", "submit.interactive", "poll", "archive", "batch", "media")
 
@@ -109,6 +110,7 @@ class Stack:
                 prefix = f"{ENV_PREFIX}{provider.value.upper()}__"
                 env[prefix + "BASE_URL"] = f"{self.emulator.url}/{provider.value}"
                 env[prefix + "API_KEYS"] = dev_key(provider)
+            env[ENV_PREFIX + "OPENROUTER_WEBHOOK_SECRET"] = DEV_WEBHOOK_SECRET
         env.update(extra)
         return env
 

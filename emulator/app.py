@@ -21,7 +21,9 @@ from emulator.gateway import TransportCapture
 from emulator.outputs import mp4_response
 from emulator.protocols.aimlapi import AimlapiWire
 from emulator.protocols.base import Wire
+from emulator.protocols.comfy import ComfyWire
 from emulator.protocols.crun import CrunWire
+from emulator.protocols.openrouter import OpenRouterWire
 from emulator.protocols.runway import RunwayWire
 from emulator.protocols.segmind import SegmindWire
 from emulator.protocols.vibedream import VibedreamWire
@@ -33,6 +35,8 @@ WIRES: dict[ProviderName, type[Wire]] = {
     ProviderName.AIMLAPI: AimlapiWire,
     ProviderName.VIBEDREAM: VibedreamWire,
     ProviderName.CRUN: CrunWire,
+    ProviderName.OPENROUTER: OpenRouterWire,
+    ProviderName.COMFY: ComfyWire,
 }
 
 

@@ -127,12 +127,17 @@ class Drift(Knobs):
     anchored: float = Field(default=0.5, ge=0, le=1)
 
 
+DEV_WEBHOOK_SECRET = "whsec_restyle_dev"  # noqa: S105 - the local stack's, not a real one
+"""The OpenRouter webhook secret of the local stack (devstack gives restyle the same)."""
+
 REAL_RETENTION_S: dict[ProviderName, float] = {
     ProviderName.RUNWAY: 24 * 3600,  # "URLs expire within 24-48 hours"
     ProviderName.SEGMIND: 3600,  # status and result kept 1 hour after submission
     ProviderName.AIMLAPI: 24 * 3600,  # "URLs expire within 24-48 hours"
     ProviderName.VIBEDREAM: 3600,  # undocumented; conservative
     ProviderName.CRUN: 3600,  # undocumented; conservative
+    ProviderName.OPENROUTER: 3600,  # undocumented; conservative
+    ProviderName.COMFY: 24 * 3600,  # keyed results are kept 24 hours
 }
 
 
@@ -183,6 +188,8 @@ class EmulatorConfig(Knobs):
     render_workers: int = Field(default=1, ge=1, le=8)
     fetch_timeout_s: float = Field(default=20.0, gt=0)
     callback_timeout_s: float = Field(default=2.0, gt=0)
+    openrouter_webhook_secret: str = DEV_WEBHOOK_SECRET
+    """What OpenRouter signs its webhooks with (the workspace's signing secret)."""
     progress_exponent: float = Field(default=1.0, gt=0, le=10)
     drift: Drift = Drift()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
@@ -64,6 +65,8 @@ class Emulator:
         self.signer = Signer()
         self.spent: Counter[str] = Counter()
         self.defects = DefectPicker()
+        self.charges: Counter[str] = Counter()
+        """The emulator's own ledger of what each provider charged, in micro-dollars."""
         self.generations: dict[tuple[ProviderName, str], deque[float]] = {}
         self.pool = RenderPool(config.render_workers)
         self.wires: dict[ProviderName, Wire] = {}
@@ -119,6 +122,7 @@ class Emulator:
         self.window.clear()
         self.spent.clear()
         self.defects.clear()
+        self.charges.clear()
         self.generations.clear()
         self.pool.clear()
 
@@ -156,7 +160,11 @@ class Emulator:
     def submit(self, call: Call, spec: EditSpec, body: dict[str, Any]) -> Accepted | Refusal:
         """Create (and charge) a remote job, or replay one, or refuse."""
         fingerprint = body_hash(call.kid, body)
-        if call.idempotency_key and self.config.honour_idempotency_key:
+        wire = self.wires.get(call.provider)
+        honours = self.config.honour_idempotency_key or (
+            wire is not None and wire.honours_idempotency
+        )
+        if call.idempotency_key and honours:
             known = self.store.by_idempotency_key(call.provider, call.kid, call.idempotency_key)
             if known is not None and not self._record_expired(known, call.now):
                 self.stats.submission(call.idempotency_key, fingerprint, paid=False)
@@ -166,6 +174,7 @@ class Emulator:
             return refusal
         job = self._new_job(call, spec, body)
         self.spent[call.kid] += 1
+        self._charge(job, wire.charge_at_submit(job) if wire is not None else 0.0)
         self.generations.setdefault((call.provider, call.kid), deque()).append(call.now)
         self.stats.charge(call.provider)
         self.stats.submission(call.idempotency_key, fingerprint, paid=True)
@@ -279,20 +288,30 @@ class Emulator:
         data = self.stats.snapshot(self.store, self.clock())
         data["renders"] = self.pool.renders
         data["credits_spent"] = dict(self.spent)
+        data["charges_usd"] = {name: micros / 1_000_000 for name, micros in self.charges.items()}
         return data
+
+    def _charge(self, job: RemoteJob, amount_usd: float) -> None:
+        job.charged_usd = round(job.charged_usd + amount_usd, 6)
+        self.charges[job.provider.value] += round(amount_usd * 1_000_000)
 
     def _finished(self, job: RemoteJob) -> None:
         wire = self.wires.get(job.provider)
+        if wire is not None:
+            self._charge(job, wire.charge_at_finish(job))
         if job.spec.callback_url and wire is not None:
             body = wire.callback_body(job)
             if body is not None:
-                self._spawn(self._callback(job.spec.callback_url, body))
+                raw = json.dumps(body, separators=(",", ":")).encode()
+                headers = {"content-type": "application/json",
+                           **wire.callback_headers(job, raw, self.clock())}  # fmt: skip
+                self._spawn(self._callback(job.spec.callback_url, raw, headers))
 
-    async def _callback(self, url: str, body: dict[str, Any]) -> None:
+    async def _callback(self, url: str, body: bytes, headers: dict[str, str]) -> None:
         try:
             assert self._client is not None
             timeout = self.config.callback_timeout_s
-            response = await self._client.post(url, json=body, timeout=timeout)
+            response = await self._client.post(url, content=body, headers=headers, timeout=timeout)
             ok = response.status_code == 200
         except httpx.HTTPError:
             ok = False

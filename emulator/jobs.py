@@ -87,6 +87,12 @@ class RemoteJob:
     cause: Cause | None = None
     message: str | None = None
     output: bytes | None = None
+    output_seconds: float = 0.0
+    source_seconds: float = 0.0
+    """How long the fetched input is (what a per-second price of the whole input bills)."""
+    """How long the rendered output is (what a per-second price bills)."""
+    charged_usd: float = 0.0
+    """What the emulator's ledger charged for this job (its bill)."""
     prepared: bool = False
     due: bool = False
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)

@@ -21,7 +21,7 @@ from emulator.drift import look_for
 from emulator.fetch import FetchError, fetch_video
 from emulator.jobs import Cause, Phase, RemoteJob
 from emulator.pool import RenderPool
-from emulator.render import RenderError
+from emulator.render import RenderError, seconds_of
 from emulator.store import JobStore
 
 log = logging.getLogger("emulator.lifecycle")
@@ -79,6 +79,7 @@ class Lifecycle:
                 limit = CATALOGUE[job.provider].limits.max_bytes
                 timeout = self.fetch_timeout_s()
                 source = await fetch_video(job.spec.video_url, self.client, limit, timeout)
+            job.source_seconds = seconds_of(source)
             window = CATALOGUE[job.provider].window
             spec = job.spec
             digest = hashlib.sha256(source).hexdigest()
@@ -86,6 +87,7 @@ class Lifecycle:
             job.output = await self.pool.render(
                 source, spec.prompt, spec.ratio, window, job.defect, look
             )
+            job.output_seconds = seconds_of(job.output)
         except (FetchError, RenderError) as exc:
             job.cause, job.message = Cause.ASSET, str(exc)
         except Exception:

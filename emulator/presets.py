@@ -20,6 +20,8 @@ TYPICAL_PROCESSING: dict[ProviderName, Distribution] = {
     ProviderName.AIMLAPI: Distribution(min_s=180, max_s=240),
     ProviderName.VIBEDREAM: Distribution(min_s=30, max_s=90),
     ProviderName.CRUN: Distribution(min_s=150, max_s=250),
+    ProviderName.OPENROUTER: Distribution(min_s=120, max_s=240),  # unconfirmed
+    ProviderName.COMFY: Distribution(min_s=120, max_s=240),  # Runway's own, passed through
 }
 
 CHAOS_FAULTS = FaultRates(

@@ -65,6 +65,15 @@ def output_size(
     return fit(ratio or source, window.frame)
 
 
+def seconds_of(data: bytes) -> float:
+    """How long an MP4 the emulator rendered is, in seconds (0 when it cannot tell)."""
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            return duration_of(container, container.streams.video[0]) or 0.0
+    except (av.error.FFmpegError, IndexError):
+        return 0.0
+
+
 def render_edit(
     source: bytes,
     prompt: str,

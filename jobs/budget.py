@@ -29,11 +29,21 @@ def to_usd(micros: int) -> float:
 
 @dataclass(frozen=True)
 class BudgetStatus:
-    """A batch's money in USD; ``limit_usd`` None when it has no limit."""
+    """A batch's money in USD; ``limit_usd`` None when it has no limit.
+
+    ``spent_usd`` is the best figure: the provider's bill for every job that has one, the
+    estimate for the rest. ``billed_usd`` is the part of it the providers billed.
+    """
 
     limit_usd: float | None
     reserved_usd: float
     spent_usd: float
+    billed_usd: float = 0.0
+
+    @property
+    def estimated_usd(self) -> float:
+        """The part of ``spent_usd`` that is still an estimate (no bill yet, or none given)."""
+        return round(self.spent_usd - self.billed_usd, 6)
 
     @property
     def remaining_usd(self) -> float | None:
@@ -73,17 +83,47 @@ class Budget:
         """Give a reservation back (nothing was spent)."""
         self._settle(keys=[redis_keys.budget(batch)], args=[max(to_micros(amount_usd), 0), 0])
 
+    def record_estimate(self, batch: str, provider: str, day: str, amount_usd: float) -> None:
+        """Count ``amount_usd`` committed for a job ``provider`` accepted on ``day`` (UTC
+        ``YYYY-MM-DD``), for `restyle spend`."""
+        micros = to_micros(amount_usd)
+        if micros > 0:
+            self.client.hincrby(redis_keys.spend(batch), f"{day}|{provider}|estimated", micros)
+
+    def bill(
+        self, batch: str, provider: str, day: str, estimated_usd: float, billed_usd: float
+    ) -> None:
+        """The provider billed ``billed_usd`` for a job whose ``estimated_usd`` was committed:
+        spent moves by the difference (down to nothing for a refund), in one transaction."""
+        estimated, billed = to_micros(estimated_usd), max(to_micros(billed_usd), 0)
+        spend = redis_keys.spend(batch)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hincrby(redis_keys.budget(batch), "spent", billed - estimated)
+        pipe.hincrby(redis_keys.budget(batch), "billed", billed)
+        pipe.hincrby(spend, f"{day}|{provider}|billed", billed)
+        pipe.hincrby(spend, f"{day}|{provider}|replaced", estimated)
+        pipe.execute()
+
+    def spend_rows(self, batch: str) -> dict[tuple[str, str], dict[str, float]]:
+        """``(day, provider)`` -> ``estimated``, ``billed`` and ``replaced`` in USD."""
+        rows: dict[tuple[str, str], dict[str, float]] = {}
+        for field, value in self.client.hgetall(redis_keys.spend(batch)).items():
+            day, provider, kind = field.decode().split("|", 2)
+            rows.setdefault((day, provider), {})[kind] = to_usd(int(value))
+        return rows
+
     def spent(self, batch: str) -> float:
         """USD committed for the batch so far."""
         return self.status(batch).spent_usd
 
     def status(self, batch: str) -> BudgetStatus:
         """Limit, reserved and spent, in USD."""
-        limit, reserved, spent = self.client.hmget(
-            redis_keys.budget(batch), "limit", "reserved", "spent"
+        limit, reserved, spent, billed = self.client.hmget(
+            redis_keys.budget(batch), "limit", "reserved", "spent", "billed"
         )
         return BudgetStatus(
             limit_usd=None if limit is None else to_usd(int(limit)),
             reserved_usd=to_usd(int(reserved or 0)),
             spent_usd=to_usd(int(spent or 0)),
+            billed_usd=to_usd(int(billed or 0)),
         )

@@ -73,6 +73,13 @@ class Job(BaseModel):
     failure_kind: FailureKind | None = None
     failure_message: str | None = None
     estimated_cost_usd: float = 0.0
+    provider_estimate_usd: float | None = None
+    """The most the provider said the current remote job may charge (Runway's estimatedCost)."""
+    billed_cost_usd: float | None = None
+    """What the provider billed for the job's finished remote jobs, summed (0 for a refund);
+    None while it has sent no bill, or where it sends none."""
+    billed_remote_id: str | None = None
+    """The remote job whose bill was counted last (a bill is counted once)."""
     answer_lost: bool = False
     """The last submit POST went out and its answer was lost: it may have created a job."""
     url_refreshes: int = 0
@@ -104,6 +111,11 @@ class Job(BaseModel):
     created_at: datetime
     updated_at: datetime
     events: tuple[Event, ...] = Field(default=())
+
+    @property
+    def spend_basis(self) -> str:
+        """``billed`` when the provider's own figure is known, else ``estimated``."""
+        return "estimated" if self.billed_cost_usd is None else "billed"
 
     @property
     def possible_double_charge_usd(self) -> float:

@@ -66,10 +66,22 @@ def watch() -> str:
     return f"{PREFIX}watch"
 
 
+def spend(batch: str) -> str:
+    """Hash of a batch's spend in micro-dollars by ``<day>|<provider>|<kind>``: ``estimated``
+    (committed at acceptance), ``billed`` (the provider's bills) and ``replaced`` (the
+    estimates those bills replaced). See `jobs.budget.Budget.bill`."""
+    return f"{PREFIX}spend:{batch}"
+
+
 def callback(job_id: str) -> str:
     """Hash of a job's crun callback: ``h`` the SHA-256 of its token's secret (never the token),
     and one ``s:<digest>`` field per distinct (task id, status) it was called back with."""
     return f"{PREFIX}callback:{job_id}"
+
+
+def webhook_delivery(key: str) -> str:
+    """String set once per webhook idempotency key (OpenRouter's ``<job id>-<status>``)."""
+    return f"{PREFIX}webhook-delivery:{key}"
 
 
 def poll_detection(provider: str) -> str:
@@ -113,6 +125,11 @@ def breaker_timer(provider: str, key_id: str) -> str:
 def outage_waiting() -> str:
     """Sorted set of job ids waiting out an outage (nowhere to submit), scored by deadline."""
     return f"{PREFIX}outage-waiting"
+
+
+def pool_handed(job_id: str) -> str:
+    """String: the provider whose free slot a pool-waiting job was handed (read once)."""
+    return f"{PREFIX}pool-handed:{job_id}"
 
 
 def pool_waiting() -> str:

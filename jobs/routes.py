@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from config.catalogue import ProviderSpec
 from config.settings import ProviderName
+from media.plan import PlanError, plan_segments
 
 AUTO = "auto"
 
@@ -91,6 +92,47 @@ class Refusal:
 
     def __str__(self) -> str:
         return f"{self.provider}: {self.reason}"
+
+
+PRICING_FPS = 24.0
+"""The frame rate a clip is priced at when its own is unknown (segment counts do not depend on
+it beyond a frame's rounding)."""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What one provider charges for a whole clip: ``runs`` paid jobs (its segments) covering
+    ``billed_seconds`` (overlaps counted twice), ``cost_usd`` in all."""
+
+    provider: ProviderName
+    runs: int
+    billed_seconds: float
+    cost_usd: float
+
+
+def quote(
+    spec: ProviderSpec,
+    source_seconds: float,
+    max_seconds: float | None = None,
+    fps: float = PRICING_FPS,
+) -> Quote:
+    """The price of editing ``source_seconds`` (or its first ``max_seconds``) on ``spec``'s
+    provider: as many runs as its edit window needs, each at least its minimum charge, the
+    segments the cutter would make (the same planner, without scene cuts).
+
+    A per-run price is paid once per segment, so a 5.3 s clip costs a 5 s reseller two runs,
+    where a 30 s window edits it in one. A source too short for the window is priced as one
+    run (the plan refuses it elsewhere).
+    """
+    price = spec.effective_price
+    try:
+        plan = plan_segments(source_seconds, fps, spec.window, (), max_seconds)
+    except PlanError:
+        seconds = min(source_seconds, spec.output_seconds)
+        return Quote(spec.name, 1, seconds, price.estimate(seconds))
+    lengths = [plan.duration_s(segment) for segment in plan.segments]
+    cost = sum(price.estimate(min(length, spec.output_seconds)) for length in lengths)
+    return Quote(spec.name, len(lengths), round(sum(lengths), 3), round(cost, 4))
 
 
 def price_per_second(spec: ProviderSpec, output_seconds: float | None = None) -> float:

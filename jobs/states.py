@@ -60,8 +60,16 @@ ALLOWED_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
             JobState.CANCELLED,
         }
     ),
+    # SUBMITTED -> SUBMITTED writes the provider's bill, with its history line, before the
+    # job moves on (pipeline.billing).
     JobState.SUBMITTED: frozenset(
-        {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.RETRY_WAIT}
+        {
+            JobState.SUBMITTED,
+            JobState.SUCCEEDED,
+            JobState.FAILED,
+            JobState.CANCELLED,
+            JobState.RETRY_WAIT,
+        }
     ),
     JobState.SUCCEEDED: frozenset({JobState.ARCHIVING, JobState.EXPIRED, JobState.FAILED}),
     JobState.ARCHIVING: frozenset(

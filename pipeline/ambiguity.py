@@ -31,7 +31,20 @@ def callback_wait_s(job: Job, now: datetime, grace_s: float, announces: bool) ->
     return left if left > 0 else None
 
 
-def resend_after_lost_answer(job: Job) -> tuple[dict[str, object], str]:
-    """The changes and history note of a re-send that follows ``job``'s lost answer."""
+PAID_ONCE = "paid once"
+
+
+def resend_after_lost_answer(
+    job: Job, honours_idempotency: bool = False
+) -> tuple[dict[str, object], str]:
+    """The changes and history note of a re-send that follows ``job``'s lost answer.
+
+    ``honours_idempotency``: the provider documents that a re-send with the same key collects
+    the first job instead of paying again (Comfy), so the re-send is not flagged.
+    """
+    if honours_idempotency:
+        note = (f"{PAID_ONCE}: the answer to the previous POST was lost; re-sent with the same "
+                f"Idempotency-Key {job.client_request_id}, which the provider honours")  # fmt: skip
+        return {"answer_lost": False}, note
     note = f"{POSSIBLY_PAID_TWICE}: the answer to the previous POST was lost"
     return {"answer_lost": False, "possible_double_charges": job.possible_double_charges + 1}, note

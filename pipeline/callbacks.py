@@ -39,11 +39,16 @@ from jobs.states import JobState
 from providers.adapter import ProviderAdapter
 from providers.crun import CrunAdapter
 from providers.errors import ProviderFailure
+from providers.openrouter import OpenRouterAdapter
 
 if TYPE_CHECKING:
     from pipeline.context import Context
 
 CALLBACK_PATH = "/callbacks/crun/"
+DELIVERY_TTL_S = 24 * 3600
+"""How long a webhook delivery's idempotency key is remembered (OpenRouter retries for hours)."""
+OPENROUTER_PATH = "/callbacks/openrouter/"
+"""OpenRouter's deliveries are signed as well (`pipeline.webhooks`); the token names the job."""
 SECRET_BYTES = 24
 MAX_SEEN = 16
 """Distinct (task id, status) callbacks a job takes; more are ignored (crun sends one or two)."""
@@ -69,9 +74,9 @@ ADOPTABLE = frozenset({JobState.SUBMITTING, JobState.RETRY_WAIT})
 """States in which a job may be waiting on a POST whose answer was lost."""
 
 
-def callback_url(public_url: str, token: str) -> str:
-    """The URL crun POSTs the job's final state to."""
-    return public_url.rstrip("/") + CALLBACK_PATH + token
+def callback_url(public_url: str, token: str, path: str = "") -> str:
+    """The URL crun (or OpenRouter, with its ``path``) POSTs the job's final state to."""
+    return public_url.rstrip("/") + (path or CALLBACK_PATH) + token
 
 
 def job_of_token(client: redis.Redis[bytes], token: str) -> str | None:
@@ -109,9 +114,19 @@ def forget(client: redis.Redis[bytes], job_id: str) -> None:
     client.delete(redis_keys.callback(job_id))
 
 
+def first_delivery(client: redis.Redis[bytes], idempotency_key: str) -> bool:
+    """True the first time a delivery with this idempotency key arrives; False for a replay."""
+    key = redis_keys.webhook_delivery(idempotency_key[:200])
+    return bool(client.set(key, b"1", nx=True, ex=DELIVERY_TTL_S))
+
+
+CALLING_BACK = frozenset({ProviderName.CRUN, ProviderName.OPENROUTER})
+"""Providers that can POST a job's end to a URL restyle gives them."""
+
+
 def has_callback(client: redis.Redis[bytes], job: Job) -> bool:
-    """True when ``job`` registered a callback (only crun jobs can)."""
-    return job.provider is ProviderName.CRUN and bool(client.exists(redis_keys.callback(job.id)))
+    """True when ``job`` registered a callback (crun and OpenRouter jobs can)."""
+    return job.provider in CALLING_BACK and bool(client.exists(redis_keys.callback(job.id)))
 
 
 @dataclass(frozen=True)
@@ -208,14 +223,22 @@ def task_is_ours(ctx: Context, job: Job, remote_id: str) -> str | None:
 
 
 def with_callback(ctx: Context, job: Job, adapter: ProviderAdapter) -> ProviderAdapter:
-    """``adapter`` asking crun to call back for ``job``, when ``RESTYLE_PUBLIC_URL`` is set."""
+    """``adapter`` asking crun (or OpenRouter, when its webhook secret is set) to call back for
+    ``job``, when ``RESTYLE_PUBLIC_URL`` is set."""
     public = ctx.settings.public_url
-    if public is None or not isinstance(adapter, CrunAdapter):
+    if public is None:
+        return adapter
+    signed = ctx.settings.openrouter_webhook_secret is not None
+    if isinstance(adapter, CrunAdapter):
+        path = CALLBACK_PATH
+    elif isinstance(adapter, OpenRouterAdapter) and signed:
+        path = OPENROUTER_PATH
+    else:
         return adapter
     ttl = int(ctx.settings.job_deadline_s + ctx.settings.poll_max_interval_s) + 3600
     token = register(ctx.redis, job.id, ttl)
     bound = copy.copy(adapter)
-    bound.callback_url = callback_url(public, token)
+    bound.callback_url = callback_url(public, token, path)
     return bound
 
 

@@ -10,6 +10,7 @@ from jobs.models import Job
 from jobs.request_ids import next_request_id
 from jobs.states import JobState
 from jobs.timing import EndPrediction, ProgressReading, predict_end
+from pipeline.billing import settle_bill
 from pipeline.callbacks import backstop_delay
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
@@ -76,6 +77,10 @@ def _on_status(ctx: Context, job: Job, now: datetime, status: RemoteStatus) -> D
         return _reschedule(
             ctx, job, now, delay, "still running", status.progress, _resolved_end(job, prediction)
         )
+    settled = settle_bill(ctx, job, status, now)
+    if settled is None:
+        return Done("job moved")
+    job = settled
     _release(ctx, job)
     observe_detection(ctx, job, now)
     if status.state is RemoteState.SUCCEEDED:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from jobs.request import EditRequest
 from pipeline.context import Context
 from storage.object_keys import parse_s3_uri
-from storage.presign import presign_get
+from storage.presign import presign_get, video_type
 
 
 def request_to_send(ctx: Context, source: str, request: EditRequest) -> EditRequest:
@@ -19,5 +19,5 @@ def request_to_send(ctx: Context, source: str, request: EditRequest) -> EditRequ
     if not source.startswith("s3://"):
         return request
     bucket, key = parse_s3_uri(source)
-    url = presign_get(ctx.s3, bucket, key, ctx.settings.presign_ttl_s)
+    url = presign_get(ctx.s3, bucket, key, ctx.settings.presign_ttl_s, video_type(key))
     return request.model_copy(update={"video_url": url})

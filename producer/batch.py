@@ -186,8 +186,25 @@ def plan_batch(
         jobs=report.valid,
         problems=sorted(problems, key=lambda problem: problem.row or 0),
         summary=summary,
-        warnings=[*map(str, warnings_only(expanded.errors)), *_warnings(summary, settings)],
+        warnings=[
+            *map(str, warnings_only(expanded.errors)),
+            *_warnings(summary, settings),
+            *retyped_warnings(report.valid),
+        ],
     )
+
+
+def retyped_warnings(planned: list[PlannedJob]) -> list[str]:
+    """One warning for S3 sources stored without a video type (pure)."""
+    found = sorted({job.retyped_from for job in planned if job.retyped_from})
+    if not found:
+        return []
+    count = sum(1 for job in planned if job.retyped_from)
+    return [
+        f"{count} S3 source(s) are stored as {', '.join(found)}, not a video type (boto3's "
+        "upload_file default): their URLs carry a video Content-Type instead, which Runway's "
+        "input check needs; upload with ExtraArgs={'ContentType': 'video/mp4'} to fix them"
+    ]
 
 
 def _probe_client(settings: Settings, resolve: Resolver) -> httpx.Client:

@@ -28,6 +28,8 @@ class ProviderPlan:
     jobs: int
     cost_usd: float
     wall_s: float
+    billed_seconds: float = 0.0
+    """Seconds of source the provider is paid to edit (each job is one paid run)."""
 
 
 @dataclass(frozen=True)
@@ -74,15 +76,19 @@ def summarize(
     """The plan of ``jobs``: ``specs`` and ``keys`` (key counts) for every provider they use."""
     counts: dict[ProviderName, int] = {}
     costs: dict[ProviderName, float] = {}
+    seconds: dict[ProviderName, float] = {}
     for job in jobs:
         counts[job.provider] = counts.get(job.provider, 0) + 1
         costs[job.provider] = costs.get(job.provider, 0.0) + job.estimated_cost_usd
+        edited = min(job.source_seconds or 0.0, specs[job.provider].output_seconds)
+        seconds[job.provider] = seconds.get(job.provider, 0.0) + edited
     plans = tuple(
         ProviderPlan(
             provider=name,
             jobs=counts[name],
             cost_usd=round(costs[name], 4),
             wall_s=provider_wall_s(counts[name], specs[name], keys.get(name, 0)),
+            billed_seconds=round(seconds[name], 3),
         )
         for name in sorted(counts)
     )

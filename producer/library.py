@@ -38,7 +38,7 @@ from producer.manifest import (
 from producer.safety import Resolver, UnreachableSource, UnsafeSource, check_url, resolve_host
 from storage.errors import StorageError
 from storage.object_keys import parse_s3_uri, staging_key
-from storage.presign import presign_get
+from storage.presign import presign_get, video_type
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -67,6 +67,8 @@ class Located:
     probe_target: str
     provider_url: str
     size_bytes: int | None = None
+    retyped_from: str | None = None
+    """The non-video Content-Type an S3 source is stored with; its URL says a video type."""
 
 
 def is_video_name(name: str) -> bool:
@@ -214,7 +216,8 @@ class SourceLocator:
 
     def _presign(self, bucket: str, key: str) -> str:
         try:
-            return presign_get(self._client(), bucket, key, self.settings.presign_ttl_s)
+            ttl = self.settings.presign_ttl_s
+            return presign_get(self._client(), bucket, key, ttl, video_type(key))
         except StorageError as exc:
             raise UnreachableSource(exc.message) from None
 
@@ -230,7 +233,12 @@ class SourceLocator:
         except BotoCoreError as exc:
             raise UnreachableSource(f"{uri}: {exc}") from None
         url = self._presign(bucket, key)
-        return Located(probe_target=url, provider_url=url, size_bytes=head["ContentLength"])
+        stored = str(head.get("ContentType", "")).split(";")[0].strip().lower()
+        # Stored untyped (boto3's upload_file default): the URL carries a video type instead,
+        # which a provider that checks it (Runway) takes; the preflight says so.
+        retyped = None if stored.startswith("video/") else stored or "(none)"
+        return Located(probe_target=url, provider_url=url, size_bytes=head["ContentLength"],
+                       retyped_from=retyped)  # fmt: skip
 
     def _local_file(self, path: Path, stage: bool) -> Located:
         if not path.is_file():

@@ -22,7 +22,7 @@ from jobs.clips.record import Clip
 from jobs.models import Event, Job, Priority, job_id_for
 from jobs.quality import QcPolicy
 from jobs.request import EditRequest
-from jobs.routes import Policy, price_per_second
+from jobs.routes import Policy, price_per_second, quote
 from jobs.states import JobState
 from media.plan import PlanError, SegmentPlan
 from media.probe import ProbeError, VideoInfo
@@ -87,6 +87,8 @@ class PlannedJob:
     clip: Clip | None = None
     segments: tuple[Job, ...] = ()
     normalised: tuple[str, ...] = ()
+    retyped_from: str | None = None
+    """An S3 source stored without a video Content-Type (its URL carries one instead)."""
 
     @property
     def billed(self) -> list[Job]:
@@ -184,7 +186,10 @@ class Preflight:
         mend = self._limit_problems(job.provider, inspected)
         if plan is None:
             return _problems(row, [*problems, *mend])
-        return self._planned(row.line, row.file, job, inspected.video, plan, template, bool(mend))
+        planned = self._planned(row.line, row.file, job, inspected.video, plan, template,
+                                bool(mend))  # fmt: skip
+        retyped = inspected.located.retyped_from if inspected.located else None
+        return replace(planned, retyped_from=retyped) if retyped else planned
 
     def _planned(
         self,
@@ -339,9 +344,11 @@ class Preflight:
         name = output_stem(row)
         specs = [provider_spec(name, self.settings) for name in route]
         # The estimate (and the first budget reservation) is at the price the policy is likely
-        # to pay; the submit step re-prices a job that lands elsewhere.
+        # to pay, for the whole clip: the runs each provider's window needs, not one run
+        # (`jobs.routes.quote`); the submit step re-prices a job that lands elsewhere.
+        max_seconds = template.clip.max_seconds
         spec = (
-            min(specs, key=lambda s: job_cost(s, video.duration_s))
+            min(specs, key=lambda s: quote(s, video.duration_s, max_seconds).cost_usd)
             if (policy is Policy.CHEAPEST)
             else specs[0]
         )

@@ -1,7 +1,8 @@
 """A batch's report rows (one per job, and one per clip above its segments' rows) and their
 JSON and CSV forms.
 
-``cost_usd`` is the estimate of a job the provider accepted (it has a remote id); a job refused
+``cost_usd`` is what a job the provider accepted cost: its bill where the provider sent one
+(``cost_basis`` "billed"; $0 for a refund), else its estimate ("estimated"); a job refused
 before sending cost nothing. Timings are in seconds: ``queue_s`` from creation to the accepted
 submit, ``run_s`` from there to the provider's completion, ``total_s`` from creation to the
 job's final state. A clip's own row costs nothing: its segments' rows carry what was paid.
@@ -41,6 +42,7 @@ class ReportRow(BaseModel):
     size_bytes: int | None
     sha256: str | None
     cost_usd: float
+    cost_basis: str = "estimated"
     possible_double_charges: int = 0
     possible_double_charge_usd: float = 0.0
     source_seconds: float | None
@@ -67,6 +69,8 @@ class Totals(BaseModel):
     clips: int = 0
     by_state: dict[str, int]
     cost_usd: float
+    billed_usd: float = 0.0
+    """The part of ``cost_usd`` the providers billed; the rest is estimated."""
     possible_double_charges: int = 0
     possible_double_charge_usd: float = 0.0
     stored_bytes: int
@@ -95,7 +99,8 @@ def build_row(job: Job) -> ReportRow:
         output_uri=output.uri if output else None,
         size_bytes=output.size if output else None,
         sha256=output.sha256 if output else None,
-        cost_usd=job.estimated_cost_usd if job.remote_id else 0.0,
+        cost_usd=job_cost(job),
+        cost_basis=job.spend_basis,
         possible_double_charges=job.possible_double_charges,
         possible_double_charge_usd=job.possible_double_charge_usd,
         source_seconds=job.source_seconds,
@@ -150,6 +155,13 @@ def build_rows(jobs: Iterable[Job], clips: Iterable[Clip] = ()) -> list[ReportRo
     return sorted(rows, key=lambda row: (row.item, row.segment or 0, row.job_id))
 
 
+def job_cost(job: Job) -> float:
+    """The bill where the provider sent one; else the estimate of a job it accepted."""
+    if job.billed_cost_usd is not None:
+        return job.billed_cost_usd
+    return job.estimated_cost_usd if job.remote_id else 0.0
+
+
 def totals(rows: Sequence[ReportRow]) -> Totals:
     """Jobs by state, money spent and bytes stored."""
     jobs = [row for row in rows if row.kind != "clip"]
@@ -158,6 +170,7 @@ def totals(rows: Sequence[ReportRow]) -> Totals:
         clips=len(rows) - len(jobs),
         by_state=dict(sorted(Counter(row.state for row in jobs).items())),
         cost_usd=round(sum(row.cost_usd for row in rows), 4),
+        billed_usd=round(sum(row.cost_usd for row in rows if row.cost_basis == "billed"), 4),
         possible_double_charges=sum(row.possible_double_charges for row in rows),
         possible_double_charge_usd=round(sum(row.possible_double_charge_usd for row in rows), 4),
         stored_bytes=sum(row.size_bytes or 0 for row in rows),

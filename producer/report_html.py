@@ -164,7 +164,9 @@ def _totals_html(rows: Sequence[ReportRow]) -> str:
     if summary.clips:
         cells.append(("clips", str(summary.clips)))
     cells.extend((state, str(count)) for state, count in summary.by_state.items())
-    cells.append(("spend (estimated)", f"${summary.cost_usd:.2f}"))
+    estimated = summary.cost_usd - summary.billed_usd
+    cells.append(("spend", f"${summary.cost_usd:.2f} (${summary.billed_usd:.2f} billed, "
+                           f"${estimated:.2f} estimated)"))  # fmt: skip
     if summary.possible_double_charges:
         doubled = f"{summary.possible_double_charges} (${summary.possible_double_charge_usd:.2f})"
         cells.append(("possibly paid twice", doubled))
@@ -246,7 +248,7 @@ def details_html(row: ReportRow) -> str:
         ("output", row.output_uri),
         ("size", size_text(row.size_bytes) if row.size_bytes is not None else None),
         ("sha256", row.sha256[:16] + "…" if row.sha256 else None),
-        ("cost", f"${row.cost_usd:.2f}"),
+        ("cost", f"${row.cost_usd:.2f} {row.cost_basis}"),
         ("possibly paid twice", _doubled(row)),
         ("seams", seams_summary(row.seams)),
         ("queued", _duration(row.queue_s)),

@@ -32,6 +32,12 @@ class RemoteJob:
     remote_id: str
     typical_duration_s: float
     submitted_at: datetime
+    estimated_cost_usd: float | None = None
+    """What the provider says the job may charge at most (Runway's ``estimatedCost``); None
+    where it says nothing."""
+    replayed: bool = False
+    """The provider answered a re-send with the job the same idempotency key created before
+    (Comfy's ``Idempotent-Replayed: true``): proof that it was paid once."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,9 @@ class RemoteStatus:
     expires_at: datetime | None = None
     failure_kind: FailureKind | None = None
     message: str | None = None
+    billed_cost_usd: float | None = None
+    """What the provider billed for the finished job (Runway's ``cost``; 0 for a refund); None
+    where it reports no bill."""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 

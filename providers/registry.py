@@ -18,7 +18,9 @@ from config.settings import ProviderName, Settings, SettingsError, key_id
 from jobs.request import EditRequest
 from providers.adapter import ProviderAdapter
 from providers.aimlapi import AimlapiAdapter
+from providers.comfy import ComfyAdapter
 from providers.crun import CrunAdapter
+from providers.openrouter import OpenRouterAdapter
 from providers.runway import RunwayAdapter
 from providers.segmind import SegmindAdapter
 from providers.vibedream import VibedreamAdapter
@@ -29,6 +31,8 @@ PROVIDERS: dict[ProviderName, type[ProviderAdapter]] = {
     ProviderName.AIMLAPI: AimlapiAdapter,
     ProviderName.VIBEDREAM: VibedreamAdapter,
     ProviderName.CRUN: CrunAdapter,
+    ProviderName.OPENROUTER: OpenRouterAdapter,
+    ProviderName.COMFY: ComfyAdapter,
 }
 
 POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=8)

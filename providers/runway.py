@@ -13,6 +13,7 @@ the status code's verdict.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
@@ -26,8 +27,8 @@ from jobs.limits.tiers import KeyTier
 from jobs.request import EditRequest
 from providers.adapter import ProviderAdapter, present
 from providers.base import RemoteJob, RemoteState, RemoteStatus
-from providers.http import raise_for_status, read_answer
-from providers.results import created_job, expires_at, failed, succeeded
+from providers.http import SUBMIT_ERRORS, raise_for_status, read_answer
+from providers.results import expires_at, failed, remote_job, succeeded
 from providers.validation import check_against_spec, refuse
 
 NAME = ProviderName.RUNWAY
@@ -52,6 +53,19 @@ _FAILURE_PREFIXES: tuple[tuple[str, FailureKind], ...] = (
 )
 
 
+class _Credits(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    credits: float = Field(ge=0)
+
+
+class _Created(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = Field(min_length=1)
+    estimated_cost: _Credits | None = Field(default=None, alias="estimatedCost")
+
+
 class _Task(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
@@ -61,6 +75,7 @@ class _Task(BaseModel):
     output: list[str] | None = None
     failure: str | None = None
     failure_code: str | None = Field(default=None, alias="failureCode")
+    cost: _Credits | None = None
 
 
 class _ModelLimits(BaseModel):
@@ -147,8 +162,20 @@ def keyframes(request: EditRequest) -> list[dict[str, Any]]:
     return [{"seconds": seconds, "uri": uri} for seconds, uri in sorted(found)]
 
 
-parse_submit = created_job
-"""``{"id": ...}`` -> `RemoteJob`."""
+def usd(credits: _Credits | None, spec: ProviderSpec) -> float | None:
+    """Credits in USD at the catalogue's rate ($0.01 a credit); None when none were given."""
+    if credits is None or spec.credit_usd is None:
+        return None
+    return round(credits.credits * spec.credit_usd, 6)
+
+
+def parse_submit(
+    status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
+) -> RemoteJob:
+    """``{"id", "estimatedCost": {"credits"}}`` -> `RemoteJob` with the most it may charge."""
+    created = read_answer(NAME.value, status, headers, body, now, _Created, SUBMIT_ERRORS)
+    job = remote_job(created.id, spec, now)
+    return replace(job, estimated_cost_usd=usd(created.estimated_cost, spec))
 
 
 def parse_poll(
@@ -158,10 +185,16 @@ def parse_poll(
     task = read_answer(NAME.value, status, headers, body, now, _Task)
     raw = task.model_dump(by_alias=True, exclude_none=True)
     state = _STATES[task.status]
+    # A finished task carries its bill (``cost``); a fully refunded one reports 0 credits.
+    bill = usd(task.cost, spec)
     if state is RemoteState.SUCCEEDED:
-        return succeeded(spec, task.output or [], expires_at(spec, now), raw)
+        done = succeeded(spec, task.output or [], expires_at(spec, now), raw)
+        return replace(done, billed_cost_usd=bill)
     if state is RemoteState.FAILED:
-        return failed(failure_kind(task.failure_code), task.failure or task.failure_code, raw)
+        found = failed(failure_kind(task.failure_code), task.failure or task.failure_code, raw)
+        return replace(found, billed_cost_usd=bill)
+    if state is RemoteState.CANCELLED:
+        return RemoteStatus(state=state, billed_cost_usd=bill, raw=raw)
     return RemoteStatus(state=state, progress=task.progress, raw=raw)
 
 

@@ -27,6 +27,7 @@ def check_against_spec(request: EditRequest, spec: ProviderSpec) -> None:
     """Refuse what the catalogue says ``spec.name`` cannot take."""
     provider = spec.name.value
     _check_url(provider, "video_url", request.video_url)
+    _check_data_uri(spec, request.video_url)
     if request.aspect_ratio is not None and request.aspect_ratio not in spec.ratios:
         raise refuse(provider, "aspect_ratio", request.aspect_ratio, spec.ratios)
     if request.seed is not None and not spec.accepts_seed:
@@ -51,6 +52,27 @@ def _check_keyframes(request: EditRequest, spec: ProviderSpec) -> None:
         raise refuse(provider, "keyframes", f"{wanted} images", allowed)
     for keyframe in request.keyframes:
         _check_url(provider, "keyframes", keyframe.uri)
+
+
+def data_uri_bytes(uri: str) -> int:
+    """How many bytes a ``data:`` URI decodes to (base64: 3 bytes per 4 characters)."""
+    header, _, payload = uri.partition(",")
+    if header.endswith(";base64"):
+        payload = payload.rstrip("=")
+        return len(payload) * 3 // 4
+    return len(payload)
+
+
+def _check_data_uri(spec: ProviderSpec, url: str) -> None:
+    """Runway takes a video inline only up to 5 MB; a larger one must be a URL."""
+    limit = spec.max_data_uri_bytes
+    if limit is None or not url.startswith("data:"):
+        return
+    size = data_uri_bytes(url)
+    if size > limit:
+        allowed = (f"a data: URI of at most {limit // 1_000_000} MB (this one is "
+                   f"{size / 1_000_000:.1f} MB)", "an https:// URL")  # fmt: skip
+        raise refuse(spec.name.value, "video_url", url[:40] + "...", allowed)
 
 
 def _check_url(provider: str, field: str, url: str) -> None:

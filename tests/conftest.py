@@ -15,7 +15,7 @@ import httpx
 import pytest
 import redis
 
-from config.settings import Settings
+from config.settings import ProviderName, Settings
 from devstack import Service, Stack
 from devstack.s3 import MOTO_CREDENTIALS
 from devstack.stack import dev_key
@@ -90,8 +90,8 @@ def settings(
 ) -> Settings:
     """Settings pointing at the private services, with one dev key per provider."""
     providers: dict[str, Any] = {
-        name: {"base_url": f"{emulator_server.url}/{name}", "api_keys": [dev_key(name)]}
-        for name in ("runway", "segmind", "aimlapi", "vibedream", "crun")
+        name.value: {"base_url": f"{emulator_server.url}/{name}", "api_keys": [dev_key(name)]}
+        for name in ProviderName
     }
     return Settings(
         redis_url=redis_server.url,

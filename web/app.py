@@ -19,7 +19,7 @@ from config.redis import unavailable
 from config.settings import Settings
 from web import actions, api, events, views
 from web.auth import AuthMiddleware, Credentials
-from web.callbacks import crun_callback
+from web.callbacks import crun_callback, openrouter_callback
 from web.guards import LoginThrottle, allowed_hosts, host_allowed
 from web.metrics import JobCollector, exposition
 from web.service import Dispatch, Service, WakePoll
@@ -131,6 +131,7 @@ def create_web_app(
         Route("/api/batches/{batch}/jobs", api.jobs),
         Route("/api/jobs/{job_id}", api.job),
         Route("/callbacks/crun/{token}", crun_callback, methods=["POST"]),
+        Route("/callbacks/openrouter/{token}", openrouter_callback, methods=["POST"]),
         _metrics_route(registry),
     ]
     app = Starlette(

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from config.placeholders import is_placeholder, placeholder_message
 from config.settings import WebSettings
-from pipeline.callbacks import CALLBACK_PATH
+from pipeline.callbacks import CALLBACK_PATH, OPENROUTER_PATH
 from web.guards import LoginThrottle
 from wire.text import visible
 
@@ -87,7 +87,7 @@ class Credentials:
 
 def is_open_path(path: str) -> bool:
     """Routes that need no credentials: the health check and the callbacks (own tokens)."""
-    return path in OPEN_PATHS or path.startswith(CALLBACK_PATH)
+    return path in OPEN_PATHS or path.startswith((CALLBACK_PATH, OPENROUTER_PATH))
 
 
 class AuthMiddleware:

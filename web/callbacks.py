@@ -1,4 +1,5 @@
-"""``POST /callbacks/crun/{token}``: verify the job's token, drop repeats, wake the job.
+"""``POST /callbacks/crun/{token}`` and ``/callbacks/openrouter/{token}``: verify the job's
+token (and OpenRouter's signature), drop repeats, wake the job.
 
 A wrong token, or the token of a job that has ended, is a 404 whatever the body; the body is
 read up to the size limit only (413), refused when it nests deeper than `MAX_DEPTH` or is not a
@@ -19,7 +20,16 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from config.catalogue import provider_spec
 from config.settings import ProviderName
-from pipeline.callbacks import Received, first_seen, forget, job_of_token, receive, task_is_ours
+from pipeline.callbacks import (
+    Received,
+    first_delivery,
+    first_seen,
+    forget,
+    job_of_token,
+    receive,
+    task_is_ours,
+)
+from pipeline.webhooks import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 from providers.crun import parse_callback_body
 from providers.errors import ProviderFailure
 from web.metrics import CALLBACKS
@@ -124,3 +134,55 @@ async def crun_callback(request: Request) -> Response:
     if received.outcome == "unreadable":
         return PlainTextResponse("not a crun callback", status_code=400)
     return JSONResponse({"outcome": received.outcome})
+
+
+def _openrouter(svc: Service, token: str, headers: dict[str, str], body: bytes) -> Response:
+    """Verify one OpenRouter delivery and act on it; the answer to send back."""
+    job_id = job_of_token(svc.redis, token)
+    if job_id is None:
+        CALLBACKS.labels("unknown_token").inc()
+        return PlainTextResponse("not found", status_code=404)
+    secret = svc.settings.openrouter_webhook_secret
+    if secret is None:
+        CALLBACKS.labels("unsigned").inc()
+        return PlainTextResponse("not found", status_code=404)
+    now = datetime.now(UTC)
+    signature = headers.get(SIGNATURE_HEADER)
+    verdict = verify(secret.get_secret_value(), signature, body, now.timestamp())
+    if not verdict.ok:
+        CALLBACKS.labels("bad_signature").inc()
+        return PlainTextResponse(verdict.reason, status_code=401)
+    delivery = headers.get(IDEMPOTENCY_HEADER, "")
+    if not delivery or not first_delivery(svc.redis, delivery):
+        CALLBACKS.labels("replayed").inc()
+        return PlainTextResponse("delivery already received", status_code=409)
+    # The signature proves OpenRouter sent this body to this job's own URL: the video it names
+    # was made for this job's request, so no task lookup is needed before adopting it.
+    received = receive(
+        svc.ledger, job_id, _video_id(body), now, svc.poll_now, lambda job, remote_id: None
+    )
+    CALLBACKS.labels(received.outcome).inc()
+    return JSONResponse({"outcome": received.outcome})
+
+
+def _video_id(body: bytes) -> str | None:
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        return None
+    found = data.get("id") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and found else None
+
+
+async def openrouter_callback(request: Request) -> Response:
+    """Receive one signed OpenRouter webhook: 404 for a wrong token, 401 for a bad or stale
+    signature, 409 for a delivery already received, 413 past the size limit."""
+    svc = service(request)
+    try:
+        body = await _body(request, svc.settings.web.callback_body_bytes)
+    except TooLarge:
+        CALLBACKS.labels("too_large").inc()
+        return PlainTextResponse("body too large", status_code=413)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    token = request.path_params["token"]
+    return await run_in_threadpool(_openrouter, svc, token, headers, body)

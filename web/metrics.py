@@ -7,7 +7,8 @@ reports the same numbers and nothing is double counted by running two:
 - ``restyle_failures{kind,provider}``: FAILED and EXPIRED jobs by failure kind;
 - ``restyle_paid_jobs{provider}``: jobs a provider accepted (each paid once at least);
 - ``restyle_possible_double_payments{provider}``: jobs flagged as possibly paid twice;
-- ``restyle_spend_usd{batch}``, ``restyle_budget_usd{batch}``: committed spend and limit;
+- ``restyle_spend_usd{batch,basis}``, ``restyle_budget_usd{batch}``: spend (``billed`` by the
+  providers, or ``estimated`` where no bill came) and limit;
 - ``restyle_archived_bytes{provider}``: bytes of stored outputs;
 - ``restyle_limiter_in_flight{provider,key_id}``, ``restyle_limiter_cooldown_seconds{...}``,
   ``restyle_limiter_effective_rate{...}``: each key's limiter;
@@ -40,7 +41,8 @@ Values = dict[tuple[str, ...], float]
 CALLBACK_REGISTRY = CollectorRegistry()
 CALLBACKS = PromCounter(
     "restyle_callbacks",
-    "crun callbacks received, by outcome (woken, recorded, ignored, duplicate, unknown_token)",
+    "crun and OpenRouter callbacks received, by outcome (woken, recorded, ignored, duplicate,"
+    " unknown_token, bad_signature, replayed)",
     ["outcome"],
     registry=CALLBACK_REGISTRY,
 )
@@ -69,10 +71,12 @@ class JobCollector(Collector):
         limits: Values = {}
         for name in names:
             status = budget.status(name)
-            spend[(name,)] = status.spent_usd
+            spend[(name, "billed")] = status.billed_usd
+            spend[(name, "estimated")] = status.estimated_usd
             if status.limit_usd is not None:
                 limits[(name,)] = status.limit_usd
-        yield _gauge("restyle_spend_usd", "USD committed to providers", ["batch"], spend)
+        # basis: what the providers billed, or (no bill yet, or none given) the estimate.
+        yield _gauge("restyle_spend_usd", "USD spent with providers", ["batch", "basis"], spend)
         yield _gauge("restyle_budget_usd", "USD a batch may spend", ["batch"], limits)
         yield from limiter_metrics(svc)
         yield detection_metric(svc)

@@ -82,6 +82,8 @@ def action(path: str, label: str, confirm: str, csrf: str, fields: str = "") -> 
 def _money(summary: dict[str, Any]) -> str:
     budget = summary["budget_usd"]
     spent = f"${summary['spent_usd']:.2f}" + (f" of ${budget:.2f}" if budget is not None else "")
+    billed = summary.get("billed_usd") or 0.0
+    spent += f" (${billed:.2f} billed, ${summary['spent_usd'] - billed:.2f} estimated)"
     if summary["double_charges"]:
         spent += f" ({summary['double_charges']} possibly paid twice)"
     return spent

@@ -64,6 +64,7 @@ class Summaries:
             "finished": last.finished,
             "states": {state.value: count for state, count in counts.items()},
             "spent_usd": round(money.spent_usd, 4),
+            "billed_usd": round(money.billed_usd, 4),
             "reserved_usd": round(money.reserved_usd, 4),
             "budget_usd": money.limit_usd,
             "jobs_per_min": round(rate * 60, 2),

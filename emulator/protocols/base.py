@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from config.catalogue import CATALOGUE
 from config.settings import ProviderName
 
 if TYPE_CHECKING:
@@ -68,6 +69,9 @@ class Wire(ABC):
     body_status: ClassVar[int] = 400
     not_an_object: ClassVar[str] = "Invalid JSON body."
     invalid_prefix: ClassVar[str] = ""
+    honours_idempotency: ClassVar[bool] = False
+    """The provider documents honouring ``Idempotency-Key`` (Comfy): a repeat replays the job
+    whatever the ``honour_idempotency_key`` knob says."""
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
@@ -88,9 +92,23 @@ class Wire(ABC):
     def routes(self) -> list[BaseRoute]:
         """The provider's real paths, relative to its mount."""
 
+    def charge_at_submit(self, job: RemoteJob) -> float:
+        """USD the provider charges when it accepts ``job`` (a reseller's catalogue price for
+        one run of its window; 0 where it bills at the end)."""
+        spec = CATALOGUE[self.name]
+        return spec.effective_price.estimate(spec.output_seconds)
+
+    def charge_at_finish(self, job: RemoteJob) -> float:
+        """USD the provider charges when ``job`` finishes (0 where it billed at submit)."""
+        return 0.0
+
     def callback_body(self, job: RemoteJob) -> dict[str, Any] | None:
         """What to POST to the job's callback URL when it finishes (None: no callbacks)."""
         return None
+
+    def callback_headers(self, job: RemoteJob, body: bytes, now: float) -> dict[str, str]:
+        """Headers of a callback delivery of ``body`` (OpenRouter signs it)."""
+        return {}
 
     async def read_body(
         self, request: Request, model: type[Body]

@@ -31,7 +31,10 @@ from emulator.protocols.runway_inputs import check_input_url
 
 API_VERSION = "2024-11-06"
 MODEL = "aleph2"
-CREDITS_PER_JOB = 140  # unknown length at submit: 5 s at aleph2's ~28 credits/s (unconfirmed)
+CREDITS_PER_JOB = 140  # a balance unit for the credits knob: 5 s at aleph2's 28 credits/s
+CREDITS_PER_SECOND = 28  # aleph2 at about $0.28/s (third-party, unconfirmed)
+MAX_SECONDS = 30  # aleph2's window: estimatedCost is the most a task may charge
+CREDIT_USD = 0.01
 MONTHLY_CREDIT_SPEND = 10_000  # tier 1's $100 a month
 UNLIMITED_CREDITS = 1_000_000  # a key without a credits knob
 STATUS: dict[Phase, str] = {
@@ -111,6 +114,12 @@ class RunwayWire(Wire):
     not_an_object = "The request body must be a JSON object."
     input_limit_bytes: ClassVar[int] = 32 * 1024 * 1024  # by URL (docs.dev.runwayml.com)
 
+    def charge_at_submit(self, job: RemoteJob) -> float:
+        return 0.0  # Runway bills a task when it ends: ``cost``, 0 when refunded
+
+    def charge_at_finish(self, job: RemoteJob) -> float:
+        return task_credits(job) * CREDIT_USD
+
     def check_headers(self, request: Request) -> str | None:
         version = request.headers.get("x-runway-version")
         if version != API_VERSION:
@@ -146,7 +155,7 @@ class RunwayWire(Wire):
         outcome = await accept(self, request, call, VideoToVideo)
         if not isinstance(outcome, Accepted):
             return outcome
-        return JSONResponse({"id": outcome.job.id, "estimatedCost": {"credits": CREDITS_PER_JOB}})
+        return JSONResponse({"id": outcome.job.id, "estimatedCost": {"credits": MAX_CREDITS}})
 
     async def _input_problem(self, request: Request) -> Response | None:
         if not self.emulator.config.provider(self.name).check_input_url:
@@ -178,14 +187,27 @@ def task_json(emulator: Emulator, call: Call, job: RemoteJob) -> dict[str, Any]:
     if phase is Phase.RUNNING:
         body["progress"] = progress_at(job, call.now)
     if not phase.terminal:
-        body["estimatedCost"] = {"credits": CREDITS_PER_JOB}
+        body["estimatedCost"] = {"credits": MAX_CREDITS}
     elif phase is Phase.SUCCEEDED:
         body["output"] = list(emulator.output_urls(call, job))
-        body["cost"] = {"credits": CREDITS_PER_JOB}
+        body["cost"] = {"credits": task_credits(job)}
     elif phase is Phase.FAILED:
         code, failure = FAILURES[job.cause or Cause.GENERATION]
         body.update(failure=job.message or failure, failureCode=code, cost={"credits": 0})
+    else:
+        body["cost"] = {"credits": 0}
     return body
+
+
+MAX_CREDITS = CREDITS_PER_SECOND * MAX_SECONDS
+
+
+def task_credits(job: RemoteJob) -> int:
+    """What a finished task costs: its output's seconds at aleph2's rate; a failed or cancelled
+    task is refunded in full (0)."""
+    if job.final is not Phase.SUCCEEDED:
+        return 0
+    return round(CREDITS_PER_SECOND * min(job.output_seconds, MAX_SECONDS))
 
 
 def validation_error(exc: ValidationError) -> Response:

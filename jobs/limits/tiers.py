@@ -28,6 +28,20 @@ class KeyTier:
     credit_balance: int | None = None
 
 
+def seeded(
+    reported: int | None, setting: int | None, catalogue: int | None, read: bool
+) -> tuple[int | None, str]:
+    """One limit of a key and where it came from (pure): what the provider reported, else (it
+    reported null, as Runway's organization endpoint may now, or was not read) the user's
+    ``RESTYLE_<P>__...`` setting, else the catalogue's tier-1 value."""
+    if reported is not None:
+        return reported, "provider"
+    said = " (provider: null)" if read else ""
+    if setting is not None:
+        return setting, f"your setting{said}"
+    return catalogue, f"catalogue{said}"
+
+
 DAILY_WINDOW_S = 24 * 3600.0
 """Runway's daily cap is a rolling 24 h window."""
 TIER_TTL_S = 7 * 24 * 3600

@@ -12,6 +12,7 @@ batches of one priority are served in arrival order, not round-robin.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from redis.commands.core import Script
@@ -21,10 +22,13 @@ from jobs import redis_keys
 from jobs.limits.breaker import CircuitState
 from jobs.limits.limiter import Handover
 from jobs.models import Job, Priority
+from jobs.routes import Option
 from jobs.scripts import load_script
 from jobs.states import JobState
 from pipeline.context import Context
 
+HANDED_TTL_S = 60
+"""How long a handed slot's provider is remembered for the job's next routing."""
 INTERACTIVE_AHEAD_S = 1e9
 _UNPARK: dict[int, Script] = {}
 
@@ -81,4 +85,28 @@ def take_for_free_slots(ctx: Context, provider: ProviderName, key: str) -> list[
     popped = ctx.redis.zpopmin(redis_keys.pool_waiting(), free)
     jobs = ctx.ledger.get_many([member.decode() for member, _score in popped])
     waiting = (JobState.QUEUED, JobState.RETRY_WAIT)
-    return [Handover(job.id, job.priority) for job in jobs if job.state in waiting]
+    handed = [job for job in jobs if job.state in waiting]
+    pipe = ctx.redis.pipeline(transaction=False)
+    for job in handed:
+        pipe.set(redis_keys.pool_handed(job.id), str(provider), ex=HANDED_TTL_S)
+    pipe.execute()
+    return [Handover(job.id, job.priority) for job in handed]
+
+
+def handed_option(ctx: Context, job: Job, options: Sequence[Option]) -> Option | None:
+    """The option of the provider whose free slot ``job`` was just handed, while that slot is
+    still free (read once). Late binding means taking that slot: left to the policy, a handed
+    job may prefer another provider that freed a slot at the same moment, and the slot it was
+    handed then idles until its provider's next job ends (a whole extra wave at the tail)."""
+    found = ctx.redis.getdel(redis_keys.pool_handed(job.id))
+    if found is None:
+        return None
+    return bound_option(found.decode(), options)
+
+
+def bound_option(provider: str, options: Sequence[Option]) -> Option | None:
+    """The option of ``provider`` when it has a free slot (pure)."""
+    for option in options:
+        if option.provider == provider and option.queued < option.capacity:
+            return option
+    return None

@@ -30,7 +30,7 @@ from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.routing import failover
 from pipeline.routing.outages import deadline_of, give_up, wait_out
-from pipeline.routing.pooling import holds_slot, stop_waiting_for_any
+from pipeline.routing.pooling import handed_option, holds_slot, stop_waiting_for_any
 from pipeline.routing.slots import hand_over_free_slots
 from pipeline.routing.survey import Survey, survey_of
 
@@ -79,7 +79,8 @@ def _choose(
     ctx: Context, job: Job, now: datetime, survey: Survey, clock: float, clip: Clip | None
 ) -> Route:
     """The provider and key the job's policy picks now, the job moved there; or how it waits."""
-    picked = choose(Policy(job.policy), survey.options)
+    # A job handed a freed slot binds to it (pooling.handed_option); others ask the policy.
+    picked = handed_option(ctx, job, survey.options) or choose(Policy(job.policy), survey.options)
     if picked is None:
         return Route(then=wait_out(ctx, job, now, survey, clock))
     if picked.load >= 1 and len(survey.options) > 1:

@@ -15,10 +15,9 @@ from config.settings import ProviderName
 from jobs.clips.record import Clip
 from jobs.limits.breaker import Circuit, CircuitState, describe
 from jobs.models import Job
-from jobs.routes import Option
+from jobs.routes import Option, quote
 from pipeline.context import Context
 from pipeline.routing.daily_caps import daily_cap_wait
-from producer.estimate import job_cost
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,8 @@ def _offer(ctx: Context, job: Job, provider: ProviderName, keys: list[str], now:
     spec = ctx.spec(provider)
     chosen = ready or keys
     queued = sum(loads[key].in_flight + loads[key].parked for key in chosen)
-    price = job_cost(spec, job.source_seconds or spec.output_seconds)
+    # The whole job on this provider: the runs its window needs (a segment is one run).
+    price = quote(spec, job.source_seconds or spec.output_seconds).cost_usd
     option = Option(
         provider, price, spec.typical_duration_s, limits.concurrency * len(chosen), queued
     )

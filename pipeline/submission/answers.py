@@ -11,6 +11,7 @@ from jobs.limits.breaker import Outcome
 from jobs.models import Job
 from jobs.replicas import after_the_fact
 from jobs.states import JobState
+from pipeline.ambiguity import PAID_ONCE
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
@@ -26,7 +27,7 @@ top-up) instead of failing."""
 def accepted(ctx: Context, job: Job, remote: RemoteJob, now: datetime) -> Decision:
     """The provider made the remote job: record it, and plan the first poll."""
     assert job.key_id is not None
-    woken = hooks.after_accepted(ctx, job, now)
+    woken = hooks.after_accepted(ctx, job, now, remote)
     deadline = now + timedelta(seconds=ctx.settings.job_deadline_s)
     moved = after_the_fact(
         lambda: ctx.ledger.transition(
@@ -34,10 +35,11 @@ def accepted(ctx: Context, job: Job, remote: RemoteJob, now: datetime) -> Decisi
             JobState.SUBMITTED,
             expect={JobState.SUBMITTING},
             now=now,
-            detail=f"remote id {remote.remote_id}",
+            detail=f"remote id {remote.remote_id}" + _replayed_note(job, remote),
             remote_id=remote.remote_id,
             submitted_at=remote.submitted_at,
             deadline=deadline,
+            provider_estimate_usd=remote.estimated_cost_usd,
             durable=True,
         )
     )
@@ -48,6 +50,14 @@ def accepted(ctx: Context, job: Job, remote: RemoteJob, now: datetime) -> Decisi
     )
     delay = hooks.poll_delay(ctx, moved, first_poll)
     return Then(Step.POLL, delay, "submitted", handovers=woken)
+
+
+def _replayed_note(job: Job, remote: RemoteJob) -> str:
+    if not remote.replayed:
+        return ""
+    return (
+        f"; the provider replayed the job of Idempotency-Key {job.client_request_id}: {PAID_ONCE}"
+    )
 
 
 def refused(

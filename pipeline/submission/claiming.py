@@ -17,7 +17,12 @@ from jobs.models import Job
 from jobs.request import EditRequest
 from jobs.request_ids import first_request_id
 from jobs.states import JobState
-from pipeline.ambiguity import POSSIBLY_PAID_TWICE, callback_wait_s, resend_after_lost_answer
+from pipeline.ambiguity import (
+    PAID_ONCE,
+    POSSIBLY_PAID_TWICE,
+    callback_wait_s,
+    resend_after_lost_answer,
+)
 from pipeline.callbacks import has_callback
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then, with_handovers
@@ -107,7 +112,8 @@ def _attempt(ctx: Context, job: Job, now: datetime) -> Attempt | Decision:
     attempt = job.attempt + 1
     detail, flagged = f"attempt {attempt} on key {key}", dict[str, object]()
     if job.answer_lost:
-        flagged, note = resend_after_lost_answer(job)
+        honours = ctx.spec(job.provider).honours_idempotency
+        flagged, note = resend_after_lost_answer(job, honours)
         detail = f"{detail}; {note}"
     claimed = ctx.ledger.transition(
         job,
@@ -138,11 +144,18 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Attempt | Decis
     vetoed = hooks.before_submit(ctx, job, job.key_id, now, resend=True)
     if vetoed is not None:
         return vetoed
+    honours = ctx.spec(job.provider).honours_idempotency
     detail = (
         f"reconciled after {waited.total_seconds():.0f}s in SUBMITTING without a remote id: "
         f"the provider offers no lookup, so re-sending with the same idempotency key "
         f"{job.client_request_id}; {POSSIBLY_PAID_TWICE}: the previous POST may have been sent"
     )
+    if honours:
+        detail = (
+            f"reconciled after {waited.total_seconds():.0f}s in SUBMITTING: re-sending with the "
+            f"same Idempotency-Key {job.client_request_id}, which the provider honours "
+            f"({PAID_ONCE})"
+        )
     claimed = ctx.ledger.transition(
         job,
         JobState.SUBMITTING,
@@ -152,7 +165,7 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Attempt | Decis
         detail=detail,
         attempt=job.attempt + 1,
         answer_lost=False,
-        possible_double_charges=job.possible_double_charges + 1,
+        possible_double_charges=job.possible_double_charges + (0 if honours else 1),
         durable=True,
         remote_possible=True,  # the POST of the worker that died may have been accepted
     )

@@ -25,13 +25,15 @@ from jobs.limits.breaker import CircuitState, Outcome, describe
 from jobs.limits.limiter import Handover
 from jobs.limits.tiers import TierStore
 from jobs.models import Job
+from pipeline.billing import accepted_spend
 from pipeline.callbacks import backstop_delay, with_callback
-from pipeline.context import Context
+from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.routing.breaker_outcomes import breaker_outcome
 from pipeline.routing.daily_caps import daily_cap_wait
 from providers.adapter import ProviderAdapter
+from providers.base import RemoteJob
 from providers.errors import (
     AnswerLost,
     DailyCap,
@@ -83,7 +85,9 @@ class SubmitHook:
         """The adapter the POST of the claimed ``job`` goes through."""
         return adapter
 
-    def after_accepted(self, ctx: Context, job: Job, now: datetime) -> tuple[Handover, ...]:
+    def after_accepted(
+        self, ctx: Context, job: Job, now: datetime, remote: RemoteJob
+    ) -> tuple[Handover, ...]:
         """The provider made the remote job; parked jobs to send submits for now."""
         return ()
 
@@ -115,7 +119,9 @@ class DailyCapHook(SubmitHook):
         )
         return Done(reason, recheck_s=max(wait, 1.0))
 
-    def after_accepted(self, ctx: Context, job: Job, now: datetime) -> tuple[Handover, ...]:
+    def after_accepted(
+        self, ctx: Context, job: Job, now: datetime, remote: RemoteJob
+    ) -> tuple[Handover, ...]:
         assert job.key_id is not None
         TierStore(ctx.redis).record_generation(job.provider, job.key_id, job.id, now.timestamp())
         return ()
@@ -125,7 +131,9 @@ class BreakerHook(SubmitHook):
     """The key's circuit breaker hears every POST's outcome. Admission (who may submit on an
     open or half-open circuit) is routing's (`pipeline.routing.route`)."""
 
-    def after_accepted(self, ctx: Context, job: Job, now: datetime) -> tuple[Handover, ...]:
+    def after_accepted(
+        self, ctx: Context, job: Job, now: datetime, remote: RemoteJob
+    ) -> tuple[Handover, ...]:
         """If the success closed a circuit, the jobs that waited out its outage."""
         assert job.key_id is not None
         change = ctx.breakers.record(job.provider, job.key_id, Outcome.SUCCESS)
@@ -191,7 +199,9 @@ class LimiterHook(SubmitHook):
             return  # the message that won the reconciliation holds this job's slot now
         ctx.limiter.release(job.provider, key, job.id)
 
-    def after_accepted(self, ctx: Context, job: Job, now: datetime) -> tuple[Handover, ...]:
+    def after_accepted(
+        self, ctx: Context, job: Job, now: datetime, remote: RemoteJob
+    ) -> tuple[Handover, ...]:
         assert job.key_id is not None
         ctx.limiter.on_success(job.provider, job.key_id, ctx.limits(job.provider, job.key_id))
         return ()
@@ -233,8 +243,10 @@ class BudgetHook(SubmitHook):
     def give_back(self, ctx: Context, job: Job, key: str, lost_claim: bool, resend: bool) -> None:
         ctx.budget.release(job.batch, job.estimated_cost_usd)
 
-    def after_accepted(self, ctx: Context, job: Job, now: datetime) -> tuple[Handover, ...]:
-        ctx.budget.commit(job.batch, job.estimated_cost_usd)
+    def after_accepted(
+        self, ctx: Context, job: Job, now: datetime, remote: RemoteJob
+    ) -> tuple[Handover, ...]:
+        accepted_spend(ctx, job, now, replayed=remote.replayed)
         return ()
 
     def after_refused(
@@ -242,7 +254,7 @@ class BudgetHook(SubmitHook):
     ) -> Refusal:
         if isinstance(exc, AnswerLost):
             # The POST may have been paid for: its money counts as spent.
-            ctx.budget.commit(job.batch, job.estimated_cost_usd)
+            accepted_spend(ctx, job, utcnow())
         else:
             ctx.budget.release(job.batch, job.estimated_cost_usd)
         return refusal
@@ -298,9 +310,13 @@ def adapter_for(ctx: Context, job: Job) -> ProviderAdapter:
     return adapter
 
 
-def after_accepted(ctx: Context, job: Job, now: datetime) -> tuple[Handover, ...]:
+def after_accepted(
+    ctx: Context, job: Job, now: datetime, remote: RemoteJob
+) -> tuple[Handover, ...]:
     """Every hook's bookkeeping of an accepted POST; the jobs to send submits for now."""
-    return tuple(handover for hook in HOOKS for handover in hook.after_accepted(ctx, job, now))
+    return tuple(
+        handover for hook in HOOKS for handover in hook.after_accepted(ctx, job, now, remote)
+    )
 
 
 def poll_delay(ctx: Context, job: Job, delay_s: float) -> float:

@@ -52,7 +52,7 @@ def test_the_documented_example_succeeds_with_every_documented_field(
     task_id = created.json()["id"]
     pending = task(emulator, task_id).json()
     assert pending["status"] in ("PENDING", "RUNNING")
-    assert pending["estimatedCost"] == {"credits": 140}
+    assert pending["estimatedCost"] == {"credits": 840}  # the most: 30 s at 28 credits/s
     assert pending["createdAt"].endswith("Z")
     done = eventually(lambda: (t := task(emulator, task_id).json())["status"] == "SUCCEEDED" and t)
     assert set(done) == {"id", "status", "createdAt", "output", "cost"}
@@ -236,3 +236,24 @@ def test_the_organization_reports_the_keys_tier_and_credit_balance(emulator: htt
     }
     assert answer["creditBalance"] == 10 * 140
     assert isinstance(answer["tier"]["maxMonthlyCreditSpend"], int)
+
+
+def test_a_task_bills_its_seconds_when_done_and_a_failed_one_is_refunded(
+    emulator: httpx.Client, clip_uri: str
+) -> None:
+    configure(
+        emulator, {"moderation_keyword": "snowman", "processing": {"min_s": 0.2, "max_s": 0.2}}
+    )
+    done_id, flagged_id = (
+        create(emulator, clip_uri),
+        create(emulator, clip_uri, promptText="snowman"),
+    )
+    done = eventually(lambda: (t := task(emulator, done_id).json())["status"] == "SUCCEEDED" and t)
+    flagged = eventually(
+        lambda: (t := task(emulator, flagged_id).json())["status"] == "FAILED" and t
+    )
+    # The clip is a few seconds long: 28 credits a second, under the 840-credit estimate.
+    assert 28 <= done["cost"]["credits"] < 840
+    assert flagged["cost"] == {"credits": 0}
+    # The emulator's own ledger holds the same figures, in dollars.
+    assert stats(emulator)["charges_usd"] == {"runway": done["cost"]["credits"] / 100}

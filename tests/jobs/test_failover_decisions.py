@@ -25,6 +25,7 @@ from pipeline.routing.outages import give_up_kind
 from pipeline.routing.pooling import take_for_free_slots
 from pipeline.routing.route import Route, route, sooner
 from pipeline.submission.hooks import BreakerHook
+from providers.base import RemoteJob
 from providers.errors import (
     InsufficientCredits,
     Maintenance,
@@ -115,7 +116,7 @@ def test_with_nowhere_to_go_one_job_holds_the_timer_and_the_rest_wait_quietly(
     clock.advance(6)
     probe = route(ctx, ctx.ledger.require(job_id_for("b", "a")), now + timedelta(seconds=6))
     assert probe.job is not None and probe.job.provider is P.CRUN
-    woken = BreakerHook().after_accepted(ctx, probe.job, now)
+    woken = BreakerHook().after_accepted(ctx, probe.job, now, RemoteJob("r-1", 1.0, now))
     assert [handover.holder for handover in woken] == [job_id_for("b", "b")]
 
 

@@ -71,6 +71,8 @@ def test_the_price_cap_compares_price_per_second_of_output() -> None:
     assert [str(r) for r in found.refused] == [
         "runway: costs $0.280/s, over --max-price-per-second $0.2",
         "segmind: costs $0.225/s, over --max-price-per-second $0.2",
+        "openrouter: costs $0.280/s, over --max-price-per-second $0.2",
+        "comfy: costs $0.280/s, over --max-price-per-second $0.2",
     ]
 
 

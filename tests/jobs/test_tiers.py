@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.limits.tiers import DAILY_WINDOW_S, daily_cap_wait_s
+from jobs.limits.tiers import DAILY_WINDOW_S, daily_cap_wait_s, seeded
 
 DAY = DAILY_WINDOW_S
 
@@ -26,3 +26,10 @@ def test_a_key_at_its_cap_waits_until_enough_generations_leave_the_window(
 ) -> None:
     found = daily_cap_wait_s(times, cap, now)
     assert found == (None if wait is None else pytest.approx(wait))
+
+
+def test_a_null_limit_is_seeded_from_the_setting_or_the_catalogue_and_says_so() -> None:
+    assert seeded(3, 5, 2, read=True) == (3, "provider")
+    assert seeded(None, 5, 2, read=True) == (5, "your setting (provider: null)")
+    assert seeded(None, None, 2, read=True) == (2, "catalogue (provider: null)")
+    assert seeded(None, None, None, read=False) == (None, "catalogue")

@@ -54,7 +54,7 @@ def test_a_17_s_source_is_one_clip_of_four_segments_each_billed(
     assert DEFAULT_SEAMS.overlap_frames == 6
     assert sum(job.source_seconds or 0 for job in planned.segments) == pytest.approx(17.75)
     (summary, line) = clip_lines(plan)
-    assert "1 clip(s) cut into 4 segments, 17.8 s billed" in summary
+    assert "1 clip(s) cut into 4 segments: 4 paid runs, 17.8 s billed" in summary
     assert "dropped" not in line
 
 

@@ -33,9 +33,10 @@ def test_auto_keeps_the_configured_providers_that_accept_each_row(
     options = SubmitOptions(prompt="snow", provider="auto", batch="b1", policy=Policy.SPREAD)
     plan = plan_batch(str(manifest), options, producer_settings, NOW, s3=s3)
     jobs = {planned.job.item: planned.job for planned in plan.jobs}
-    assert jobs["any"].route == (P.RUNWAY, P.SEGMIND, P.AIMLAPI, P.VIBEDREAM)
+    assert jobs["any"].route == (P.RUNWAY, P.SEGMIND, P.AIMLAPI, P.VIBEDREAM, P.OPENROUTER,
+                                 P.COMFY)  # fmt: skip
     assert jobs["any"].policy == "spread"
-    assert jobs["wide"].route == (P.RUNWAY, P.SEGMIND, P.AIMLAPI)
+    assert jobs["wide"].route == (P.RUNWAY, P.SEGMIND, P.AIMLAPI, P.OPENROUTER, P.COMFY)
     assert (jobs["listed"].route, jobs["listed"].provider) == (
         (P.VIBEDREAM, P.SEGMIND),
         P.VIBEDREAM,

@@ -159,3 +159,23 @@ def test_a_manifest_in_s3_resolves_relative_sources_to_keys_beside_it(
     ]
     with pytest.raises(SourceError, match="NoSuchKey"):
         expand_source(f"{library}missing.jsonl", s3)
+
+
+def test_an_untyped_s3_source_is_seen_and_its_url_says_a_video_type(
+    producer_settings: Settings, s3: S3Client, library: str, s3_bucket: str, clips: Path
+) -> None:
+    # upload_file without ContentType stores binary/octet-stream, which Runway refuses.
+    stored = s3.head_object(Bucket=s3_bucket, Key="library/alpha.mp4")["ContentType"]
+    assert not stored.startswith("video/")
+    located = SourceLocator(producer_settings, s3).locate(f"{library}alpha.mp4")
+    assert located.retyped_from == stored
+    answer = httpx.get(located.provider_url)
+    assert answer.headers["content-type"] == "video/mp4"
+    assert answer.content == (clips / "alpha.mp4").read_bytes()
+    typed = "library/typed.mov"
+    s3.upload_file(str(clips / "alpha.mp4"), s3_bucket, typed,
+                   ExtraArgs={"ContentType": "video/quicktime"})  # fmt: skip
+    assert (
+        SourceLocator(producer_settings, s3).locate(f"s3://{s3_bucket}/{typed}").retyped_from
+        is None
+    )
