@@ -36,3 +36,4 @@ billed_seconds, start_s  # clip plan facts shown by restyle status --json and th
 freeze  # devstack.sentinel: stops a node (SIGSTOP) for the replication tests
 write_token  # Job field: a retried compare-and-set recognises its own write by it
 OutageTolerantScheduler  # named on beat's command line (-S workers.beat_scheduler...)
+clips_total, segments_by_state  # restyle status --json and the clip roll-up, read by tools

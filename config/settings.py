@@ -218,6 +218,7 @@ class Settings(BaseSettings):
     archive_stall_s: float = Field(default=900.0, gt=0)
     media_stall_s: float = Field(default=1800.0, gt=0)  # a cut or stitch not done by then is redone
     archive_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    thumbnails: bool = True  # frames next to each stored output, made once (pipeline.thumbnails)
     allow_private_sources: bool = False
     limiter_enabled: bool = True  # false only to measure plain Celery rate_limit (bench/quota.py)
     submit_rate_limit: str | None = None  # Celery's per-worker rate_limit of restyle.submit

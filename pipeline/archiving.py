@@ -13,6 +13,7 @@ from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.refreshing import refresh_or_expire
+from pipeline.thumbnails import job_shots, s3_grab, store_thumbnails
 from storage.archive import copy_url_to_s3
 from storage.errors import DeadlinePassed, SourceGone, StorageError
 from storage.object_keys import output_key, parse_s3_uri, segment_output_key
@@ -112,6 +113,8 @@ def _stored(ctx: Context, job: Job, stored: StoredObject) -> Decision:
             durable=True,
         )
     )
+    if moved is not None and ctx.settings.thumbnails:
+        store_thumbnails(ctx.s3, stored.uri, job_shots(moved.job), s3_grab(ctx.s3))
     if moved is None or moved.job.clip_id is None:
         return Done("stored")
     return Done("stored", clip_next=after_segment_stored(ctx, moved, now))

@@ -17,7 +17,7 @@ from web import actions, api, events, views
 from web.auth import AuthMiddleware, Credentials
 from web.callbacks import crun_callback
 from web.metrics import JobCollector, exposition
-from web.service import Dispatch, Service, WakePoll
+from web.service import ClipSteps, Dispatch, Service, WakePoll
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -33,6 +33,19 @@ SECURITY_HEADERS = {
 async def healthz(request: Request) -> PlainTextResponse:
     """Liveness, without credentials."""
     return PlainTextResponse("ok")
+
+
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    '<rect width="32" height="32" rx="6" fill="#17803d"/>'
+    '<path d="M7 23V9h9a5 5 0 0 1 0 10h-2l6 4" fill="none" stroke="#fff" stroke-width="3"/></svg>'
+)
+
+
+async def favicon(request: Request) -> Response:
+    """The dashboard's icon (an "r" on green), so browsers stop asking for a missing one."""
+    return Response(FAVICON, media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
 
 
 def _metrics_route(registry: CollectorRegistry) -> Route:
@@ -65,7 +78,10 @@ class SecurityHeaders:
 
 
 def create_web_app(
-    settings: Settings, dispatch: Dispatch | None = None, wake_poll: WakePoll | None = None
+    settings: Settings,
+    dispatch: Dispatch | None = None,
+    wake_poll: WakePoll | None = None,
+    clip_steps: ClipSteps | None = None,
 ) -> Starlette:
     """The app; `WebConfigError` when no credentials are set and no-auth was not asked for.
 
@@ -73,18 +89,29 @@ def create_web_app(
     ``settings``, like the CLI's).
     """
     credentials = Credentials(settings.web)
-    service = Service.from_settings(settings, dispatch, wake_poll)
+    service = Service.from_settings(settings, dispatch, wake_poll, clip_steps)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(JobCollector(service))
     routes = [
         Route("/healthz", healthz),
+        Route("/favicon.ico", favicon),
         Route("/", views.batches_page),
         Route("/events", events.batches_events),
         Route("/providers", views.providers_page),
         Route("/batches/{batch}", views.batch_page),
         Route("/batches/{batch}/rows", views.batch_rows),
-        Route("/batches/{batch}/retry", actions.retry_batch, methods=["POST"]),
-        Route("/batches/{batch}/cancel", actions.cancel_batch, methods=["POST"]),
+        Route("/batches/{batch}/retry", actions.retry_batch_action, methods=["POST"]),
+        Route("/batches/{batch}/cancel", actions.cancel_batch_action, methods=["POST"]),
+        Route("/clips/{clip_id}", views.clip_page),
+        Route("/clips/{clip_id}/frame/{which}", views.clip_frame),
+        Route("/clips/{clip_id}/video/{which}", views.clip_video),
+        Route("/clips/{clip_id}/retry", actions.retry_clip_action, methods=["POST"]),
+        Route("/clips/{clip_id}/cancel", actions.cancel_clip_action, methods=["POST"]),
+        Route(
+            "/clips/{clip_id}/segments/{index}/rerun",
+            actions.rerun_segment_action,
+            methods=["POST"],
+        ),
         Route("/jobs/{job_id}", views.job_page),
         Route("/jobs/{job_id}/frame/{which}", views.frame),
         Route("/jobs/{job_id}/video", views.video),

@@ -1,6 +1,6 @@
 """Who may use ``restyle web``: basic-auth users and bearer tokens from `WebSettings`.
 
-Every route but ``/healthz`` and the crun callbacks (which carry their own per-job token)
+Every route but ``/healthz``, ``/favicon.ico`` and the crun callbacks (which carry their own per-job token)
 answers 401 without valid credentials. Comparisons take constant time; the credentials are
 never echoed.
 """
@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from config.settings import WebSettings
 from pipeline.callbacks import CALLBACK_PATH
 
-OPEN_PATHS = frozenset({"/healthz"})
+OPEN_PATHS = frozenset({"/healthz", "/favicon.ico"})
 ANONYMOUS = "anonymous"
 
 

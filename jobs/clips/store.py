@@ -67,6 +67,10 @@ class ClipStore:
         """The ids of the clip's segment jobs the ledger has seen STORED."""
         return {item.decode() for item in self.client.smembers(redis_keys.clip_stored(clip_id))}
 
+    def forget_stored(self, clip_id: str, job_id: str) -> None:
+        """Stop counting ``job_id`` as a stored segment of the clip (it was re-run)."""
+        self.client.srem(redis_keys.clip_stored(clip_id), job_id)
+
     def move(
         self,
         clip: str | Clip,

@@ -20,6 +20,7 @@ from jobs.models import Job
 from media.stitching import Mismatch, StitchResult, stitch_segments
 from pipeline.clips.media_files import download, fetch_output, source_url
 from pipeline.context import Context, utcnow
+from pipeline.thumbnails import clip_shots, s3_grab, store_thumbnails
 from storage.multipart import Target, put_stream
 from storage.object_keys import output_key, parse_s3_uri
 from storage.objects import StoredObject
@@ -76,7 +77,12 @@ def _stitch_and_upload(
             "model" if clip.output_size is OutputSize.MODEL else "source"
         )
         result = stitch_segments(outputs, clip.plan, source, folder / "clip.mp4", size=size)
-        return _upload(ctx, clip, result, jobs), result
+        stored = _upload(ctx, clip, result, jobs)
+        if ctx.settings.thumbnails:
+            # From the files at hand: no video is read again over the network for its frames.
+            shots = clip_shots(clip, str(source), str(result.path))
+            store_thumbnails(ctx.s3, stored.uri, shots, s3_grab(ctx.s3))
+        return stored, result
 
 
 def _fetch(ctx: Context, job: Job, folder: Path) -> Path:

@@ -15,9 +15,9 @@ from jobs.ledger import Ledger
 from jobs.models import Job, segment_job_id
 from jobs.request import EditRequest
 from jobs.states import JobState
-from pipeline.clips.admin import cancel_clips, reopen_clips
 from pipeline.clips.reconciling import step_for
 from pipeline.decisions import ClipNext, ClipStep
+from pipeline.operations.clips import cancel_clips, reopen_clips
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
