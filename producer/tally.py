@@ -119,7 +119,7 @@ def rollup(clip: Clip, jobs: dict[str, JobFacts]) -> ClipRollup:
     every = current + replaced
     by_state = Counter(job.state.value for job in current)
     return ClipRollup(
-        segments=len(clip.segments) or clip.planned_segments,
+        segments=planned_segments(clip),
         segments_by_state=dict(sorted(by_state.items())),
         segments_stored=by_state.get(JobState.STORED.value, 0),
         reruns=len(replaced),
@@ -181,10 +181,18 @@ def clip_facts(clip: Clip) -> ClipFacts:
     return ClipFacts(
         id=clip.id,
         state=clip.state,
-        segments=len(clip.segments) or clip.planned_segments,
+        segments=planned_segments(clip),
         segment_ids=tuple(clip.segment_ids()),
         output_bytes=clip.output.size if clip.output else 0,
     )
+
+
+def planned_segments(clip: Clip) -> int:
+    """A clip's segments: as cut; as planned while it waits for its cut; none when it ended
+    before it was cut (cancelled or failed: they will never exist unless it is retried)."""
+    if clip.segments:
+        return len(clip.segments)
+    return 0 if clip.state.terminal else clip.planned_segments
 
 
 def _states(values: Iterable[str]) -> dict[str, int]:

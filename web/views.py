@@ -204,17 +204,17 @@ async def video(request: Request) -> RedirectResponse:
 
 def _clip_video_url(svc: Service, clip_id: str, which: str) -> str:
     clip = clip_or_404(svc, clip_id)
-    location = clip.output.uri if which == "output" and clip.output else None
-    if which == "source":
-        location = clip.source
-    if location is None:
-        raise HTTPException(404, "no stitched output yet")
-    if location.startswith("s3://"):
-        bucket, key = parse_s3_uri(location)
+    if which == "output":
+        if clip.output is None:
+            raise HTTPException(404, "no stitched output yet")
+        return presign_get(svc.s3, clip.output.bucket, clip.output.key, VIDEO_TTL_S)
+    if clip.source.startswith("s3://"):
+        bucket, key = parse_s3_uri(clip.source)
         return presign_get(svc.s3, bucket, key, VIDEO_TTL_S)
-    if location.startswith(("http://", "https://")):
-        return location
-    raise HTTPException(404, "the source is not reachable from a browser")
+    if clip.source.startswith(("http://", "https://")):
+        return clip.source
+    # A local file was staged in S3 when planned: its request carries that object's URL.
+    return clip.request.video_url
 
 
 async def clip_video(request: Request) -> RedirectResponse:
