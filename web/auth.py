@@ -1,8 +1,8 @@
 """Who may use ``restyle web``: basic-auth users and bearer tokens from `WebSettings`.
 
-Every route but ``/healthz``, ``/favicon.ico`` and the crun callbacks (which carry their own per-job token)
-answers 401 without valid credentials. Comparisons take constant time; the credentials are
-never echoed.
+Every route but ``/healthz``, ``/favicon.ico`` and the crun callbacks (which carry their own
+per-job token) answers 401 without valid credentials. Comparisons take constant time; the
+credentials are never echoed.
 """
 
 from __future__ import annotations
