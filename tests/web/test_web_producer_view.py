@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,7 +56,7 @@ pytestmark = [
     pytest.mark.skipif(CHROMIUM is None or DRIVER is None, reason="needs Debian's chromium"),
 ]
 
-LONG_S = 11.0
+LONG_S = 7.0
 
 
 @dataclass
@@ -104,7 +104,7 @@ def produced(
     plan = plan_batch(str(folder), options, settings, now, s3=s3)
     ctx = Context.from_settings(settings)
 
-    def dispatch(clips: list[Clip]) -> int:
+    def dispatch(clips: Sequence[Clip]) -> int:
         # The cancelled clip is cancelled before its cut is sent: it is never cut.
         for clip in clips:
             if "d-cancelled" in clip.item:
@@ -185,9 +185,12 @@ def test_the_batch_lists_its_items_and_the_clip_plays_beside_its_source_and_reru
         ("job", "STORED"),
         ("clip", "CANCELLED"),
     ]
-    assert "3 segments" in items[0][2]
+    count = len(long.segments)
+    assert count >= 2 and f"{count} segments" in items[0][2]
     progress = driver.find_element(By.CSS_SELECTOR, '[data-cell="finished"]').text
-    assert progress.startswith("4/4 items (2 clip(s), 2 job(s)); segments 3/3"), progress
+    assert progress.startswith(f"4/4 items (2 clip(s), 2 job(s)); segments {count}/{count}"), (
+        progress
+    )
     driver.save_screenshot(str(shots / "web-batch-items.png"))
 
     assert driver.execute_script(
@@ -199,14 +202,14 @@ def test_the_batch_lists_its_items_and_the_clip_plays_beside_its_source_and_reru
         5,
         "every segment's frames on first load",
     )
-    assert len(_frames_loaded(driver, "#segments")) == 6  # before and after of each
+    assert len(_frames_loaded(driver, "#segments")) == 2 * count  # before and after of each
     order = driver.execute_script(
         "return Array.from(document.querySelectorAll('#segments tr[data-segment]'))"
         ".map(r => Number(r.getAttribute('data-segment')));"
     )
-    assert order == [1, 2, 3]
+    assert order == list(range(1, count + 1))
     segments = ledger.get_many(long.segment_ids())
-    assert [job.provider.value for job in segments] == ["segmind"] * 3
+    assert [job.provider.value for job in segments] == ["segmind"] * count
     cost = float(driver.find_element(By.ID, "clip-cost").get_attribute("data-usd") or "nan")
     assert cost == pytest.approx(sum(job.estimated_cost_usd for job in segments)) and cost > 0
 
@@ -288,11 +291,14 @@ def _html_numbers(page: str) -> dict[str, Any]:
 def test_status_the_three_reports_and_the_dashboard_agree_on_every_count_and_cost(
     produced: Produced, dashboard: Served, tmp_path: Path
 ) -> None:
+    from typer.testing import CliRunner
+
     from cli.batches import write_batch_report
+    from cli.main import app
 
     batch = produced.batch
-    status = restyle(produced.env, "status", batch, "--json")
-    assert status.returncode == 0, status.stderr
+    status = CliRunner().invoke(app, ["status", batch, "--json"], env=produced.env)
+    assert status.exit_code == 0, status.output
     said = json.loads(status.stdout)
     with dashboard.client() as client:
         shown = client.get(f"/api/batches/{batch}").json()
@@ -337,9 +343,9 @@ def test_status_the_three_reports_and_the_dashboard_agree_on_every_count_and_cos
         parts = [r.cost_usd for r in rows if r.kind == "segment" and r.clip_id == clip_row.job_id]
         assert clip_row.cost_usd == pytest.approx(sum(parts))
     # `restyle job CLIP` states the same cost, and piped output is never cut short.
-    job = restyle({**produced.env, "COLUMNS": "80"}, "job", produced.long.id)
-    assert job.returncode == 0, job.stderr
+    job = CliRunner().invoke(app, ["job", produced.long.id], env=produced.env)
+    assert job.exit_code == 0, job.output
     clip_cost = next(r.cost_usd for r in clip_rows if r.job_id == produced.long.id)
     assert f"cost         ${clip_cost:.2f}" in job.stdout
-    plain = restyle({**produced.env, "COLUMNS": "80"}, "status", batch)
+    plain = restyle({**produced.env, "COLUMNS": "80"}, "status", batch)  # piped, as a user's
     assert "…" not in plain.stdout and f"cost ${said['cost_usd']:.2f}" in plain.stdout
