@@ -90,6 +90,7 @@ class JobIndex:
         self.clock = clock
         self._batches: dict[str, dict[str, Row]] = {}
         self._sorted: dict[str, list[Row]] = {}
+        self._generations: dict[str, int] = {}
         self._since: float | None = None
         self._scores: dict[str, float] = {}
         self._checked = 0.0
@@ -107,6 +108,11 @@ class JobIndex:
                 cached = self._sorted[batch] = sorted(found, key=lambda r: (r.item, r.id))
             return cached
 
+    def generation(self, batch: str) -> int:
+        """A number that changes whenever a row of ``batch`` changes (for caches of it)."""
+        with self._lock:
+            return self._generations.get(batch, 0)
+
     def expire(self) -> None:
         """Make the next read refresh, whatever `MIN_REFRESH_S` says (after an action)."""
         with self._lock:
@@ -121,6 +127,7 @@ class JobIndex:
         self._scan(self._since - CLOCK_MARGIN_S)
         ids = [item.decode() for item in self.client.smembers(redis_keys.batch_jobs(batch))]
         self._batches[batch] = {row.id: row for row in self._read(ids)}
+        self._generations[batch] = self._generations.get(batch, 0) + 1
 
     def _read(self, ids: list[str]) -> list[Row]:
         return read_facts(self.client, ids)
@@ -151,3 +158,4 @@ class JobIndex:
             if rows is not None and rows.get(row.id) != row:
                 rows[row.id] = row
                 self._sorted.pop(row.batch, None)
+                self._generations[row.batch] = self._generations.get(row.batch, 0) + 1

@@ -17,8 +17,9 @@ from jobs.clips.record import Clip
 from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.states import JobState
-from producer.tally import tally
+from producer.tally import Tally, tally
 from web.index import JobIndex, Row
+from web.items import Item, items_of
 
 FAILED_STATES = frozenset({JobState.FAILED, JobState.EXPIRED})
 
@@ -33,6 +34,17 @@ def mix(rows: list[Row]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Counted:
+    """A batch's clips, items and numbers at one moment of the index and the clip records."""
+
+    key: tuple[object, ...]
+    clips: list[Clip]
+    items: list[Item]
+    tally: Tally
+    mix: dict[str, Any]
+
+
 @dataclass
 class Summaries:
     """Summaries of every batch; remembers the first look at each for throughput and ETA."""
@@ -41,6 +53,7 @@ class Summaries:
     index: JobIndex
     clock: Callable[[], float] = time.monotonic
     _first: dict[str, tuple[float, int]] = field(default_factory=dict)
+    _counted: dict[str, Counted] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         """Every batch with a record or with jobs, newest first (by creation time)."""
@@ -64,13 +77,30 @@ class Summaries:
 
     def clips(self, batch: str) -> list[Clip]:
         """``batch``'s clip records."""
+        return self.counted(batch).clips
+
+    def counted(self, batch: str) -> Counted:
+        """``batch``'s items and numbers, counted again only when a job or a clip changed."""
+        rows = self.index.rows(batch)
         store = ClipStore(self.ledger.client)
-        return store.get_many(store.batch_ids(batch))
+        ids = store.batch_ids(batch)
+        key = (
+            self.index.generation(batch),
+            len(rows),
+            tuple(zip(ids, store.versions(ids), strict=True)),
+        )
+        cached = self._counted.get(batch)
+        if cached is not None and cached.key == key:
+            return cached
+        clips = store.get_many(ids)
+        found = Counted(key, clips, items_of(clips, rows), tally(clips, rows), mix(rows))
+        self._counted[batch] = found
+        return found
 
     def one(self, batch: str, created: datetime | None = None) -> dict[str, Any]:
         """``batch``'s summary, JSON-ready."""
-        rows = self.index.rows(batch)
-        counted = tally(self.clips(batch), rows)
+        view = self.counted(batch)
+        counted = view.tally
         now = self.clock()
         first_at, first_done = self._first.setdefault(batch, (now, counted.items_finished))
         elapsed = now - first_at
@@ -91,5 +121,5 @@ class Summaries:
             "budget_usd": money.limit_usd,
             "items_per_min": round(rate * 60, 2),
             "eta_s": round(left / rate, 1) if rate > 0 and left else None,
-            **mix(rows),
+            **view.mix,
         }

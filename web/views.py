@@ -22,7 +22,6 @@ from storage.object_keys import parse_s3_uri
 from storage.presign import presign_get
 from web import pages
 from web.index import Filters, paginate
-from web.items import items_of
 from web.service import Service
 
 PAGE_SIZE = 50
@@ -86,8 +85,7 @@ async def batch_page(request: Request) -> HTMLResponse:
 def rows_answer(svc: Service, batch: str, filters: Filters, page: int, who: str) -> dict[str, Any]:
     """The batch page's live fragment: the page of items, the totals, the pager."""
     summary = known_batch(svc, batch)
-    found = paginate(items_of(svc.summaries.clips(batch), svc.index.rows(batch)), filters, page,
-                     PAGE_SIZE)  # fmt: skip
+    found = paginate(svc.summaries.counted(batch).items, filters, page, PAGE_SIZE)
     jobs = {job.id: job for job in svc.shown_jobs([i.id for i in found.rows if i.kind == "job"])}
     token = svc.csrf.token(who)
     actions = svc.settings.web.actions

@@ -32,7 +32,7 @@ def clip(item: str, state: ClipState, cut: int = 0, planned: int = 4, **extra: o
         id=clip_id_for("b", item), batch="b", item=item, provider=ProviderName.SEGMIND,
         request=REQUEST, source="s3://lib/a.mp4", source_seconds=20, edit_seconds=20,
         planned_segments=planned, segments=refs, state=state, created_at=T0, updated_at=T0,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )  # fmt: skip
 
 
@@ -40,7 +40,7 @@ def job(job_id: str, item: str, state: JobState, paid: bool = True, **extra: obj
     return Job(
         id=job_id, batch="b", item=item, provider=ProviderName.SEGMIND, request=REQUEST,
         state=state, remote_id="r" if paid else None, estimated_cost_usd=1.5,
-        created_at=T0, updated_at=T0, **extra,  # type: ignore[arg-type]
+        created_at=T0, updated_at=T0, **extra,
     )  # fmt: skip
 
 
