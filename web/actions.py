@@ -64,11 +64,6 @@ def _seed(fields: Fields) -> int | None:
         raise ValueError(f"seed: {text!r} is not a whole number") from None
 
 
-def _prompt(fields: Fields, current: str) -> str | None:
-    prompt = fields.get("prompt")
-    return None if prompt is None or prompt.strip() == current else prompt
-
-
 def _retry_job(svc: Service, job_id: str, fields: Fields, now: datetime) -> Outcome:
     return retry_one(svc.ledger, svc.clips, job_or_404(svc, job_id), now)
 
@@ -80,8 +75,7 @@ def _cancel_job(svc: Service, job_id: str, fields: Fields, now: datetime) -> Out
 
 def _rerun_job(svc: Service, job_id: str, fields: Fields, now: datetime) -> Outcome:
     job = job_or_404(svc, job_id)
-    prompt = _prompt(fields, job.request.prompt)
-    return rerun_job(svc.ledger, svc.settings, job, now, prompt, _seed(fields))
+    return rerun_job(svc.ledger, svc.settings, job, now, fields.get("prompt"), _seed(fields))
 
 
 def _retry_batch(svc: Service, batch: str, fields: Fields, now: datetime) -> Outcome:
@@ -108,11 +102,8 @@ def _rerun_segment(svc: Service, target: str, fields: Fields, now: datetime) -> 
         number = int(index)
     except ValueError:
         raise HTTPException(404, f"no segment {index}") from None
-    current = svc.ledger.get(clip.segments[number - 1].job_id) if 0 < number <= len(
-        clip.segments) else None  # fmt: skip
-    prompt = _prompt(fields, current.request.prompt if current else clip.request.prompt)
-    return rerun_segment(svc.ledger, svc.clips, svc.settings, clip.id, number, now, prompt,
-                         _seed(fields))  # fmt: skip
+    return rerun_segment(svc.ledger, svc.clips, svc.settings, clip.id, number, now,
+                         fields.get("prompt"), _seed(fields))  # fmt: skip
 
 
 def _run_now(svc: Service, work: Work, target: str, fields: Fields) -> str:

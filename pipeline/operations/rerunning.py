@@ -33,14 +33,15 @@ MAX_PROMPT = 2000
 def edited_request(
     settings: Settings, job: Job, prompt: str | None, seed: int | None
 ) -> EditRequest:
-    """``job``'s request with the new prompt and/or seed, checked for its provider.
+    """``job``'s request with the new prompt and/or seed, checked for its provider (a prompt
+    or seed equal to the current one is no change).
 
-    Raises ValueError (the message names the field) when either is refused.
+    Raises ValueError (the message names the field) when either is refused, or nothing changes.
     """
     changes: dict[str, object] = {}
-    if prompt is not None:
+    if prompt is not None and prompt.strip()[:MAX_PROMPT] != job.request.prompt:
         changes["prompt"] = prompt.strip()[:MAX_PROMPT]
-    if seed is not None:
+    if seed is not None and seed != job.request.seed:
         changes["seed"] = seed
     if not changes:
         raise ValueError("give a new prompt or a new seed")
