@@ -230,7 +230,8 @@ def row_html(
         failure = f'<div class="failure">{html.escape(text)}</div>'
     return (
         f'<tr data-state="{state}" data-item-state="{html.escape(item_state or row.state)}" '
-        f'data-job="{html.escape(row.job_id)}" data-kind="{html.escape(row.kind)}">'
+        f'data-job="{html.escape(row.job_id)}" data-kind="{html.escape(row.kind)}" '
+        f'class="kind-{html.escape(row.kind)}">'
         f"<td>{item}</td>"
         f'<td><span class="state state-{state}">{state}</span>{failure}</td>'
         f'<td class="frames">{_pictures(row, frames, loading)}{_note(frames.note)}</td>'
