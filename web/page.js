@@ -40,7 +40,7 @@
       .then(function (data) {
         swap("rows", data.rows);
         swap("summary", data.summary);
-        document.getElementById("matching").textContent = data.matching + " job(s), page " + data.page + " of " + data.pages;
+        document.getElementById("matching").textContent = data.matching + " item(s), page " + data.page + " of " + data.pages;
         document.body.setAttribute("data-rows-loaded", String(Date.now()));
       })
       .catch(function () { say("lost contact with the server; retrying", true); });

@@ -191,6 +191,8 @@ def test_the_batch_lists_its_items_and_the_clip_plays_beside_its_source_and_reru
     assert progress.startswith(f"4/4 items (2 clip(s), 2 job(s)); segments {count}/{count}"), (
         progress
     )
+    _wait(lambda: all(_frames_loaded(driver, "#rows")), 5, "the items' frames")
+    assert len(_frames_loaded(driver, "#rows")) == 2 + 2 * 2  # the clip's pair, the jobs' pairs
     driver.save_screenshot(str(shots / "web-batch-items.png"))
 
     assert driver.execute_script(
@@ -289,7 +291,7 @@ def _html_numbers(page: str) -> dict[str, Any]:
 
 
 def test_status_the_three_reports_and_the_dashboard_agree_on_every_count_and_cost(
-    produced: Produced, dashboard: Served, tmp_path: Path
+    produced: Produced, dashboard: Served, tmp_path: Path, browser: WebDriver, shots: Path
 ) -> None:
     from typer.testing import CliRunner
 
@@ -342,6 +344,22 @@ def test_status_the_three_reports_and_the_dashboard_agree_on_every_count_and_cos
     for clip_row in clip_rows:
         parts = [r.cost_usd for r in rows if r.kind == "segment" and r.clip_id == clip_row.job_id]
         assert clip_row.cost_usd == pytest.approx(sum(parts))
+    # The HTML report holds its layout with clip rows: every frame there, details readable.
+    browser.get((tmp_path / "r.html").as_uri())
+    _wait(lambda: browser.execute_script(
+        "return document.getElementById('image-check').hasAttribute('data-broken');"), 10,
+        "the report's frames")  # fmt: skip
+    check = browser.execute_script(
+        "const c = document.getElementById('image-check');"
+        "const clip = document.querySelector('tr.kind-clip td.meta');"
+        "return [c.getAttribute('data-broken'), Number(c.getAttribute('data-total')),"
+        " clip.getBoundingClientRect().width, document.body.scrollHeight];"
+    )
+    broken, frames, details_px, height = check
+    # 2 jobs x 2, the stitched clip's 3 pairs, its segments' pairs (re-run included).
+    assert broken == "0" and frames >= 2 * 2 + 6 + 2 * len(produced.long.segments), check
+    assert details_px >= 200 and height < 200 * len(rows) + 600, check
+    browser.save_screenshot(str(shots / "report-clips.png"))
     # `restyle job CLIP` states the same cost, and piped output is never cut short.
     job = CliRunner().invoke(app, ["job", produced.long.id], env=produced.env)
     assert job.exit_code == 0, job.output
