@@ -24,10 +24,10 @@ from jobs.models import Priority
 from jobs.replicas import Replicas
 from jobs.routes import Policy
 from jobs.states import JobState
+from media.thumbnails import read_thumbnail
 from pipeline.context import Context
 from pipeline.operations.cancelling import cancel_batch
 from pipeline.operations.retrying import retry_batch
-from pipeline.thumbnails import read_thumbnail
 from producer.batch import SubmitError, SubmitOptions
 from producer.library import SourceError
 from producer.manifest import ManifestProblems

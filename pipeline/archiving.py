@@ -8,12 +8,13 @@ from jobs.failures import FailureKind
 from jobs.models import Job
 from jobs.replicas import after_the_fact
 from jobs.states import JobState
+from media.thumbnails import s3_grab, store_thumbnails
 from pipeline.clips.fanin import after_segment_stored, before_segment_stored
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.refreshing import refresh_or_expire
-from pipeline.thumbnails import job_shots, s3_grab, store_thumbnails
+from pipeline.thumbnails import job_shots
 from storage.archive import copy_url_to_s3
 from storage.errors import DeadlinePassed, SourceGone, StorageError
 from storage.object_keys import output_key, parse_s3_uri, segment_output_key

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from media.errors import ProbeError
-from pipeline.thumbnails import CLIP_POINTS, Shot, job_moment, s3_grab
+from media.thumbnails import CLIP_POINTS, Shot, job_moment, s3_grab
 from producer.report import ReportRow, totals, write_csv, write_json
 
 if TYPE_CHECKING:

@@ -16,9 +16,9 @@ from jobs.clips.record import Clip, ClipState
 from jobs.failures import FailureKind
 from jobs.models import Job
 from jobs.states import JobState
+from media.thumbnails import CLIP_POINTS
 from pipeline.operations.cancelling import CANCELLABLE
 from pipeline.operations.retrying import RETRYABLE_ENDS
-from pipeline.thumbnails import CLIP_POINTS
 from producer.report import ReportRow, build_row
 from producer.report_html import Frames, details_html, figure, row_html, size_text, stylesheet
 from producer.tally import ClipRollup

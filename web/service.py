@@ -18,10 +18,10 @@ from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.models import Job
 from jobs.replicas import Replicas
+from media.thumbnails import Shot, read_thumbnail, s3_grab, store_thumbnails
 from pipeline.context import Context
 from pipeline.decisions import ClipNext
 from pipeline.operations.sends import Sends
-from pipeline.thumbnails import Shot, read_thumbnail, s3_grab, store_thumbnails
 from web.csrf import Csrf
 from web.index import JobIndex
 from web.summary import Summaries

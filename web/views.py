@@ -15,7 +15,8 @@ from config.settings import ProviderName, key_id
 from jobs.clips.record import Clip
 from jobs.limits.limiter_state import KeyLimits, LimiterState
 from jobs.models import Job
-from pipeline.thumbnails import CLIP_FRAMES, clip_shots, job_shots
+from media.thumbnails import CLIP_FRAMES
+from pipeline.thumbnails import clip_shots, job_shots
 from producer.report import build_row
 from producer.tally import facts_of, rollup
 from storage.object_keys import parse_s3_uri

@@ -18,9 +18,10 @@ from typing import Literal
 from jobs.clips.record import Clip, ClipState, OutputSize
 from jobs.models import Job
 from media.stitching import Mismatch, StitchResult, stitch_segments
+from media.thumbnails import s3_grab, store_thumbnails
 from pipeline.clips.media_files import download, fetch_output, source_url
 from pipeline.context import Context, utcnow
-from pipeline.thumbnails import clip_shots, s3_grab, store_thumbnails
+from pipeline.thumbnails import clip_shots
 from storage.multipart import Target, put_stream
 from storage.object_keys import output_key, parse_s3_uri
 from storage.objects import StoredObject

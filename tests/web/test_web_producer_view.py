@@ -31,9 +31,9 @@ from jobs.clips.record import Clip, ClipState, Continuity
 from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from media.samples import make_av_clip
+from media.thumbnails import CLIP_FRAMES
 from pipeline.context import Context
 from pipeline.operations.cancelling import cancel_clip
-from pipeline.thumbnails import CLIP_FRAMES
 from producer.batch import SubmitOptions, enqueue_batch, plan_batch
 from producer.numbers import batch_tally
 from producer.report import ReportRow, totals
