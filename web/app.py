@@ -121,6 +121,8 @@ def create_web_app(
         Route("/api/batches", api.batches),
         Route("/api/batches/{batch}", api.batch),
         Route("/api/batches/{batch}/jobs", api.jobs),
+        Route("/api/batches/{batch}/items", api.items),
+        Route("/api/clips/{clip_id}", api.clip),
         Route("/api/jobs/{job_id}", api.job),
         Route("/callbacks/crun/{token}", crun_callback, methods=["POST"]),
         _metrics_route(registry),

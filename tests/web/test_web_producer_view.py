@@ -304,6 +304,8 @@ def test_status_the_three_reports_and_the_dashboard_agree_on_every_count_and_cos
     said = json.loads(status.stdout)
     with dashboard.client() as client:
         shown = client.get(f"/api/batches/{batch}").json()
+        listed = client.get(f"/api/batches/{batch}/items").json()
+        one_clip = client.get(f"/api/clips/{produced.long.id}").json()
     body = json.loads(
         write_batch_report(produced.settings, batch, "json", tmp_path / "r.json").read_text()
     )
@@ -344,6 +346,12 @@ def test_status_the_three_reports_and_the_dashboard_agree_on_every_count_and_cos
     for clip_row in clip_rows:
         parts = [r.cost_usd for r in rows if r.kind == "segment" and r.clip_id == clip_row.job_id]
         assert clip_row.cost_usd == pytest.approx(sum(parts))
+    assert [i["state"] for i in listed["items"]] == ["STORED", "STORED", "STORED", "CANCELLED"]
+    long_row = next(r for r in clip_rows if r.job_id == produced.long.id)
+    assert one_clip["rollup"]["cost_usd"] == one_clip["clip"]["cost_usd"] == long_row.cost_usd
+    assert [s["segment"] for s in one_clip["segments"]] == list(
+        range(1, len(one_clip["segments"]) + 1)
+    )
     # The HTML report holds its layout with clip rows: every frame there, details readable.
     browser.get((tmp_path / "r.html").as_uri())
     _wait(lambda: browser.execute_script(
