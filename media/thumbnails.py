@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 WIDTH = 320
 SIGNED_TTL_S = 900
+READ_TIMEOUT_S = 10.0
+"""Frames are a nicety: a slow store never holds the step that stored the output for long."""
 CLIP_POINTS = (("start", 0.0), ("middle", 0.5), ("end", 1.0))
 CLIP_FRAMES = tuple(f"{side}-{where}" for where, _ in CLIP_POINTS for side in ("before", "after"))
 
@@ -59,7 +61,7 @@ def s3_grab(s3: S3Client | None, width: int = WIDTH) -> Grab:
                 raise ValueError("S3 is not configured")
             bucket, key = parse_s3_uri(location)
             location = presign_get(s3, bucket, key, SIGNED_TTL_S)
-        return frame_png(location, at_s, width)
+        return frame_png(location, at_s, width, timeout_s=READ_TIMEOUT_S)
 
     return grab
 
@@ -73,12 +75,12 @@ def store_thumbnails(s3: S3Client, output_uri: str, shots: Sequence[Shot], grab:
             png = grab(shot.location, shot.at_s)
             s3.put_object(Bucket=bucket, Key=thumbnail_key(key, shot.name), Body=png,
                           ContentType="image/png")  # fmt: skip
-        except (ProbeError, OSError, ValueError) as exc:
+        except (ProbeError, ValueError) as exc:
             log.info("no %s frame for %s: %s", shot.name, output_uri, exc)
             continue
-        except Exception as exc:  # S3 or decoding trouble: the output stands without its frame
+        except Exception as exc:  # S3 or network trouble: the output stands without its frames
             log.warning("no %s frame for %s: %s", shot.name, output_uri, type(exc).__name__)
-            continue
+            break  # the others would meet the same trouble; pages take them on demand
         stored += 1
     return stored
 
