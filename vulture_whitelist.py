@@ -39,3 +39,4 @@ freeze  # devstack.sentinel: stops a node (SIGSTOP) for the replication tests
 write_token  # Job field: a retried compare-and-set recognises its own write by it
 stretch  # media.conform: how far a conform plan is from a uniform scale (tests)
 OutageTolerantScheduler  # named on beat's command line (-S workers.beat_scheduler...)
+clips_total, segments_by_state  # restyle status --json and the clip roll-up, read by tools

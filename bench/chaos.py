@@ -124,10 +124,14 @@ def wait(plan: ChaosPlan, producer: Producer, batch: str, disruptor: Disruptor) 
 
 
 def stored_objects(stack: Stack, prefix: str) -> int:
-    """Objects under ``prefix`` in the output bucket (read from moto directly)."""
+    """Outputs under ``prefix`` in the output bucket (read from moto directly); the frames kept
+    next to them (``*.thumbs/``) are not outputs."""
     pages = s3_client(stack).get_paginator("list_objects_v2")
     return sum(
-        page.get("KeyCount", 0) for page in pages.paginate(Bucket=stack.bucket, Prefix=prefix)
+        1
+        for page in pages.paginate(Bucket=stack.bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+        if ".thumbs/" not in item["Key"]
     )
 
 

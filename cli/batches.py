@@ -21,23 +21,24 @@ from jobs.clips.record import ClipState, Continuity, OutputSize
 from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.models import Priority
-from jobs.progress import Snapshot
 from jobs.quality import QcEnd, QcPolicy
 from jobs.routes import Policy
-from jobs.states import TERMINAL_STATES, JobState
-from pipeline.cancelling import cancel_job
-from pipeline.clips.admin import cancel_clips, reopen_clips
+from jobs.states import JobState
+from media.thumbnails import read_thumbnail
 from pipeline.context import Context
-from pipeline.requeueing import requeue
+from pipeline.operations.cancelling import cancel_batch
+from pipeline.operations.retrying import retry_batch
 from producer.batch import SubmitError, SubmitOptions
 from producer.library import SourceError
 from producer.manifest import ManifestProblems
+from producer.numbers import batch_tally, read_facts
 from producer.report import build_rows
-from producer.report_html import frame_grab, write_report
+from producer.report_html import frame_grab, size_text, write_report
 from producer.run import enqueue_plan, plan_source
+from producer.tally import tally
 from storage.fetching import fetch_client
 from storage.s3 import s3_client
-from workers.factory import outbox
+from workers.factory import outbox, publish
 
 Source = Annotated[
     str, typer.Argument(help="CSV/JSONL manifest, s3://bucket/prefix/, or a file/folder")
@@ -158,23 +159,33 @@ def submit(
 
 
 def batches() -> None:
-    """List batches with their progress and spend."""
+    """List batches, newest first, with their items' progress and spend."""
     settings = settings_or_exit()
     client = redis_client(settings)
     ledger, budget = Ledger.from_settings(settings, client), Budget(client)
     records = {record.name: record for record in BatchStore(client).list()}
-    table = Table("batch", "created", "priority", "jobs", "stored", "failed", "active", "spent")
-    for name in sorted(set(records) | set(ledger.batches())):
-        counts = ledger.batch_counts(name)
+    names = set(records) | set(ledger.batches())
+
+    def created(name: str) -> float:
         record = records.get(name)
+        return record.created_at.timestamp() if record else 0.0
+
+    table = Table("batch", "created (UTC)", "priority", "items", "finished", "stored", "failed",
+                  "active", "segments", "spent")  # fmt: skip
+    for name in sorted(names, key=lambda name: (created(name), name), reverse=True):
+        counted = batch_tally(ledger, name)
+        record = records.get(name)
+        by_state = counted.items_by_state
         table.add_row(
             shown(name),
-            record.created_at.isoformat(timespec="minutes") if record else "-",
+            record.created_at.isoformat(sep=" ", timespec="minutes") if record else "-",
             record.priority.value if record else "-",
-            str(sum(counts.values())),
-            str(counts[JobState.STORED]),
-            str(counts[JobState.FAILED] + counts[JobState.EXPIRED]),
-            str(sum(n for state, n in counts.items() if state not in TERMINAL_STATES)),
+            str(counted.items),
+            str(counted.items_finished),
+            str(by_state.get("STORED", 0)),
+            str(by_state.get("FAILED", 0) + by_state.get("EXPIRED", 0)),
+            str(counted.items - counted.items_finished),
+            f"{counted.segments_finished}/{counted.segments}" if counted.clips else "-",
             f"${budget.spent(name):.2f}",
         )
     console.print(table)
@@ -185,7 +196,8 @@ def status(
     watch_: Annotated[bool, typer.Option("--watch", help="follow live until done")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Show a batch's jobs by state, spend and budget (live with --watch)."""
+    """Show a batch's items (whole clips and single jobs), segments, jobs by state, cost and
+    spend (live with --watch, until every item has ended)."""
     if batch is None:
         batches()
         return
@@ -199,34 +211,59 @@ def status(
     if as_json:
         console.print_json(json.dumps(summary))
         return
-    table = Table("state", "jobs", box=None)
-    for state in JobState:
-        if summary["states"][state.value]:
-            table.add_row(state.value, str(summary["states"][state.value]))
-    console.print(table)
-    if summary["clips"]:
+    for line in status_lines(summary):
+        console.print(line, highlight=False)
+
+
+def status_lines(summary: StatusSummary) -> list[str]:
+    """`restyle status`'s plain lines (one idea each, never cut)."""
+    items = summary["items_by_state"]
+    lines = [
+        f"items: {summary['items_finished']}/{summary['items']} finished "
+        f"({summary['clips_total']} clip(s), {summary['single_jobs']} job(s)): "
+        + (", ".join(f"{state} {n}" for state, n in items.items()) or "-")
+    ]
+    if summary["clips_total"]:
         clips = ", ".join(f"{n} {state}" for state, n in summary["clips"].items() if n)
-        console.print(f"clips: {clips}; {summary['segments']} segments, "
-                      f"{summary['billed_seconds']:.1f} s billed")  # fmt: skip
+        segments = f"{summary['segments_finished']}/{summary['segments']}"
+        billed = f"{summary['billed_seconds']:.1f} s billed"
+        lines.append(f"clips: {clips}; segments {segments} finished, {billed}")
+    jobs = ", ".join(f"{state} {n}" for state, n in summary["states"].items() if n)
+    lines.append(f"jobs: {summary['finished']}/{summary['jobs']} finished: {jobs or '-'}")
     limit = summary["budget_usd"]
-    spent = f"spent ${summary['spent_usd']:.2f}" + (f" of ${limit:.2f}" if limit else "")
-    billed = summary["billed_usd"]
-    spent += f" (${billed:.2f} billed, ${summary['spent_usd'] - billed:.2f} estimated)"
+    money = f"cost ${summary['cost_usd']:.2f} (estimates of the jobs providers accepted); "
+    money += f"spent ${summary['spent_usd']:.2f}" + (f" of ${limit:.2f}" if limit else "")
+    billed_usd = summary["billed_usd"]
+    money += f" (${billed_usd:.2f} billed, ${summary['spent_usd'] - billed_usd:.2f} estimated)"
     if summary["possible_double_charges"]:
-        spent += (
+        money += (
             f"; {summary['possible_double_charges']} possible double charge(s), "
             f"${summary['possible_double_charge_usd']:.2f}, counted in the spend"
         )
-    console.print(spent)
+    lines.append(money)
+    lines.append(f"stored: {size_text(summary['stored_bytes'])} ({summary['stored_bytes']} bytes)")
+    return lines
 
 
 class StatusSummary(TypedDict):
-    """What ``restyle status BATCH --json`` prints."""
+    """What ``restyle status BATCH --json`` prints: the batch's `Tally` (items, clips,
+    segments, jobs, cost, stored bytes), plus its budget."""
 
     batch: str
+    items: int
+    items_finished: int
+    items_by_state: dict[str, int]
+    done: bool
+    clips_total: int
+    clips: dict[str, int]
+    single_jobs: int
+    segments: int
+    segments_finished: int
+    billed_seconds: float
     jobs: int
     finished: int
     states: dict[str, int]
+    cost_usd: float
     spent_usd: float
     reserved_usd: float
     budget_usd: float | None
@@ -234,38 +271,38 @@ class StatusSummary(TypedDict):
     """The part of ``spent_usd`` the providers billed; the rest is estimated."""
     possible_double_charges: int
     possible_double_charge_usd: float
-    clips: dict[str, int]
-    segments: int
-    billed_seconds: float
-    settled: bool
-    """Every job ended and every clip stitched or ended: the batch is finished."""
+    stored_bytes: int
 
 
 def status_summary(ledger: Ledger, budget: Budget, batch: str) -> StatusSummary:
-    """A batch's counts by state (jobs include clips' segments), clips and their money."""
-    counts = ledger.batch_counts(batch)
+    """A batch's numbers (`producer.tally`, as the reports and the dashboard count them)."""
     money = budget.status(batch)
-    doubled = [
-        job for job in ledger.get_many(ledger.batch_ids(batch)) if job.possible_double_charges
-    ]
     store = ClipStore(ledger.client)
     clips = store.get_many(store.batch_ids(batch))
-    segments = [ref for clip in clips for ref in clip.segments]
+    counted = tally(clips, read_facts(ledger.client, ledger.batch_ids(batch)))
     return StatusSummary(
-        clips={state.value: sum(clip.state is state for clip in clips) for state in ClipState},
-        segments=len(segments),
-        billed_seconds=round(sum(ref.seconds for ref in segments), 3),
         batch=batch,
-        jobs=sum(counts.values()),
-        finished=sum(counts[state] for state in TERMINAL_STATES),
-        states={state.value: count for state, count in counts.items()},
+        items=counted.items,
+        items_finished=counted.items_finished,
+        items_by_state=counted.items_by_state,
+        done=counted.done,
+        clips_total=counted.clips,
+        clips={state.value: counted.clips_by_state.get(state.value, 0) for state in ClipState},
+        single_jobs=counted.single_jobs,
+        segments=counted.segments,
+        segments_finished=counted.segments_finished,
+        billed_seconds=round(sum(ref.seconds for clip in clips for ref in clip.segments), 3),
+        jobs=counted.jobs,
+        finished=counted.jobs_finished,
+        states={state.value: counted.jobs_by_state.get(state.value, 0) for state in JobState},
+        cost_usd=counted.cost_usd,
         spent_usd=money.spent_usd,
         billed_usd=money.billed_usd,
         reserved_usd=money.reserved_usd,
         budget_usd=money.limit_usd,
-        possible_double_charges=sum(job.possible_double_charges for job in doubled),
-        possible_double_charge_usd=round(sum(j.possible_double_charge_usd for j in doubled), 4),
-        settled=Snapshot(0, counts, len(clips), sum(not c.state.terminal for c in clips)).settled,
+        possible_double_charges=counted.double_charges,
+        possible_double_charge_usd=counted.double_charge_usd,
+        stored_bytes=counted.stored_bytes,
     )
 
 
@@ -273,13 +310,8 @@ def cancel(batch: BatchName) -> None:
     """Cancel a batch: queued jobs are never sent; running ones are cancelled where possible."""
     settings = settings_or_exit()
     ctx = Context.from_settings(settings)
-    outcomes: dict[str, int] = {}
-    now = datetime.now(UTC)
-    ids = _ids_or_exit(ctx.ledger, batch)
-    clips = cancel_clips(ctx.clips, batch, now)
-    for job_id in ids:
-        outcome = cancel_job(ctx, job_id, now)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    _ids_or_exit(ctx.ledger, batch)
+    clips, outcomes = cancel_batch(ctx, batch, datetime.now(UTC))
     if clips:
         console.print(f"{clips:>6}  clips cancelled")
     for outcome, count in sorted(outcomes.items()):
@@ -295,19 +327,13 @@ def retry(
     settings = settings_or_exit()
     client = redis_client(settings)
     ledger = Ledger.from_settings(settings, client)
+    _ids_or_exit(ledger, batch)
     wanted = {JobState.FAILED} if failed else set()
     wanted |= {JobState.EXPIRED} if expired else set()
     wanted = wanted or {JobState.FAILED, JobState.EXPIRED}
-    now = datetime.now(UTC)
-    jobs = [job for job in ledger.get_many(_ids_or_exit(ledger, batch)) if job.state in wanted]
-    clips = ClipStore(client)
-    # Clips first: a retried segment stored at once must find its clip open again.
-    clip_steps = reopen_clips(clips, clips.batch_ids(batch), now)
-    requeued = [new for job in jobs if (new := requeue(ledger, job, now)) is not None]
-    send = outbox(settings)
-    send.jobs([job for job in requeued if not job.awaits_anchor])
-    send.clip_steps(clip_steps)
-    console.print(f"requeued {len(requeued)} of {len(jobs)} job(s) in {shown(batch)}")
+    outcome = retry_batch(ledger, ClipStore(client), batch, datetime.now(UTC), wanted)
+    publish(outbox(settings), outcome.sends)
+    console.print(outcome.message)
 
 
 def report(
@@ -331,9 +357,14 @@ def write_batch_report(settings: Settings, batch: str, fmt: str, path: Path) -> 
     jobs = [job.redacted(scrub) for job in ledger.get_many(_ids_or_exit(ledger, batch))]
     rows = build_rows(jobs, clips.get_many(clips.batch_ids(batch)))
     path.parent.mkdir(parents=True, exist_ok=True)
+    s3 = s3_client(settings)
+
+    def stored(output_uri: str, name: str) -> bytes | None:
+        return read_thumbnail(s3, output_uri, name)
+
     with fetch_client(settings) as http:
-        grab = frame_grab(s3_client(settings), http=http)
-        return write_report(rows, fmt, path, grab, title=f"restyle: {batch}")
+        grab = frame_grab(s3, http=http)
+        return write_report(rows, fmt, path, grab, f"restyle: {batch}", stored)
 
 
 def _ids_or_exit(ledger: Ledger, batch: str) -> list[str]:

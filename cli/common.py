@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import redis
 import typer
 from rich.console import Console
@@ -11,8 +13,20 @@ from config import redis as redis_factory
 from config.settings import Settings, SettingsError, load_settings
 from wire.text import visible
 
-console = Console()
-errors = Console(stderr=True)
+PIPED_WIDTH = 100_000
+"""Piped output is not cut to a screen's width (a terminal's own width is used on one)."""
+
+
+def _console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    # Piped or redirected: whole lines, no colours, nothing drawn over an earlier line.
+    return Console(stderr=stderr, width=PIPED_WIDTH, no_color=True, soft_wrap=True)
+
+
+console = _console()
+errors = _console(stderr=True)
 
 
 def settings_or_exit() -> Settings:

@@ -18,10 +18,12 @@ from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
 from jobs.request import EditRequest
+from pipeline.operations.rerunning import rerun_job, rerun_segment
 from producer.checks import control_problems, normal_whitespace
+from producer.tally import facts_of, rollup
 from providers.errors import InvalidRequest
 from providers.registry import validate_request
-from workers.factory import sender
+from workers.factory import outbox, publish, sender
 
 
 def enqueue(
@@ -66,7 +68,7 @@ def enqueue(
     ledger = Ledger.from_settings(settings, redis_client(settings))
     if ledger.add([job])[0]:
         sender(settings)([job])
-    console.print(shown(job.id))
+    console.print(job.id)
 
 
 OPTION_OF_FIELD = {"video_url": "VIDEO_URL", "reference_image_url": "--reference-image"}
@@ -99,7 +101,7 @@ def show_job(job_id: Annotated[str, typer.Argument(help="a job id or a clip id")
         clip = ClipStore(ledger.client).get(job_id)
         if clip is None:
             raise fail(f"no job or clip {job_id}")
-        show_clip(clip, ledger.get_many(clip.segment_ids()))
+        show_clip(clip, ledger.get_many([*clip.segment_ids(), *clip.superseded]))
         return
     job = job.redacted(Redactor.from_settings(settings))
     console.print(
@@ -110,7 +112,7 @@ def show_job(job_id: Annotated[str, typer.Argument(help="a job id or a clip id")
         console.print(f"  {label:<12} {shown(value)}", highlight=False)
     table = Table("at", "state", "detail", box=None)
     for event in job.events:
-        # Provider words are text, not markup or terminal codes: shown as written.
+        # Provider words are text, not markup: "[key:...]" must show as written.
         table.add_row(event.at.isoformat(timespec="seconds"), event.state, shown(event.detail))
     console.print(table)
 
@@ -122,13 +124,22 @@ def _clip_route(clip: Clip) -> str:
     return f"{','.join(clip.route)} ({how}, policy {clip.policy})"
 
 
-def show_clip(clip: Clip, segments: list[Job]) -> None:
-    """A clip's state, its segments (one row each) and its history."""
+def show_clip(clip: Clip, jobs: list[Job]) -> None:
+    """A clip's state and cost, its segments in order (one row each), the segment jobs its
+    re-runs replaced, and its history."""
+    by_id = {job.id: job for job in jobs}
+    money = rollup(clip, {job.id: facts_of(job) for job in jobs})
     console.print(
-        f"[bold]{shown(clip.id)}[/]  {shown(clip.batch)}/{shown(clip.item)}  {clip.provider}  "
-        f"[bold]{clip.state}[/]  "
-        f"clip of {clip.planned_segments} segments"
+        f"[bold]{shown(clip.id)}[/]  {shown(clip.batch)}/{shown(clip.item)}  "
+        f"{','.join(money.providers)}  "
+        f"[bold]{clip.state}[/]  clip of {money.segments} segments"
     )
+    cost = f"${money.cost_usd:.2f} (the sum of its segments' jobs"
+    cost += f", {money.reruns} re-run(s) ${money.rerun_usd:.2f})" if money.reruns else ")"
+    if money.double_charges:
+        cost += (
+            f"; {money.double_charges} possibly paid twice, up to ${money.double_charge_usd:.2f}"
+        )
     facts = [
         ("source", f"{clip.source_seconds:.2f} s, edited {clip.edit_seconds:.2f} s"),
         ("continuity", clip.continuity.value),
@@ -136,16 +147,27 @@ def show_clip(clip: Clip, segments: list[Job]) -> None:
         ("output size", clip.output_size.value),
         ("seams", seam_handling_text(clip)),
         ("output", clip.output and f"{clip.output.uri} {clip.output.size} bytes"),
+        ("segments", f"{money.segments_stored}/{money.segments} stored"),
+        ("cost", cost),
         ("failure", clip.failure_message),
     ]
     for label, value in facts:
         if value:
             console.print(f"  {label:<12} {shown(value)}", highlight=False)
-    rows = Table("segment", "job", "state", "seconds", "attempt", "output / failure", box=None)
-    for ref, job in zip(clip.segments, segments, strict=False):
-        outcome = job.output.uri if job.output else (job.failure_message or "")
-        rows.add_row(f"{ref.index:03d}", shown(job.id), job.state, f"{ref.seconds:.2f}",
-                     str(job.attempt), shown(outcome))  # fmt: skip
+    rows = Table("segment", "job", "provider", "state", "seconds", "attempt", "cost",
+                 "output / failure", box=None)  # fmt: skip
+    for ref in clip.segments:
+        job = by_id.get(ref.job_id)
+        if job is None:
+            rows.add_row(
+                f"{ref.index:03d}", shown(ref.job_id), "-", "missing", f"{ref.seconds:.2f}"
+            )
+            continue
+        rows.add_row(f"{ref.index:03d}", *_segment_cells(job, f"{ref.seconds:.2f}"))
+    for job_id in clip.superseded:
+        if job_id in by_id:
+            job = by_id[job_id]
+            rows.add_row(f"{job.segment or 0:03d} (replaced)", *_segment_cells(job, "-"))
     console.print(rows)
     if clip.seams:
         console.print(seam_table(clip))
@@ -177,6 +199,15 @@ def seam_table(clip: Clip) -> Table:
             "[red]FLAGGED[/]" if seam.flagged else "scene cut" if seam.at_cut else "ok",
         )  # fmt: skip
     return table
+
+
+def _segment_cells(job: Job, seconds: str) -> list[str]:
+    outcome = job.output.uri if job.output else (job.failure_message or "")
+    cost = job.billed_cost_usd
+    if cost is None:
+        cost = job.estimated_cost_usd if job.remote_id else 0.0
+    return [shown(job.id), job.provider.value, job.state.value, seconds, str(job.attempt),
+            f"${cost:.2f}", shown(outcome)]  # fmt: skip
 
 
 def _facts(job: Job) -> list[tuple[str, str]]:
@@ -215,3 +246,34 @@ def _doubled(job: Job) -> str:
         f"{job.possible_double_charges} re-send(s) after a lost answer: possibly paid twice, "
         f"up to ${job.possible_double_charge_usd:.2f} more (counted in the batch's spend)"
     )
+
+
+def rerun(
+    target: Annotated[str, typer.Argument(help="a STORED job's id, or a STORED clip's id")],
+    segment: Annotated[
+        int | None, typer.Option(help="the clip's segment to re-run (1 is the first)")
+    ] = None,
+    prompt: Annotated[str | None, typer.Option(help="the new prompt")] = None,
+    seed: Annotated[int | None, typer.Option(help="the new seed")] = None,
+) -> None:
+    """Re-run a stored job, or one segment of a stored clip (then stitched again), with a new
+    prompt or seed: a new paid try; the first render is kept and its cost still counts."""
+    settings = settings_or_exit()
+    client = redis_client(settings)
+    ledger = Ledger.from_settings(settings, client)
+    clips = ClipStore(client, settings.job_record_ttl_s)
+    now = datetime.now(UTC)
+    try:
+        if clips.get(target) is not None:
+            if segment is None:
+                raise fail(f"{target} is a clip: say which --segment to re-run", 2)
+            outcome = rerun_segment(ledger, clips, settings, target, segment, now, prompt, seed)
+        else:
+            job = ledger.get(target)
+            if job is None:
+                raise fail(f"no job or clip {target}")
+            outcome = rerun_job(ledger, settings, job, now, prompt, seed)
+    except ValueError as exc:
+        raise fail(str(exc), 2) from None
+    publish(outbox(settings), outcome.sends)
+    console.print(outcome.message, highlight=False)

@@ -1,4 +1,9 @@
-"""Live progress of one batch from the ledger's per-state counts (used by status and the demo)."""
+"""Live progress of one batch: its items (clips and single jobs, all known at submit time, so
+the totals never grow), its segments and its jobs by state (used by status and the demo).
+
+On a terminal the figures are redrawn in place; piped, one plain line is printed each time
+they change. The watch ends when every item has ended: a clip still STITCHING has not.
+"""
 
 from __future__ import annotations
 
@@ -12,63 +17,80 @@ from rich.table import Table
 
 from cli.common import console, shown
 from jobs.budget import Budget
-from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
-from jobs.progress import SHOWN_STATES, Snapshot, eta_s
+from jobs.progress import SHOWN_STATES
+from producer.numbers import batch_tally
+from producer.tally import Tally
 
 
-def snapshot(ledger: Ledger, batch: str) -> Snapshot:
-    """The batch's job counts and its clips' progress, now."""
-    store = ClipStore(ledger.client)
-    clips = store.get_many(store.batch_ids(batch))
-    open_clips = sum(not clip.state.terminal for clip in clips)
-    return Snapshot(time.monotonic(), ledger.batch_counts(batch), len(clips), open_clips)
+def headline(batch: str, counted: Tally, rate_per_min: float, eta_s: float | None,
+             spent_usd: float) -> str:  # fmt: skip
+    """One line: items finished, segments finished, throughput, ETA, spend."""
+    parts = [f"{shown(batch)}: {counted.items_finished}/{counted.items} items finished"]
+    if counted.clips:
+        parts.append(f"segments {counted.segments_finished}/{counted.segments}")
+    parts.append(f"{rate_per_min:.1f} items/min")
+    parts.append(f"ETA {eta_s:.0f}s" if eta_s is not None else "ETA -")
+    parts.append(f"spent ${spent_usd:.2f}")
+    return ", ".join(parts)
 
 
-def render(batch: str, first: Snapshot, last: Snapshot, spent_usd: float = 0.0) -> Group:
-    """Bars per state, throughput, ETA and spend so far."""
+def render(line: str, counted: Tally) -> Group:
+    """The headline above one bar per job state."""
     bars = Progress(
         TextColumn("{task.description:>10}"),
         BarColumn(bar_width=40),
         TextColumn("{task.completed:>6.0f}/{task.total:.0f}"),
     )
-    total = max(last.total, 1)
+    # Jobs not cut yet are counted too, so the bars' total holds still while cuts run.
+    total = max(counted.jobs, counted.segments + counted.single_jobs, 1)
     for state in SHOWN_STATES:
-        bars.add_task(state.value, total=total, completed=last.counts.get(state, 0))
-    elapsed = max(last.at - first.at, 1e-9)
-    rate = (last.finished - first.finished) / elapsed
-    remaining = eta_s(first, last)
-    summary = Table.grid(padding=(0, 2))
-    summary.add_row(
-        f"[bold]{shown(batch)}[/]",
-        f"{last.finished}/{last.total} finished"
-        + (f", {last.clips - last.open_clips}/{last.clips} clips" if last.clips else ""),
-        f"{rate * 60:.1f} jobs/min",
-        f"ETA {remaining:.0f}s" if remaining is not None else "ETA -",
-        f"spent ${spent_usd:.2f}",
-    )
+        bars.add_task(state.value, total=total, completed=counted.jobs_by_state.get(state, 0))
+    summary = Table.grid()
+    summary.add_row(line)
     return Group(summary, bars)
 
 
 def watch(
     ledger: Ledger, batch: str, interval_s: float = 0.5, timeout_s: float | None = None
-) -> Snapshot:
-    """Show live progress until every job of ``batch`` is finished (or the timeout)."""
+) -> Tally:
+    """Show live progress until every item of ``batch`` has ended (or the timeout)."""
     budget = Budget(ledger.client)
-    first = snapshot(ledger, batch)
-    last = first
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    with Live(render(batch, first, last), console=console, refresh_per_second=4) as live:
-        while not last.settled:
+    started = time.monotonic()
+    first = last = batch_tally(ledger, batch)
+    deadline = None if timeout_s is None else started + timeout_s
+    spent = budget.spent(batch)
+
+    def line() -> str:
+        elapsed = time.monotonic() - started
+        rate = (last.items_finished - first.items_finished) / elapsed if elapsed > 0 else 0.0
+        left = last.items - last.items_finished
+        return headline(batch, last, rate * 60, left / rate if rate > 0 else None, spent)
+
+    live = Live(render(line(), last), console=console, refresh_per_second=4) if (
+        console.is_terminal) else None  # fmt: skip
+    printed = ""
+    if live is not None:
+        live.start()
+    try:
+        while not (last.items and last.done):
             if deadline is not None and time.monotonic() > deadline:
                 break
+            if live is None and line() != printed:
+                printed = line()
+                console.print(printed)
             time.sleep(interval_s)
             try:
-                last = snapshot(ledger, batch)
-                spent = budget.spent(batch)
+                last, spent = batch_tally(ledger, batch), budget.spent(batch)
             except (redis.ConnectionError, redis.TimeoutError):
                 # Past the client's own retries (a long outage): keep the last figures on
                 # screen and ask again, as the workers do, rather than end the watch.
                 continue
-            live.update(render(batch, first, last, spent))
+            if live is not None:
+                live.update(render(line(), last))
+    finally:
+        if live is not None:
+            live.stop()
+    if live is None and line() != printed:
+        console.print(line())
     return last

@@ -266,6 +266,7 @@ class Settings(BaseSettings):
     archive_stall_s: float = Field(default=900.0, gt=0)
     media_stall_s: float = Field(default=1800.0, gt=0)  # a cut or stitch not done by then is redone
     archive_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    thumbnails: bool = True  # frames next to each stored output, made once (pipeline.thumbnails)
     allow_private_sources: bool = False
     output_max_bytes_per_s: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
     """An output may hold this many bytes per second of its provider's longest window (5 s:

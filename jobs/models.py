@@ -158,6 +158,11 @@ DERIVED_FIELDS = (
     "output_prefix",
     "estimated_cost_usd",
     "source_seconds",
+    "route",
+    "policy",
+    "clip_id",
+    "segment",
+    "segment_seconds",
 )
 """What a job made from another (`Job.derive`) keeps: the edit, not its life."""
 

@@ -9,12 +9,14 @@ from jobs.models import Job
 from jobs.quality import QcNext
 from jobs.replicas import after_the_fact
 from jobs.states import JobState
+from media.thumbnails import s3_grab, store_thumbnails
 from pipeline.checking import act_on, check_stored
 from pipeline.clips.fanin import after_segment_stored, before_segment_stored
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.refreshing import refresh_or_expire
+from pipeline.thumbnails import job_shots
 from storage.archive import copy_url_to_s3
 from storage.containers import video_problem
 from storage.errors import DeadlinePassed, SourceGone, StorageError, UnsafeOutput
@@ -139,6 +141,8 @@ def _stored(
             durable=True,
         )
     )
+    if moved is not None and ctx.settings.thumbnails:
+        store_thumbnails(ctx.s3, stored.uri, job_shots(moved.job), s3_grab(ctx.s3, http=ctx.http))
     if moved is None or moved.job.clip_id is None:
         return Done("stored")
     return Done("stored", clip_next=after_segment_stored(ctx, moved, now))

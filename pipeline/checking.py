@@ -29,7 +29,7 @@ from media.qc_measure import measure
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
-from pipeline.requeueing import fresh_try
+from pipeline.operations.retrying import fresh_try
 from storage.errors import S3Unavailable
 from storage.objects import StoredObject
 from storage.presign import presign_get

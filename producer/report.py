@@ -1,27 +1,31 @@
-"""A batch's report rows (one per job, and one per clip above its segments' rows) and their
-JSON and CSV forms.
+"""A batch's report rows (one per job, and one per clip above its segments' rows), its totals
+(`producer.tally`, the numbers `restyle status` and the dashboard show) and the JSON and CSV.
 
 ``cost_usd`` is what a job the provider accepted cost: its bill where the provider sent one
 (``cost_basis`` "billed"; $0 for a refund), else its estimate ("estimated"); a job refused
-before sending cost nothing. Timings are in seconds: ``queue_s`` from creation to the accepted
-submit, ``run_s`` from there to the provider's completion, ``total_s`` from creation to the
-job's final state. A clip's own row costs nothing: its segments' rows carry what was paid.
+before sending cost nothing. A clip's row carries its roll-up: the cost of its segments, re-runs
+included, and the bytes of its stitched output; so the batch's cost is the sum of the rows whose
+``kind`` is ``job`` or ``segment`` (a clip row repeats its segments' sum). Timings are in
+seconds: ``queue_s`` from creation to the accepted submit, ``run_s`` from there to the
+provider's completion, ``total_s`` from creation to the job's final state.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from jobs.clips.record import Clip
+from jobs.clips.record import Clip, ClipState
 from jobs.models import Job
+from jobs.states import JobState
 from media.seams import SeamScore
+from producer.tally import ClipFacts, JobFacts, Tally, facts_of, job_cost, rollup, tally
 
 
 class ReportRow(BaseModel):
@@ -58,22 +62,20 @@ class ReportRow(BaseModel):
     segment: int | None = None
     seams: tuple[SeamScore, ...] = ()
     """A stitched clip's seam scores (see `media.seams`); in CSV, ``index:ratio/histogram[!]``."""
+    segments: int | None = None
+    """A clip row: its number of segments (planned until it is cut)."""
+    superseded: bool = False
+    """A segment row: replaced by a re-run (paid, no longer stitched)."""
+    rerun_usd: float = 0.0
+    """A clip row: what its superseded segment jobs cost (inside ``cost_usd``)."""
 
 
-class Totals(BaseModel):
-    """The whole batch in numbers."""
+@dataclass(frozen=True)
+class Report:
+    """A batch's rows in order and its totals."""
 
-    model_config = ConfigDict(frozen=True)
-
-    jobs: int
-    clips: int = 0
-    by_state: dict[str, int]
-    cost_usd: float
-    billed_usd: float = 0.0
-    """The part of ``cost_usd`` the providers billed; the rest is estimated."""
-    possible_double_charges: int = 0
-    possible_double_charge_usd: float = 0.0
-    stored_bytes: int
+    rows: list[ReportRow]
+    totals: Tally
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
@@ -117,16 +119,17 @@ def build_row(job: Job) -> ReportRow:
     )
 
 
-def build_clip_row(clip: Clip) -> ReportRow:
-    """The report row of a clip: its stitched output and how it ended."""
+def build_clip_row(clip: Clip, jobs: dict[str, JobFacts] | None = None) -> ReportRow:
+    """The report row of a clip: its stitched output, how it ended and what it cost."""
     finished = clip.updated_at if clip.state.terminal else None
     output = clip.output
+    money = rollup(clip, jobs or {})
     return ReportRow(
         job_id=clip.id,
         batch=clip.batch,
         item=clip.item,
         source=clip.source,
-        provider=clip.provider.value,
+        provider=",".join(money.providers),
         remote_id=None,
         state=clip.state.value,
         failure_kind=None,
@@ -134,7 +137,11 @@ def build_clip_row(clip: Clip) -> ReportRow:
         output_uri=output.uri if output else None,
         size_bytes=output.size if output else None,
         sha256=output.sha256 if output else None,
-        cost_usd=0.0,
+        cost_usd=money.cost_usd,
+        possible_double_charges=money.double_charges,
+        possible_double_charge_usd=money.double_charge_usd,
+        rerun_usd=money.rerun_usd,
+        segments=money.segments,
         source_seconds=clip.edit_seconds,
         created_at=clip.created_at,
         submitted_at=None,
@@ -150,37 +157,76 @@ def build_clip_row(clip: Clip) -> ReportRow:
 
 
 def build_rows(jobs: Iterable[Job], clips: Iterable[Clip] = ()) -> list[ReportRow]:
-    """Report rows of ``jobs`` and ``clips``, by item; a clip's row comes before its segments."""
-    rows = [*map(build_row, jobs), *map(build_clip_row, clips)]
-    return sorted(rows, key=lambda row: (row.item, row.segment or 0, row.job_id))
+    """Report rows of ``jobs`` and ``clips`` in order: by item; a clip's row, then its segments
+    in order, then the segment jobs its re-runs replaced."""
+    return build_report(jobs, clips).rows
 
 
-def job_cost(job: Job) -> float:
-    """The bill where the provider sent one; else the estimate of a job it accepted."""
-    if job.billed_cost_usd is not None:
-        return job.billed_cost_usd
-    return job.estimated_cost_usd if job.remote_id else 0.0
+def build_report(jobs: Iterable[Job], clips: Iterable[Clip] = ()) -> Report:
+    """The rows in order (see `build_rows`) and the batch's `Tally`."""
+    jobs, clips = list(jobs), list(clips)
+    facts = {job.id: facts_of(job) for job in jobs}
+    by_clip = {clip.id: clip for clip in clips}
+    replaced = {job_id for clip in clips for job_id in clip.superseded}
+    rows = [build_clip_row(clip, facts) for clip in clips]
+    for job in jobs:
+        row = build_row(job)
+        rows.append(row.model_copy(update={"superseded": True}) if job.id in replaced else row)
+
+    def order(row: ReportRow) -> tuple[str, int, int, int, str]:
+        clip = by_clip.get(row.clip_id or "")
+        item = clip.item if clip is not None else row.item
+        kind = 0 if row.kind != "segment" else 1
+        return (item, kind, int(row.superseded), row.segment or 0, row.job_id)
+
+    return Report(rows=sorted(rows, key=order), totals=tally(clips, list(facts.values())))
 
 
-def totals(rows: Sequence[ReportRow]) -> Totals:
-    """Jobs by state, money spent and bytes stored."""
-    jobs = [row for row in rows if row.kind != "clip"]
-    return Totals(
-        jobs=len(jobs),
-        clips=len(rows) - len(jobs),
-        by_state=dict(sorted(Counter(row.state for row in jobs).items())),
-        cost_usd=round(sum(row.cost_usd for row in rows), 4),
-        billed_usd=round(sum(row.cost_usd for row in rows if row.cost_basis == "billed"), 4),
-        possible_double_charges=sum(row.possible_double_charges for row in rows),
-        possible_double_charge_usd=round(sum(row.possible_double_charge_usd for row in rows), 4),
-        stored_bytes=sum(row.size_bytes or 0 for row in rows),
+def totals(rows: Sequence[ReportRow]) -> Tally:
+    """The `Tally` of rows made by `build_rows` (the same count as `build_report`'s)."""
+    jobs = [facts_of_row(row) for row in rows if row.kind != "clip"]
+    current: dict[str, list[str]] = {}
+    for row in rows:
+        if row.kind == "segment" and row.clip_id and not row.superseded:
+            current.setdefault(row.clip_id, []).append(row.job_id)
+    clips = [
+        ClipFacts(
+            id=row.job_id,
+            state=ClipState(row.state),
+            segments=row.segments or 0,
+            segment_ids=tuple(current.get(row.job_id, ())),
+            output_bytes=row.size_bytes or 0,
+        )
+        for row in rows
+        if row.kind == "clip"
+    ]
+    return tally(clips, jobs)
+
+
+def facts_of_row(row: ReportRow) -> JobFacts:
+    """The `JobFacts` of a job's or segment's row."""
+    return JobFacts(
+        id=row.job_id,
+        batch=row.batch,
+        item=row.item,
+        state=JobState(row.state),
+        provider=row.provider,
+        failure_kind=row.failure_kind,
+        paid=row.cost_usd > 0 or row.remote_id is not None,
+        cost_usd=row.cost_usd,
+        double_charges=row.possible_double_charges,
+        double_charge_usd=row.possible_double_charge_usd,
+        stored_bytes=row.size_bytes or 0,
+        updated_at=row.created_at.isoformat(),
+        clip_id=row.clip_id,
+        segment=row.segment,
     )
 
 
 def write_json(rows: Sequence[ReportRow], path: Path) -> Path:
     """``{"totals": ..., "jobs": [...]}`` at ``path``."""
     body = {
-        "totals": totals(rows).model_dump(mode="json"),
+        "totals": totals(rows).as_dict(),
         "jobs": [row.model_dump(mode="json") for row in rows],
     }
     path.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")

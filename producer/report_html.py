@@ -17,12 +17,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jobs.states import JobState
 from media.errors import ProbeError
 from media.seams import SeamScore
+from media.thumbnails import CLIP_POINTS, Shot, job_moment, s3_grab
 from producer.report import ReportRow, totals, write_csv, write_json
-from storage.object_keys import parse_s3_uri
-from storage.presign import presign_get
 
 if TYPE_CHECKING:
     import httpx
@@ -32,7 +30,6 @@ FrameGrab = Callable[[str, float], bytes]
 """PNG bytes of the frame at ``at_s`` seconds of a clip given as s3:// URI, URL or path."""
 
 FRAME_WORKERS = 4
-FRAME_TTL_S = 900
 
 
 @dataclass(frozen=True)
@@ -42,10 +39,17 @@ class Frames:
     before: str | None
     after: str | None
     note: str = ""
-    more: tuple[tuple[str, str | None], ...] = ()  # a clip's (caption, frame) along its length
+    more: tuple[tuple[str, str | None, str | None], ...] = ()
+    """A clip's (where, source frame, stitched frame) at its start, middle and end."""
 
 
-CLIP_FRAMES = (("start", 0.0), ("middle", 0.5), ("end", 1.0))
+Stored = Callable[[str, str], bytes | None]
+"""The frame ``name`` kept next to an output (``pipeline.thumbnails``), or None."""
+
+
+def no_stored(output_uri: str, name: str) -> bytes | None:
+    """A `Stored` that never finds a kept frame (every frame is taken from the video)."""
+    return None
 
 
 def frame_grab(
@@ -53,35 +57,29 @@ def frame_grab(
 ) -> FrameGrab:
     """A `FrameGrab` that presigns ``s3://`` URIs and takes frames with `media.frames`, through
     ``http`` (the guarded client of `storage.fetching`, which the web and the CLI pass)."""
-    from media.frames import frame_png
-
-    def grab(location: str, at_s: float) -> bytes:
-        if location.startswith("s3://"):
-            if s3 is None:
-                raise ValueError("S3 is not configured")
-            bucket, key = parse_s3_uri(location)
-            location = presign_get(s3, bucket, key, FRAME_TTL_S)
-        return frame_png(location, at_s, max_width, http=http)
-
-    return grab
+    return s3_grab(s3, max_width, http=http)
 
 
 def frame_time(row: ReportRow) -> float:
     """Where to take a row's frames: one second in, or mid-clip for shorter sources."""
-    if row.source_seconds is None:
-        return 0.5
-    return max(0.0, min(1.0, row.source_seconds / 2))
+    return job_moment(row.source_seconds)
 
 
 def write_html(
-    rows: Sequence[ReportRow], path: Path, grab: FrameGrab, title: str = "restyle report"
+    rows: Sequence[ReportRow],
+    path: Path,
+    grab: FrameGrab,
+    title: str = "restyle report",
+    stored: Stored = no_stored,
 ) -> Path:
-    """Write ``path`` and its frames folder (``{stem}-frames`` beside it); return ``path``."""
+    """Write ``path`` and its frames folder (``{stem}-frames`` beside it); return ``path``.
+
+    A frame kept next to its output at archive or stitch time is copied; others are taken."""
     frames_dir = path.parent / f"{path.stem}-frames"
     frames_dir.mkdir(parents=True, exist_ok=True)
 
     def frames_of(row: ReportRow) -> Frames:
-        return _take_frames(row, frames_dir, grab)
+        return _take_frames(row, frames_dir, grab, stored)
 
     with ThreadPoolExecutor(max_workers=FRAME_WORKERS) as pool:
         frames = list(pool.map(frames_of, rows))
@@ -90,7 +88,12 @@ def write_html(
 
 
 def write_report(
-    rows: Sequence[ReportRow], fmt: str, path: Path, grab: FrameGrab, title: str = ""
+    rows: Sequence[ReportRow],
+    fmt: str,
+    path: Path,
+    grab: FrameGrab,
+    title: str = "",
+    stored: Stored = no_stored,
 ) -> Path:
     """Write the report in ``fmt`` (html, csv or json); frames are taken only for html."""
     if fmt == "json":
@@ -98,52 +101,66 @@ def write_report(
     if fmt == "csv":
         return write_csv(rows, path)
     if fmt == "html":
-        return write_html(rows, path, grab, title or "restyle report")
+        return write_html(rows, path, grab, title or "restyle report", stored)
     raise ValueError(f"unknown report format {fmt!r}: use html, csv or json")
 
 
-def _take_frames(row: ReportRow, frames_dir: Path, grab: FrameGrab) -> Frames:
+def _take_frames(row: ReportRow, frames_dir: Path, grab: FrameGrab, stored: Stored) -> Frames:
     if row.kind == "clip":
-        return _clip_frames(row, frames_dir, grab)
+        return _clip_frames(row, frames_dir, grab, stored)
     at_s = frame_time(row)
-    before, note_before = _save(grab, row.source, at_s, frames_dir / f"{row.job_id}-before.png")
+    save = _saver(grab, stored, row.output_uri, frames_dir, row.job_id)
+    before, note_before = save(Shot("before", row.source, at_s))
     if row.output_uri is None:
         return Frames(before, None, note_before)
-    after, note_after = _save(grab, row.output_uri, at_s, frames_dir / f"{row.job_id}-after.png")
+    after, note_after = save(Shot("after", row.output_uri, at_s))
     return Frames(before, after, " ".join(n for n in (note_before, note_after) if n))
 
 
-def _clip_frames(row: ReportRow, frames_dir: Path, grab: FrameGrab) -> Frames:
-    """A clip's stitched output at its start, middle and end (its source beside the middle)."""
+def _clip_frames(row: ReportRow, frames_dir: Path, grab: FrameGrab, stored: Stored) -> Frames:
+    """A clip's source and stitched output at its start, middle and end."""
     length = max(0.0, (row.source_seconds or 0.0) - 0.1)
-    before, note = _save(grab, row.source, length / 2, frames_dir / f"{row.job_id}-before.png")
+    save = _saver(grab, stored, row.output_uri, frames_dir, row.job_id)
     if row.output_uri is None:
+        before, note = save(Shot("before-middle", row.source, length / 2))
         return Frames(before, None, note)
-    more: list[tuple[str, str | None]] = []
-    notes = [note] if note else []
-    for caption, fraction in CLIP_FRAMES:
-        target = frames_dir / f"{row.job_id}-{caption}.png"
-        saved, missing = _save(grab, row.output_uri, length * fraction, target)
-        more.append((caption, saved))
-        notes.extend([missing] if missing else [])
-    return Frames(before, None, " ".join(notes), tuple(more))
+    more: list[tuple[str, str | None, str | None]] = []
+    notes: list[str] = []
+    for where, fraction in CLIP_POINTS:
+        source, missing_source = save(Shot(f"before-{where}", row.source, length * fraction))
+        output, missing = save(Shot(f"after-{where}", row.output_uri, length * fraction))
+        more.append((where, source, output))
+        notes.extend(note for note in (missing_source, missing) if note)
+    return Frames(None, None, " ".join(notes), tuple(more))
 
 
-def _save(grab: FrameGrab, location: str, at_s: float, target: Path) -> tuple[str | None, str]:
-    try:
-        png = grab(location, at_s)
-    except ProbeError as exc:
-        return None, f"no frame: {exc.reason}"
-    except Exception as exc:  # any other failure is a note too: the report must be written
-        return None, f"no frame ({type(exc).__name__})"
-    target.write_bytes(png)
-    return f"{target.parent.name}/{target.name}", ""
+def _saver(
+    grab: FrameGrab, stored: Stored, output_uri: str | None, frames_dir: Path, name: str
+) -> Callable[[Shot], tuple[str | None, str]]:
+    def save(shot: Shot) -> tuple[str | None, str]:
+        target = frames_dir / f"{name}-{shot.name}.png"
+        try:
+            png = stored(output_uri, shot.name) if output_uri else None
+            if png is None:
+                png = grab(shot.location, shot.at_s)
+        except ProbeError as exc:
+            return None, f"no frame: {exc.reason}"
+        except Exception as exc:  # any other failure is a note too: the report must be written
+            return None, f"no frame ({type(exc).__name__})"
+        target.write_bytes(png)
+        return f"{target.parent.name}/{target.name}", ""
+
+    return save
 
 
 def render(rows: Sequence[ReportRow], frames: Sequence[Frames], title: str) -> str:
     """The page, from the template beside this module."""
     page = resources.files("producer").joinpath("report_page.html").read_text(encoding="utf-8")
-    body = "\n".join(row_html(row, pair) for row, pair in zip(rows, frames, strict=True))
+    clip_states = {row.job_id: row.state for row in rows if row.kind == "clip"}
+    body = "\n".join(
+        row_html(row, pair, item_state=clip_states.get(row.clip_id or "", ""))
+        for row, pair in zip(rows, frames, strict=True)
+    )
     return (
         page.replace("<!--STYLE-->", stylesheet())
         .replace("<!--TITLE-->", html.escape(title))
@@ -160,34 +177,54 @@ def stylesheet() -> str:
 
 def _totals_html(rows: Sequence[ReportRow]) -> str:
     summary = totals(rows)
-    cells = [("jobs", str(summary.jobs))]
+    cells = [
+        ("items", f"{summary.items_finished}/{summary.items} finished"),
+        *((f"items {state}", str(n)) for state, n in summary.items_by_state.items()),
+    ]
     if summary.clips:
-        cells.append(("clips", str(summary.clips)))
-    cells.extend((state, str(count)) for state, count in summary.by_state.items())
+        cells.append(("clips", f"{summary.clips} ({_counts(summary.clips_by_state)})"))
+        cells.append(("segments", f"{summary.segments_finished}/{summary.segments} finished"))
+    cells.append(("jobs", f"{summary.jobs} ({_counts(summary.jobs_by_state)})"))
     estimated = summary.cost_usd - summary.billed_usd
-    cells.append(("spend", f"${summary.cost_usd:.2f} (${summary.billed_usd:.2f} billed, "
-                           f"${estimated:.2f} estimated)"))  # fmt: skip
-    if summary.possible_double_charges:
-        doubled = f"{summary.possible_double_charges} (${summary.possible_double_charge_usd:.2f})"
+    spend = (
+        f"${summary.cost_usd:.2f} (${summary.billed_usd:.2f} billed, ${estimated:.2f} estimated)"
+    )
+    cells.append(("cost", spend))
+    if summary.double_charges:
+        doubled = f"{summary.double_charges} (${summary.double_charge_usd:.2f})"
         cells.append(("possibly paid twice", doubled))
     cells.append(("stored", size_text(summary.stored_bytes)))
-    return "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in cells)
+    return "".join(
+        f'<tr><td>{html.escape(k)}</td><td data-total="{html.escape(k)}">{html.escape(v)}</td></tr>'
+        for k, v in cells
+    )
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{state} {n}" for state, n in counts.items())
 
 
 def _filters_html(rows: Sequence[ReportRow]) -> str:
-    present = {row.state for row in rows}
-    states = [state.value for state in JobState if state.value in present]
+    """One box per item state, counted like the totals (a clip's segments follow its box)."""
+    by_state = totals(rows).items_by_state
     return "".join(
-        f'<label><input type="checkbox" value="{s}" checked> {s} '
-        f"({sum(row.state == s for row in rows)})</label>"
-        for s in states
+        f'<label><input type="checkbox" value="{html.escape(state)}" checked> '
+        f"{html.escape(state)} (<span data-count>{n}</span>)</label>"
+        for state, n in by_state.items()
     )
 
 
 def row_html(
-    row: ReportRow, frames: Frames, *, lazy: bool = False, item_href: str = "", extra: str = ""
+    row: ReportRow,
+    frames: Frames,
+    *,
+    lazy: bool = False,
+    item_href: str = "",
+    extra: str = "",
+    item_state: str = "",
 ) -> str:
-    """One job's table row: item, state and failure, before/after frames, details.
+    """One row: item, state and failure, before/after frames, details. A segment's row carries
+    its clip's state (``item_state``), which the report's filter goes by.
 
     The web pages load frames lazily, link the item to the job's page and add cells.
     """
@@ -201,37 +238,48 @@ def row_html(
         text = f"{row.failure_kind or ''}: {row.failure_message or ''}".strip(": ")
         failure = f'<div class="failure">{html.escape(text)}</div>'
     return (
-        f'<tr data-state="{state}" data-job="{html.escape(row.job_id)}" '
-        f'data-kind="{html.escape(row.kind)}">'
+        f'<tr data-state="{state}" data-item-state="{html.escape(item_state or row.state)}" '
+        f'data-job="{html.escape(row.job_id)}" data-kind="{html.escape(row.kind)}" '
+        f'class="kind-{html.escape(row.kind)}">'
         f"<td>{item}</td>"
         f'<td><span class="state state-{state}">{state}</span>{failure}</td>'
-        f'<td class="frames">{figure(frames.before, "before", loading)}'
-        f"{_after(row, frames, loading)}{_note(frames.note)}</td>"
+        f'<td class="frames">{_pictures(row, frames, loading)}{_note(frames.note)}</td>'
         f'<td class="meta">{details_html(row)}</td>{extra}</tr>'
     )
 
 
-def _after(row: ReportRow, frames: Frames, loading: str) -> str:
-    if row.kind == "clip" and row.output_uri is not None:
-        return "".join(figure(src, f"stitched, {caption}", loading) for caption, src in frames.more)
-    return figure(frames.after, "after", loading)
+def _pictures(row: ReportRow, frames: Frames, loading: str) -> str:
+    if row.kind == "clip" and frames.more:
+        # Start, middle and end side by side, each the source above the stitched output.
+        return (
+            '<div class="clip-frames">'
+            + "".join(
+                f'<figure class="pair">{figure(source, "", loading)}{figure(output, "", loading)}'
+                f"<figcaption>{where}: before / after</figcaption></figure>"
+                for where, source, output in frames.more
+            )
+            + "</div>"
+        )
+    return figure(frames.before, "before", loading) + figure(frames.after, "after", loading)
 
 
 def figure(src: str | None, caption: str, loading: str = "eager") -> str:
     """A frame with its caption, or a note that there is none."""
     if src is None:
-        return f'<figure><span class="none">no {caption} frame</span></figure>'
+        return f'<figure><span class="none">no {caption} frame</span></figure>'.replace("  ", " ")
+    label = f"<figcaption>{caption}</figcaption>" if caption else ""
     return (
-        f'<figure><img src="{html.escape(src)}" alt="{caption}" loading="{loading}">'
-        f"<figcaption>{caption}</figcaption></figure>"
+        f'<figure><img src="{html.escape(src)}" alt="{caption or "frame"}" loading="{loading}">'
+        f"{label}</figure>"
     )
 
 
 def _label(row: ReportRow) -> str:
     if row.kind == "clip":
-        return f"{row.item} (whole clip)"
+        return f"{row.item} (whole clip, {row.segments or 0} segments)"
     if row.segment is not None:
-        return f"{row.item} segment {row.segment:03d}"
+        replaced = ", replaced by a re-run" if row.superseded else ""
+        return f"{row.item} segment {row.segment:03d}{replaced}"
     return row.item
 
 
@@ -248,7 +296,7 @@ def details_html(row: ReportRow) -> str:
         ("output", row.output_uri),
         ("size", size_text(row.size_bytes) if row.size_bytes is not None else None),
         ("sha256", row.sha256[:16] + "…" if row.sha256 else None),
-        ("cost", f"${row.cost_usd:.2f} {row.cost_basis}"),
+        ("cost", f"${row.cost_usd:.2f} {row.cost_basis}" + _rerun_part(row)),
         ("possibly paid twice", _doubled(row)),
         ("seams", seams_summary(row.seams)),
         ("queued", _duration(row.queue_s)),
@@ -284,6 +332,13 @@ def seams_table(seams: Sequence[SeamScore]) -> str:
     )
     head = "<tr><th>seam</th><th>at</th><th>jump</th><th>histogram</th><th></th></tr>"
     return f'<table class="seams">{head}{rows}</table>'
+
+
+def _rerun_part(row: ReportRow) -> str:
+    if row.kind != "clip":
+        return ""
+    part = " (its segments" + (f", re-runs ${row.rerun_usd:.2f}" if row.rerun_usd else "")
+    return part + ")"
 
 
 def size_text(size: int) -> str:

@@ -62,3 +62,10 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     if not bucket:
         raise ValueError(f"no bucket in {uri!r}")
     return bucket, key
+
+
+def thumbnail_key(output_key: str, name: str) -> str:
+    """Where a frame of an output is kept: ``{output without .mp4}.thumbs/{name}.png``, next
+    to the output (written at archive and stitch time)."""
+    stem = output_key.removesuffix(".mp4")
+    return f"{stem}.thumbs/{safe_segment(name)}.png"

@@ -1,41 +1,37 @@
-"""The POST actions, through the CLI's own functions: cancel (`pipeline.cancelling`), retry
-(`pipeline.requeueing`), and a re-run of a stored job with an edited prompt (a new job, a new
-paid try). Each needs actions enabled, the form's CSRF token and a same-origin request."""
+"""The POST actions, each one call of `pipeline.operations` (the CLI's own): cancel, retry and
+re-run a job, a clip (re-run one segment with a new prompt or seed) or a batch. The web owns no
+operation; it checks the form and publishes what the operation left to send. Each action needs
+actions enabled, the form's CSRF token and a same-origin request."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import parse_qs
 
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from jobs.models import Job
-from jobs.request import EditRequest
-from jobs.states import JobState
-from pipeline.cancelling import cancel_job
-from pipeline.requeueing import RETRYABLE_ENDS, requeue
-from providers.errors import InvalidRequest
-from providers.registry import validate_request
+from jobs.clips.record import Clip
+from pipeline.operations.cancelling import batch_message, cancel_batch, cancel_clip, cancel_job
+from pipeline.operations.rerunning import rerun_job, rerun_segment
+from pipeline.operations.retrying import retry_batch, retry_clip, retry_one
+from pipeline.operations.sends import Outcome
 from web.csrf import FIELD, same_origin
 from web.guards import safe_back
 from web.service import Service
-from web.views import job_or_404, service, user
+from web.views import clip_or_404, job_or_404, service, user
 
-BATCH_RETRY = frozenset({JobState.FAILED, JobState.EXPIRED})
-"""What ``restyle retry BATCH`` retries by default."""
-MAX_PROMPT = 2000
-MAX_RERUNS = 100
 MAX_FORM_BYTES = 16 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
 
+Fields = dict[str, str]
+Work = Callable[[Service, str, Fields, datetime], Outcome]
 
-async def _checked_form(request: Request) -> dict[str, str]:
+
+async def _checked_form(request: Request) -> Fields:
     svc = service(request)
     if not svc.settings.web.actions:
         raise HTTPException(403, "read-only: actions are off (RESTYLE_WEB__ACTIONS=true)")
@@ -59,80 +55,70 @@ def _answer(request: Request, message: str, back: str, status: int = 200) -> Res
     return RedirectResponse(back, status_code=303)
 
 
-def retry_jobs(svc: Service, jobs: list[Job]) -> int:
-    """Requeue ``jobs`` (CAS: a job that moved meanwhile is left alone) and dispatch them."""
-    now = datetime.now(UTC)
-    requeued = [new for job in jobs if (new := requeue(svc.ledger, job, now)) is not None]
-    if requeued:
-        svc.publish(requeued)
-    return len(requeued)
-
-
-def _retry_one(svc: Service, job_id: str) -> str:
-    job = job_or_404(svc, job_id)
-    if job.state not in RETRYABLE_ENDS:
-        return f"{job.item} is {job.state}: nothing to retry"
-    return f"requeued {job.item}" if retry_jobs(svc, [job]) else f"{job.item} had moved"
-
-
-def _retry_batch(svc: Service, batch: str) -> str:
-    jobs = [job for job in svc.ledger.get_many(svc.ledger.batch_ids(batch))]
-    wanted = [job for job in jobs if job.state in BATCH_RETRY]
-    return f"requeued {retry_jobs(svc, wanted)} of {len(wanted)} job(s) in {batch}"
-
-
-def _cancel_batch(svc: Service, batch: str) -> str:
-    ctx, now = svc.context(), datetime.now(UTC)
-    outcomes = Counter(cancel_job(ctx, job_id, now) for job_id in svc.ledger.batch_ids(batch))
-    return "; ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items())) or "no jobs"
-
-
-def _cancel_one(svc: Service, job_id: str) -> str:
-    job = job_or_404(svc, job_id)
-    return f"{job.item}: {cancel_job(svc.context(), job.id, datetime.now(UTC))}"
-
-
-def rerun_job(svc: Service, job: Job, prompt: str, now: datetime) -> Job:
-    """A new job for ``job``'s clip with ``prompt``: a new item ``{item}.rerun{n}``, queued.
-
-    Raises ValueError (the message says why) for a job that is not STORED or a bad prompt.
-    """
-    if job.state is not JobState.STORED:
-        raise ValueError(f"only a STORED job can be re-run, {job.item} is {job.state}")
+def _seed(fields: Fields) -> int | None:
+    text = fields.get("seed", "").strip()
+    if not text:
+        return None
     try:
-        request = EditRequest(**{**job.request.model_dump(), "prompt": prompt})
-        validate_request(job.provider, svc.settings, request)
-    except (ValidationError, InvalidRequest) as exc:
-        raise ValueError(f"prompt: {exc}") from None
-    # The first free number wins: adding is atomic, so two clicks make two distinct re-runs.
-    for number in range(1, MAX_RERUNS + 1):
-        new = _rerun_copy(job, request, f"{job.item}.rerun{number}", now)
-        if svc.ledger.add([new])[0]:
-            break
-    else:
-        raise ValueError(f"{job.item} has been re-run {MAX_RERUNS} times already")
-    svc.publish([new])
-    return new
+        return int(text)
+    except ValueError:
+        raise ValueError(f"seed: {text!r} is not a whole number") from None
 
 
-def _rerun_copy(job: Job, request: EditRequest, item: str, now: datetime) -> Job:
-    detail = f"re-run of {job.item} with an edited prompt"
-    return job.derive(item, now, request=request).with_event(now, detail)
+def _retry_job(svc: Service, job_id: str, fields: Fields, now: datetime) -> Outcome:
+    return retry_one(svc.ledger, svc.clips, job_or_404(svc, job_id), now)
 
 
-def _rerun(svc: Service, job_id: str, prompt: str) -> str:
+def _cancel_job(svc: Service, job_id: str, fields: Fields, now: datetime) -> Outcome:
     job = job_or_404(svc, job_id)
-    new = rerun_job(svc, job, prompt.strip()[:MAX_PROMPT], datetime.now(UTC))
-    return f"queued {new.item} (about ${new.estimated_cost_usd:.2f})"
+    return Outcome(f"{job.item}: {cancel_job(svc.context(), job.id, now)}")
 
 
-async def _run(request: Request, work: Any, *args: Any) -> Response:
+def _rerun_job(svc: Service, job_id: str, fields: Fields, now: datetime) -> Outcome:
+    job = job_or_404(svc, job_id)
+    return rerun_job(svc.ledger, svc.settings, job, now, fields.get("prompt"), _seed(fields))
+
+
+def _retry_batch(svc: Service, batch: str, fields: Fields, now: datetime) -> Outcome:
+    return retry_batch(svc.ledger, svc.clips, batch, now)
+
+
+def _cancel_batch(svc: Service, batch: str, fields: Fields, now: datetime) -> Outcome:
+    return Outcome(batch_message(*cancel_batch(svc.context(), batch, now)))
+
+
+def _retry_clip(svc: Service, clip_id: str, fields: Fields, now: datetime) -> Outcome:
+    return retry_clip(svc.ledger, svc.clips, clip_or_404(svc, clip_id).id, now)
+
+
+def _cancel_clip(svc: Service, clip_id: str, fields: Fields, now: datetime) -> Outcome:
+    clip: Clip = clip_or_404(svc, clip_id)
+    return Outcome(f"{clip.item}: {cancel_clip(svc.context(), clip.id, now)}")
+
+
+def _rerun_segment(svc: Service, target: str, fields: Fields, now: datetime) -> Outcome:
+    clip_id, _, index = target.partition("/")
+    clip = clip_or_404(svc, clip_id)
+    try:
+        number = int(index)
+    except ValueError:
+        raise HTTPException(404, f"no segment {index}") from None
+    return rerun_segment(svc.ledger, svc.clips, svc.settings, clip.id, number, now,
+                         fields.get("prompt"), _seed(fields))  # fmt: skip
+
+
+def _run_now(svc: Service, work: Work, target: str, fields: Fields) -> str:
+    outcome = work(svc, target, fields, datetime.now(UTC))
+    svc.send(outcome.sends)
+    return outcome.message
+
+
+async def _run(request: Request, work: Work, target: str) -> Response:
     fields = await _checked_form(request)
     back = safe_back(request.headers.get("referer"), request.headers.get("host"))
-    extra = [fields.get("prompt", "")] if work is _rerun else []
     svc = service(request)
     try:
-        message = await run_in_threadpool(work, svc, *args, *extra)
+        message = await run_in_threadpool(_run_now, svc, work, target, fields)
     except ValueError as exc:
         return _answer(request, str(exc), back, 400)
     # The page that follows an action shows its effect, not the index's last refresh.
@@ -141,25 +127,41 @@ async def _run(request: Request, work: Any, *args: Any) -> Response:
 
 
 async def retry_job(request: Request) -> Response:
-    """Queue a FAILED, EXPIRED or CANCELLED job again."""
-    return await _run(request, _retry_one, request.path_params["job_id"])
+    """Queue a FAILED, EXPIRED or CANCELLED job again (a segment reopens its clip)."""
+    return await _run(request, _retry_job, request.path_params["job_id"])
 
 
 async def cancel_one(request: Request) -> Response:
     """Cancel one job."""
-    return await _run(request, _cancel_one, request.path_params["job_id"])
+    return await _run(request, _cancel_job, request.path_params["job_id"])
 
 
 async def rerun(request: Request) -> Response:
-    """Re-run a STORED job with the edited prompt (a new paid try)."""
-    return await _run(request, _rerun, request.path_params["job_id"])
+    """Re-run a STORED job with the edited prompt or seed (a new paid try)."""
+    return await _run(request, _rerun_job, request.path_params["job_id"])
 
 
-async def retry_batch(request: Request) -> Response:
-    """Queue every FAILED and EXPIRED job of a batch again."""
+async def retry_batch_action(request: Request) -> Response:
+    """Queue every FAILED and EXPIRED job of a batch again and reopen its failed clips."""
     return await _run(request, _retry_batch, request.path_params["batch"])
 
 
-async def cancel_batch(request: Request) -> Response:
-    """Cancel every unfinished job of a batch."""
+async def cancel_batch_action(request: Request) -> Response:
+    """Cancel every unfinished clip and job of a batch."""
     return await _run(request, _cancel_batch, request.path_params["batch"])
+
+
+async def retry_clip_action(request: Request) -> Response:
+    """Retry a clip's failed segments (or its cut or stitch)."""
+    return await _run(request, _retry_clip, request.path_params["clip_id"])
+
+
+async def cancel_clip_action(request: Request) -> Response:
+    """Cancel a clip and its unfinished segments."""
+    return await _run(request, _cancel_clip, request.path_params["clip_id"])
+
+
+async def rerun_segment_action(request: Request) -> Response:
+    """Re-run one segment of a stored clip with a new prompt or seed; the clip is re-stitched."""
+    target = f"{request.path_params['clip_id']}/{request.path_params['index']}"
+    return await _run(request, _rerun_segment, target)

@@ -22,7 +22,7 @@ from web.auth import AuthMiddleware, Credentials
 from web.callbacks import crun_callback, openrouter_callback
 from web.guards import LoginThrottle, allowed_hosts, host_allowed
 from web.metrics import JobCollector, exposition
-from web.service import Dispatch, Service, WakePoll
+from web.service import ClipSteps, Dispatch, Service, WakePoll
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -49,6 +49,19 @@ async def redis_down(request: Request, exc: Exception) -> Response:
 async def healthz(request: Request) -> PlainTextResponse:
     """Liveness, without credentials."""
     return PlainTextResponse("ok")
+
+
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    '<rect width="32" height="32" rx="6" fill="#17803d"/>'
+    '<path d="M7 23V9h9a5 5 0 0 1 0 10h-2l6 4" fill="none" stroke="#fff" stroke-width="3"/></svg>'
+)
+
+
+async def favicon(request: Request) -> Response:
+    """The dashboard's icon (an "r" on green), so browsers stop asking for a missing one."""
+    return Response(FAVICON, media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
 
 
 def _metrics_route(registry: CollectorRegistry) -> Route:
@@ -100,7 +113,10 @@ class HostGuard:
 
 
 def create_web_app(
-    settings: Settings, dispatch: Dispatch | None = None, wake_poll: WakePoll | None = None
+    settings: Settings,
+    dispatch: Dispatch | None = None,
+    wake_poll: WakePoll | None = None,
+    clip_steps: ClipSteps | None = None,
 ) -> Starlette:
     """The app; `WebConfigError` when no credentials are set and no-auth was not asked for.
 
@@ -108,18 +124,29 @@ def create_web_app(
     ``settings``, like the CLI's).
     """
     credentials = Credentials(settings.web)
-    service = Service.from_settings(settings, dispatch, wake_poll)
+    service = Service.from_settings(settings, dispatch, wake_poll, clip_steps)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(JobCollector(service))
     routes = [
         Route("/healthz", healthz),
+        Route("/favicon.ico", favicon),
         Route("/", views.batches_page),
         Route("/events", events.batches_events),
         Route("/providers", views.providers_page),
         Route("/batches/{batch}", views.batch_page),
         Route("/batches/{batch}/rows", views.batch_rows),
-        Route("/batches/{batch}/retry", actions.retry_batch, methods=["POST"]),
-        Route("/batches/{batch}/cancel", actions.cancel_batch, methods=["POST"]),
+        Route("/batches/{batch}/retry", actions.retry_batch_action, methods=["POST"]),
+        Route("/batches/{batch}/cancel", actions.cancel_batch_action, methods=["POST"]),
+        Route("/clips/{clip_id}", views.clip_page),
+        Route("/clips/{clip_id}/frame/{which}", views.clip_frame),
+        Route("/clips/{clip_id}/video/{which}", views.clip_video),
+        Route("/clips/{clip_id}/retry", actions.retry_clip_action, methods=["POST"]),
+        Route("/clips/{clip_id}/cancel", actions.cancel_clip_action, methods=["POST"]),
+        Route(
+            "/clips/{clip_id}/segments/{index}/rerun",
+            actions.rerun_segment_action,
+            methods=["POST"],
+        ),
         Route("/jobs/{job_id}", views.job_page),
         Route("/jobs/{job_id}/frame/{which}", views.frame),
         Route("/jobs/{job_id}/video", views.video),
@@ -129,6 +156,8 @@ def create_web_app(
         Route("/api/batches", api.batches),
         Route("/api/batches/{batch}", api.batch),
         Route("/api/batches/{batch}/jobs", api.jobs),
+        Route("/api/batches/{batch}/items", api.items),
+        Route("/api/clips/{clip_id}", api.clip),
         Route("/api/jobs/{job_id}", api.job),
         Route("/callbacks/crun/{token}", crun_callback, methods=["POST"]),
         Route("/callbacks/openrouter/{token}", openrouter_callback, methods=["POST"]),

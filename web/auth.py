@@ -1,7 +1,7 @@
 """Who may use ``restyle web``: basic-auth users and bearer tokens from `WebSettings`.
 
-Every route but ``/healthz`` and the crun callbacks (which carry their own per-job token)
-answers 401 without valid credentials. Comparisons take constant time; the credentials are
+Every route but ``/healthz``, ``/favicon.ico`` and the callbacks (which carry their own per-job
+token) answers 401 without valid credentials. Comparisons take constant time; the credentials are
 never echoed. The example passwords of ``.env.example`` are refused at start. Each failed login
 is logged (the user name as shown text, never the password) and counted per client address: past
 ``login_failures_per_min`` in a minute the client gets 429 with Retry-After (`LoginThrottle`).
@@ -25,7 +25,7 @@ from pipeline.callbacks import CALLBACK_PATH, OPENROUTER_PATH
 from web.guards import LoginThrottle
 from wire.text import visible
 
-OPEN_PATHS = frozenset({"/healthz"})
+OPEN_PATHS = frozenset({"/healthz", "/favicon.ico"})
 ANONYMOUS = "anonymous"
 log = logging.getLogger("restyle.web.auth")
 

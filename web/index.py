@@ -8,58 +8,24 @@ memory, and a refresh costs one ZRANGEBYSCORE per state plus the changed records
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, Protocol, TypeVar
 
 import redis
 
 from jobs import redis_keys
 from jobs.states import JobState
+from producer.numbers import read_facts
+from producer.tally import JobFacts
 
 MIN_REFRESH_S = 0.3
 CLOCK_MARGIN_S = 5.0
 """Scores are the writers' clocks: re-read a little before the last refresh."""
-DOUBLE_CHARGE_FIELDS = ("possibly_paid_twice", "possible_double_charge", "paid_twice")
-"""Flags another lane puts on a job whose submit may have been paid twice (read if present)."""
-
-
-@dataclass(frozen=True)
-class Row:
-    """What filtering, counting and metrics need of one job."""
-
-    id: str
-    batch: str
-    item: str
-    state: JobState
-    provider: str
-    failure_kind: str | None
-    paid: bool
-    double_charge: bool
-    cost_usd: float
-    stored_bytes: int
-    updated_at: str
-
-
-def row_of(raw: dict[str, Any]) -> Row:
-    """A `Row` of a job's stored JSON (which leaves out default values)."""
-    output = raw.get("output") or {}
-    return Row(
-        id=raw["id"],
-        batch=raw["batch"],
-        item=raw["item"],
-        state=JobState(raw.get("state", JobState.QUEUED.value)),
-        provider=raw["provider"],
-        failure_kind=raw.get("failure_kind"),
-        paid=bool(raw.get("remote_id")),
-        double_charge=any(bool(raw.get(name)) for name in DOUBLE_CHARGE_FIELDS),
-        cost_usd=float(raw.get("estimated_cost_usd", 0.0)),
-        stored_bytes=int(output.get("size", 0)),
-        updated_at=str(raw.get("updated_at", "")),
-    )
+Row = JobFacts
+"""What filtering, counting and metrics need of one job."""
 
 
 @dataclass(frozen=True)
@@ -71,27 +37,43 @@ class Filters:
     failure_kind: str = ""
     search: str = ""
 
-    def match(self, row: Row) -> bool:
+    def match(self, row: Filterable) -> bool:
         """True when ``row`` passes every filter (the search is a case-blind item substring)."""
         return (
-            (not self.state or row.state.value == self.state)
+            (not self.state or str(row.state) == self.state)
             and (not self.provider or row.provider == self.provider)
             and (not self.failure_kind or row.failure_kind == self.failure_kind)
             and (not self.search or self.search.lower() in row.item.lower())
         )
 
 
+class Filterable(Protocol):
+    """What the filters read: a job's row or a batch page's item."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def failure_kind(self) -> str | None: ...
+    @property
+    def item(self) -> str: ...
+
+
+F = TypeVar("F", bound=Filterable)
+
+
 @dataclass(frozen=True)
-class Page:
+class Page(Generic[F]):
     """One page of a filtered batch."""
 
-    rows: list[Row]
+    rows: list[F]
     matching: int
     page: int
     pages: int
 
 
-def paginate(rows: Iterable[Row], filters: Filters, page: int, size: int) -> Page:
+def paginate(rows: Iterable[F], filters: Filters, page: int, size: int) -> Page[F]:
     """The ``page``-th (from 1) page of ``size`` rows passing ``filters``."""
     matching = [row for row in rows if filters.match(row)]
     pages = max(1, -(-len(matching) // size))
@@ -108,6 +90,7 @@ class JobIndex:
         self.clock = clock
         self._batches: dict[str, dict[str, Row]] = {}
         self._sorted: dict[str, list[Row]] = {}
+        self._generations: dict[str, int] = {}
         self._since: float | None = None
         self._scores: dict[str, float] = {}
         self._checked = 0.0
@@ -125,6 +108,11 @@ class JobIndex:
                 cached = self._sorted[batch] = sorted(found, key=lambda r: (r.item, r.id))
             return cached
 
+    def generation(self, batch: str) -> int:
+        """A number that changes whenever a row of ``batch`` changes (for caches of it)."""
+        with self._lock:
+            return self._generations.get(batch, 0)
+
     def expire(self) -> None:
         """Make the next read refresh, whatever `MIN_REFRESH_S` says (after an action)."""
         with self._lock:
@@ -139,12 +127,10 @@ class JobIndex:
         self._scan(self._since - CLOCK_MARGIN_S)
         ids = [item.decode() for item in self.client.smembers(redis_keys.batch_jobs(batch))]
         self._batches[batch] = {row.id: row for row in self._read(ids)}
+        self._generations[batch] = self._generations.get(batch, 0) + 1
 
     def _read(self, ids: list[str]) -> list[Row]:
-        pipe = self.client.pipeline(transaction=False)
-        for job_id in ids:
-            pipe.hget(redis_keys.job(job_id), "j")
-        return [row_of(json.loads(raw)) for raw in pipe.execute() if raw is not None]
+        return read_facts(self.client, ids)
 
     def _scan(self, floor: float) -> list[str]:
         """Ids whose state-index score since ``floor`` is one not seen before."""
@@ -172,3 +158,4 @@ class JobIndex:
             if rows is not None and rows.get(row.id) != row:
                 rows[row.id] = row
                 self._sorted.pop(row.batch, None)
+                self._generations[row.batch] = self._generations.get(row.batch, 0) + 1

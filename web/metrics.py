@@ -89,7 +89,7 @@ def job_metrics(rows: list[Row]) -> Iterator[Metric]:
         (row.failure_kind or "unknown", row.provider) for row in rows if row.state in FAILED_STATES
     )
     paid = Counter((row.provider,) for row in rows if row.paid)
-    double = Counter((row.provider,) for row in rows if row.double_charge)
+    double = Counter((row.provider,) for row in rows if row.double_charges)
     stored: Values = {}
     for row in rows:
         stored[(row.provider,)] = stored.get((row.provider,), 0) + row.stored_bytes

@@ -40,7 +40,7 @@
       .then(function (data) {
         swap("rows", data.rows);
         swap("summary", data.summary);
-        document.getElementById("matching").textContent = data.matching + " job(s), page " + data.page + " of " + data.pages;
+        document.getElementById("matching").textContent = data.matching + " item(s), page " + data.page + " of " + data.pages;
         document.body.setAttribute("data-rows-loaded", String(Date.now()));
       })
       .catch(function () { say("lost contact with the server; retrying", true); });
@@ -81,10 +81,36 @@
       .then(function (pair) {
         say(pair[1].message, !pair[0]);
         if (rowsTimer !== null) { refreshRows(); }
+        if (pair[0] && (kind === "clip" || kind === "job")) { setTimeout(function () { location.reload(); }, 1000); }
       })
       .catch(function () { say("the action failed", true); });
   });
 
+  // A clip's page: the source follows the stitched output (play, pause, seek, rate), so one
+  // control drives both; a clip still being worked on reloads itself until it ends.
+  function syncPlayers() {
+    var out = document.getElementById("v-output");
+    var src = document.getElementById("v-source");
+    if (!out || !src) { return; }
+    function follow() {
+      if (Math.abs(src.currentTime - out.currentTime) > 0.15) { src.currentTime = out.currentTime; }
+    }
+    out.addEventListener("play", function () { follow(); src.play().catch(function () { /* muted autoplay refused */ }); });
+    out.addEventListener("pause", function () { src.pause(); follow(); });
+    ["seeking", "seeked", "timeupdate"].forEach(function (name) { out.addEventListener(name, follow); });
+    out.addEventListener("ratechange", function () { src.playbackRate = out.playbackRate; });
+  }
+
+  function liveClip() {
+    syncPlayers();
+    var state = document.getElementById("clip-state");
+    var ended = ["STORED", "FAILED", "CANCELLED"];
+    if (state && ended.indexOf(state.textContent) < 0) {
+      setTimeout(function () { location.reload(); }, 2000);
+    }
+  }
+
   if (kind === "batches") { liveBatches(); }
+  if (kind === "clip") { liveClip(); }
   if (kind === "batch") { liveBatch(); }
 })();

@@ -12,12 +12,15 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from config.catalogue import provider_spec
 from config.settings import ProviderName, key_id
+from jobs.clips.record import Clip
 from jobs.clips.store import ClipStore
 from jobs.limits.limiter_state import KeyLimits, LimiterState
 from jobs.models import Job
 from media.seams import SeamScore
+from media.thumbnails import CLIP_FRAMES
+from pipeline.thumbnails import clip_shots, job_shots
 from producer.report import build_row
-from producer.report_html import frame_grab, frame_time
+from producer.tally import facts_of, rollup
 from storage.content import is_checked_video
 from storage.errors import StorageError
 from storage.object_keys import parse_s3_uri
@@ -90,15 +93,14 @@ async def batch_page(request: Request) -> HTMLResponse:
 
 
 def rows_answer(svc: Service, batch: str, filters: Filters, page: int, who: str) -> dict[str, Any]:
-    """The batch page's live fragment: the page of rows, the totals, the pager."""
+    """The batch page's live fragment: the page of items, the totals, the pager."""
     summary = known_batch(svc, batch)
-    found = paginate(svc.index.rows(batch), filters, page, PAGE_SIZE)
-    jobs = {job.id: job for job in svc.shown_jobs([row.id for row in found.rows])}
-    report_rows = [pages.shown(build_row(jobs[row.id])) for row in found.rows if row.id in jobs]
+    found = paginate(svc.summaries.counted(batch).items, filters, page, PAGE_SIZE)
+    jobs = {job.id: job for job in svc.shown_jobs([i.id for i in found.rows if i.kind == "job"])}
     token = svc.csrf.token(who)
     actions = svc.settings.web.actions
     return {
-        "rows": pages.rows_html(report_rows, jobs, actions=actions, csrf=token),
+        "rows": pages.items_html(found.rows, jobs, actions=actions, csrf=token),
         "summary": pages.summary_table(summary),
         **pages.page_meta(found),
     }
@@ -121,10 +123,29 @@ def job_or_404(svc: Service, job_id: str) -> Job:
     return job
 
 
-async def job_page(request: Request) -> HTMLResponse:
-    """One job's page."""
+def clip_or_404(svc: Service, clip_id: str) -> Clip:
+    """The clip, or a 404."""
+    clip = svc.clips.get(clip_id)
+    if clip is None:
+        raise HTTPException(404, f"no clip {clip_id}")
+    return clip
+
+
+def _job_or_clip(svc: Service, job_id: str) -> Job | str:
+    found = svc.shown_jobs([job_id])
+    if found:
+        return found[0]
+    if svc.clips.get(job_id) is not None:
+        return f"/clips/{job_id}"
+    raise HTTPException(404, f"no job or clip {job_id}")
+
+
+async def job_page(request: Request) -> Response:
+    """One job's page (a clip's id redirects to the clip's page)."""
     svc = service(request)
-    job = await run_in_threadpool(job_or_404, svc, request.path_params["job_id"])
+    job = await run_in_threadpool(_job_or_clip, svc, request.path_params["job_id"])
+    if isinstance(job, str):
+        return RedirectResponse(job, status_code=307)
     token = svc.csrf.token(user(request))
     row = pages.shown(build_row(job))
     seams = await run_in_threadpool(seams_beside, svc, job)
@@ -144,13 +165,38 @@ def seams_beside(svc: Service, job: Job) -> tuple[SeamScore, ...]:
 
 def _frame(svc: Service, job_id: str, which: str) -> bytes:
     job = job_or_404(svc, job_id)
-    row = build_row(job)
-    location = row.output_uri if which == "after" else row.source
-    if location is None:
+    shots = {shot.name: shot for shot in job_shots(job)}
+    shot = shots.get(which)
+    if shot is None:
         raise HTTPException(404, "no output yet")
-    key = (job.id, which, location, row.sha256 or "")
-    grab = frame_grab(svc.s3, http=svc.context().http)
-    return svc.frame(key, lambda: grab(location, frame_time(row)))
+    output = job.output.uri if job.output else None
+    return svc.thumbnail(output, shot, job.output.sha256 if job.output else job.id)
+
+
+def _clip_frame(svc: Service, clip_id: str, which: str) -> bytes:
+    clip = clip_or_404(svc, clip_id)
+    if clip.output is None:
+        raise HTTPException(404, "not stitched yet")
+    shots = {shot.name: shot for shot in clip_shots(clip, clip.source, clip.output.uri)}
+    if which not in shots:
+        raise HTTPException(404, f"frames are {', '.join(CLIP_FRAMES)}")
+    return svc.thumbnail(clip.output.uri, shots[which], clip.output.sha256)
+
+
+async def clip_frame(request: Request) -> Response:
+    """A frame of a stitched clip or its source (start, middle, end), as PNG."""
+    return await _png(_clip_frame, service(request), request.path_params["clip_id"],
+                      request.path_params["which"])  # fmt: skip
+
+
+async def _png(take: Any, svc: Service, target: str, which: str) -> Response:
+    try:
+        png = await run_in_threadpool(take, svc, target, which)
+    except HTTPException:
+        raise
+    except Exception as exc:  # a frame that cannot be taken is a 404, never a 500 page
+        raise HTTPException(404, f"no frame ({type(exc).__name__})") from None
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 
 async def frame(request: Request) -> Response:
@@ -158,14 +204,7 @@ async def frame(request: Request) -> Response:
     which = request.path_params["which"]
     if which not in ("before", "after"):
         raise HTTPException(404, "frames are before or after")
-    svc = service(request)
-    try:
-        png = await run_in_threadpool(_frame, svc, request.path_params["job_id"], which)
-    except HTTPException:
-        raise
-    except Exception as exc:  # a frame that cannot be taken is a 404, never a 500 page
-        raise HTTPException(404, f"no frame ({type(exc).__name__})") from None
-    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
+    return await _png(_frame, service(request), request.path_params["job_id"], which)
 
 
 def _video_url(svc: Service, job_id: str) -> str:
@@ -189,6 +228,48 @@ async def video(request: Request) -> RedirectResponse:
     """A redirect to a five-minute presigned URL of the stored output."""
     url = await run_in_threadpool(_video_url, service(request), request.path_params["job_id"])
     return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+
+
+def _clip_video_url(svc: Service, clip_id: str, which: str) -> str:
+    clip = clip_or_404(svc, clip_id)
+    if which == "output":
+        if clip.output is None:
+            raise HTTPException(404, "no stitched output yet")
+        return presign_get(svc.s3, clip.output.bucket, clip.output.key, VIDEO_TTL_S)
+    if clip.source.startswith("s3://"):
+        bucket, key = parse_s3_uri(clip.source)
+        return presign_get(svc.s3, bucket, key, VIDEO_TTL_S)
+    if clip.source.startswith(("http://", "https://")):
+        return clip.source
+    # A local file was staged in S3 when planned: its request carries that object's URL.
+    return clip.request.video_url
+
+
+async def clip_video(request: Request) -> RedirectResponse:
+    """A redirect to the stitched output (``output``) or the source (``source``) of a clip."""
+    which = request.path_params["which"]
+    if which not in ("output", "source"):
+        raise HTTPException(404, "videos are output or source")
+    url = await run_in_threadpool(_clip_video_url, service(request),
+                                  request.path_params["clip_id"], which)  # fmt: skip
+    return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+
+
+def clip_view(svc: Service, clip_id: str, who: str) -> tuple[Clip, str]:
+    """A clip and its page's body: players, segments in order, cost, history, actions."""
+    clip = clip_or_404(svc, clip_id)
+    jobs = {job.id: job for job in svc.shown_jobs([*clip.segment_ids(), *clip.superseded])}
+    money = rollup(clip, {job_id: facts_of(job) for job_id, job in jobs.items()})
+    token = svc.csrf.token(who)
+    return clip, pages.clip_body(clip, jobs, money, actions=svc.settings.web.actions, csrf=token)
+
+
+async def clip_page(request: Request) -> HTMLResponse:
+    """One clip's page: the stitched output beside its source, its segments and cost."""
+    svc = service(request)
+    clip, body = await run_in_threadpool(clip_view, svc, request.path_params["clip_id"],
+                                         user(request))  # fmt: skip
+    return _page(request, f"restyle: {clip.batch}/{clip.item}", body, "clip")
 
 
 def provider_rows(svc: Service) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from config.settings import Settings
 from jobs.clips.record import Clip
 from jobs.models import Job
 from pipeline.decisions import ClipNext
+from pipeline.operations.sends import Sends
 from tasks.messages import CLIP_TASK_NAMES, dispatch_clips, dispatch_jobs
 from tasks.runtime import Runtime
 from tasks.schedule_entries import connect_beat_sync
@@ -85,6 +86,14 @@ class Outbox:
         """The media step each clip needs now (a reopened clip's anchor or stitch)."""
         for step in steps:
             self.app.send_task(CLIP_TASK_NAMES[step.step], args=[step.clip_id])
+
+
+def publish(send: Outbox, sends: Sends) -> None:
+    """Send what an operation (`pipeline.operations`) left to send."""
+    if sends.jobs:
+        send.jobs(sends.jobs)
+    if sends.clip_steps:
+        send.clip_steps(sends.clip_steps)
 
 
 def outbox(settings: Settings) -> Outbox:

@@ -3,8 +3,9 @@
 ::
 
     CUTTING -> EDITING -> STITCHING -> STORED
-       |          |  ^        |
-       |          |  '--------+--- (restyle retry: FAILED -> EDITING)
+       |          |  ^        |      |
+       |          |  '--------+------+-- (retry: FAILED -> EDITING; a segment re-run:
+       |          |                         STORED -> EDITING)
        '----------+-> FAILED / CANCELLED
 
 A clip's segments are ordinary `Job` records (``clip_id``, ``segment``): they keep every
@@ -55,7 +56,7 @@ CLIP_TRANSITIONS: dict[ClipState, frozenset[ClipState]] = {
     ClipState.STITCHING: frozenset(
         {ClipState.STITCHING, ClipState.STORED, ClipState.FAILED, ClipState.CANCELLED}
     ),
-    ClipState.STORED: frozenset(),
+    ClipState.STORED: frozenset({ClipState.EDITING}),
     ClipState.FAILED: frozenset({ClipState.EDITING, ClipState.CUTTING}),
     ClipState.CANCELLED: frozenset({ClipState.EDITING, ClipState.CUTTING}),
 }
@@ -149,6 +150,8 @@ class Clip(BaseModel):
     created_at: datetime
     updated_at: datetime
     events: tuple[ClipEvent, ...] = ()
+    superseded: tuple[str, ...] = ()
+    """Segment jobs replaced by a re-run (paid, kept in the ledger, no longer stitched)."""
 
     @property
     def dropped_seconds(self) -> float:

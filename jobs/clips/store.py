@@ -55,6 +55,13 @@ class ClipStore:
             pipe.hget(redis_keys.clip(clip_id), "j")
         return [Clip.model_validate_json(raw) for raw in pipe.execute() if raw is not None]
 
+    def versions(self, ids: Sequence[str]) -> list[int | None]:
+        """The version of each clip of ``ids`` (None: no such clip), without reading records."""
+        pipe = self.client.pipeline(transaction=False)
+        for clip_id in ids:
+            pipe.hget(redis_keys.clip(clip_id), "v")
+        return [None if raw is None else int(raw) for raw in pipe.execute()]
+
     def batch_ids(self, batch: str) -> list[str]:
         """The ids of ``batch``'s clips, sorted."""
         return sorted(item.decode() for item in self.client.smembers(redis_keys.batch_clips(batch)))
@@ -66,6 +73,10 @@ class ClipStore:
     def stored_segments(self, clip_id: str) -> set[str]:
         """The ids of the clip's segment jobs the ledger has seen STORED."""
         return {item.decode() for item in self.client.smembers(redis_keys.clip_stored(clip_id))}
+
+    def forget_stored(self, clip_id: str, job_id: str) -> None:
+        """Stop counting ``job_id`` as a stored segment of the clip (it was re-run)."""
+        self.client.srem(redis_keys.clip_stored(clip_id), job_id)
 
     def move(
         self,

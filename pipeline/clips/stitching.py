@@ -22,8 +22,10 @@ from media.conform import Placement
 from media.probe import probe
 from media.seams import SeamScore
 from media.stitching import Mismatch, StitchResult, stitch_segments
+from media.thumbnails import s3_grab, store_thumbnails
 from pipeline.clips.media_files import download, fetch_output, source_url
 from pipeline.context import Context, utcnow
+from pipeline.thumbnails import clip_shots
 from producer.clip_plan import segment_target
 from storage.content import VIDEO_MARK
 from storage.multipart import Target, put_stream
@@ -92,7 +94,12 @@ def _stitch_and_upload(
             placement=placement,
             handling=clip.seam_handling,
         )
-        return _upload(ctx, clip, result, jobs), result
+        stored = _upload(ctx, clip, result, jobs)
+        if ctx.settings.thumbnails:
+            # From the files at hand: no video is read again over the network for its frames.
+            shots = clip_shots(clip, str(source), str(result.path))
+            store_thumbnails(ctx.s3, stored.uri, shots, s3_grab(ctx.s3, http=ctx.http))
+        return stored, result
 
 
 def sent_placement(ctx: Context, clip: Clip, source: Path) -> Placement | None:

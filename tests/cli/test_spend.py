@@ -9,7 +9,7 @@ from cli.spend import spend_rows
 from config.settings import ProviderName
 from jobs.models import Job
 from jobs.request import EditRequest
-from producer.report import job_cost as report_cost
+from producer.tally import job_cost as report_cost
 
 
 def test_spend_rows_say_which_figures_are_billed_and_which_estimated() -> None:

@@ -114,9 +114,11 @@ def test_a_17_s_stereo_clip_comes_back_whole_with_its_sound_for_four_payments(
     )
     page = report.read_text()
     assert page.count('data-kind="segment"') == 4 and page.count('data-kind="clip"') == 1
-    for caption in ("start", "middle", "end"):
-        assert f"stitched, {caption}" in page
-        assert (tmp_path / "report-frames" / f"{done.id}-{caption}.png").stat().st_size > 0
+    for where in ("start", "middle", "end"):
+        assert f"{where}: before / after" in page
+        for side in ("before", "after"):
+            frame = tmp_path / "report-frames" / f"{done.id}-{side}-{where}.png"
+            assert frame.stat().st_size > 0
     status = restyle(services.env(**worker_env), "status", clip.batch, "--json")
     assert status.returncode == 0, status.stderr
     counted = json.loads(status.stdout)

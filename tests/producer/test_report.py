@@ -91,14 +91,15 @@ def test_rows_carry_outcome_cost_and_timings_of_each_job() -> None:
     assert (stored_row.queue_s, stored_row.run_s, stored_row.total_s) == (30.0, 210.0, 300.0)
     assert (queued_row.cost_usd, queued_row.finished_at, queued_row.total_s) == (0.0, None, None)
     summary = totals(rows)
-    assert summary.by_state == {"FAILED": 1, "QUEUED": 1, "STORED": 1}
+    assert summary.jobs_by_state == {"FAILED": 1, "QUEUED": 1, "STORED": 1}
+    assert summary.items_by_state == summary.jobs_by_state  # no clips: every job is an item
     assert (summary.jobs, summary.cost_usd, summary.stored_bytes) == (3, 1.5, 1234)
 
 
 def test_json_and_csv_reports_hold_every_field_and_no_presigned_url(tmp_path: Path) -> None:
     rows = build_rows([stored("b", "s3://lib/b.mp4", "out", "k.mp4"), failed("a", "/a.mp4")])
     body = json.loads(write_json(rows, tmp_path / "r.json").read_text())
-    assert body["totals"]["by_state"] == {"FAILED": 1, "STORED": 1}
+    assert body["totals"]["jobs_by_state"] == {"FAILED": 1, "STORED": 1}
     assert [ReportRow.model_validate(item) for item in body["jobs"]] == rows
     with write_csv(rows, tmp_path / "r.csv").open(newline="") as handle:
         lines = list(csv.DictReader(handle))
@@ -195,9 +196,9 @@ def test_possible_double_charges_are_shown_with_their_cost_next_to_the_spend(
     )
     rows = build_rows([doubled, stored("a", "s3://lib/a.mp4", "out", "a.mp4")])
     summary = totals(rows)
-    assert (summary.possible_double_charges, summary.possible_double_charge_usd) == (1, 0.75)
+    assert (summary.double_charges, summary.double_charge_usd) == (1, 0.75)
     body = json.loads(write_json(rows, tmp_path / "r.json").read_text())
-    assert body["totals"]["possible_double_charge_usd"] == 0.75
+    assert body["totals"]["double_charge_usd"] == 0.75
     page = write_html(rows, tmp_path / "r.html", lambda url, at_s: b"png").read_text()
     assert "possibly paid twice" in page and "1 ($0.75)" in page
     assert "1x, up to $0.75 more" in page

@@ -1,4 +1,4 @@
-"""`restyle retry` and `restyle cancel` for clips: reopen or end the clip, its segments follow.
+"""Retry and cancel for clips: reopen or end the clip, its segments follow.
 
 Retry re-runs only what failed: a clip that failed while cutting is cut again; one with failed
 segments goes back to EDITING with its stitch claim forgotten, so that the segment stored last
@@ -27,13 +27,13 @@ def reopen_clips(store: ClipStore, clip_ids: Iterable[str], now: datetime) -> li
             continue
         if not clip.segments:
             moved = store.move(clip, ClipState.CUTTING, expect=ENDED, now=now,
-                               detail="cut again by restyle retry")  # fmt: skip
+                               detail="cut again by a retry")  # fmt: skip
             if moved is not None:
                 steps.append(ClipNext(ClipStep.CUT, clip.id))
             continue
         complete = store.stored_segments(clip.id) >= set(clip.segment_ids())
         moved = store.move(clip, ClipState.EDITING, expect=ENDED, now=now, reopen=not complete,
-                           detail="reopened by restyle retry", failure_message=None)  # fmt: skip
+                           detail="reopened by a retry", failure_message=None)  # fmt: skip
         if moved is not None and complete and store.stitch_claimed(clip.id):
             steps.append(ClipNext(ClipStep.STITCH, clip.id))
     return steps
@@ -46,7 +46,7 @@ def cancel_clips(store: ClipStore, batch: str, now: datetime) -> int:
         if clip.state.terminal:
             continue
         done = store.move(clip, ClipState.CANCELLED, expect={clip.state}, now=now,
-                          detail="cancelled by restyle cancel")  # fmt: skip
+                          detail="cancelled by the producer")  # fmt: skip
         if done is not None:
             store.unwatch(clip.id)
             cancelled += 1
