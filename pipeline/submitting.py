@@ -22,6 +22,8 @@ from jobs.failures import FailureKind
 from jobs.limits.breaker import Outcome
 from jobs.limits.limiter import Grant, Handover
 from jobs.limits.tiers import TierStore
+from jobs.liveness.lease import Holder, resume_wait_s
+from jobs.liveness.store import job_subject
 from jobs.models import Job
 from jobs.replicas import after_the_fact
 from jobs.request_ids import first_request_id
@@ -188,6 +190,12 @@ def _attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
         ctx.limiter.release(job.provider, key, job.id)
         fail_job(ctx, job, now, FailureKind.BUDGET, "the batch budget would be exceeded")
         return Done("over budget")
+    # The lease is held from before the claim to the POST's outcome (jobs.liveness).
+    with ctx.heartbeat.hold(job_subject(job.id), ctx.submit_grace().total_seconds()):
+        return _claim_and_post(ctx, job, key, now)
+
+
+def _claim_and_post(ctx: Context, job: Job, key: str, now: datetime) -> Decision:
     attempt = job.attempt + 1
     detail, flagged = f"attempt {attempt} on key {key}", dict[str, object]()
     if job.answer_lost:
@@ -213,11 +221,31 @@ def _attempt(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
 
 
 def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Parked:
-    """A job found in SUBMITTING: a redelivered message, or a worker that died mid-POST."""
-    grace = ctx.submit_grace()
+    """A job found in SUBMITTING: a redelivered message, or a worker that died mid-POST.
+
+    The worker that claimed it holds its lease while the POST runs: a live one is never raced;
+    one whose lease lapsed (killed) is re-sent at once; with no lease at all (leases off, or a
+    worker from before them) the submit grace decides, as it always did.
+    """
     waited = now - job.updated_at
-    if waited < grace:
-        return Then(Step.SUBMIT, (grace - waited).total_seconds(), "a POST may still be in flight")
+    holder = Holder.NONE
+    if ctx.heartbeat.enabled:
+        holder = ctx.leases.view(job_subject(job.id)).holder
+    wait = resume_wait_s(
+        holder,
+        waited.total_seconds(),
+        ctx.submit_grace().total_seconds(),
+        ctx.settings.liveness_lease_s,
+    )
+    if wait is not None:
+        return Then(Step.SUBMIT, wait, "a POST may still be in flight")
+    with ctx.heartbeat.hold(job_subject(job.id), ctx.submit_grace().total_seconds()):
+        return _resend(ctx, job, now, waited, holder)
+
+
+def _resend(
+    ctx: Context, job: Job, now: datetime, waited: timedelta, holder: Holder
+) -> Decision | Parked:
     assert job.key_id is not None
     grant = _acquire(ctx, job, job.key_id)
     if not grant.allowed:
@@ -229,8 +257,9 @@ def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Decision | Park
         message = "the batch budget cannot pay for a re-send that may be a second charge"
         fail_job(ctx, job, now, FailureKind.BUDGET, message)
         return Done("over budget")
+    why = "its worker's lease lapsed" if holder is Holder.LAPSED else "its submit grace passed"
     detail = (
-        f"reconciled after {waited.total_seconds():.0f}s in SUBMITTING without a remote id: "
+        f"reconciled after {waited.total_seconds():.0f}s in SUBMITTING ({why}), no remote id: "
         f"the provider offers no lookup, so re-sending with the same idempotency key "
         f"{job.client_request_id}; {POSSIBLY_PAID_TWICE}: the previous POST may have been sent"
     )

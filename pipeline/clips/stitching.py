@@ -16,10 +16,12 @@ from tempfile import TemporaryDirectory
 from typing import Literal
 
 from jobs.clips.record import Clip, ClipState, OutputSize
+from jobs.liveness.store import clip_subject
 from jobs.models import Job
 from media.stitching import Mismatch, StitchResult, stitch_segments
 from pipeline.clips.media_files import download, fetch_output, source_url
 from pipeline.context import Context, utcnow
+from pipeline.liveness import held_live
 from storage.multipart import Target, put_stream
 from storage.object_keys import output_key, parse_s3_uri
 from storage.objects import StoredObject
@@ -36,6 +38,15 @@ def stitch_clip(ctx: Context, clip_id: str, now: datetime) -> str:
     jobs = ctx.ledger.get_many(clip.segment_ids())
     if len(jobs) != len(clip.segments) or any(job.output is None for job in jobs):
         return "a segment is not stored"
+    if held_live(ctx, clip_subject(clip_id)):
+        # A re-driven or redelivered message while a live worker stitches: never race it.
+        return "a live worker is stitching the clip"
+    with ctx.heartbeat.hold(clip_subject(clip_id), ctx.settings.media_stall_s):
+        return _stitch(ctx, clip, jobs, now)
+
+
+def _stitch(ctx: Context, clip: Clip, jobs: list[Job], now: datetime) -> str:
+    clip_id = clip.id
     ctx.clips.watch(clip_id, now + timedelta(seconds=ctx.settings.media_stall_s))
     started = ctx.clips.move(
         clip, ClipState.STITCHING, expect=STITCHABLE, now=now,
