@@ -1,0 +1,85 @@
+"""`restyle up` as a team runs it: the stack stays up, a second process that sources its env file
+submits a real clip that ends STORED, and Ctrl-C (SIGINT) leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import redis
+
+from jobs.ledger import Ledger
+from jobs.states import JobState
+from media.samples import make_clip
+
+pytestmark = pytest.mark.slow
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """What ``source restyle.env`` puts in a shell's environment."""
+    env = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").partition("=")
+            (env[name],) = shlex.split(value)
+    return env
+
+
+def wait_for(check: object, timeout_s: float, what: str, up: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert up.poll() is None, f"restyle up exited while waiting for {what}"
+        if callable(check) and check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no {what} within {timeout_s:.0f} s")
+
+
+def test_up_serves_a_second_shell_and_stops_every_process_on_ctrl_c(tmp_path: Path) -> None:
+    workdir = tmp_path / "up"
+    env_file = workdir / "restyle.env"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RESTYLE_")}
+    up = subprocess.Popen(
+        [sys.executable, "-m", "cli", "up", "--workdir", str(workdir), "--concurrency", "1"],
+        env={**clean, "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own group, as a terminal's Ctrl-C reaches a foreground job
+    )
+    try:
+        wait_for(env_file.exists, 240, "env file", up)
+        family = psutil.Process(up.pid).children(recursive=True)
+        assert len(family) >= 8  # Redis, moto, emulator, three workers, beat, web, Flower...
+
+        shell = {**clean, **read_env_file(env_file)}
+        clip = make_clip(tmp_path / "clip.mp4", seconds=3.0)
+        submit = subprocess.run(
+            [sys.executable, "-m", "cli", "submit", str(clip), "--prompt", "make it winter",
+             "--provider", "runway", "--batch", "up-test"],
+            env=shell, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert submit.returncode == 0, submit.stdout + submit.stderr
+        ledger = Ledger(redis.Redis.from_url(shell["RESTYLE_REDIS_URL"]))
+
+        def stored() -> bool:
+            counts = ledger.batch_counts("up-test")
+            return counts.get(JobState.STORED, 0) == 1
+
+        wait_for(stored, 90, "STORED job", up)
+        assert (workdir / "services").is_dir()
+    finally:
+        up.send_signal(signal.SIGINT)
+        out, _ = up.communicate(timeout=120)
+    assert up.returncode == 0, out[-3000:]
+    assert "restyle is up" in out and "every process restyle up started has stopped" in out
+    _gone, alive = psutil.wait_procs(family, timeout=5)
+    assert alive == [], f"left behind: {[p.pid for p in alive]}"
+    assert not env_file.exists()
