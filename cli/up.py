@@ -112,6 +112,18 @@ def env_file_text(env: Mapping[str, str], real_keys: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def shell_env(up: Up) -> dict[str, str]:
+    """The stack's settings, and where and as whom its web and Flower answer."""
+    env = dict(up.env)
+    if up.web is not None:
+        env["RESTYLE_WEB__USERS"] = up.credentials["web"]
+        env["RESTYLE_WEB__PORT"] = str(up.web.port)
+    if up.flower is not None:
+        env["RESTYLE_FLOWER_BASIC_AUTH"] = up.credentials["flower"]
+        env["RESTYLE_FLOWER_PORT"] = str(up.flower.port)
+    return env
+
+
 def write_env_file(path: Path, text: str) -> None:
     """Write ``text`` readable by its owner only: it holds the stack's credentials."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -236,7 +248,7 @@ def run_up(options: UpOptions, ready: bool = True) -> int:
             console.print("[yellow]interrupted while starting; everything was stopped[/]")
             return 130
         try:
-            write_env_file(env_path, env_file_text(up.env, options.real_keys))
+            write_env_file(env_path, env_file_text(shell_env(up), options.real_keys))
             if ready:
                 show(up, env_path)
             return _serve(up)

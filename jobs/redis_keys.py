@@ -129,3 +129,14 @@ def lease(subject: str) -> str:
     """Hash: the liveness lease of a job or clip held in a long step (jobs.liveness): holder
     token -> when its hold ends (ms, Redis clock)."""
     return f"{PREFIX}lease:{subject}"
+
+
+def task_counts() -> str:
+    """Hash of Celery task counters every process adds to (jobs.task_counts): a JSON
+    ``[metric, label values...]`` -> its running total."""
+    return f"{PREFIX}task-counts"
+
+
+def worker_heartbeats() -> str:
+    """Hash: worker hostname -> epoch seconds of its last heartbeat."""
+    return f"{PREFIX}worker-heartbeats"

@@ -16,6 +16,7 @@ from config.settings import Settings
 from web import actions, api, events, views
 from web.auth import AuthMiddleware, Credentials
 from web.callbacks import crun_callback
+from web.celery_metrics import CeleryCollector
 from web.metrics import JobCollector, exposition
 from web.service import Dispatch, Service, WakePoll
 
@@ -76,6 +77,7 @@ def create_web_app(
     service = Service.from_settings(settings, dispatch, wake_poll)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(JobCollector(service))
+    registry.register(CeleryCollector(service))
     routes = [
         Route("/healthz", healthz),
         Route("/", views.batches_page),

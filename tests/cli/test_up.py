@@ -4,6 +4,7 @@ submits a real clip that ends STORED, and Ctrl-C (SIGINT) leaves no process behi
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 import redis
@@ -75,6 +77,21 @@ def test_up_serves_a_second_shell_and_stops_every_process_on_ctrl_c(tmp_path: Pa
 
         wait_for(stored, 90, "STORED job", up)
         assert (workdir / "services").is_dir()
+
+        # The workers' task counts reach restyle web's /metrics under celery-exporter's names.
+        web = f"http://127.0.0.1:{shell['RESTYLE_WEB__PORT']}/metrics"
+        user, _, password = shell["RESTYLE_WEB__USERS"].partition(":")
+        scraped: list[str] = []
+
+        def counted() -> bool:
+            scraped[:] = [httpx.get(web, auth=(user, password), timeout=10).text]
+            archived = r'celery_task_succeeded_total\{[^}]*name="restyle.archive"[^}]*\} 1\.0'
+            return re.search(archived, scraped[0]) is not None
+
+        wait_for(counted, 30, "task counts in /metrics", up)
+        assert re.search(r'celery_worker_up\{hostname="media@[^"]+"\} 1\.0', scraped[0])
+        assert 'celery_queue_length{queue_name="submit"} 0.0' in scraped[0]
+        assert re.search(r'celery_task_runtime_bucket\{[^}]*name="restyle.submit"', scraped[0])
     finally:
         up.send_signal(signal.SIGINT)
         out, _ = up.communicate(timeout=120)
