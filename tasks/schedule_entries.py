@@ -97,7 +97,10 @@ def ensure_interval(app: Celery, name: str, task: str, every_s: float) -> None:
     interval = every(run_every=every_s, app=app)
     if existing is not None and existing.schedule == interval:
         return
-    RedBeatSchedulerEntry(name, task, interval, app=app).save()
+    # A sweep not run by the time the next one is due is dropped (workers away or busy): the
+    # next one does the same work, so a backlog of them would only delay real tasks.
+    options = {"expires": every_s}
+    RedBeatSchedulerEntry(name, task, interval, options=options, app=app).save()
 
 
 def scheduled_entries(app: Celery) -> dict[str, datetime | None]:
