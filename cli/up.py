@@ -45,6 +45,9 @@ EMULATOR_TIMINGS = {
     **{f"RESTYLE_{name.value.upper()}__TYPICAL_DURATION_S": "4" for name in ProviderName},
 }
 ENV_FILE = "restyle.env"
+GIVEN_S3 = frozenset(
+    f"RESTYLE_S3_{name}" for name in ("ENDPOINT_URL", "BUCKET", "PREFIX", "REGION")
+)
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,10 @@ def stack_env(stack: Stack, options: UpOptions) -> dict[str, str]:
         extra.update(EMULATOR_TIMINGS)
     env = stack.env(**extra)
     if stack.s3 is None:
-        # A given S3: the shell's RESTYLE_S3_* and AWS credentials stand, not moto's.
+        # A given S3: the shell's RESTYLE_S3_* and AWS credentials stand, not moto's; where it
+        # is goes to the env file too (its credentials stay in the shell's own environment).
         env = {k: v for k, v in env.items() if k not in MOTO_CREDENTIALS}
+        env.update({k: v for k, v in os.environ.items() if k in GIVEN_S3})
     return env
 
 
