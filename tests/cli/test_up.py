@@ -17,11 +17,10 @@ import psutil
 import pytest
 import redis
 
+from cli.up import env_file_text, write_env_file
 from jobs.ledger import Ledger
 from jobs.states import JobState
 from media.samples import make_clip
-
-pytestmark = pytest.mark.slow
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -44,6 +43,18 @@ def wait_for(check: object, timeout_s: float, what: str, up: subprocess.Popen[st
     raise AssertionError(f"no {what} within {timeout_s:.0f} s")
 
 
+def test_the_env_file_round_trips_and_never_holds_real_keys(tmp_path: Path) -> None:
+    env = {"RESTYLE_S3_PREFIX": "it's a prefix", "RESTYLE_RUNWAY__API_KEYS": "key_real"}
+    path = tmp_path / "restyle.env"
+    write_env_file(path, env_file_text(env, real_keys=False))
+    assert read_env_file(path) == env
+    assert path.stat().st_mode & 0o777 == 0o600
+    write_env_file(path, env_file_text(env, real_keys=True))
+    assert read_env_file(path) == {"RESTYLE_S3_PREFIX": "it's a prefix"}
+    assert "key_real" not in path.read_text()
+
+
+@pytest.mark.slow
 def test_up_serves_a_second_shell_and_stops_every_process_on_ctrl_c(tmp_path: Path) -> None:
     workdir = tmp_path / "up"
     env_file = workdir / "restyle.env"
