@@ -78,9 +78,12 @@ def up(
         ),
     ] = False,
     concurrency: Annotated[int, typer.Option(help="processes per worker")] = 2,
+    processing_time: Annotated[
+        str, typer.Option(help="the emulator's job time in seconds, MIN:MAX or one value")
+    ] = "2:6",
 ) -> None:
     """Run the whole stack here (Redis, S3, emulator, workers, beat, web, Flower) until Ctrl-C."""
     from cli.up import UpOptions, run_up
 
-    options = UpOptions(workdir.resolve(), redis_url, s3, real_keys, concurrency)
+    options = UpOptions(workdir.resolve(), redis_url, s3, real_keys, concurrency, processing_time)
     raise typer.Exit(run_up(options))

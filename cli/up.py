@@ -174,12 +174,18 @@ def start(options: UpOptions) -> Up:
 
 def _start(up: Up, options: UpOptions) -> None:
     stack = up.stack
-    if options.redis_url is None:
-        stack.start_redis(appendonly=True)
-    if not options.given_s3:
-        stack.start_s3()
-    if not options.real_keys:
-        stack.start_emulator("--preset", "calm", "--processing-time", options.processing_time)
+    # Side by side, here and below: the starts need not wait for one another, and each is
+    # mostly a Python process importing its libraries.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        stores: list[Future[object]] = []
+        if options.redis_url is None:
+            stores.append(pool.submit(stack.start_redis, appendonly=True))
+        if not options.given_s3:
+            stores.append(pool.submit(stack.start_s3))
+        if not options.real_keys:
+            emulator = ("--preset", "calm", "--processing-time", options.processing_time)
+            stores.append(pool.submit(stack.start_emulator, *emulator))
+    _raise_first(stores)
     up.env = stack_env(stack, options)
     web_password, flower_password = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     up.credentials = {"web": f"restyle:{web_password}", "flower": f"restyle:{flower_password}"}
@@ -189,8 +195,6 @@ def _start(up: Up, options: UpOptions) -> None:
     flower_env = {**up.env, "RESTYLE_FLOWER_BASIC_AUTH": up.credentials["flower"],
                   "RESTYLE_FLOWER_PORT": str(flower_port), "PORT": str(flower_port)}  # fmt: skip
     console.print(f"starting workers ({', '.join(ROLES)}), beat, web and Flower")
-    # Side by side: each start is mostly Python importing Celery, and they need not wait for
-    # one another. The first failure is raised once every start has ended (and then stopped).
     with ThreadPoolExecutor(max_workers=len(ROLES) + 3) as pool:
         starts: list[Future[object]] = [
             pool.submit(stack.start_worker, queues, options.concurrency, role, env=up.env)
@@ -202,6 +206,12 @@ def _start(up: Up, options: UpOptions) -> None:
         starts.append(pool.submit(_start_http, up, "flower",
                                   [sys.executable, "-m", "workers.flower"], flower_env,
                                   options.workdir))  # fmt: skip
+    _raise_first(starts)
+
+
+def _raise_first(starts: list[Future[object]]) -> None:
+    """Raise the first failed start's error, once every start has ended (what did start is
+    stopped by the caller)."""
     for started in starts:
         failure = started.exception()
         if failure is not None:

@@ -60,7 +60,18 @@ def test_up_serves_a_second_shell_and_stops_every_process_on_ctrl_c(tmp_path: Pa
     env_file = workdir / "restyle.env"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RESTYLE_")}
     up = subprocess.Popen(
-        [sys.executable, "-m", "cli", "up", "--workdir", str(workdir), "--concurrency", "1"],
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "up",
+            "--workdir",
+            str(workdir),
+            "--concurrency",
+            "1",
+            "--processing-time",
+            "1",
+        ],
         env={**clean, "COLUMNS": "200"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
