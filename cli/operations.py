@@ -1,4 +1,4 @@
-"""`restyle schedules`, `restyle flower` and `restyle demo`."""
+"""`restyle schedules`, `restyle flower`, `restyle demo` and `restyle up`."""
 
 from __future__ import annotations
 
@@ -59,3 +59,31 @@ def demo(
         console.print("[yellow]interrupted; every service was stopped[/]")
         raise typer.Exit(130) from None
     raise typer.Exit(0 if ok else 1)
+
+
+def up(
+    workdir: Annotated[
+        Path, typer.Option(help="logs, Redis data and the env file (restyle.env)")
+    ] = Path("var/up"),
+    redis_url: Annotated[
+        str | None, typer.Option(help="use this Redis instead of starting one")
+    ] = None,
+    s3: Annotated[
+        bool, typer.Option("--s3", help="use the S3 that RESTYLE_S3_* names, not moto")
+    ] = False,
+    real_keys: Annotated[
+        bool,
+        typer.Option(
+            "--real-keys", help="use RESTYLE_<PROVIDER>__API_KEYS, not the emulator (paid)"
+        ),
+    ] = False,
+    concurrency: Annotated[int, typer.Option(help="processes per worker")] = 2,
+    processing_time: Annotated[
+        str, typer.Option(help="the emulator's job time in seconds, MIN:MAX or one value")
+    ] = "2:6",
+) -> None:
+    """Run the whole stack here (Redis, S3, emulator, workers, beat, web, Flower) until Ctrl-C."""
+    from cli.up import UpOptions, run_up
+
+    options = UpOptions(workdir.resolve(), redis_url, s3, real_keys, concurrency, processing_time)
+    raise typer.Exit(run_up(options))

@@ -265,6 +265,12 @@ class Settings(BaseSettings):
     reconcile_interval_s: float = Field(default=60.0, gt=0)
     archive_stall_s: float = Field(default=900.0, gt=0)
     media_stall_s: float = Field(default=1800.0, gt=0)  # a cut or stitch not done by then is redone
+    liveness_lease_s: float = Field(default=8.0, ge=0)
+    """A worker holding a job in SUBMITTING or ARCHIVING, or a clip in a cut or stitch, renews a
+    lease this long every quarter of it; a lapsed lease is re-driven at once (jobs.liveness).
+    0: no leases, the stall timers alone (a fleet mixing workers from before leases)."""
+    liveness_sweep_s: float = Field(default=3.0, gt=0)
+    """How often beat sends ``restyle.reclaim``, which re-drives work whose lease lapsed."""
     archive_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
     thumbnails: bool = True  # frames next to each stored output, made once (pipeline.thumbnails)
     allow_private_sources: bool = False

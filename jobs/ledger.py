@@ -364,6 +364,10 @@ class Ledger:
         )
         return [item.decode() for item in raw]
 
+    def ids_in_state(self, state: JobState) -> list[str]:
+        """Every id in ``state``, oldest change first (the metrics read the jobs held now)."""
+        return [item.decode() for item in self.client.zrange(redis_keys.state_index(state), 0, -1)]
+
     def batch_ids(self, batch: str) -> list[str]:
         """The ids of ``batch``'s jobs, sorted."""
         return sorted(item.decode() for item in self.client.smembers(redis_keys.batch_jobs(batch)))

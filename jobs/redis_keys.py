@@ -136,3 +136,20 @@ def pool_waiting() -> str:
     """Sorted set of job ids that may run on several keys, waiting for the first free slot of
     any of them, scored by when they started waiting (see pipeline.routing.pooling)."""
     return f"{PREFIX}pool-waiting"
+
+
+def lease(subject: str) -> str:
+    """Hash: the liveness lease of a job or clip held in a long step (jobs.liveness): holder
+    token -> when its hold ends (ms, Redis clock)."""
+    return f"{PREFIX}lease:{subject}"
+
+
+def task_counts() -> str:
+    """Hash of Celery task counters every process adds to (jobs.task_counts): a JSON
+    ``[metric, label values...]`` -> its running total."""
+    return f"{PREFIX}task-counts"
+
+
+def worker_heartbeats() -> str:
+    """Hash: worker hostname -> epoch seconds of its last heartbeat."""
+    return f"{PREFIX}worker-heartbeats"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from jobs.failures import FailureKind
+from jobs.liveness.store import job_subject
 from jobs.models import Job
 from jobs.quality import QcNext
 from jobs.replicas import after_the_fact
@@ -15,6 +16,7 @@ from pipeline.clips.fanin import after_segment_stored, before_segment_stored
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
+from pipeline.liveness import held_live
 from pipeline.refreshing import refresh_or_expire
 from pipeline.thumbnails import job_shots
 from storage.archive import copy_url_to_s3
@@ -36,17 +38,22 @@ def archive_job(ctx: Context, job_id: str, now: datetime) -> Decision:
     if now >= deadline:
         why = "the output URL expired before the copy started"
         return refresh_or_expire(ctx, job, now, why)
+    if job.state is JobState.ARCHIVING and held_live(ctx, job_subject(job.id)):
+        # A re-driven or redelivered message while its worker copies: never race it; should
+        # that worker die, its lease lapses and the reconciler sends the archive again.
+        return Done("a live worker is archiving the job")
     bucket, key = output_location(ctx, job)
-    claimed = ctx.ledger.transition(
-        job,
-        JobState.ARCHIVING,
-        expect=ARCHIVABLE,
-        now=now,
-        detail=f"copying to s3://{bucket}/{key}",
-    )
-    if claimed is None:
-        return Done("another message claimed the job")
-    return _copy(ctx, claimed, bucket, key, deadline)
+    with ctx.heartbeat.hold(job_subject(job.id), ctx.settings.archive_stall_s):
+        claimed = ctx.ledger.transition(
+            job,
+            JobState.ARCHIVING,
+            expect=ARCHIVABLE,
+            now=now,
+            detail=f"copying to s3://{bucket}/{key}",
+        )
+        if claimed is None:
+            return Done("another message claimed the job")
+        return _copy(ctx, claimed, bucket, key, deadline)
 
 
 def output_location(ctx: Context, job: Job) -> tuple[str, str]:

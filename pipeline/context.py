@@ -21,6 +21,8 @@ from jobs.limits.breaker_store import Breakers
 from jobs.limits.limiter import KeyLimits, Limiter
 from jobs.limits.limiter_off import build_limiter
 from jobs.limits.tiers import KeyTier, TierStore
+from jobs.liveness.heartbeat import Heartbeat
+from jobs.liveness.store import Leases
 from jobs.timing import TimingPolicy
 from providers.adapter import ProviderAdapter
 from providers.registry import AdapterPool
@@ -66,6 +68,8 @@ class Context:
     http: httpx.Client
     adapters: AdapterPool
     clips: ClipStore
+    leases: Leases
+    heartbeat: Heartbeat
     timing: TimingPolicy = field(default_factory=TimingPolicy)
     _buckets_ready: set[str] = field(default_factory=set)
     _tiers: dict[tuple[ProviderName, str], tuple[float, KeyTier | None]] = field(
@@ -75,6 +79,7 @@ class Context:
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
         client = redis_client(settings)
+        leases = Leases(client)
         timeout = httpx.Timeout(
             settings.http_read_timeout_s, connect=settings.http_connect_timeout_s
         )
@@ -91,6 +96,8 @@ class Context:
             adapters=AdapterPool(settings),
             timing=TimingPolicy(poll_cap_s=settings.poll_max_interval_s),
             clips=ClipStore(client, record_ttl_s=settings.job_record_ttl_s),
+            leases=leases,
+            heartbeat=Heartbeat(leases, settings.liveness_lease_s),
         )
 
     def spec(self, provider: ProviderName) -> ProviderSpec:
@@ -130,6 +137,7 @@ class Context:
 
     def close(self) -> None:
         """Close every client this context opened (worker process shutdown)."""
+        self.heartbeat.stop()
         self.adapters.close()
         self.http.close()
         self.redis.close()

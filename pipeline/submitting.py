@@ -22,7 +22,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from jobs.liveness.lease import Holder
+from jobs.liveness.store import job_subject
 from jobs.models import Job
+from jobs.states import JobState
 from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then, with_handovers
 from pipeline.routing.slots import hand_on
@@ -41,15 +44,22 @@ def submit_job(ctx: Context, job_id: str, now: datetime) -> Decision:
     job = ctx.ledger.get(job_id)
     if job is not None and job.state in SUBMITTABLE:
         ctx.ledger.watch(job_id, now + ctx.call_grace())
-    ready = claim(ctx, job, now)
-    if isinstance(ready, Attempt):
-        try:
-            remote = ready.adapter.submit(ready.request, ready.request_id)
-        except (RetryableFailure, FatalFailure) as exc:
-            answered = refused(ctx, ready.job, exc, now)
-        else:
-            answered = accepted(ctx, ready.job, remote, now)
-        ready = with_handovers(answered, ready.handovers)
+    # Who held the job's lease before this step takes it: a SUBMITTING job whose holder is
+    # alive is never raced, one whose holder died is re-sent at once (`jobs.liveness`).
+    holder = Holder.NONE
+    if job is not None and job.state is JobState.SUBMITTING and ctx.heartbeat.enabled:
+        holder = ctx.leases.view(job_subject(job_id)).holder
+    # The lease is held from before the claim to the POST's outcome.
+    with ctx.heartbeat.hold(job_subject(job_id), ctx.submit_grace().total_seconds()):
+        ready = claim(ctx, job, now, holder)
+        if isinstance(ready, Attempt):
+            try:
+                remote = ready.adapter.submit(ready.request, ready.request_id)
+            except (RetryableFailure, FatalFailure) as exc:
+                answered = refused(ctx, ready.job, exc, now)
+            else:
+                answered = accepted(ctx, ready.job, remote, now)
+            ready = with_handovers(answered, ready.handovers)
     decision = _rewatch(ctx, job_id, ready, now)
     if isinstance(decision, Then) and decision.step is Step.POLL:
         return decision

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 FIRE_TASK = "restyle.fire_schedule"
 RECONCILE_TASK = "restyle.reconcile"
 RECONCILE_ENTRY = "restyle.reconcile"
+RECLAIM_TASK = "restyle.reclaim"
+RECLAIM_ENTRY = "restyle.reclaim"
 SCHEDULE_ENTRY_PREFIX = "schedule:"
 
 
@@ -43,11 +45,16 @@ def entry_name(schedule_name: str) -> str:
 
 
 def sync_schedules(
-    app: Celery, schedules: Sequence[Schedule], now: datetime, reconcile_every_s: float = 60.0
+    app: Celery,
+    schedules: Sequence[Schedule],
+    now: datetime,
+    reconcile_every_s: float = 60.0,
+    reclaim_every_s: float = 3.0,
 ) -> list[str]:
     """Arm every schedule, drop entries of schedules gone from the file; return dropped names."""
     ensure_conf(app)
     ensure_reconcile(app, reconcile_every_s)
+    ensure_interval(app, RECLAIM_ENTRY, RECLAIM_TASK, reclaim_every_s)
     for item in schedules:
         arm_schedule(app, item, now)
     return _drop_stale(app, {entry_name(item.name) for item in schedules})
@@ -80,12 +87,20 @@ def arm_schedule(app: Celery, schedule: Schedule, now: datetime) -> datetime:
 
 def ensure_reconcile(app: Celery, every_s: float = 60.0) -> None:
     """Create the ``restyle.reconcile`` entry (every ``every_s``) unless it exists unchanged."""
+    ensure_interval(app, RECONCILE_ENTRY, RECONCILE_TASK, every_s)
+
+
+def ensure_interval(app: Celery, name: str, task: str, every_s: float) -> None:
+    """Create the entry ``name`` sending ``task`` every ``every_s`` unless it exists unchanged."""
     ensure_conf(app)
-    existing = _load(app, RECONCILE_ENTRY)
+    existing = _load(app, name)
     interval = every(run_every=every_s, app=app)
     if existing is not None and existing.schedule == interval:
         return
-    RedBeatSchedulerEntry(RECONCILE_ENTRY, RECONCILE_TASK, interval, app=app).save()
+    # A sweep not run by the time the next one is due is dropped (workers away or busy): the
+    # next one does the same work, so a backlog of them would only delay real tasks.
+    options = {"expires": every_s}
+    RedBeatSchedulerEntry(name, task, interval, options=options, app=app).save()
 
 
 def scheduled_entries(app: Celery) -> dict[str, datetime | None]:
@@ -115,7 +130,9 @@ def sync_from_file(app: Celery, settings: Settings, now: datetime) -> list[str]:
     except ScheduleError as exc:
         log.error("schedules not synced: %s", exc)
         return []
-    return sync_schedules(app, schedules, now, settings.reconcile_interval_s)
+    return sync_schedules(
+        app, schedules, now, settings.reconcile_interval_s, settings.liveness_sweep_s
+    )
 
 
 def _next_send(entry: RedBeatSchedulerEntry) -> datetime | None:
@@ -158,3 +175,11 @@ def _drop_stale(app: Celery, wanted: set[str]) -> list[str]:
             RedBeatSchedulerEntry(name, app=app).delete()
             dropped.append(name)
     return dropped
+
+
+def last_sent(app: Celery, name: str) -> datetime | None:
+    """When beat last sent the entry ``name`` (None: never, or no such entry)."""
+    ensure_conf(app)
+    entry = _load(app, name)
+    sent: datetime | None = entry.last_run_at if entry is not None else None
+    return sent

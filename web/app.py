@@ -20,6 +20,7 @@ from config.settings import Settings
 from web import actions, api, events, views
 from web.auth import AuthMiddleware, Credentials
 from web.callbacks import crun_callback, openrouter_callback
+from web.celery_metrics import CeleryCollector
 from web.guards import LoginThrottle, allowed_hosts, host_allowed
 from web.metrics import JobCollector, exposition
 from web.service import ClipSteps, Dispatch, Service, WakePoll
@@ -127,6 +128,7 @@ def create_web_app(
     service = Service.from_settings(settings, dispatch, wake_poll, clip_steps)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(JobCollector(service))
+    registry.register(CeleryCollector(service))
     routes = [
         Route("/healthz", healthz),
         Route("/favicon.ico", favicon),

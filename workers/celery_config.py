@@ -23,6 +23,7 @@ TASK_ROUTES = {
     "restyle.poll": {"queue": "poll"},
     "restyle.archive": {"queue": "archive"},
     "restyle.reconcile": {"queue": "batch"},
+    "restyle.reclaim": {"queue": "batch"},
     "restyle.fire_schedule": {"queue": "batch"},
     # Cutting, anchor frames and stitching decode and encode video: CPU-heavy work on its own
     # workers, so it never delays a submit, a poll or an archive.

@@ -27,6 +27,7 @@ from tasks.schedule_entries import connect_beat_sync
 from workers.celery_config import celery_config
 from workers.logging import setup_celery_logging
 from workers.signals import connect_worker_signals
+from workers.task_events import connect_task_events
 
 TASK_MODULES = ["tasks.steps", "tasks.maintenance", "tasks.nightly", "tasks.media"]
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> Celery:
     setup_celery_logging(settings)
     connect_beat_sync(settings)
     connect_worker_signals()
+    connect_task_events()
 
     def fresh_context(**_: Any) -> None:
         # Connections must not be shared across fork: each child builds its own clients,

@@ -124,6 +124,11 @@ class ClipStore:
         """Stop expecting anything of ``clip_id``."""
         self.client.zrem(redis_keys.clip_watch(), clip_id)
 
+    def watched(self, limit: int = 1000) -> list[str]:
+        """Every watched clip id (those with a media step due or running), soonest first."""
+        raw = self.client.zrange(redis_keys.clip_watch(), 0, limit - 1)
+        return [item.decode() for item in raw]
+
     def overdue(self, now: datetime, limit: int = 1000) -> list[str]:
         """Watched clip ids whose expected time has passed, most overdue first."""
         raw = self.client.zrangebyscore(

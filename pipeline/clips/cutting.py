@@ -17,6 +17,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from jobs.clips.record import Clip, ClipState, SegmentRef
+from jobs.liveness.store import clip_subject
 from jobs.models import Job, segment_job_id
 from jobs.states import JobState
 from media.cutting import CutSegment, cut_segments, file_sha256
@@ -28,6 +29,7 @@ from media.staging import cut_params, segment_key, stage_segment
 from pipeline.clips.media_files import download, source_url
 from pipeline.clips.segments import segment_job
 from pipeline.context import Context
+from pipeline.liveness import held_live
 from producer.clip_plan import segment_target
 from storage.presign import presign_get
 
@@ -48,6 +50,15 @@ def cut_clip(ctx: Context, clip_id: str, now: datetime) -> CutOutcome:
     clip = ctx.clips.get(clip_id)
     if clip is None or clip.state is not ClipState.CUTTING:
         return CutOutcome("clip is not waiting to be cut")
+    if held_live(ctx, clip_subject(clip_id)):
+        # A re-driven or redelivered message while a live worker cuts: never race it.
+        return CutOutcome("a live worker is cutting the clip")
+    with ctx.heartbeat.hold(clip_subject(clip_id), ctx.settings.media_stall_s):
+        return _cut(ctx, clip, now)
+
+
+def _cut(ctx: Context, clip: Clip, now: datetime) -> CutOutcome:
+    clip_id = clip.id
     ctx.clips.watch(clip_id, now + timedelta(seconds=ctx.settings.media_stall_s))
     with TemporaryDirectory(prefix="restyle-cut-") as folder:
         local = download(ctx, source_url(ctx, clip), Path(folder) / "source")

@@ -17,6 +17,7 @@ from tempfile import TemporaryDirectory
 from typing import Literal
 
 from jobs.clips.record import Clip, ClipState, OutputSize
+from jobs.liveness.store import clip_subject
 from jobs.models import Job
 from media.conform import Placement
 from media.probe import probe
@@ -25,6 +26,7 @@ from media.stitching import Mismatch, StitchResult, stitch_segments
 from media.thumbnails import s3_grab, store_thumbnails
 from pipeline.clips.media_files import download, fetch_output, source_url
 from pipeline.context import Context, utcnow
+from pipeline.liveness import held_live
 from pipeline.thumbnails import clip_shots
 from producer.clip_plan import segment_target
 from storage.content import VIDEO_MARK
@@ -44,6 +46,15 @@ def stitch_clip(ctx: Context, clip_id: str, now: datetime) -> str:
     jobs = ctx.ledger.get_many(clip.segment_ids())
     if len(jobs) != len(clip.segments) or any(job.output is None for job in jobs):
         return "a segment is not stored"
+    if held_live(ctx, clip_subject(clip_id)):
+        # A re-driven or redelivered message while a live worker stitches: never race it.
+        return "a live worker is stitching the clip"
+    with ctx.heartbeat.hold(clip_subject(clip_id), ctx.settings.media_stall_s):
+        return _stitch(ctx, clip, jobs, now)
+
+
+def _stitch(ctx: Context, clip: Clip, jobs: list[Job], now: datetime) -> str:
+    clip_id = clip.id
     ctx.clips.watch(clip_id, now + timedelta(seconds=ctx.settings.media_stall_s))
     started = ctx.clips.move(
         clip, ClipState.STITCHING, expect=STITCHABLE, now=now,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from jobs.limits.limiter import Handover
+from jobs.liveness.lease import Holder, resume_wait_s
 from jobs.models import Job
 from jobs.request import EditRequest
 from jobs.request_ids import first_request_id
@@ -56,15 +57,18 @@ class Attempt:
         return self.job.client_request_id
 
 
-def claim(ctx: Context, job: Job | None, now: datetime) -> Attempt | Decision:
-    """The attempt to POST now, or the decision the step returns instead."""
+def claim(
+    ctx: Context, job: Job | None, now: datetime, holder: Holder = Holder.NONE
+) -> Attempt | Decision:
+    """The attempt to POST now, or the decision the step returns instead; ``holder`` is who
+    held the job's lease when the step began (`jobs.liveness`)."""
     if job is None or job.state.terminal:
         if job is not None and job.key_id is not None:
             # A parked job cancelled meanwhile may just have been handed a slot.
             ctx.limiter.release(job.provider, job.key_id, job.id)
         return Done("job is gone or finished")
     if job.state is JobState.SUBMITTING:
-        return _resume_submitting(ctx, job, now)
+        return _resume_submitting(ctx, job, now, holder)
     if job.state not in SUBMITTABLE:
         return Done(f"job is already {job.state}")
     if job.awaits_anchor:
@@ -134,25 +138,37 @@ def _attempt(ctx: Context, job: Job, now: datetime) -> Attempt | Decision:
     return _ready(ctx, claimed)
 
 
-def _resume_submitting(ctx: Context, job: Job, now: datetime) -> Attempt | Decision:
-    """A job found in SUBMITTING: a redelivered message, or a worker that died mid-POST."""
-    grace = ctx.submit_grace()
+def _resume_submitting(ctx: Context, job: Job, now: datetime, holder: Holder) -> Attempt | Decision:
+    """A job found in SUBMITTING: a redelivered message, or a worker that died mid-POST.
+
+    The worker that claimed it holds its lease while the POST runs: a live one is never raced;
+    one whose lease lapsed (killed) is re-sent at once; with no lease at all (leases off, or a
+    worker from before them) the submit grace decides, as it always did.
+    """
     waited = now - job.updated_at
-    if waited < grace:
-        return Then(Step.SUBMIT, (grace - waited).total_seconds(), "a POST may still be in flight")
+    wait = resume_wait_s(
+        holder,
+        waited.total_seconds(),
+        ctx.submit_grace().total_seconds(),
+        ctx.settings.liveness_lease_s,
+    )
+    if wait is not None:
+        return Then(Step.SUBMIT, wait, "a POST may still be in flight")
     assert job.key_id is not None
     vetoed = hooks.before_submit(ctx, job, job.key_id, now, resend=True)
     if vetoed is not None:
         return vetoed
     honours = ctx.spec(job.provider).honours_idempotency
+    why = "its worker's lease lapsed" if holder is Holder.LAPSED else "its submit grace passed"
     detail = (
-        f"reconciled after {waited.total_seconds():.0f}s in SUBMITTING without a remote id: "
+        f"reconciled after {waited.total_seconds():.0f}s in SUBMITTING ({why}), no remote id: "
         f"the provider offers no lookup, so re-sending with the same idempotency key "
         f"{job.client_request_id}; {POSSIBLY_PAID_TWICE}: the previous POST may have been sent"
     )
     if honours:
         detail = (
-            f"reconciled after {waited.total_seconds():.0f}s in SUBMITTING: re-sending with the "
+            f"reconciled after {waited.total_seconds():.0f}s in SUBMITTING ({why}): re-sending "
+            "with the "
             f"same Idempotency-Key {job.client_request_id}, which the provider honours "
             f"({PAID_ONCE})"
         )

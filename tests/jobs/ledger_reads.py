@@ -1,4 +1,4 @@
-"""Reads of the ledger's state index that only tests make (the product reads batches)."""
+"""Reads of the ledger's state index made by tests."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from jobs.states import JobState
 
 def ids_in_state(ledger: Ledger, state: JobState) -> list[str]:
     """Every id in ``state``, oldest change first."""
-    return [item.decode() for item in ledger.client.zrange(redis_keys.state_index(state), 0, -1)]
+    return ledger.ids_in_state(state)
 
 
 def count_by_state(ledger: Ledger) -> dict[JobState, int]:

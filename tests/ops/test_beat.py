@@ -19,6 +19,7 @@ from tasks.schedule_entries import (
     scheduled_entries,
     sync_schedules,
 )
+from workers.probe import beat_alive
 
 
 def schedule(name: str = "nightly", cron: str = "0 2 * * *", tz: str = "Europe/Paris") -> Schedule:
@@ -41,15 +42,16 @@ def test_sync_arms_each_schedule_at_its_next_local_firing(beat_app: Celery) -> N
     assert entries[entry_name("weekly")] == next_run(weekly, now)
 
 
-def test_sync_creates_one_reconcile_entry_every_interval(beat_app: Celery) -> None:
+def test_sync_creates_one_reconcile_and_one_reclaim_entry(beat_app: Celery) -> None:
     now = datetime.now(UTC)
-    sync_schedules(beat_app, [], now, reconcile_every_s=60)
-    sync_schedules(beat_app, [], now, reconcile_every_s=60)
-    key = RedBeatSchedulerEntry.generate_key(beat_app, "restyle.reconcile")
-    entry = RedBeatSchedulerEntry.from_key(key, app=beat_app)
-    assert entry.task == "restyle.reconcile"
-    assert entry.schedule.run_every == timedelta(seconds=60)
-    assert list(scheduled_entries(beat_app)) == ["restyle.reconcile"]
+    sync_schedules(beat_app, [], now, reconcile_every_s=60, reclaim_every_s=3)
+    sync_schedules(beat_app, [], now, reconcile_every_s=60, reclaim_every_s=3)
+    for name, every_s in (("restyle.reconcile", 60), ("restyle.reclaim", 3)):
+        key = RedBeatSchedulerEntry.generate_key(beat_app, name)
+        entry = RedBeatSchedulerEntry.from_key(key, app=beat_app)
+        assert entry.task == name
+        assert entry.schedule.run_every == timedelta(seconds=every_s)
+    assert sorted(scheduled_entries(beat_app)) == ["restyle.reclaim", "restyle.reconcile"]
 
 
 def test_sync_drops_schedules_that_left_the_file(beat_app: Celery) -> None:
@@ -57,7 +59,11 @@ def test_sync_drops_schedules_that_left_the_file(beat_app: Celery) -> None:
     sync_schedules(beat_app, [schedule("a"), schedule("b")], now)
     dropped = sync_schedules(beat_app, [schedule("b")], now)
     assert dropped == [entry_name("a")]
-    assert set(scheduled_entries(beat_app)) == {entry_name("b"), "restyle.reconcile"}
+    assert set(scheduled_entries(beat_app)) == {
+        entry_name("b"),
+        "restyle.reconcile",
+        "restyle.reclaim",
+    }
 
 
 def test_beat_sends_a_due_firing_with_the_schedule_name_only(
@@ -106,3 +112,11 @@ def test_rearming_follows_a_changed_cron(beat_app: Celery) -> None:
     moved = arm_schedule(beat_app, schedule(cron="0 4 * * *"), now)
     assert moved == datetime(2025, 1, 11, 3, 0, tzinfo=UTC)
     assert scheduled_entries(beat_app)[entry_name("nightly")] == moved
+
+
+def test_beat_is_alive_while_it_keeps_sending_reclaim() -> None:
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert beat_alive(now - timedelta(seconds=5), now, every_s=3)
+    assert beat_alive(now - timedelta(seconds=63), now, every_s=3)
+    assert not beat_alive(now - timedelta(seconds=64), now, every_s=3)
+    assert not beat_alive(None, now, every_s=3)
