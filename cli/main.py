@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import batches, jobs, operations, services, web
+from cli import batches, jobs, operations, services, timelines, web
 
 app = typer.Typer(
     name="restyle",
@@ -18,6 +18,7 @@ app.command("batches")(batches.batches)
 app.command("cancel")(batches.cancel)
 app.command("retry")(batches.retry)
 app.command("report")(batches.report)
+app.command("timeline")(timelines.timeline)
 app.command("enqueue")(jobs.enqueue)
 app.command("job")(jobs.show_job)
 app.command("providers")(services.providers)

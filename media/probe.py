@@ -40,6 +40,8 @@ class VideoInfo(BaseModel):
     variable_rate: bool = False
     has_audio: bool = False
     """The providers' edits come back silent: a source with sound is stitched back with it."""
+    timecode: str | None = None
+    """The start timecode the file carries (a camera's, or a tmcd track's), as written."""
 
 
 def probe(
@@ -74,7 +76,18 @@ def describe_video(opened: Opened) -> VideoInfo:
         base_fps=float(stream.base_rate) if stream.base_rate else None,
         variable_rate=is_variable_rate(stream),
         has_audio=bool(container.streams.audio),
+        timecode=start_timecode(container),
     )
+
+
+def start_timecode(container: Any) -> str | None:
+    """The ``timecode`` tag of the first stream that has one, or of the container."""
+    for stream in container.streams:
+        found = stream.metadata.get("timecode")
+        if found:
+            return str(found)
+    found = container.metadata.get("timecode")
+    return str(found) if found else None
 
 
 def duration_of(container: Any, stream: Any) -> float | None:

@@ -71,10 +71,13 @@ def stitch_segments(
     *,
     size: Literal["source", "model"] = "source",
     http: httpx.Client | None = None,
+    timecode: str | None = None,
 ) -> StitchResult:
     """Stitch ``outputs`` (one per segment of ``plan``, in order) into ``dest`` (an MP4).
 
     ``size`` "source" scales to the source's frame size, "model" keeps the first output's.
+    A plan of a range of the source gives an output of that range, with the sound of that
+    range; ``timecode`` (``HH:MM:SS:FF``) is written as the output's start timecode.
     Raises `ProbeError` when an output or the source cannot be read, and `ValueError` when
     ``outputs`` does not match the plan.
     """
@@ -85,11 +88,18 @@ def stitch_segments(
         frame = _frame_size(original, outputs[0], size, http)
         with av.open(str(dest), mode="w", format="mp4") as output:
             video = _video_stream(output, fps, frame)
+            if timecode is not None:
+                video.metadata["timecode"] = timecode
+            range_start = Fraction(plan.start) / fps
             audio = AudioTrack.open(
-                original.container, output, plan.frames / fps, video_origin(original.container)
+                original.container,
+                output,
+                plan.frames / fps,
+                video_origin(original.container) + range_start,
+                skip_before=range_start > 0,
             )
             mismatches = [
-                _append(output, video, audio, (item, segment), fps, http)
+                _append(output, video, audio, (item, segment, plan.start), fps, http)
                 for item, segment in zip(outputs, plan.segments, strict=True)
             ]
             output.mux(video.encode(None))
@@ -141,12 +151,15 @@ def _append(
     output: Any,
     video: Any,
     audio: AudioTrack,
-    work: tuple[MediaSource, Segment],
+    work: tuple[MediaSource, Segment, int],
     fps: Fraction,
     http: httpx.Client | None,
 ) -> Mismatch | None:
-    """Encode the kept frames of one segment's output; the length check of that output."""
-    item, segment = work
+    """Encode the kept frames of one segment's output; the length check of that output.
+
+    The output's frame 0 is the source's frame ``origin`` (the start of the edited range).
+    """
+    item, segment, origin = work
     first, last = segment.kept
     with open_media(item, http=http) as opened:
         actual = describe_video(opened).duration_s
@@ -161,9 +174,9 @@ def _append(
                     continue
                 picture = frame.reformat(width=video.width, height=video.height, format="yuv420p")
                 picture.pict_type = PictureType.NONE  # the encoder places keyframes, not the input
-                picture.pts, picture.time_base = at, 1 / fps
+                picture.pts, picture.time_base = at - origin, 1 / fps
                 output.mux(video.encode(picture))
-                audio.pump(Fraction(at + 1) / fps)
+                audio.pump(Fraction(at - origin + 1) / fps)
                 written += 1
         except av.FFmpegError as exc:
             raise ProbeError(opened.where, f"cannot decode: {exc.strerror}") from exc

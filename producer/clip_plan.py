@@ -35,9 +35,14 @@ class ClipChoices:
     mix_providers: bool = False
 
 
-def segment_plan(video: VideoInfo, spec: ProviderSpec, max_seconds: float | None) -> SegmentPlan:
-    """The segments of ``video`` on ``spec``'s model; raises `PlanError` (too short, bad max)."""
-    return plan_segments(video.duration_s, float(plan_rate(video)), spec.window, (), max_seconds)
+def segment_plan(
+    video: VideoInfo, spec: ProviderSpec, max_seconds: float | None, start_s: float = 0.0
+) -> SegmentPlan:
+    """The segments of ``video`` (from ``start_s``) on ``spec``'s model; raises `PlanError`
+    (too short, bad max)."""
+    return plan_segments(
+        video.duration_s, float(plan_rate(video)), spec.window, (), max_seconds, start_s=start_s
+    )
 
 
 def segment_target(video: VideoInfo, spec: ProviderSpec, plan: SegmentPlan) -> EncodeTarget:

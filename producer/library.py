@@ -36,6 +36,7 @@ from producer.manifest import (
     scan_manifest_bytes,
 )
 from producer.safety import Resolver, UnreachableSource, UnsafeSource, check_url, resolve_host
+from producer.timeline_ranges import TimelineChoices, is_timeline_name
 from storage.errors import StorageError
 from storage.object_keys import parse_s3_uri, staging_key
 from storage.presign import presign_get
@@ -58,6 +59,8 @@ class Expanded:
     name: str
     rows: list[ManifestRow]
     errors: list[ManifestError] = field(default_factory=list)
+    timeline: str | None = None
+    """A timeline SOURCE as OTIO JSON, each used clip marked with its item."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +77,14 @@ def is_video_name(name: str) -> bool:
     return name.lower().endswith(VIDEO_SUFFIXES)
 
 
-def expand_source(source: str, s3: S3Client | None, strict_columns: bool = False) -> Expanded:
-    """The rows of a manifest, an ``s3://`` listing, a URL, or a local file or folder.
+def expand_source(
+    source: str,
+    s3: S3Client | None,
+    strict_columns: bool = False,
+    timeline: TimelineChoices | None = None,
+) -> Expanded:
+    """The rows of a manifest, a timeline, an ``s3://`` listing, a URL, or a local file or
+    folder.
 
     ``errors`` holds a manifest's problems and warnings (see `producer.manifest`).
     """
@@ -89,6 +98,12 @@ def expand_source(source: str, s3: S3Client | None, strict_columns: bool = False
         return Expanded(source, _rows([source]))
     if "://" in source:
         raise SourceError(f"{source.split('://', 1)[0]}:// sources are not accepted")
+    if is_timeline_name(source) and Path(source).is_file():
+        # OpenTimelineIO and its adapters load only for a timeline.
+        from producer.timeline import read_timeline
+
+        found = read_timeline(Path(source), timeline or TimelineChoices(), s3)
+        return Expanded(source, found.rows, found.errors, found.marked or None)
     return _expand_local(Path(source), strict_columns)
 
 
@@ -105,7 +120,9 @@ def _expand_local(path: Path, strict_columns: bool) -> Expanded:
         return Expanded(str(path), [_anchor(row, path.parent) for row in rows], errors)
     if is_video_name(path.name):
         return Expanded(str(path), _rows([str(path.resolve())]))
-    raise SourceError(f"{path}: neither a manifest (.csv, .jsonl) nor a video file")
+    raise SourceError(
+        f"{path}: neither a manifest (.csv, .jsonl), a timeline (.otio, .edl, .xml) nor a video"
+    )
 
 
 def _expand_s3_manifest(s3: S3Client, uri: str, strict_columns: bool) -> Expanded:

@@ -41,6 +41,19 @@ MISSPELLING_CUTOFF = 0.75
 
 
 @dataclass(frozen=True)
+class EditRange:
+    """Frames ``[start, end)`` of a source's timecode at ``rate``: a timeline's shot with its
+    handles. ``media_start`` is the timecode of the source's first frame where the timeline
+    says it; otherwise the source's own timecode track decides (0 without one)."""
+
+    start: int
+    end: int
+    rate: float
+    media_start: int | None = None
+    reel: str | None = None
+
+
+@dataclass(frozen=True)
 class ManifestRow:
     """One clip to edit; ``None`` means "use the batch-wide option".
 
@@ -58,6 +71,10 @@ class ManifestRow:
     seed: int | None = None
     reference_image: str | None = None
     file: str | None = None
+    place: str | None = None
+    """Where in ``file`` the row is when that is not a line: a timeline's track and clip."""
+    edit_range: EditRange | None = None
+    """Only this range of the source is edited (a timeline's shot); None: all of it."""
 
 
 @dataclass(frozen=True)

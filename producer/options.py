@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from config.settings import Settings
@@ -14,6 +14,7 @@ from jobs.models import Priority
 from jobs.routes import Policy
 from producer.checks import BatchDefaults
 from producer.clip_plan import ClipChoices
+from producer.timeline_ranges import TimelineChoices
 from storage.object_keys import parse_s3_uri
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -55,6 +56,8 @@ class SubmitOptions:
 
     policy: Policy = Policy.CHEAPEST
     max_price_per_second: float | None = None
+    timeline: TimelineChoices = field(default_factory=TimelineChoices)
+    """How a timeline SOURCE becomes rows: handles, merging, where its media is."""
 
     def defaults(self) -> BatchDefaults:
         """The row defaults these options give."""

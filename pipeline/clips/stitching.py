@@ -75,7 +75,9 @@ def _stitch_and_upload(
         size: Literal["source", "model"] = (
             "model" if clip.output_size is OutputSize.MODEL else "source"
         )
-        result = stitch_segments(outputs, clip.plan, source, folder / "clip.mp4", size=size)
+        result = stitch_segments(
+            outputs, clip.plan, source, folder / "clip.mp4", size=size, timecode=clip.timecode
+        )
         return _upload(ctx, clip, result, jobs), result
 
 
@@ -95,6 +97,9 @@ def _upload(ctx: Context, clip: Clip, result: StitchResult, jobs: list[Job]) -> 
         "sha256": result.sha256,
         "duration-s": f"{result.duration_s:.3f}",
     }
+    # What an editor's conform matches on, beside the timecode written into the file itself.
+    identity = {"timecode": clip.timecode, "reel": clip.reel}
+    metadata.update({name: value for name, value in identity.items() if value})
     ctx.ready_bucket(bucket)
     with result.path.open("rb") as handle:
         chunks = iter(lambda: handle.read(CHUNK), b"")
