@@ -124,6 +124,8 @@ def _write(
     writer = writer_for(ordered, target)
     try:
         for k, frame in constant_rate(frames, target.fps, ordered[-1].end):
+            if k < ordered[0].first:  # before an edited range (a timeline's shot)
+                continue
             picture = frame.reformat(width=target.width, height=target.height, format="yuv420p")
             # The decoder's picture type would be forced on x264: every frame of an all-intra
             # ProRes master would become a keyframe.

@@ -14,7 +14,7 @@ back with the restyled media (`producer.timeline_export`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -50,9 +50,6 @@ class TimelineRows:
     errors: list[ManifestError]
     marked: str
     """The timeline as OTIO JSON, each used clip's metadata naming its item."""
-
-
-Exists = Callable[[str], bool]
 
 
 def timeline_adapter(name: str) -> str | None:

@@ -32,7 +32,7 @@ def test_an_otio_edit_becomes_its_merged_ranges(media: Path, tmp_path: Path) -> 
     # (out) and C's (in); handles are 12 frames; media starts at 01:00:00:00.
     assert ranges == [("A001.mp4", 36, 162), ("A001.mp4", 324, 396), ("B002.mp4", 12, 84),
                       ("C003.mp4", 102, 180)]  # fmt: skip
-    assert [row.key for row in found.rows][0] == "A001_01000112-01000618"
+    assert found.rows[0].key == "A001_01000112-01000618"
     assert found.rows[0].place == "track V1, clip 1 (A001) and 1 more"
     assert all(row.edit_range and row.edit_range.media_start == HOUR for row in found.rows)
     warnings = sorted(error.message for error in found.errors if error.warning)
