@@ -219,6 +219,8 @@ class Settings(BaseSettings):
     media_stall_s: float = Field(default=1800.0, gt=0)  # a cut or stitch not done by then is redone
     archive_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
     allow_private_sources: bool = False
+    manifest_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    """The largest manifest read; past it ``restyle submit`` refuses it before reading a row."""
     limiter_enabled: bool = True  # false only to measure plain Celery rate_limit (bench/quota.py)
     submit_rate_limit: str | None = None  # Celery's per-worker rate_limit of restyle.submit
     log_format: Literal["json", "text"] = "json"

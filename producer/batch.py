@@ -160,7 +160,9 @@ def plan_batch(
     """
     name = batch_name(options.batch, source)
     prefix = output_prefix(options.output, settings)
-    expanded = expand_source(source, s3, options.strict_columns, options.timeline)
+    expanded = expand_source(
+        source, s3, options.strict_columns, options.timeline, settings.manifest_max_bytes
+    )
     refusals = errors_only(expanded.errors)
     if refusals and not expanded.rows:
         raise ManifestProblems(refusals)

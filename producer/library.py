@@ -34,6 +34,7 @@ from producer.manifest import (
     manifest_format,
     scan_manifest,
     scan_manifest_bytes,
+    size_problem,
 )
 from producer.safety import Resolver, UnreachableSource, UnsafeSource, check_url, resolve_host
 from producer.timeline_ranges import TimelineChoices, is_timeline_name
@@ -82,6 +83,7 @@ def expand_source(
     s3: S3Client | None,
     strict_columns: bool = False,
     timeline: TimelineChoices | None = None,
+    max_bytes: int | None = None,
 ) -> Expanded:
     """The rows of a manifest, a timeline, an ``s3://`` listing, a URL, or a local file or
     folder.
@@ -92,7 +94,7 @@ def expand_source(
         if s3 is None:
             raise SourceError("an s3:// SOURCE needs S3 settings")
         if manifest_format(source):
-            return _expand_s3_manifest(s3, source, strict_columns)
+            return _expand_s3_manifest(s3, source, strict_columns, max_bytes)
         return Expanded(source, _rows(list_s3_videos(s3, source)))
     if source.startswith(("https://", "http://")):
         return Expanded(source, _rows([source]))
@@ -104,10 +106,10 @@ def expand_source(
 
         found = read_timeline(Path(source), timeline or TimelineChoices(), s3)
         return Expanded(source, found.rows, found.errors, found.marked or None)
-    return _expand_local(Path(source), strict_columns)
+    return _expand_local(Path(source), strict_columns, max_bytes)
 
 
-def _expand_local(path: Path, strict_columns: bool) -> Expanded:
+def _expand_local(path: Path, strict_columns: bool, max_bytes: int | None) -> Expanded:
     if path.is_dir():
         videos = sorted(p for p in path.rglob("*") if p.is_file() and is_video_name(p.name))
         if not videos:
@@ -116,7 +118,7 @@ def _expand_local(path: Path, strict_columns: bool) -> Expanded:
     if not path.is_file():
         raise SourceError(f"{path}: no such file or folder")
     if manifest_format(path.name):
-        rows, errors = scan_manifest(path, strict_columns)
+        rows, errors = scan_manifest(path, strict_columns, max_bytes)
         return Expanded(str(path), [_anchor(row, path.parent) for row in rows], errors)
     if is_video_name(path.name):
         return Expanded(str(path), _rows([str(path.resolve())]))
@@ -125,11 +127,18 @@ def _expand_local(path: Path, strict_columns: bool) -> Expanded:
     )
 
 
-def _expand_s3_manifest(s3: S3Client, uri: str, strict_columns: bool) -> Expanded:
+def _expand_s3_manifest(
+    s3: S3Client, uri: str, strict_columns: bool, max_bytes: int | None
+) -> Expanded:
     """A manifest stored in S3; its relative sources are keys beside it."""
     bucket, key = parse_s3_uri(uri)
     try:
-        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        body = s3.get_object(Bucket=bucket, Key=key)
+        too_large = size_problem(uri, body["ContentLength"], max_bytes)
+        if too_large is not None:
+            body["Body"].close()
+            return Expanded(uri, [], [too_large])
+        data = body["Body"].read()
     except ClientError as exc:
         raise SourceError(f"cannot read {uri}: {_s3_reason(exc)}") from None
     except BotoCoreError as exc:

@@ -134,10 +134,29 @@ def read_manifest(path: Path, strict_columns: bool = False) -> list[ManifestRow]
 
 
 def scan_manifest(
-    path: Path, strict_columns: bool = False
+    path: Path, strict_columns: bool = False, max_bytes: int | None = None
 ) -> tuple[list[ManifestRow], list[ManifestError]]:
-    """The good rows of the manifest at ``path``, the problems of the others, the warnings."""
+    """The good rows of the manifest at ``path``, the problems of the others, the warnings.
+
+    A file over ``max_bytes`` is one error, found before any of it is read.
+    """
+    too_large = size_problem(str(path), path.stat().st_size, max_bytes)
+    if too_large is not None:
+        return [], [too_large]
     return scan_manifest_bytes(path.read_bytes(), str(path), strict_columns=strict_columns)
+
+
+def size_problem(name: str, size: int, max_bytes: int | None) -> ManifestError | None:
+    """The error of a manifest of ``size`` bytes over ``max_bytes`` (None: within it)."""
+    if max_bytes is None or size <= max_bytes:
+        return None
+    return ManifestError(
+        name,
+        None,
+        None,
+        f"{size:,} bytes is over the manifest limit of {max_bytes:,} bytes"
+        " (RESTYLE_MANIFEST_MAX_BYTES); split the library into several manifests",
+    )
 
 
 def parse_manifest(
@@ -174,6 +193,10 @@ def scan_manifest_bytes(
 def _decode(data: bytes, name: str) -> tuple[str, list[ManifestError]]:
     """Text with undecodable bytes replaced, and one error per line that held them."""
     data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass  # find every bad line, below: only then is the manifest copied line by line
     errors = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
         try:

@@ -10,6 +10,7 @@ per thing wrong with it; one row's problems never hide another's.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,8 @@ ImageProber = Callable[[str], ImageInfo]
 Validator = Callable[[ProviderName, EditRequest], None]
 
 DEFAULT_WORKERS = 8
+INSPECTED_SOURCES = 4096
+"""Distinct sources whose probe a preflight keeps (a repeat within them is not probed again)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,9 @@ class Preflight:
         self.validate = validate
         self.workers = workers
         self.probe_image = probe_image
+        # A library names the same source in many rows (one clip, many prompts or ranges):
+        # each distinct source is located (hashed, staged, presigned) and probed once.
+        self._inspect = functools.lru_cache(maxsize=INSPECTED_SOURCES)(self._inspect_source)
 
     def run(
         self,
@@ -295,7 +301,7 @@ class Preflight:
             for field, message in found[name]
         ], ()
 
-    def _inspect(self, source: str, stage: bool) -> _Inspected:
+    def _inspect_source(self, source: str, stage: bool) -> _Inspected:
         located = None
         try:
             located = self.locator.locate(source, stage)
