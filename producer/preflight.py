@@ -10,7 +10,6 @@ per thing wrong with it; one row's problems never hide another's.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -49,6 +48,7 @@ from producer.images import ImageInfo, ImageProbeError, image_problems
 from producer.library import Located, SourceLocator
 from producer.manifest import ManifestRow
 from producer.safety import UnreachableSource, UnsafeSource
+from producer.single_flight import SingleFlight
 from producer.timeline_ranges import ResolvedRange, parse_timecode, resolve_range
 from providers.errors import InvalidRequest
 
@@ -136,7 +136,7 @@ class Preflight:
         self.probe_image = probe_image
         # A library names the same source in many rows (one clip, many prompts or ranges):
         # each distinct source is located (hashed, staged, presigned) and probed once.
-        self._inspect = functools.lru_cache(maxsize=INSPECTED_SOURCES)(self._inspect_source)
+        self._inspected = SingleFlight(self._inspect_source, INSPECTED_SOURCES)
 
     def run(
         self,
@@ -301,7 +301,11 @@ class Preflight:
             for field, message in found[name]
         ], ()
 
-    def _inspect_source(self, source: str, stage: bool) -> _Inspected:
+    def _inspect(self, source: str, stage: bool) -> _Inspected:
+        return self._inspected((source, stage))
+
+    def _inspect_source(self, key: tuple[str, bool]) -> _Inspected:
+        source, stage = key
         located = None
         try:
             located = self.locator.locate(source, stage)

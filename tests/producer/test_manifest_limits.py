@@ -29,7 +29,8 @@ def test_a_manifest_over_its_limit_is_refused_naming_the_file_and_the_setting(
         plan_batch(str(manifest), options, settings, datetime.now(UTC), s3=s3)
     (error,) = caught.value.errors
     assert error.file == str(manifest) and error.line is None
-    assert "bytes is over the manifest limit of 2,048 bytes (RESTYLE_MANIFEST_MAX_BYTES)" in str(error)
+    limit = "bytes is over the manifest limit of 2,048 bytes (RESTYLE_MANIFEST_MAX_BYTES)"
+    assert limit in str(error)
 
 
 def test_rows_that_repeat_a_source_are_probed_once(
