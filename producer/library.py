@@ -18,6 +18,7 @@ original ``s3://`` URI as its ``source``, from which a fresh URL can always be p
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import mimetypes
 from dataclasses import dataclass, field, replace
@@ -165,7 +166,13 @@ def _anchor(row: ManifestRow, base: Path) -> ManifestRow:
     """A manifest's relative local paths are relative to the manifest, not to the shell."""
     if "://" in row.source or Path(row.source).is_absolute():
         return row
-    return replace(row, source=str((base / row.source).resolve()))
+    return replace(row, source=_resolved(base, row.source))
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(base: Path, source: str) -> str:
+    """One path resolution per distinct source (a library repeats them, row after row)."""
+    return str((base / source).resolve())
 
 
 def list_s3_videos(s3: S3Client, uri: str, page_size: int = 1000) -> list[str]:

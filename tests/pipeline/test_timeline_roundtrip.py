@@ -73,9 +73,13 @@ def submit(path: Path, settings: Settings, s3: Any, celery_app: Any, dry_run: bo
         return plan, None
     client = redis.Redis.from_url(settings.redis_url)
     result = enqueue_plan(
-        plan, settings, client, lambda jobs: dispatch_jobs(celery_app, jobs), now,
+        plan,
+        settings,
+        client,
+        lambda jobs: dispatch_jobs(celery_app, jobs),
+        now,
         lambda clips: dispatch_clips(celery_app, clips),
-    )  # fmt: skip
+    )
     return plan, result
 
 

@@ -26,12 +26,19 @@ def test_an_otio_edit_becomes_its_merged_ranges(media: Path, tmp_path: Path) -> 
     path = tmp_path / "edit.otio"
     otio.adapters.write_to_file(make_edit(media), str(path))
     found = read_timeline(path, TimelineChoices(handles=12, merge_gap_s=1.0))
-    ranges = [(Path(r.source).name, r.edit_range.start - HOUR, r.edit_range.end - HOUR)
-              for r in found.rows if r.edit_range]  # fmt: skip
+    ranges = [
+        (Path(r.source).name, r.edit_range.start - HOUR, r.edit_range.end - HOUR)
+        for r in found.rows
+        if r.edit_range
+    ]
     # A's first two shots overlap: one range. The dissolve adds 6 frames to A's second shot
     # (out) and C's (in); handles are 12 frames; media starts at 01:00:00:00.
-    assert ranges == [("A001.mp4", 36, 162), ("A001.mp4", 324, 396), ("B002.mp4", 12, 84),
-                      ("C003.mp4", 102, 180)]  # fmt: skip
+    assert ranges == [
+        ("A001.mp4", 36, 162),
+        ("A001.mp4", 324, 396),
+        ("B002.mp4", 12, 84),
+        ("C003.mp4", 102, 180),
+    ]
     assert found.rows[0].key == "A001_01000112-01000618"
     assert found.rows[0].place == "track V1, clip 1 (A001) and 1 more"
     assert all(row.edit_range and row.edit_range.media_start == HOUR for row in found.rows)
@@ -43,8 +50,13 @@ def test_an_otio_edit_becomes_its_merged_ranges(media: Path, tmp_path: Path) -> 
     ]
     marked = otio.adapters.read_from_string(found.marked, "otio_json")
     items = [clip.metadata[MARK]["item"] for clip in marked.find_clips()]
-    assert items == [found.rows[0].key, found.rows[2].key, found.rows[0].key,
-                     found.rows[3].key, found.rows[1].key]  # fmt: skip
+    assert items == [
+        found.rows[0].key,
+        found.rows[2].key,
+        found.rows[0].key,
+        found.rows[3].key,
+        found.rows[1].key,
+    ]
 
 
 @pytest.mark.parametrize("suffix", [".edl", ".xml"])
