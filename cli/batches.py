@@ -36,12 +36,17 @@ from producer.report import build_rows
 from producer.report_html import frame_grab, size_text, write_report
 from producer.run import enqueue_plan, plan_source
 from producer.tally import tally
+from producer.timeline_ranges import HANDLES, MERGE_GAP_S, TimelineChoices
 from storage.fetching import fetch_client
 from storage.s3 import s3_client
 from workers.factory import outbox, publish
 
 Source = Annotated[
-    str, typer.Argument(help="CSV/JSONL manifest, s3://bucket/prefix/, or a file/folder")
+    str,
+    typer.Argument(
+        help="CSV/JSONL manifest, timeline (.otio, .edl, .xml), s3://bucket/prefix/, or a"
+        " file/folder"
+    ),
 ]
 BatchName = Annotated[str, typer.Argument(help="batch name")]
 
@@ -115,6 +120,17 @@ def submit(
             help="match every segment's colours to the first's when stitching",
         ),
     ] = None,
+    handles: Annotated[
+        int, typer.Option(min=0, help="timeline: frames edited beyond each shot's in and out")
+    ] = HANDLES,
+    merge_gap: Annotated[
+        float,
+        typer.Option(min=0.0, help="timeline: edit ranges of one source this close (s) as one"),
+    ] = MERGE_GAP_S,
+    media_path: Annotated[
+        list[str] | None,
+        typer.Option(help="timeline: a folder or s3:// prefix its media is looked for in"),
+    ] = None,
 ) -> None:
     """Preflight SOURCE, then queue one edit job per clip (nothing is queued if a row is bad)."""
     settings = settings_or_exit()
@@ -140,6 +156,7 @@ def submit(
         policy=policy,
         max_price_per_second=max_price_per_second,
         qc=QcPolicy(retries=qc_retries, end=qc_policy),
+        timeline=TimelineChoices(handles, merge_gap, tuple(media_path or ())),
     )
     now = datetime.now(UTC)
     try:

@@ -7,6 +7,7 @@ from rich.table import Table
 from cli.common import console, errors, shown
 from producer.batch import BatchPlan, EnqueueResult
 from producer.preflight import PlannedJob
+from producer.timeline_ranges import EditSavings
 
 
 def _duration(seconds: float) -> str:
@@ -46,6 +47,8 @@ def print_plan(plan: BatchPlan) -> None:
     console.print(f"outputs: {shown(plan.output_prefix)}/{shown(plan.batch)}/")
     for line in clip_lines(plan):
         console.print(shown(line), highlight=False)
+    if plan.savings is not None:
+        console.print(savings_line(plan.savings), highlight=False)
     if plan.options.budget_usd is not None:
         verdict = "[red]over budget[/]" if plan.over_budget else "within budget"
         console.print(f"budget: ${plan.options.budget_usd:.2f} ({verdict})")
@@ -54,6 +57,16 @@ def print_plan(plan: BatchPlan) -> None:
     for problem in plan.problems:
         source = problem.source if problem.source and problem.source != problem.file else ""
         errors.print(f"[red]{shown(source)}[/] {shown(problem)}", highlight=False)
+
+
+def savings_line(savings: EditSavings) -> str:
+    """What editing only the timeline's ranges saves against its sources whole."""
+    return (
+        f"timeline: {savings.ranges} range(s) of {savings.sources} source(s): "
+        f"{savings.billed_s:.1f} s billed, ${savings.cost_usd:.2f}; the sources whole would be "
+        f"{savings.whole_billed_s:.1f} s, ${savings.whole_cost_usd:.2f} "
+        f"({savings.saved_fraction:.0%} saved)"
+    )
 
 
 def clip_lines(plan: BatchPlan) -> list[str]:
@@ -78,7 +91,9 @@ def _clip_line(planned: PlannedJob) -> str:
     if clip.request.aspect_ratio:
         line += f", sent as {clip.request.aspect_ratio}"
     line += f", stored as {clip.output_name or clip.item}.mp4"
-    if clip.dropped_seconds > 0.05:
+    if clip.timecode is not None:
+        line += f"; edits {clip.edit_seconds:.2f} s from {clip.timecode}"
+    elif clip.dropped_seconds > 0.05:
         line += f"; the last {clip.dropped_seconds:.1f} s are dropped (--max-seconds)"
     if planned.normalised:
         line += f"; normalised: {', '.join(planned.normalised)}"

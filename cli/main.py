@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cli import batches, jobs, operations, services, spend, web
+from cli import batches, jobs, operations, services, spend, timelines, web
 from cli.common import errors
 from cli.failures import DEBUG_FLAG, DEPENDENCY_ERRORS, EXIT_DEPENDENCY, one_line
 
@@ -26,6 +26,7 @@ app.command("cancel")(batches.cancel)
 app.command("retry")(batches.retry)
 app.command("report")(batches.report)
 app.command("spend")(spend.spend)
+app.command("timeline")(timelines.timeline)
 app.command("enqueue")(jobs.enqueue)
 app.command("job")(jobs.show_job)
 app.command("rerun")(jobs.rerun)

@@ -277,6 +277,8 @@ class Settings(BaseSettings):
     output_max_bytes_per_s: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
     """An output may hold this many bytes per second of its provider's longest window (5 s:
     320 MiB; Runway's 30 s: 1.9 GiB); a larger one is refused, never stored."""
+    manifest_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    """The largest manifest read; past it ``restyle submit`` refuses it before reading a row."""
     limiter_enabled: bool = True  # false only to measure plain Celery rate_limit (bench/quota.py)
     submit_rate_limit: str | None = None  # Celery's per-worker rate_limit of restyle.submit
     log_format: Literal["json", "text"] = "json"

@@ -31,23 +31,32 @@ class AudioTrack:
 
     @classmethod
     def open(
-        cls, source: Any, output: Any, length_s: Fraction, origin_s: Fraction = Fraction(0)
+        cls,
+        source: Any,
+        output: Any,
+        length_s: Fraction,
+        origin_s: Fraction = Fraction(0),
+        *,
+        skip_before: bool = False,
     ) -> AudioTrack:
         """Add an audio stream to ``output`` for ``source``'s first one (none if it has none).
 
-        ``origin_s`` is where the source's video starts: audio keeps its offset from it.
+        ``origin_s`` is where the output's first video frame is in the source: audio keeps its
+        offset from it. ``skip_before`` drops the audio before ``origin_s`` (an edited range
+        that starts inside the source), to the packet when copied, to the sample when encoded.
         """
         if not source.streams.audio:
             return cls(None, None, None)
         original = source.streams.audio[0]
         if original.codec_context.name in COPYABLE:
             stream = output.add_stream_from_template(original)
-            packets = _copied(source, original, stream, (origin_s, length_s))
+            packets = _copied(source, original, stream, (origin_s, length_s), skip_before)
             return cls(packets, stream, "copy")
         stream = output.add_stream("aac", rate=original.codec_context.sample_rate)
         stream.layout = original.codec_context.layout.name
         stream.bit_rate = AAC_BITRATE
-        return cls(_encoded(source, original, stream, length_s), stream, "aac")
+        skip_s = origin_s if skip_before else Fraction(0)
+        return cls(_encoded(source, original, stream, length_s, skip_s), stream, "aac")
 
     def pump(self, until_s: Fraction) -> None:
         """Write the audio packets that start before ``until_s``."""
@@ -71,12 +80,14 @@ class AudioTrack:
 
 
 def _copied(
-    source: Any, original: Any, stream: Any, span: tuple[Fraction, Fraction]
+    source: Any, original: Any, stream: Any, span: tuple[Fraction, Fraction], skip_before: bool
 ) -> Iterator[Any]:
     origin_s, length_s = span
     start = round(origin_s / original.time_base)
     for packet in source.demux(original):
         if packet.pts is None or packet.size == 0:
+            continue
+        if skip_before and packet.pts < start:
             continue
         if (packet.pts - start) * original.time_base >= length_s:
             return
@@ -87,11 +98,19 @@ def _copied(
         yield packet
 
 
-def _encoded(source: Any, original: Any, stream: Any, length_s: Fraction) -> Iterator[Any]:
+def _encoded(
+    source: Any, original: Any, stream: Any, length_s: Fraction, skip_s: Fraction
+) -> Iterator[Any]:
     rate = original.codec_context.sample_rate
     wanted = int(length_s * rate)
+    skip = int(skip_s * rate)
     written = 0
     for frame in source.decode(original):
+        if skip >= frame.samples:
+            skip -= frame.samples
+            continue
+        if skip:
+            frame, skip = _tail(frame, frame.samples - skip), 0
         take = min(frame.samples, wanted - written)
         if take <= 0:
             break
@@ -106,11 +125,20 @@ def _encoded(source: Any, original: Any, stream: Any, length_s: Fraction) -> Ite
 
 def _head(frame: Any, samples: int) -> Any:
     """The first ``samples`` samples of ``frame``."""
+    return _slice(frame, 0, samples)
+
+
+def _tail(frame: Any, samples: int) -> Any:
+    """The last ``samples`` samples of ``frame``."""
+    return _slice(frame, frame.samples - samples, frame.samples)
+
+
+def _slice(frame: Any, first: int, end: int) -> Any:
     data = frame.to_ndarray()
-    planar = frame.format.is_planar
-    cut = data[:, :samples] if planar else data[:, : samples * len(frame.layout.channels)]
-    head = av.AudioFrame.from_ndarray(
+    width = 1 if frame.format.is_planar else len(frame.layout.channels)
+    cut = data[:, first * width : end * width]
+    part = av.AudioFrame.from_ndarray(
         np.ascontiguousarray(cut), frame.format.name, frame.layout.name
     )
-    head.sample_rate = frame.sample_rate
-    return head
+    part.sample_rate = frame.sample_rate
+    return part

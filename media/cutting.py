@@ -126,6 +126,8 @@ def _write(
     writer = writer_for(ordered, target)
     try:
         for k, frame in constant_rate(frames, target.fps, ordered[-1].end):
+            if k < ordered[0].first:  # before an edited range (a timeline's shot)
+                continue
             picture = frame.reformat(width=target.width, height=target.height, format="yuv420p")
             if target.placement is not None:
                 picture = padded(picture, target.placement)

@@ -60,13 +60,18 @@ class Segment(BaseModel):
 
 
 class SegmentPlan(BaseModel):
-    """A clip's segments, at ``fps``; ``dropped_seconds`` past ``max_seconds`` are not edited."""
+    """A clip's segments, at ``fps``; ``dropped_seconds`` outside the edited range are not edited.
+
+    Segment frames count from the source's first frame; the edited range is ``frames`` frames
+    from ``start`` (0 unless only a range of the source is edited, as for a timeline's shot).
+    """
 
     model_config = ConfigDict(frozen=True)
 
     fps: float
     source_frames: int
     frames: int
+    start: int = 0
     segments: tuple[Segment, ...]
     model: str
 
@@ -77,7 +82,7 @@ class SegmentPlan(BaseModel):
 
     @property
     def dropped_seconds(self) -> float:
-        """Seconds of the source left out because of ``max_seconds``."""
+        """Seconds of the source left out (past ``max_seconds``, or outside the range)."""
         return (self.source_frames - self.frames) / self.fps
 
     @property
@@ -103,20 +108,26 @@ def plan_segments(
     *,
     snap_s: float = SNAP_S,
     overlap: int = 0,
+    start_s: float = 0.0,
 ) -> SegmentPlan:
     """Split ``duration_s`` of video at ``fps`` into segments within ``window``.
 
-    ``scene_cuts`` are times in seconds; ``max_seconds`` edits only the start of the clip;
-    ``overlap`` frames are crossfaded at each seam, where the window leaves room for them.
-    Raises `PlanError` when the (kept part of the) clip is shorter than the model's minimum or
-    ``max_seconds`` is not positive.
+    ``scene_cuts`` are times in seconds from the source's start; ``max_seconds`` edits only
+    that much, from ``start_s`` (the start of the clip by default); ``overlap`` frames are
+    crossfaded at each seam, where the window leaves room for them.
+    Raises `PlanError` when the (kept part of the) clip is shorter than the model's minimum,
+    ``max_seconds`` is not positive or ``start_s`` is outside the source.
     """
     if fps <= 0 or duration_s <= 0:
         raise PlanError(f"a clip needs a positive duration and frame rate, not {duration_s} s")
     if max_seconds is not None and max_seconds <= 0:
         raise PlanError(f"max_seconds must be positive, not {max_seconds}")
     source = round(duration_s * fps)
-    total = min(source, round(max_seconds * fps)) if max_seconds is not None else source
+    first = round(start_s * fps)
+    if not 0 <= first < source:
+        raise PlanError(f"the range starts at {start_s:g} s, outside the {duration_s:g} s source")
+    left = source - first
+    total = min(left, round(max_seconds * fps)) if max_seconds is not None else left
     shortest = math.ceil(window.min_seconds * fps - 1e-9)
     longest = max(shortest, math.floor(window.max_seconds * fps + 1e-9))
     if total < shortest:
@@ -127,18 +138,27 @@ def plan_segments(
     fade = fade_room(overlap, shortest, longest) if total > longest else 0
     count = math.ceil(total / (longest - fade)) if fade else math.ceil(total / longest)
     if total / count >= shortest:
-        cuts = sorted({round(at * fps) for at in scene_cuts if 0 < at * fps < total})
+        cuts = sorted(
+            {round(at * fps) - first for at in scene_cuts if 0 < at * fps - first < total}
+        )
         bounds = _spread(total, count, shortest, longest - fade, cuts, round(snap_s * fps))
         segments = [_faded(i, a, b, fade, a in cuts) for i, (a, b) in enumerate(bounds)]
     else:
         segments = _overlapping(total, count, shortest, min(overlap, shortest // 2))
+    if first:
+        segments = [_shifted(segment, first) for segment in segments]
     return SegmentPlan(
         fps=fps,
         source_frames=source,
         frames=total,
+        start=first,
         segments=_fades_fit(segments),
         model=window.model,
     )
+
+
+def _shifted(segment: Segment, frames: int) -> Segment:
+    return segment.model_copy(update={"start": segment.start + frames, "end": segment.end + frames})
 
 
 def _fades_fit(segments: list[Segment]) -> tuple[Segment, ...]:

@@ -42,6 +42,8 @@ class VideoInfo(BaseModel):
     """The providers' edits come back silent: a source with sound is stitched back with it."""
     pixel_aspect: float = 1.0
     """The sample aspect ratio (1 for square pixels): the picture is this much wider on screen."""
+    timecode: str | None = None
+    """The start timecode the file carries (a camera's, or a tmcd track's), as written."""
 
 
 def probe(
@@ -77,6 +79,7 @@ def describe_video(opened: Opened) -> VideoInfo:
         variable_rate=is_variable_rate(stream),
         has_audio=bool(container.streams.audio),
         pixel_aspect=pixel_aspect(stream),
+        timecode=start_timecode(container),
     )
 
 
@@ -84,6 +87,16 @@ def pixel_aspect(stream: Any) -> float:
     """The stream's sample aspect ratio, 1.0 when it says none (0/1 or missing)."""
     sar = stream.codec_context.sample_aspect_ratio or stream.sample_aspect_ratio
     return float(sar) if sar else 1.0
+
+
+def start_timecode(container: Any) -> str | None:
+    """The ``timecode`` tag of the first stream that has one, or of the container."""
+    for stream in container.streams:
+        found = stream.metadata.get("timecode")
+        if found:
+            return str(found)
+    found = container.metadata.get("timecode")
+    return str(found) if found else None
 
 
 def duration_of(container: Any, stream: Any) -> float | None:

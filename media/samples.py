@@ -125,15 +125,19 @@ def make_av_clip(
     sample_rate: int = 48_000,
     scene_every_s: float | None = None,
     pattern: str = "bars",
+    timecode: str | None = None,
 ) -> Path:
     """An H.264 + AAC MP4 at ``path``: moving bars (or another of `PATTERNS`) with a tone per
     channel (stereo by default).
 
-    With ``scene_every_s`` the picture switches pattern (a hard cut) every that many seconds.
+    With ``scene_every_s`` the picture switches pattern (a hard cut) every that many seconds;
+    ``timecode`` (``HH:MM:SS:FF``) is the start timecode a camera would have written.
     """
     with av.open(str(path), mode="w", format="mp4") as output:
         video = output.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        if timecode is not None:
+            video.metadata["timecode"] = timecode
         video.options = {"preset": "ultrafast"}
         audio = output.add_stream("aac", rate=sample_rate)
         audio.layout = "stereo" if channels == 2 else "mono" if channels == 1 else f"{channels}c"

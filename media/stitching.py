@@ -103,6 +103,7 @@ def stitch_segments(
     placement: Placement | None = None,
     http: httpx.Client | None = None,
     handling: SeamSettings = DEFAULT_SEAMS,
+    timecode: str | None = None,
 ) -> StitchResult:
     """Stitch ``outputs`` (one per segment of ``plan``, in order) into ``dest`` (an MP4).
 
@@ -113,6 +114,8 @@ def stitch_segments(
     carried over, so an editor relinks the result like the source.
     ``handling`` says whether segments are colour-matched and when a seam is flagged (the
     crossfades are the plan's).
+    A plan of a range of the source gives an output of that range, with the sound of that
+    range; ``timecode`` (``HH:MM:SS:FF``, the range's) replaces the source's start timecode.
     Raises `ProbeError` when an output or the source cannot be read, and `ValueError` when
     ``outputs`` does not match the plan.
     """
@@ -126,10 +129,17 @@ def stitch_segments(
         with av.open(str(dest), mode="w", format="mp4") as output:
             video = _video_stream(output, fps, frame)
             carry_tags(original.container, output, video, rotation)
+            if timecode is not None:
+                video.metadata["timecode"] = output.metadata["timecode"] = timecode
+            range_start = Fraction(plan.start) / fps
             audio = AudioTrack.open(
-                original.container, output, plan.frames / fps, video_origin(original.container)
+                original.container,
+                output,
+                plan.frames / fps,
+                video_origin(original.container) + range_start,
+                skip_before=range_start > 0,
             )
-            joiner = _Joiner(output, video, audio, fps, handling, shape)
+            joiner = _Joiner(output, video, audio, fps, handling, shape, plan.start)
             following = [*plan.segments[1:], None]
             mismatches = [
                 joiner.append((item, segment), after, http)
@@ -228,6 +238,8 @@ class _Joiner:
     fps: Fraction
     handling: SeamSettings
     shape: _Shape
+    origin: int = 0
+    """The source frame the output's frame 0 is (the start of an edited range)."""
     meter: SeamMeter = field(init=False)
     held: list[Plane] = field(default_factory=list)
     reference: ColourStats | None = None
@@ -326,9 +338,9 @@ class _Joiner:
         self.meter.add(self._planes(array), segment.index, blended)
         picture = av.VideoFrame.from_ndarray(array, format="yuv420p")
         picture.pict_type = PictureType.NONE  # the encoder places keyframes, not the input
-        picture.pts, picture.time_base = at, 1 / self.fps
+        picture.pts, picture.time_base = at - self.origin, 1 / self.fps
         self.output.mux(self.video.encode(picture))
-        self.audio.pump(Fraction(at + 1) / self.fps)
+        self.audio.pump(Fraction(at - self.origin + 1) / self.fps)
 
 
 class _LazyFrames:

@@ -34,9 +34,11 @@ from jobs.ledger import Ledger
 from jobs.models import Job
 from jobs.request import EditRequest
 from jobs.states import JobState
+from media.plan import PlanError
 from media.probe import probe as probe_video
 from producer.checks import Problem
-from producer.estimate import PlanSummary, summarize
+from producer.clip_plan import segment_plan
+from producer.estimate import PlanSummary, job_cost, summarize
 from producer.images import probe_image
 from producer.library import SourceLocator, expand_source
 from producer.manifest import ManifestError, ManifestProblems, errors_only, warnings_only
@@ -56,6 +58,8 @@ from producer.preflight import (
     Validator,
 )
 from producer.safety import Resolver, cached, guarded_client, resolve_host
+from producer.timeline_ranges import EditSavings
+from producer.timeline_store import timeline_uri
 from providers.registry import validate_request
 
 if TYPE_CHECKING:
@@ -112,6 +116,10 @@ class BatchPlan:
     problems: list[Problem]
     summary: PlanSummary
     warnings: list[str] = field(default_factory=list)
+    timeline: str | None = None
+    """A timeline SOURCE, marked with its items (OTIO JSON), kept with the batch."""
+    savings: EditSavings | None = None
+    """For a timeline: its ranges' billed seconds and cost against its sources whole."""
 
     @property
     def over_budget(self) -> bool:
@@ -152,7 +160,9 @@ def plan_batch(
     """
     name = batch_name(options.batch, source)
     prefix = output_prefix(options.output, settings)
-    expanded = expand_source(source, s3, options.strict_columns)
+    expanded = expand_source(
+        source, s3, options.strict_columns, options.timeline, settings.manifest_max_bytes
+    )
     refusals = errors_only(expanded.errors)
     if refusals and not expanded.rows:
         raise ManifestProblems(refusals)
@@ -191,6 +201,33 @@ def plan_batch(
             *_warnings(summary, settings),
             *retyped_warnings(report.valid),
         ],
+        timeline=expanded.timeline,
+        savings=edit_savings(report.valid, settings) if expanded.timeline else None,
+    )
+
+
+def edit_savings(planned: Sequence[PlannedJob], settings: Settings) -> EditSavings:
+    """Billed seconds and cost of ``planned`` against each distinct source edited whole (on
+    the provider each row is priced on, without ``--max-seconds``)."""
+    whole: dict[str, tuple[float, float]] = {}
+    for row in planned:
+        spec = provider_spec(row.job.provider, settings)
+        if row.job.source in whole:
+            continue
+        try:
+            plan = segment_plan(row.video, spec, None)
+        except PlanError:
+            continue
+        cost = sum(job_cost(spec, plan.duration_s(segment)) for segment in plan.segments)
+        whole[row.job.source] = (plan.billed_seconds, cost)
+    billed = [job for row in planned for job in row.billed]
+    return EditSavings(
+        ranges=len(planned),
+        sources=len(whole),
+        billed_s=sum(job.source_seconds or 0.0 for job in billed),
+        cost_usd=sum(job.estimated_cost_usd for job in billed),
+        whole_billed_s=sum(seconds for seconds, _ in whole.values()),
+        whole_cost_usd=sum(cost for _, cost in whole.values()),
     )
 
 
@@ -310,5 +347,9 @@ def batch_record(plan: BatchPlan, now: datetime) -> Batch:
         budget_usd=options.budget_usd,
         output_prefix=plan.output_prefix,
         total_jobs=plan.summary.jobs,
-        options={"source": plan.source, "skip_invalid": options.skip_invalid},
+        options={
+            "source": plan.source,
+            "skip_invalid": options.skip_invalid,
+            **({"timeline": timeline_uri(plan.output_prefix, plan.batch)} if plan.timeline else {}),
+        },
     )

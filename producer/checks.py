@@ -48,9 +48,13 @@ class Problem:
     field: str | None
     message: str
     file: str | None = None
+    place: str | None = None
+    """Where in ``file``, when that is not a row (a timeline's track and clip)."""
 
     def __str__(self) -> str:
         where = "batch" if self.row is None else f"row {self.row}"
+        if self.place:
+            where = self.place
         if self.file:
             where = f"{self.file}: {where}"
         field = f" {self.field}:" if self.field else ""

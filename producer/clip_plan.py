@@ -39,12 +39,18 @@ class ClipChoices:
 
 
 def segment_plan(
-    video: VideoInfo, spec: ProviderSpec, max_seconds: float | None, overlap: int = 0
+    video: VideoInfo,
+    spec: ProviderSpec,
+    max_seconds: float | None,
+    overlap: int = 0,
+    start_s: float = 0.0,
 ) -> SegmentPlan:
-    """The segments of ``video`` on ``spec``'s model, ``overlap`` frames crossfaded at each
-    seam; raises `PlanError` (too short, bad max)."""
+    """The segments of ``video`` (from ``start_s``) on ``spec``'s model, ``overlap`` frames
+    crossfaded at each seam; raises `PlanError` (too short, bad max)."""
     fps = float(plan_rate(video))
-    return plan_segments(video.duration_s, fps, spec.window, (), max_seconds, overlap=overlap)
+    return plan_segments(
+        video.duration_s, fps, spec.window, (), max_seconds, overlap=overlap, start_s=start_s
+    )
 
 
 def segment_target(

@@ -18,6 +18,7 @@ original ``s3://`` URI as its ``source``, from which a fresh URL can always be p
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import mimetypes
 from dataclasses import dataclass, field, replace
@@ -34,8 +35,10 @@ from producer.manifest import (
     manifest_format,
     scan_manifest,
     scan_manifest_bytes,
+    size_problem,
 )
 from producer.safety import Resolver, UnreachableSource, UnsafeSource, check_url, resolve_host
+from producer.timeline_ranges import TimelineChoices, is_timeline_name
 from storage.errors import StorageError
 from storage.object_keys import parse_s3_uri, staging_key
 from storage.presign import presign_get, video_type
@@ -58,6 +61,8 @@ class Expanded:
     name: str
     rows: list[ManifestRow]
     errors: list[ManifestError] = field(default_factory=list)
+    timeline: str | None = None
+    """A timeline SOURCE as OTIO JSON, each used clip marked with its item."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,15 @@ def is_video_name(name: str) -> bool:
     return name.lower().endswith(VIDEO_SUFFIXES)
 
 
-def expand_source(source: str, s3: S3Client | None, strict_columns: bool = False) -> Expanded:
-    """The rows of a manifest, an ``s3://`` listing, a URL, or a local file or folder.
+def expand_source(
+    source: str,
+    s3: S3Client | None,
+    strict_columns: bool = False,
+    timeline: TimelineChoices | None = None,
+    max_bytes: int | None = None,
+) -> Expanded:
+    """The rows of a manifest, a timeline, an ``s3://`` listing, a URL, or a local file or
+    folder.
 
     ``errors`` holds a manifest's problems and warnings (see `producer.manifest`).
     """
@@ -85,16 +97,22 @@ def expand_source(source: str, s3: S3Client | None, strict_columns: bool = False
         if s3 is None:
             raise SourceError("an s3:// SOURCE needs S3 settings")
         if manifest_format(source):
-            return _expand_s3_manifest(s3, source, strict_columns)
+            return _expand_s3_manifest(s3, source, strict_columns, max_bytes)
         return Expanded(source, _rows(list_s3_videos(s3, source)))
     if source.startswith(("https://", "http://")):
         return Expanded(source, _rows([source]))
     if "://" in source:
         raise SourceError(f"{source.split('://', 1)[0]}:// sources are not accepted")
-    return _expand_local(Path(source), strict_columns)
+    if is_timeline_name(source) and Path(source).is_file():
+        # OpenTimelineIO and its adapters load only for a timeline.
+        from producer.timeline import read_timeline
+
+        found = read_timeline(Path(source), timeline or TimelineChoices(), s3)
+        return Expanded(source, found.rows, found.errors, found.marked or None)
+    return _expand_local(Path(source), strict_columns, max_bytes)
 
 
-def _expand_local(path: Path, strict_columns: bool) -> Expanded:
+def _expand_local(path: Path, strict_columns: bool, max_bytes: int | None) -> Expanded:
     if path.is_dir():
         videos = sorted(p for p in path.rglob("*") if p.is_file() and is_video_name(p.name))
         if not videos:
@@ -103,18 +121,27 @@ def _expand_local(path: Path, strict_columns: bool) -> Expanded:
     if not path.is_file():
         raise SourceError(f"{path}: no such file or folder")
     if manifest_format(path.name):
-        rows, errors = scan_manifest(path, strict_columns)
+        rows, errors = scan_manifest(path, strict_columns, max_bytes)
         return Expanded(str(path), [_anchor(row, path.parent) for row in rows], errors)
     if is_video_name(path.name):
         return Expanded(str(path), _rows([str(path.resolve())]))
-    raise SourceError(f"{path}: neither a manifest (.csv, .jsonl) nor a video file")
+    raise SourceError(
+        f"{path}: neither a manifest (.csv, .jsonl), a timeline (.otio, .edl, .xml) nor a video"
+    )
 
 
-def _expand_s3_manifest(s3: S3Client, uri: str, strict_columns: bool) -> Expanded:
+def _expand_s3_manifest(
+    s3: S3Client, uri: str, strict_columns: bool, max_bytes: int | None
+) -> Expanded:
     """A manifest stored in S3; its relative sources are keys beside it."""
     bucket, key = parse_s3_uri(uri)
     try:
-        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        body = s3.get_object(Bucket=bucket, Key=key)
+        too_large = size_problem(uri, body["ContentLength"], max_bytes)
+        if too_large is not None:
+            body["Body"].close()
+            return Expanded(uri, [], [too_large])
+        data = body["Body"].read()
     except ClientError as exc:
         raise SourceError(f"cannot read {uri}: {_s3_reason(exc)}") from None
     except BotoCoreError as exc:
@@ -141,7 +168,13 @@ def _anchor(row: ManifestRow, base: Path) -> ManifestRow:
     """A manifest's relative local paths are relative to the manifest, not to the shell."""
     if "://" in row.source or Path(row.source).is_absolute():
         return row
-    return replace(row, source=str((base / row.source).resolve()))
+    return replace(row, source=_resolved(base, row.source))
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(base: Path, source: str) -> str:
+    """One path resolution per distinct source (a library repeats them, row after row)."""
+    return str((base / source).resolve())
 
 
 def list_s3_videos(s3: S3Client, uri: str, page_size: int = 1000) -> list[str]:

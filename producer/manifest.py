@@ -41,6 +41,19 @@ MISSPELLING_CUTOFF = 0.75
 
 
 @dataclass(frozen=True)
+class EditRange:
+    """Frames ``[start, end)`` of a source's timecode at ``rate``: a timeline's shot with its
+    handles. ``media_start`` is the timecode of the source's first frame where the timeline
+    says it; otherwise the source's own timecode track decides (0 without one)."""
+
+    start: int
+    end: int
+    rate: float
+    media_start: int | None = None
+    reel: str | None = None
+
+
+@dataclass(frozen=True)
 class ManifestRow:
     """One clip to edit; ``None`` means "use the batch-wide option".
 
@@ -58,6 +71,10 @@ class ManifestRow:
     seed: int | None = None
     reference_image: str | None = None
     file: str | None = None
+    place: str | None = None
+    """Where in ``file`` the row is when that is not a line: a timeline's track and clip."""
+    edit_range: EditRange | None = None
+    """Only this range of the source is edited (a timeline's shot); None: all of it."""
 
 
 @dataclass(frozen=True)
@@ -117,10 +134,29 @@ def read_manifest(path: Path, strict_columns: bool = False) -> list[ManifestRow]
 
 
 def scan_manifest(
-    path: Path, strict_columns: bool = False
+    path: Path, strict_columns: bool = False, max_bytes: int | None = None
 ) -> tuple[list[ManifestRow], list[ManifestError]]:
-    """The good rows of the manifest at ``path``, the problems of the others, the warnings."""
+    """The good rows of the manifest at ``path``, the problems of the others, the warnings.
+
+    A file over ``max_bytes`` is one error, found before any of it is read.
+    """
+    too_large = size_problem(str(path), path.stat().st_size, max_bytes)
+    if too_large is not None:
+        return [], [too_large]
     return scan_manifest_bytes(path.read_bytes(), str(path), strict_columns=strict_columns)
+
+
+def size_problem(name: str, size: int, max_bytes: int | None) -> ManifestError | None:
+    """The error of a manifest of ``size`` bytes over ``max_bytes`` (None: within it)."""
+    if max_bytes is None or size <= max_bytes:
+        return None
+    return ManifestError(
+        name,
+        None,
+        None,
+        f"{size:,} bytes is over the manifest limit of {max_bytes:,} bytes"
+        " (RESTYLE_MANIFEST_MAX_BYTES); split the library into several manifests",
+    )
 
 
 def parse_manifest(
@@ -157,6 +193,10 @@ def scan_manifest_bytes(
 def _decode(data: bytes, name: str) -> tuple[str, list[ManifestError]]:
     """Text with undecodable bytes replaced, and one error per line that held them."""
     data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass  # find every bad line, below: only then is the manifest copied line by line
     errors = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
         try:

@@ -15,6 +15,7 @@ from jobs.quality import QcPolicy
 from jobs.routes import Policy
 from producer.checks import BatchDefaults
 from producer.clip_plan import ClipChoices
+from producer.timeline_ranges import TimelineChoices
 from storage.object_keys import parse_s3_uri
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -68,6 +69,8 @@ class SubmitOptions:
     max_price_per_second: float | None = None
     qc: QcPolicy = field(default_factory=QcPolicy)
     """``--qc-retries`` and ``--qc-policy``: what an output failing its checks gets."""
+    timeline: TimelineChoices = field(default_factory=TimelineChoices)
+    """How a timeline SOURCE becomes rows: handles, merging, where its media is."""
 
     def defaults(self) -> BatchDefaults:
         """The row defaults these options give."""

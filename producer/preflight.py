@@ -52,6 +52,8 @@ from producer.images import ImageInfo, ImageProbeError, image_problems
 from producer.library import Located, SourceLocator
 from producer.manifest import ManifestRow
 from producer.safety import UnreachableSource, UnsafeSource
+from producer.single_flight import SingleFlight
+from producer.timeline_ranges import ResolvedRange, parse_timecode, resolve_range
 from providers.errors import InvalidRequest
 
 Prober = Callable[[str], VideoInfo]
@@ -59,6 +61,8 @@ ImageProber = Callable[[str], ImageInfo]
 Validator = Callable[[ProviderName, EditRequest], None]
 
 DEFAULT_WORKERS = 8
+INSPECTED_SOURCES = 4096
+"""Distinct sources whose probe a preflight keeps (a repeat within them is not probed again)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,9 @@ class Preflight:
         self.validate = validate
         self.workers = workers
         self.probe_image = probe_image
+        # A library names the same source in many rows (one clip, many prompts or ranges):
+        # each distinct source is located (hashed, staged, presigned) and probed once.
+        self._inspected = SingleFlight(self._inspect_source, INSPECTED_SOURCES)
 
     def run(
         self,
@@ -182,31 +189,57 @@ class Preflight:
             return _problems(row, problems)
         job = self._job(row, options, route, defaults.policy, valid, inspected.video, template, now)
         # The plan follows the provider the job is priced on: its model's edit window.
-        plan = self._segment_plan(job.provider, inspected, template, problems)
+        span = self._span(row, inspected.video, job.provider, problems)
+        plan = self._segment_plan(job.provider, inspected, template, problems, span)
         mend = self._limit_problems(job.provider, inspected)
         if plan is None:
             return _problems(row, [*problems, *mend])
-        planned = self._planned(row.line, row.file, job, inspected.video, plan, template,
-                                bool(mend))  # fmt: skip
+        where = (row.line, row.file)
+        planned = self._planned(where, job, inspected.video, plan, template, bool(mend), span)
         retyped = inspected.located.retyped_from if inspected.located else None
         return replace(planned, retyped_from=retyped) if retyped else planned
 
+    def _span(
+        self,
+        row: ManifestRow,
+        video: VideoInfo,
+        provider: ProviderName,
+        problems: list[FieldProblem],
+    ) -> ResolvedRange | None:
+        """Where the row's range (a timeline's shot) lies in its source; None: all of it."""
+        edit = row.edit_range
+        if edit is None:
+            return None
+        media_start = edit.media_start
+        if media_start is None:
+            media_start = parse_timecode(video.timecode or "", edit.rate) or 0
+        window = provider_spec(provider, self.settings).window
+        found = resolve_range(
+            edit.start, edit.end, edit.rate, media_start, video.duration_s, window.min_seconds
+        )
+        if isinstance(found, str):
+            problems.append(("source", found))
+            return None
+        return replace(found, reel=edit.reel)
+
     def _planned(
         self,
-        line: int,
-        file: str | None,
+        where: tuple[int, str | None],
         job: Job,
         video: VideoInfo,
         plan: SegmentPlan,
         template: JobTemplate,
         mend: bool,
+        span: ResolvedRange | None = None,
     ) -> PlannedJob:
         """One job; or, for a source too long for one edit, outside the provider's limits
         (ProRes, 4K, too many bytes: the cutter re-encodes it), with sound (the edit comes
-        back silent; the stitch puts the sound back) or of another shape or rate than the
-        model hands back (the stitch conforms it to the source), a clip of segments."""
+        back silent; the stitch puts the sound back) or edited in a range (a timeline's shot,
+        whose output carries the range's timecode), a clip of segments."""
+        line, file = where
         spec = provider_spec(job.provider, self.settings)
-        whole = not (mend or video.variable_rate or video.has_audio or is_clip(video, spec, plan))
+        simple = not (mend or video.variable_rate or video.has_audio or span is not None)
+        whole = simple and not is_clip(video, spec, plan)
         if whole and not needs_conform(video, spec, job.request.aspect_ratio):
             return PlannedJob(line, job, video, file=file)
         # A clip's segments share one provider and model, so its style stays one: they fail
@@ -214,6 +247,14 @@ class Preflight:
         names = [job.provider, *(name for name in job.route if name != job.provider)]
         specs = [provider_spec(name, self.settings) for name in names]
         clip = clip_of(job, video, specs, plan, template.clip)
+        if span is not None:
+            clip = clip.model_copy(
+                update={
+                    "edit_start_s": plan.start / plan.fps,
+                    "timecode": span.timecode,
+                    "reel": span.reel,
+                }
+            )
         job = job.model_copy(update={"route": clip.route, "request": clip.request})
         segments = tuple(estimated_segments(job, spec, plan))
         changes = segment_target(video, spec, plan, clip.request.aspect_ratio).changes
@@ -227,13 +268,19 @@ class Preflight:
         inspected: _Inspected,
         template: JobTemplate,
         problems: list[FieldProblem],
+        span: ResolvedRange | None = None,
     ) -> SegmentPlan | None:
-        """How the row's source splits into segments; a problem when it cannot be edited."""
+        """How the row's source (or its range) splits into segments; a problem when it cannot
+        be edited."""
         if inspected.video is None:
+            return None
+        if span is None and problems:
             return None
         spec = provider_spec(provider, self.settings)
         try:
             overlap = template.clip.seams.overlap_frames
+            if span is not None:
+                return segment_plan(inspected.video, spec, span.seconds, overlap, span.start_s)
             return segment_plan(inspected.video, spec, template.clip.max_seconds, overlap)
         except PlanError as exc:
             bad_max = template.clip.max_seconds is not None and template.clip.max_seconds <= 0
@@ -266,6 +313,10 @@ class Preflight:
         ], ()
 
     def _inspect(self, source: str, stage: bool) -> _Inspected:
+        return self._inspected((source, stage))
+
+    def _inspect_source(self, key: tuple[str, bool]) -> _Inspected:
+        source, stage = key
         located = None
         try:
             located = self.locator.locate(source, stage)
@@ -375,7 +426,10 @@ class Preflight:
 
 
 def _problems(row: ManifestRow, found: list[FieldProblem]) -> list[Problem]:
-    return [Problem(row.line, row.source, field, message, row.file) for field, message in found]
+    return [
+        Problem(row.line, row.source, field, message, row.file, row.place)
+        for field, message in found
+    ]
 
 
 def _unreported(found: list[FieldProblem], known: list[FieldProblem]) -> list[FieldProblem]:

@@ -21,6 +21,7 @@ from producer.batch import (
 )
 from producer.options import SubmitOptions
 from producer.schedules import Schedule, batch_name_for, previous_run
+from producer.timeline_store import store_timeline, timeline_uri
 from storage.s3 import ensure_bucket, s3_client
 
 
@@ -42,7 +43,14 @@ def enqueue_plan(
     now: datetime,
     dispatch_clips: DispatchClips | None = None,
 ) -> EnqueueResult:
-    """Write ``plan`` into the ledger and dispatch its new jobs and clips (`enqueue_batch`)."""
+    """Write ``plan`` into the ledger and dispatch its new jobs and clips (`enqueue_batch`).
+
+    A timeline SOURCE is kept beside the outputs first, so nothing is queued that
+    `restyle timeline` could not hand back.
+    """
+    if plan.timeline is not None:
+        uri = timeline_uri(plan.output_prefix, plan.batch)
+        store_timeline(s3_client(settings), uri, plan.timeline)
     ledger = Ledger.from_settings(settings, client)
     return enqueue_batch(
         plan, ledger, BatchStore(client), dispatch, now, Budget(client), dispatch_clips

@@ -135,6 +135,12 @@ class Clip(BaseModel):
     output_size: OutputSize = OutputSize.SOURCE
     source_seconds: float
     edit_seconds: float
+    edit_start_s: float = 0.0
+    """Where the edited range starts in the source (a timeline's shot with its handles)."""
+    timecode: str | None = None
+    """The edited range's start timecode (``HH:MM:SS:FF``), written into the output."""
+    reel: str | None = None
+    """The source's reel or tape name, kept in the output's S3 metadata for a conform."""
     planned_segments: int = Field(ge=1)
     estimated_cost_usd: float = 0.0
     plan: SegmentPlan | None = None
@@ -155,7 +161,7 @@ class Clip(BaseModel):
 
     @property
     def dropped_seconds(self) -> float:
-        """Seconds of the source after ``edit_seconds`` that ``--max-seconds`` leaves out."""
+        """Seconds of the source left out: past ``--max-seconds``, or outside the edited range."""
         return max(0.0, self.source_seconds - self.edit_seconds)
 
     @property

@@ -98,11 +98,15 @@ def finish_cut(ctx: Context, clip_id: str, now: datetime) -> Clip | None:
 def _plan(ctx: Context, clip: Clip, local: Path, info: VideoInfo) -> SegmentPlan:
     window = ctx.spec(clip.provider).window
     fps = float(plan_rate(info))
-    max_seconds = clip.edit_seconds if clip.edit_seconds < clip.source_seconds else None
-    until = info.duration_s if max_seconds is None else min(info.duration_s, max_seconds + 2)
+    partial = clip.edit_start_s > 0 or clip.edit_seconds < clip.source_seconds
+    max_seconds = clip.edit_seconds if partial else None
+    end = clip.edit_start_s + (max_seconds or info.duration_s)
+    until = min(info.duration_s, end + 2)
     cuts = find_cuts(local, until_s=until, frame_skip=frame_skip_for(fps, until))
     overlap = clip.seam_handling.overlap_frames
-    return plan_segments(info.duration_s, fps, window, cuts, max_seconds, overlap=overlap)
+    return plan_segments(
+        info.duration_s, fps, window, cuts, max_seconds, overlap=overlap, start_s=clip.edit_start_s
+    )
 
 
 def _stage(

@@ -104,6 +104,7 @@ def _stitch_and_upload(
             size=size,
             placement=placement,
             handling=clip.seam_handling,
+            timecode=clip.timecode,
         )
         stored = _upload(ctx, clip, result, jobs)
         if ctx.settings.thumbnails:
@@ -138,6 +139,9 @@ def _upload(ctx: Context, clip: Clip, result: StitchResult, jobs: list[Job]) -> 
         "sha256": result.sha256,
         "duration-s": f"{result.duration_s:.3f}",
     }
+    # What an editor's conform matches on, beside the timecode written into the file itself.
+    identity = {"timecode": clip.timecode, "reel": clip.reel}
+    metadata.update({name: value for name, value in identity.items() if value})
     ctx.ready_bucket(bucket)
     with result.path.open("rb") as handle:
         chunks = iter(lambda: handle.read(CHUNK), b"")
