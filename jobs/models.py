@@ -90,7 +90,7 @@ class Job(BaseModel):
     remote_possible: bool = False
     """A submit may have created a remote job (sent, answer unknown): the job may not move."""
     moves: tuple[str, ...] = ()
-    """Each move to another provider or key, with its reason (see `pipeline.routing.failover`)."""
+    """Each move to another provider or key, with its reason (see `pipeline.routing.route`)."""
     created_at: datetime
     updated_at: datetime
     events: tuple[Event, ...] = Field(default=())
