@@ -98,7 +98,7 @@ class Job(BaseModel):
     remote_possible: bool = False
     """A submit may have created a remote job (sent, answer unknown): the job may not move."""
     moves: tuple[str, ...] = ()
-    """Each move to another provider or key, with its reason (see `pipeline.routing.failover`)."""
+    """Each move to another provider or key, with its reason (see `pipeline.routing.route`)."""
     output_name: str | None = None
     """The output file's name without ``.mp4``: the source's own, suffixed only when two rows
     of a batch share it (None: ``item``)."""

@@ -1,4 +1,5 @@
-"""The submit step's routing decisions (`pipeline.routing.failover`), real Redis, a given now."""
+"""The submit step's routing decisions (`pipeline.routing.route`, `.outages`, `.failover`), real
+Redis, a given now."""
 
 from __future__ import annotations
 
