@@ -251,7 +251,7 @@ def test_worker_beat_flower_and_web_work_show_no_password_and_stop_when_refused(
     }  # fmt: skip
     try:
         _check_they_work(secured, services, flower_port, web_port)
-        _check_they_stop_while_refused(secured, services)
+        _check_they_stop_while_refused(secured, services, f"http://127.0.0.1:{web_port}")
     finally:
         for service in services.values():
             service.stop()
@@ -297,9 +297,12 @@ def _check_they_work(
     client.close()
 
 
-def _check_they_stop_while_refused(secured: SecureRedis, services: dict[str, Service]) -> None:
-    """The user's password changes under the running processes: each is refused, and each
-    still stops on SIGTERM within the grace period."""
+def _check_they_stop_while_refused(
+    secured: SecureRedis, services: dict[str, Service], web_url: str
+) -> None:
+    """The user's password changes under the running processes: each is refused (the web
+    says so with a 503 naming the cause), and each still stops on SIGTERM within the grace
+    period."""
     admin = redis.Redis.from_url(
         secured.url.replace("rediss://", f"rediss://default:default-{PASSWORD}@"),
         ssl_ca_certs=str(secured.authority.ca),  # type: ignore[union-attr]
@@ -309,6 +312,10 @@ def _check_they_stop_while_refused(secured: SecureRedis, services: dict[str, Ser
     beat = services["beat"]
     wait_for(lambda: "authentication refused" in beat.log_tail(100), 30, "beat to be refused")
     admin.close()
+    page = httpx.get(f"{web_url}/api/batches", timeout=30)
+    assert page.status_code == 503
+    assert page.text.startswith("Redis at ") and "authentication refused" in page.text
+    assert len(page.text.strip().splitlines()) == 1
 
     took = {name: _terminated_within(service) for name, service in services.items()}
 
