@@ -126,6 +126,18 @@ def test_each_refusal_names_redis_and_its_cause_at_once(
         assert time.monotonic() - started < ONE_LINE_BOUND_S, case
 
 
+def test_no_client_retries_a_refused_password(secured: SecureRedis) -> None:
+    # Every other connection error is retried for redis_failover_wait_s (here 30 s).
+    client = redis_client(
+        secured.settings(redis_password=SecretStr("not-it"), redis_failover_wait_s=30)
+    )
+    started = time.monotonic()
+    with pytest.raises(redis.AuthenticationError):
+        client.ping()
+
+    assert time.monotonic() - started < ONE_LINE_BOUND_S
+
+
 def test_celerys_broker_and_backend_verify_the_certificate_and_log_in(
     secured: SecureRedis, tmp_path: Path
 ) -> None:
