@@ -10,7 +10,7 @@ from typing import Annotated, TypedDict
 import typer
 from rich.table import Table
 
-from cli.common import console, fail, redis_client, settings_or_exit
+from cli.common import console, fail, redis_answers, redis_client, settings_or_exit
 from cli.dry_run import print_plan, print_result
 from cli.progress import watch
 from config.redaction import Redactor
@@ -233,6 +233,7 @@ def status_summary(ledger: Ledger, budget: Budget, batch: str) -> StatusSummary:
 def cancel(batch: BatchName) -> None:
     """Cancel a batch: queued jobs are never sent; running ones are cancelled where possible."""
     settings = settings_or_exit()
+    redis_answers(settings)
     ctx = Context.from_settings(settings)
     outcomes: dict[str, int] = {}
     now = datetime.now(UTC)
