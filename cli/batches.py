@@ -10,7 +10,7 @@ from typing import Annotated, TypedDict
 import typer
 from rich.table import Table
 
-from cli.common import console, fail, redis_client, settings_or_exit, shown
+from cli.common import console, fail, redis_answers, redis_client, settings_or_exit, shown
 from cli.dry_run import print_plan, print_result
 from cli.progress import watch
 from config.redaction import Redactor
@@ -326,6 +326,7 @@ def status_summary(ledger: Ledger, budget: Budget, batch: str) -> StatusSummary:
 def cancel(batch: BatchName) -> None:
     """Cancel a batch: queued jobs are never sent; running ones are cancelled where possible."""
     settings = settings_or_exit()
+    redis_answers(settings)
     ctx = Context.from_settings(settings)
     _ids_or_exit(ctx.ledger, batch)
     clips, outcomes = cancel_batch(ctx, batch, datetime.now(UTC))

@@ -42,11 +42,16 @@ def redis_client(settings: Settings) -> redis.Redis[bytes]:
     """A Redis client, once one PING says Redis answers: otherwise exit 2 with one line
     naming Redis and the cause (unreachable, authentication, TLS) within
     ``redis_connect_timeout_s``, instead of retrying as a worker would over a failover."""
+    redis_answers(settings)
+    return redis_factory.redis_client(settings)
+
+
+def redis_answers(settings: Settings) -> None:
+    """Return once one PING is answered; else exit 2 with the line naming the cause."""
     try:
         redis_factory.probe(settings)
     except redis_factory.RedisUnavailable as exc:
         raise fail(str(exc), 2) from None
-    return redis_factory.redis_client(settings)
 
 
 def shown(text: object) -> str:

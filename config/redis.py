@@ -261,7 +261,7 @@ def describe(settings: Settings) -> str:
     """Where Redis is, for messages (never a password)."""
     found = settings.redis_sentinels
     if found is None:
-        return settings.redis_url.split("@")[-1].split("?")[0]
+        return _without_credentials(settings.redis_url).split("?")[0]
     hosts = ",".join(f"{host}:{port}" for host, port in found.sentinels)
     return f"primary {found.master_name!r} of sentinels {hosts}"
 

@@ -126,6 +126,18 @@ def test_each_refusal_names_redis_and_its_cause_at_once(
         assert time.monotonic() - started < ONE_LINE_BOUND_S, case
 
 
+def test_no_client_retries_a_refused_password(secured: SecureRedis) -> None:
+    # Every other connection error is retried for redis_failover_wait_s (here 30 s).
+    client = redis_client(
+        secured.settings(redis_password=SecretStr("not-it"), redis_failover_wait_s=30)
+    )
+    started = time.monotonic()
+    with pytest.raises(redis.AuthenticationError):
+        client.ping()
+
+    assert time.monotonic() - started < ONE_LINE_BOUND_S
+
+
 def test_celerys_broker_and_backend_verify_the_certificate_and_log_in(
     secured: SecureRedis, tmp_path: Path
 ) -> None:
@@ -251,7 +263,7 @@ def test_worker_beat_flower_and_web_work_show_no_password_and_stop_when_refused(
     }  # fmt: skip
     try:
         _check_they_work(secured, services, flower_port, web_port)
-        _check_they_stop_while_refused(secured, services)
+        _check_they_stop_while_refused(secured, services, f"http://127.0.0.1:{web_port}")
     finally:
         for service in services.values():
             service.stop()
@@ -297,9 +309,12 @@ def _check_they_work(
     client.close()
 
 
-def _check_they_stop_while_refused(secured: SecureRedis, services: dict[str, Service]) -> None:
-    """The user's password changes under the running processes: each is refused, and each
-    still stops on SIGTERM within the grace period."""
+def _check_they_stop_while_refused(
+    secured: SecureRedis, services: dict[str, Service], web_url: str
+) -> None:
+    """The user's password changes under the running processes: each is refused (the web
+    says so with a 503 naming the cause), and each still stops on SIGTERM within the grace
+    period."""
     admin = redis.Redis.from_url(
         secured.url.replace("rediss://", f"rediss://default:default-{PASSWORD}@"),
         ssl_ca_certs=str(secured.authority.ca),  # type: ignore[union-attr]
@@ -309,6 +324,10 @@ def _check_they_stop_while_refused(secured: SecureRedis, services: dict[str, Ser
     beat = services["beat"]
     wait_for(lambda: "authentication refused" in beat.log_tail(100), 30, "beat to be refused")
     admin.close()
+    page = httpx.get(f"{web_url}/api/batches", timeout=30)
+    assert page.status_code == 503
+    assert page.text.startswith("Redis at ") and "authentication refused" in page.text
+    assert len(page.text.strip().splitlines()) == 1
 
     took = {name: _terminated_within(service) for name, service in services.items()}
 
