@@ -158,7 +158,13 @@ def test_filter_retry_and_watch_it_run_to_stored(
 
     _click_retry(driver)
     driver.switch_to.alert.accept()
+    # The action's answer first, then the unfiltered rows: until they are swapped in, the page
+    # still holds the FAILED filter's rows, which say nothing about the retry yet.
+    _wait(lambda: "requeued" in driver.find_element(By.ID, "flash").text, 20, "the retry's answer")
+    loaded = driver.find_element(By.TAG_NAME, "body").get_attribute("data-rows-loaded")
     Select(driver.find_element(By.ID, "f-state")).select_by_value("")
+    _wait(lambda: driver.find_element(By.TAG_NAME, "body").get_attribute("data-rows-loaded")
+          != loaded and len(states()) == 2, 20, "the unfiltered rows")  # fmt: skip
     seen: list[str] = []
 
     def stored() -> bool:
