@@ -30,6 +30,7 @@ from pipeline.context import Context
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.operations.retrying import fresh_try
+from producer.safety import UnreachableSource, UnsafeSource, guarded_client
 from storage.errors import S3Unavailable
 from storage.objects import StoredObject
 from storage.presign import presign_get
@@ -48,10 +49,21 @@ def check_stored(ctx: Context, job: Job, stored: StoredObject) -> Verdict:
     step retries (a read failure is no verdict, and must not cost a paid re-run).
     """
     url = presign_get(ctx.s3, stored.bucket, stored.key, ctx.settings.presign_ttl_s)
-    try:
-        render, source = measure(url, job.request.video_url)
-    except ProbeError as exc:
-        raise S3Unavailable(f"the stored output could not be read back to check it: {exc}") from exc
+    settings = ctx.settings
+    endpoint = [settings.s3_endpoint_url] if settings.s3_endpoint_url else []
+    # The input may be a user's URL: read it through preflight's guard (public hosts only,
+    # addresses checked at connect), never a plain client a DNS answer could point inward.
+    with guarded_client(
+        settings.allow_private_sources, endpoint, settings.http_read_timeout_s
+    ) as http:
+        try:
+            try:
+                render, source = measure(url, job.request.video_url, http=http)
+            except (UnsafeSource, UnreachableSource):
+                render, source = measure(url, None, http=http)
+        except ProbeError as exc:
+            message = f"the stored output could not be read back to check it: {exc}"
+            raise S3Unavailable(message) from exc
     window = ctx.spec(job.provider).window
     seconds = expected_seconds(job, window)
     if seconds is None:

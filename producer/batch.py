@@ -56,6 +56,7 @@ from producer.preflight import (
     Preflight,
     Prober,
     Validator,
+    renamed,
 )
 from producer.safety import Resolver, cached, guarded_client, resolve_host
 from producer.timeline_ranges import EditSavings
@@ -311,12 +312,15 @@ def enqueue_batch(
     created_batch = batch_store.create(batch_record(plan, now))
     if not created_batch and budget is not None and plan.options.budget_usd is not None:
         budget.set_limit(plan.batch, plan.options.budget_usd)
-    clips = [planned.clip for planned in plan.jobs if planned.clip is not None]
+    planned = (
+        plan.jobs if created_batch else unclaimed_names(plan.jobs, names_in(ledger, plan.batch))
+    )
+    clips = [row.clip for row in planned if row.clip is not None]
     if clips:
         if dispatch_clips is None:
             raise InvalidOption("this batch has long clips but no way to send them to the cutter")
         _enqueue_clips(ClipStore(ledger.client), clips, dispatch_clips)
-    jobs = [planned.job for planned in plan.jobs if planned.clip is None]
+    jobs = [row.job for row in planned if row.clip is None]
     flags = ledger.add(jobs)
     created = [job for job, new in zip(jobs, flags, strict=True) if new]
     existing = ledger.get_many([job.id for job, new in zip(jobs, flags, strict=True) if not new])
@@ -324,6 +328,28 @@ def enqueue_batch(
     dispatch([*created, *stalled])
     skipped = plan.problems if plan.options.skip_invalid else []
     return EnqueueResult(plan.batch, created, existing, stalled, skipped, clips)
+
+
+def names_in(ledger: Ledger, batch: str) -> dict[str, str]:
+    """The output names already used in ``batch`` (from an earlier submit), with their items."""
+    store = ClipStore(ledger.client)
+    jobs = ledger.get_many(ledger.batch_ids(batch))
+    names = {job.output_name: job.item for job in jobs if job.output_name and job.segment is None}
+    for clip in store.get_many(store.batch_ids(batch)):
+        if clip.output_name:
+            names[clip.output_name] = clip.item
+    return names
+
+
+def unclaimed_names(planned: list[PlannedJob], taken: dict[str, str]) -> list[PlannedJob]:
+    """``planned`` with each output whose name another item of the batch already uses renamed
+    to its own item (the name and its hash): a later submit never overwrites an output."""
+    return [
+        renamed(row, row.job.item)
+        if row.job.output_name in taken and taken[row.job.output_name] != row.job.item
+        else row
+        for row in planned
+    ]
 
 
 def _enqueue_clips(store: ClipStore, clips: list[Clip], dispatch_clips: DispatchClips) -> None:

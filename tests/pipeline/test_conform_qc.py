@@ -142,3 +142,35 @@ def assert_box_in_place(data: bytes, width: int, height: int) -> None:
     assert abs(rows.min() - height // 3) <= 2 and abs(rows.max() - (height // 3 + 15)) <= 2
     box = longest_run(np.isin(np.arange(width), cols).tolist())
     assert 12 <= box <= 20, (cols, width)
+
+
+def test_with_no_reruns_and_the_flag_policy_a_bad_render_is_stored_flagged(
+    pipeline_stack: Stack,
+    tmp_path: Path,
+    worker_settings: Settings,
+    ledger: Ledger,
+    s3: S3Client,
+    celery_app: object,
+    emulator: httpx.Client,
+) -> None:
+    source = make_clip(tmp_path / "still.mp4", 1.5, 160, 96, 24)
+    manifest = tmp_path / "one.csv"
+    manifest.write_text(f"source,prompt,provider\n{source},winter [bad:frozen],segmind\n")
+    ensure_bucket(s3, worker_settings.s3_bucket)
+    now = datetime.now(UTC)
+    options = SubmitOptions(batch=unique_batch("flag"), qc=QcPolicy(retries=0, end=QcEnd.FLAG))
+    plan = plan_batch(str(manifest), options, worker_settings, now, s3=s3)
+    client = redis.Redis.from_url(worker_settings.redis_url)
+    result = enqueue_batch(
+        plan, ledger, BatchStore(client), lambda jobs: dispatch_jobs(celery_app, jobs), now,
+        dispatch_clips=lambda clips: dispatch_clips(celery_app, clips),
+    )  # fmt: skip
+    (clip,) = result.clips
+    done = wait_for_clip(ClipStore(client), clip.id, 120)
+
+    assert done.state is ClipState.STORED, done.events
+    (job,) = ledger.get_many(done.segment_ids())
+    assert job.qc_flags == ("frozen",) and job.qc_reruns == 0
+    assert "flagged: QC failed: frozen" in job.events[-1].detail
+    assert "segment 1: stored flagged by QC (frozen)" in done.events[-1].detail
+    assert emulator.get("/_emulator/stats").json()["submissions"]["paid_total"] == 1

@@ -199,3 +199,25 @@ def test_an_output_option_sets_every_jobs_output_prefix(
 ) -> None:
     batch = plan(manifest, producer_settings, s3, output="s3://reviews/winter/")
     assert {p.job.output_prefix for p in batch.jobs} == {"s3://reviews/winter"}
+
+
+def test_a_later_submit_never_takes_an_output_name_the_batch_already_uses(
+    tmp_path: Path, library: str, producer_settings: Settings, s3: S3Client,
+    redis_client: redis.Redis,
+) -> None:  # fmt: skip
+    # Runway (aleph2) keeps these clips' shape: plain jobs, named after their source.
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(f"source\n{library}alpha.mp4\n")
+    second.write_text(f"source,prompt\n{library}alpha.mp4,make it noir\n")
+    dispatch = Dispatched()
+
+    one = enqueue(plan(first, producer_settings, s3, batch="names"), redis_client, dispatch)
+    two = enqueue(plan(second, producer_settings, s3, batch="names"), redis_client, dispatch)
+    again = enqueue(plan(first, producer_settings, s3, batch="names"), redis_client, dispatch)
+
+    assert [job.output_name for job in one.created] == ["alpha"]
+    (other,) = two.created  # the same source, another edit: another item, another name
+    assert other.output_name == other.item and other.item.startswith("alpha-")
+    assert [job.output_name for job in again.existing if job.item == one.created[0].item] == [
+        "alpha"
+    ]
