@@ -62,6 +62,10 @@ def _clip_line(planned: PlannedJob) -> str:
     assert clip is not None
     line = (f"  {clip.item}: {clip.source_seconds:.1f} s -> {len(planned.segments)} segments, "
             f"continuity {clip.continuity}, output size {clip.output_size}")  # fmt: skip
+    handling = clip.seam_handling
+    if len(planned.segments) > 1:
+        colour = ", colour-matched" if handling.colour_match else ""
+        line += f"; seams: {handling.overlap_frames} frames crossfaded (billed){colour}"
     if clip.dropped_seconds > 0.05:
         line += f"; the last {clip.dropped_seconds:.1f} s are dropped (--max-seconds)"
     if planned.normalised:
