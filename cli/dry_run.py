@@ -91,6 +91,10 @@ def _clip_line(planned: PlannedJob) -> str:
     if clip.request.aspect_ratio:
         line += f", sent as {clip.request.aspect_ratio}"
     line += f", stored as {clip.output_name or clip.item}.mp4"
+    handling = clip.seam_handling
+    if len(planned.segments) > 1:
+        colour = ", colour-matched" if handling.colour_match else ""
+        line += f"; seams: {handling.overlap_frames} frames crossfaded (billed){colour}"
     if clip.timecode is not None:
         line += f"; edits {clip.edit_seconds:.2f} s from {clip.timecode}"
     elif clip.dropped_seconds > 0.05:
