@@ -20,7 +20,7 @@ from config.settings import ProviderName, Settings
 from jobs.clips.record import Clip
 from jobs.models import Event, Job, Priority, job_id_for
 from jobs.request import EditRequest
-from jobs.routes import Policy, price_per_second, quote
+from jobs.routes import Policy, one_run_route, price_per_second, quote
 from jobs.states import JobState
 from media.plan import PlanError, SegmentPlan
 from media.probe import ProbeError, VideoInfo
@@ -201,6 +201,10 @@ class Preflight:
         back silent; the stitch puts the sound back), a clip of segments."""
         spec = provider_spec(job.provider, self.settings)
         if not (mend or video.variable_rate or video.has_audio or is_clip(video, spec, plan)):
+            # One job: only providers whose window takes the whole source in one run.
+            known = {name: provider_spec(name, self.settings) for name in job.route}
+            fits = one_run_route(job.route, known, video.duration_s, template.clip.max_seconds)
+            job = job.model_copy(update={"route": fits if len(fits) > 1 else ()})
             return PlannedJob(line, job, video, file=file)
         # A clip's segments share one provider and model, so its style stays one: they fail
         # over together, and only to providers that take the same cut (`clip_route`).
