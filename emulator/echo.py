@@ -7,8 +7,9 @@ test can prove restyle never stores or shows it.
 
 It rewrites finished JSON answers, whatever the protocol, by where each one keeps its words:
 
-- an error answer (HTTP status >= 400): its ``error`` and ``message`` strings (runway, segmind
-  and vibedream ``{"error"}``, aimlapi ``{"message", ...}``, crun's envelope ``message``);
+- an error answer (HTTP status >= 400): its ``error``, ``detail`` and ``message`` strings
+  (runway, segmind and vibedream ``{"error"}``, aimlapi ``{"message", ...}``, crun's envelope
+  ``message``, Comfy's ``{"detail"}``, OpenRouter's ``{"error": {"message"}}``);
 - a failed job inside a 200: a non-empty ``error`` or ``failure`` string, an ``error`` object's
   ``message`` (aimlapi), and the ``message`` of crun's ``result`` when its code is not 200.
 """
@@ -21,7 +22,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-REASON_FIELDS = ("error", "failure")
+REASON_FIELDS = ("error", "failure", "detail")  # detail: Comfy Router's error body
 
 
 def credential_of(request: Request) -> str | None:

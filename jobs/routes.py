@@ -135,6 +135,22 @@ def quote(
     return Quote(spec.name, len(lengths), round(sum(lengths), 3), round(cost, 4))
 
 
+def one_run_route(
+    route: Sequence[ProviderName],
+    specs: dict[ProviderName, ProviderSpec],
+    source_seconds: float,
+    max_seconds: float | None = None,
+) -> tuple[ProviderName, ...]:
+    """The providers of ``route`` that edit the whole source in one run (its window covers it).
+
+    A source planned as one job (not a clip) may go only to these: a 5 s reseller given a 5.3 s
+    job would edit its first 5 s and drop the rest.
+    """
+    return tuple(
+        name for name in route if quote(specs[name], source_seconds, max_seconds).runs == 1
+    )
+
+
 def price_per_second(spec: ProviderSpec, output_seconds: float | None = None) -> float:
     """USD per second of output for a job of ``output_seconds`` (default: the spec's)."""
     seconds = min(output_seconds or spec.output_seconds, spec.output_seconds)

@@ -22,7 +22,7 @@ from jobs.clips.record import Clip
 from jobs.models import Event, Job, Priority, job_id_for
 from jobs.quality import QcPolicy
 from jobs.request import EditRequest
-from jobs.routes import Policy, price_per_second, quote
+from jobs.routes import Policy, one_run_route, price_per_second, quote
 from jobs.states import JobState
 from media.plan import PlanError, SegmentPlan
 from media.probe import ProbeError, VideoInfo
@@ -241,6 +241,10 @@ class Preflight:
         simple = not (mend or video.variable_rate or video.has_audio or span is not None)
         whole = simple and not is_clip(video, spec, plan)
         if whole and not needs_conform(video, spec, job.request.aspect_ratio):
+            # One job: only providers whose window takes the whole source in one run.
+            known = {name: provider_spec(name, self.settings) for name in job.route}
+            fits = one_run_route(job.route, known, video.duration_s, template.clip.max_seconds)
+            job = job.model_copy(update={"route": fits if len(fits) > 1 else ()})
             return PlannedJob(line, job, video, file=file)
         # A clip's segments share one provider and model, so its style stays one: they fail
         # over together, and only to providers that take the same cut (`clip_route`).

@@ -6,7 +6,7 @@ import pytest
 
 from config.catalogue import CATALOGUE
 from config.settings import ProviderName
-from jobs.routes import Option, Policy, choose, quote
+from jobs.routes import Option, Policy, choose, one_run_route, quote
 
 P = ProviderName
 
@@ -47,3 +47,10 @@ def test_a_minimum_charge_is_paid_per_run() -> None:
 def test_max_seconds_prices_only_the_kept_part() -> None:
     assert quote(CATALOGUE[P.SEGMIND], 17.0).runs == 4
     assert quote(CATALOGUE[P.SEGMIND], 17.0, max_seconds=5.0).runs == 1
+
+
+def test_a_one_job_source_may_go_only_where_one_run_edits_all_of_it() -> None:
+    route = (P.RUNWAY, P.AIMLAPI, P.SEGMIND, P.COMFY, P.OPENROUTER)
+    assert one_run_route(route, CATALOGUE, 5.3) == (P.RUNWAY, P.COMFY, P.OPENROUTER)
+    assert one_run_route(route, CATALOGUE, 5.0) == route
+    assert one_run_route(route, CATALOGUE, 5.3, max_seconds=5.0) == route

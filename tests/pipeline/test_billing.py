@@ -50,7 +50,7 @@ def test_billed_spend_over_seven_providers_equals_the_emulators_charges_to_the_c
     auto = [
         priced(worker_settings, job, seconds, ALL)
         for job in (
-            make_job(worker_settings, batch, f"c{n:02d}", ALL[n % 7], source_url) for n in range(14)
+            make_job(worker_settings, batch, f"c{n:02d}", ALL[n % 7], source_url) for n in range(21)
         )
     ]
     # Runway's two slots may all go to the pinned jobs: a bill and a refund, both its own.
