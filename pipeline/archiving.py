@@ -8,7 +8,7 @@ from jobs.failures import FailureKind
 from jobs.models import Job
 from jobs.replicas import after_the_fact
 from jobs.states import JobState
-from media.thumbnails import s3_grab, store_thumbnails
+from media.thumbnails import MAX_OUTPUT_BYTES, s3_grab, store_thumbnails
 from pipeline.clips.fanin import after_segment_stored, before_segment_stored
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
@@ -114,7 +114,7 @@ def _stored(ctx: Context, job: Job, stored: StoredObject) -> Decision:
             durable=True,
         )
     )
-    if moved is not None and ctx.settings.thumbnails:
+    if moved is not None and ctx.settings.thumbnails and stored.size <= MAX_OUTPUT_BYTES:
         store_thumbnails(ctx.s3, stored.uri, job_shots(moved.job), s3_grab(ctx.s3))
     if moved is None or moved.job.clip_id is None:
         return Done("stored")
