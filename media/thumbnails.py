@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 import httpx
 
 from media.errors import ProbeError
-from media.frames import frame_png
 from storage.object_keys import parse_s3_uri, thumbnail_key
 from storage.presign import presign_get
 
@@ -29,6 +28,9 @@ log = logging.getLogger(__name__)
 
 WIDTH = 320
 SIGNED_TTL_S = 900
+MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+"""An output larger than this (never a provider's few-second render) gets its frames on first
+view instead: decoding it where it was archived would cost that worker tens of MB."""
 READ_TIMEOUT_S = 10.0
 """Frames are a nicety: a slow store never holds the step that stored the output for long."""
 CLIP_POINTS = (("start", 0.0), ("middle", 0.5), ("end", 1.0))
@@ -59,6 +61,9 @@ def s3_grab(s3: S3Client | None, width: int = WIDTH, http: httpx.Client | None =
     through ``http``, the guarded client the pipeline and the web pass (`storage.fetching`)."""
 
     def grab(location: str, at_s: float) -> bytes:
+        # Imported here: PyAV costs a worker that never takes a frame ~18 MB of memory.
+        from media.frames import frame_png
+
         if location.startswith("s3://"):
             if s3 is None:
                 raise ValueError("S3 is not configured")

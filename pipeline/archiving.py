@@ -10,7 +10,7 @@ from jobs.models import Job
 from jobs.quality import QcNext
 from jobs.replicas import after_the_fact
 from jobs.states import JobState
-from media.thumbnails import s3_grab, store_thumbnails
+from media.thumbnails import MAX_OUTPUT_BYTES, s3_grab, store_thumbnails
 from pipeline.checking import act_on, check_stored
 from pipeline.clips.fanin import after_segment_stored, before_segment_stored
 from pipeline.context import Context, utcnow
@@ -148,7 +148,7 @@ def _stored(
             durable=True,
         )
     )
-    if moved is not None and ctx.settings.thumbnails:
+    if moved is not None and ctx.settings.thumbnails and stored.size <= MAX_OUTPUT_BYTES:
         store_thumbnails(ctx.s3, stored.uri, job_shots(moved.job), s3_grab(ctx.s3, http=ctx.http))
     if moved is None or moved.job.clip_id is None:
         return Done("stored")
