@@ -24,7 +24,7 @@ from config.settings import ProviderName, Settings
 from devstack.stack import dev_key
 from media.samples import make_av_clip
 from producer.batch import SubmitOptions, plan_batch
-from producer.timeline_ranges import TimelineChoices
+from producer.timelines.ranges import TimelineChoices
 from storage.s3 import s3_client
 
 RATE = 24

@@ -36,7 +36,7 @@ from producer.report import build_rows
 from producer.report_html import frame_grab, size_text, write_report
 from producer.run import enqueue_plan, plan_source
 from producer.tally import tally
-from producer.timeline_ranges import HANDLES, MERGE_GAP_S, TimelineChoices
+from producer.timelines.ranges import HANDLES, MERGE_GAP_S, TimelineChoices
 from storage.fetching import fetch_client
 from storage.s3 import s3_client
 from workers.factory import outbox, publish

@@ -7,7 +7,7 @@ from rich.table import Table
 from cli.common import console, errors, shown
 from producer.batch import BatchPlan, EnqueueResult
 from producer.preflight import PlannedJob
-from producer.timeline_ranges import EditSavings
+from producer.timelines.ranges import EditSavings
 
 
 def _duration(seconds: float) -> str:

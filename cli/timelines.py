@@ -10,14 +10,14 @@ import typer
 from cli.common import console, fail, redis_client, settings_or_exit
 from jobs.batches import BatchStore
 from jobs.clips.store import ClipStore
-from producer.timeline_export import (
+from producer.timelines.export import (
     downloaded,
     load_timeline,
     restyle_timeline,
     s3_url,
     write_timeline,
 )
-from producer.timeline_ranges import is_timeline_name
+from producer.timelines.ranges import is_timeline_name
 from storage.s3 import s3_client
 
 

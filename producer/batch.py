@@ -59,8 +59,8 @@ from producer.preflight import (
     renamed,
 )
 from producer.safety import Resolver, cached, guarded_client, resolve_host
-from producer.timeline_ranges import EditSavings
-from producer.timeline_store import timeline_uri
+from producer.timelines.ranges import EditSavings
+from producer.timelines.store import timeline_uri
 from providers.registry import validate_request
 
 if TYPE_CHECKING:

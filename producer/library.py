@@ -38,7 +38,7 @@ from producer.manifest import (
     size_problem,
 )
 from producer.safety import Resolver, UnreachableSource, UnsafeSource, check_url, resolve_host
-from producer.timeline_ranges import TimelineChoices, is_timeline_name
+from producer.timelines.ranges import TimelineChoices, is_timeline_name
 from storage.errors import StorageError
 from storage.object_keys import parse_s3_uri, staging_key
 from storage.presign import presign_get, video_type
@@ -105,7 +105,7 @@ def expand_source(
         raise SourceError(f"{source.split('://', 1)[0]}:// sources are not accepted")
     if is_timeline_name(source) and Path(source).is_file():
         # OpenTimelineIO and its adapters load only for a timeline.
-        from producer.timeline import read_timeline
+        from producer.timelines.reading import read_timeline
 
         found = read_timeline(Path(source), timeline or TimelineChoices(), s3)
         return Expanded(source, found.rows, found.errors, found.marked or None)

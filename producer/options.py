@@ -15,7 +15,7 @@ from jobs.quality import QcPolicy
 from jobs.routes import Policy
 from producer.checks import BatchDefaults
 from producer.clip_plan import ClipChoices
-from producer.timeline_ranges import TimelineChoices
+from producer.timelines.ranges import TimelineChoices
 from storage.object_keys import parse_s3_uri
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")

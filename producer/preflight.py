@@ -53,7 +53,7 @@ from producer.library import Located, SourceLocator
 from producer.manifest import ManifestRow
 from producer.safety import UnreachableSource, UnsafeSource
 from producer.single_flight import SingleFlight
-from producer.timeline_ranges import ResolvedRange, parse_timecode, resolve_range
+from producer.timelines.ranges import ResolvedRange, parse_timecode, resolve_range
 from providers.errors import InvalidRequest
 
 Prober = Callable[[str], VideoInfo]

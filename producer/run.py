@@ -21,7 +21,7 @@ from producer.batch import (
 )
 from producer.options import SubmitOptions
 from producer.schedules import Schedule, batch_name_for, previous_run
-from producer.timeline_store import store_timeline, timeline_uri
+from producer.timelines.store import store_timeline, timeline_uri
 from storage.s3 import ensure_bucket, s3_client
 
 

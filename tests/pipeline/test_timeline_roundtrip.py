@@ -29,14 +29,14 @@ from jobs.ledger import Ledger
 from media.samples import make_av_clip
 from producer.batch import SubmitOptions, plan_batch
 from producer.run import enqueue_plan
-from producer.timeline_export import (
+from producer.timelines.export import (
     RESTYLED,
     load_timeline,
     restyle_timeline,
     s3_url,
     write_timeline,
 )
-from producer.timeline_ranges import parse_timecode
+from producer.timelines.ranges import parse_timecode
 from storage.s3 import ensure_bucket
 from tasks.messages import dispatch_clips, dispatch_jobs
 from tests.pipeline.clip_support import wait_for_clip

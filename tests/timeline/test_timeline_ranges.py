@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from producer.timeline_ranges import (
+from producer.timelines.ranges import (
     EditSavings,
     ResolvedRange,
     Shot,

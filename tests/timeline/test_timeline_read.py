@@ -8,8 +8,8 @@ import opentimelineio as otio
 import pytest
 
 from producer.manifest import ManifestProblems
-from producer.timeline import MARK, read_timeline
-from producer.timeline_ranges import TimelineChoices
+from producer.timelines.ranges import TimelineChoices
+from producer.timelines.reading import MARK, read_timeline
 from tests.timeline.support import HOUR, LENGTHS, make_edit
 
 

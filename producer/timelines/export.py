@@ -1,6 +1,6 @@
 """Timelines as output: the submitted edit handed back with each shot's restyled media.
 
-The timeline kept at submit time (`producer.timeline`) marks every used clip with its item.
+The timeline kept at submit time (`producer.timelines.reading`) marks every used clip with its item.
 Each item's clip record says where its output is, which frames of the source it covers and the
 timecode of its first frame; that timecode is written into the output too. So the restyled
 media is given an available range in the same timecode as the original's, and every clip's
@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 import opentimelineio as otio
 
 from jobs.clips.record import Clip, ClipState
-from producer.timeline import MARK, timeline_adapter
-from producer.timeline_ranges import parse_timecode
+from producer.timelines.ranges import parse_timecode
+from producer.timelines.reading import MARK, timeline_adapter
 from storage.object_keys import parse_s3_uri
 from storage.objects import StoredObject
 

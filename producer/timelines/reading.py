@@ -1,6 +1,6 @@
 """Timelines as input: an OTIO, CMX 3600 EDL or FCP7 XML edit becomes one row per used range.
 
-Each video clip's source and used range (`producer.timeline_ranges`) is read with
+Each video clip's source and used range (`producer.timelines.ranges`) is read with
 OpenTimelineIO and its adapters; a source used several times, or in ranges that nearly touch,
 is one row. Gaps, generators and audio tracks are skipped with one note each kind; a
 transition widens its neighbours' ranges by the media it dissolves through. Media references
@@ -9,7 +9,7 @@ reference that resolves nowhere is an error naming the track and the clip, and n
 queued.
 
 The timeline is kept, each clip marked with its row's item, so `restyle timeline` can hand it
-back with the restyled media (`producer.timeline_export`).
+back with the restyled media (`producer.timelines.export`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import opentimelineio as otio
 from botocore.exceptions import BotoCoreError, ClientError
 
 from producer.manifest import EditRange, ManifestError, ManifestRow
-from producer.timeline_ranges import (
+from producer.timelines.ranges import (
     Shot,
     SourceRange,
     TimelineChoices,
