@@ -8,13 +8,12 @@ from jobs.failures import FailureKind
 from jobs.models import Job
 from jobs.replicas import after_the_fact
 from jobs.states import JobState
-from media.thumbnails import MAX_OUTPUT_BYTES, s3_grab, store_thumbnails
+from media.thumbnails import MAX_OUTPUT_BYTES
 from pipeline.clips.fanin import after_segment_stored, before_segment_stored
 from pipeline.context import Context, utcnow
 from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.refreshing import refresh_or_expire
-from pipeline.thumbnails import job_shots
 from storage.archive import copy_url_to_s3
 from storage.errors import DeadlinePassed, SourceGone, StorageError
 from storage.object_keys import output_key, parse_s3_uri, segment_output_key
@@ -114,8 +113,8 @@ def _stored(ctx: Context, job: Job, stored: StoredObject) -> Decision:
             durable=True,
         )
     )
-    if moved is not None and ctx.settings.thumbnails and stored.size <= MAX_OUTPUT_BYTES:
-        store_thumbnails(ctx.s3, stored.uri, job_shots(moved.job), s3_grab(ctx.s3))
+    # Frames are CPU work: taken on the media queue, so archiving never waits for them.
+    frames = moved is not None and ctx.settings.thumbnails and stored.size <= MAX_OUTPUT_BYTES
     if moved is None or moved.job.clip_id is None:
-        return Done("stored")
-    return Done("stored", clip_next=after_segment_stored(ctx, moved, now))
+        return Done("stored", frames_due=frames)
+    return Done("stored", clip_next=after_segment_stored(ctx, moved, now), frames_due=frames)

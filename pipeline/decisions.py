@@ -39,11 +39,13 @@ class Done:
 
     ``handovers``: parked jobs this step handed a limiter slot to; their submits go out now.
     ``clip_next``: the media step the job's clip needs now (its anchor frame, its stitch).
+    ``frames_due``: the job's output was just stored: its frames are taken on the media queue.
     """
 
     reason: str = ""
     handovers: tuple[Handover, ...] = ()
     clip_next: ClipNext | None = None
+    frames_due: bool = False
 
 
 @dataclass(frozen=True)
