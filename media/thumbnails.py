@@ -71,7 +71,10 @@ def s3_grab(s3: S3Client | None, width: int = WIDTH, http: httpx.Client | None =
         if s3 is None:
             raise ValueError("S3 is not configured")
         bucket, key = parse_s3_uri(location)
-        answer = s3.get_object(Bucket=bucket, Key=key)
+        try:
+            answer = s3.get_object(Bucket=bucket, Key=key)
+        except s3.exceptions.NoSuchKey:
+            raise ProbeError(location, "HTTP 404") from None
         body = answer["Body"]
         if answer["ContentLength"] <= WHOLE_READ_BYTES:
             return frame_png(io.BytesIO(body.read()), at_s, width)
