@@ -10,6 +10,7 @@ stored the output.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from storage.object_keys import parse_s3_uri, thumbnail_key
 from storage.presign import presign_get
 
 if TYPE_CHECKING:
+    import httpx
     from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ SIGNED_TTL_S = 900
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 """An output larger than this (never a provider's few-second render) gets its frames on first
 view instead: decoding it where it was archived would cost that worker tens of MB."""
+WHOLE_READ_BYTES = 16 * 1024 * 1024
 READ_TIMEOUT_S = 10.0
 """Frames are a nicety: a slow store never holds the step that stored the output for long."""
 CLIP_POINTS = (("start", 0.0), ("middle", 0.5), ("end", 1.0))
@@ -57,19 +60,29 @@ def job_moment(seconds: float | None) -> float:
 
 
 def s3_grab(s3: S3Client | None, width: int = WIDTH, http: httpx.Client | None = None) -> Grab:
-    """A `Grab` that signs ``s3://`` URIs for the read; other URLs (a job's source) are read
-    through ``http``, the guarded client the pipeline and the web pass (`storage.fetching`)."""
+    """A `Grab` that reads a small ``s3://`` object whole in one GET (a provider's render is a
+    few MB: far cheaper than FFmpeg's range reads over HTTP) and signs a large one for range
+    reads; ``http`` serves URLs (one client for every shot)."""
 
     def grab(location: str, at_s: float) -> bytes:
         # Imported here: PyAV costs a worker that never takes a frame ~18 MB of memory.
         from media.frames import frame_png
 
-        if location.startswith("s3://"):
-            if s3 is None:
-                raise ValueError("S3 is not configured")
-            bucket, key = parse_s3_uri(location)
-            location = presign_get(s3, bucket, key, SIGNED_TTL_S)
-        return frame_png(location, at_s, width, timeout_s=READ_TIMEOUT_S, http=http)
+        if not location.startswith("s3://"):
+            return frame_png(location, at_s, width, http=http, timeout_s=READ_TIMEOUT_S)
+        if s3 is None:
+            raise ValueError("S3 is not configured")
+        bucket, key = parse_s3_uri(location)
+        try:
+            answer = s3.get_object(Bucket=bucket, Key=key)
+        except s3.exceptions.NoSuchKey:
+            raise ProbeError(location, "HTTP 404") from None
+        body = answer["Body"]
+        if answer["ContentLength"] <= WHOLE_READ_BYTES:
+            return frame_png(io.BytesIO(body.read()), at_s, width)
+        body.close()
+        signed = presign_get(s3, bucket, key, SIGNED_TTL_S)
+        return frame_png(signed, at_s, width, http=http, timeout_s=READ_TIMEOUT_S)
 
     return grab
 

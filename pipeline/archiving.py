@@ -10,7 +10,7 @@ from jobs.models import Job
 from jobs.quality import QcNext
 from jobs.replicas import after_the_fact
 from jobs.states import JobState
-from media.thumbnails import MAX_OUTPUT_BYTES, s3_grab, store_thumbnails
+from media.thumbnails import MAX_OUTPUT_BYTES
 from pipeline.checking import act_on, check_stored
 from pipeline.clips.fanin import after_segment_stored, before_segment_stored
 from pipeline.context import Context, utcnow
@@ -18,7 +18,6 @@ from pipeline.decisions import Decision, Done, Step, Then
 from pipeline.failing import fail_job
 from pipeline.liveness import held_live
 from pipeline.refreshing import refresh_or_expire
-from pipeline.thumbnails import job_shots
 from storage.archive import copy_url_to_s3
 from storage.containers import video_problem
 from storage.errors import DeadlinePassed, SourceGone, StorageError, UnsafeOutput
@@ -148,8 +147,8 @@ def _stored(
             durable=True,
         )
     )
-    if moved is not None and ctx.settings.thumbnails and stored.size <= MAX_OUTPUT_BYTES:
-        store_thumbnails(ctx.s3, stored.uri, job_shots(moved.job), s3_grab(ctx.s3, http=ctx.http))
+    # Frames are CPU work: taken on the media queue, so archiving never waits for them.
+    frames = moved is not None and ctx.settings.thumbnails and stored.size <= MAX_OUTPUT_BYTES
     if moved is None or moved.job.clip_id is None:
-        return Done("stored")
-    return Done("stored", clip_next=after_segment_stored(ctx, moved, now))
+        return Done("stored", frames_due=frames)
+    return Done("stored", clip_next=after_segment_stored(ctx, moved, now), frames_due=frames)

@@ -42,12 +42,14 @@ class Done:
     ``clip_next``: the media step the job's clip needs now (its anchor frame, its stitch).
     ``recheck_s``: the job waits without a message (parked, on a waiting list) and the watch
     index re-drives it after this long if no wake-up came first.
+    ``frames_due``: the job's output was just stored: its frames are taken on the media queue.
     """
 
     reason: str = ""
     handovers: tuple[Handover, ...] = ()
     clip_next: ClipNext | None = None
     recheck_s: float | None = None
+    frames_due: bool = False
 
 
 @dataclass(frozen=True)

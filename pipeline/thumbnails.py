@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from jobs.clips.record import Clip
 from jobs.models import Job
-from media.thumbnails import CLIP_POINTS, Shot, job_moment
+from jobs.states import JobState
+from media.thumbnails import CLIP_POINTS, Shot, job_moment, s3_grab, store_thumbnails
+from pipeline.context import Context
+
+
+def take_job_frames(ctx: Context, job_id: str) -> str:
+    """Store the frames of a STORED job next to its output (the media queue's frames step)."""
+    job = ctx.ledger.get(job_id)
+    if job is None or job.output is None or job.state is not JobState.STORED:
+        return "no stored output"
+    grab = s3_grab(ctx.s3, http=ctx.http)
+    stored = store_thumbnails(ctx.s3, job.output.uri, job_shots(job), grab)
+    return f"{stored} frame(s) stored"
 
 
 def job_shots(job: Job) -> list[Shot]:

@@ -1,4 +1,5 @@
-"""The media tasks of a clip, on the ``media`` queue: cut, anchor frame, stitch.
+"""The media tasks, on the ``media`` queue: a clip's cut, anchor frame and stitch, and the
+frames kept next to a stored job's output.
 
 Each is idempotent and re-driven by the reconciler when its message is lost (a worker killed
 with kill -9 mid-cut: the redelivered or re-sent message cuts again from the start). Failures
@@ -64,6 +65,15 @@ def stitch(self: Any, clip_id: str) -> str:
     from pipeline.clips.stitching import stitch_clip
 
     return _guarded(self, clip_id, "stitch", lambda: stitch_clip(context(), clip_id, utcnow()))
+
+
+@shared_task(name="restyle.frames")
+def frames(job_id: str) -> str:
+    """Take a stored job's before/after frames and keep them next to its output (best effort:
+    a lost message or a frame that cannot be taken leaves the page to take it on first view)."""
+    from pipeline.thumbnails import take_job_frames
+
+    return take_job_frames(context(), job_id)
 
 
 def _submit(jobs: Iterable[Job]) -> None:

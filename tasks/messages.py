@@ -18,6 +18,8 @@ TASK_NAMES = {
     Step.POLL: "restyle.poll",
     Step.ARCHIVE: "restyle.archive",
 }
+FRAMES_TASK = "restyle.frames"
+"""Takes a stored job's frames (routed to the ``media`` queue, like every CPU-heavy step)."""
 CLIP_TASK_NAMES = {
     ClipStep.CUT: "restyle.cut",
     ClipStep.ANCHOR: "restyle.anchor",
@@ -40,6 +42,8 @@ def follow(task: Any, decision: Decision, job_id: str, own_step: Step) -> str:
     if isinstance(decision, Done):
         if decision.clip_next is not None:
             send_clip_step(decision.clip_next)
+        if decision.frames_due:
+            current_app.send_task(FRAMES_TASK, args=[job_id])
         return decision.reason
     if decision.step is own_step and own_step is not Step.POLL:
         # A retry of the same step keeps the message's queue (and so its priority).

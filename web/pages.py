@@ -407,7 +407,7 @@ def clip_body(
         for ev in clip.events
     )
     replaced = "".join(
-        f'<li><a href="/jobs/{e(job_id)}">{e(job_id)}</a> {e(jobs[job_id].request.prompt)!s} '
+        f'<li><a href="/jobs/{e(job_id)}">{e(job_id)}</a> {e(jobs[job_id].request.prompt)} '
         f"(${jobs[job_id].estimated_cost_usd if jobs[job_id].remote_id else 0.0:.2f})</li>"
         for job_id in clip.superseded
         if job_id in jobs

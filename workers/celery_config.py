@@ -30,6 +30,7 @@ TASK_ROUTES = {
     "restyle.cut": {"queue": "media"},
     "restyle.anchor": {"queue": "media"},
     "restyle.stitch": {"queue": "media"},
+    "restyle.frames": {"queue": "media"},
 }
 
 
