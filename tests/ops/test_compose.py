@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from redbeat import RedBeatScheduler
 
-from config.settings import ProviderSettings, Settings, WebSettings
+from config.settings import ProviderName, ProviderSettings, SeamSettings, Settings, WebSettings
 from workers.celery_config import QUEUES
 from workers.flower import FlowerOptions
 
@@ -146,8 +146,9 @@ def test_flower_binds_inside_its_container_and_keeps_auth_from_the_env(
 
 def test_the_example_environment_documents_every_setting() -> None:
     text = (REPO / ".env.example").read_text()
-    blocks = {"runway", "segmind", "aimlapi", "vibedream", "crun", "web"}
+    blocks = {*(name.value for name in ProviderName), "web", "seams"}
     names = [f"RESTYLE_{field.upper()}" for field in Settings.model_fields if field not in blocks]
+    names += [f"RESTYLE_SEAMS__{field.upper()}" for field in SeamSettings.model_fields]
     names += [f"RESTYLE_RUNWAY__{field.upper()}" for field in ProviderSettings.model_fields]
     names += [f"RESTYLE_WEB__{field.upper()}" for field in WebSettings.model_fields]
     names += [f"RESTYLE_FLOWER_{field.upper()}" for field in FlowerOptions.model_fields]

@@ -41,7 +41,11 @@ def test_the_submit_task_calls_the_step_directly() -> None:
 
 
 def test_a_one_provider_submit_posts_near_its_task_and_runs_no_failover(
-    services: Stack, worker_settings: Settings, ledger: Ledger, source_url: str
+    services: Stack,
+    worker_settings: Settings,
+    ledger: Ledger,
+    source_url: str,
+    emulator: httpx.Client,  # reset: an earlier test's daily cap must not refuse this POST
 ) -> None:
     ctx = Context.from_settings(worker_settings)
     provider = ProviderName.RUNWAY

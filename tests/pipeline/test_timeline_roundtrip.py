@@ -98,7 +98,13 @@ def test_an_edit_round_trips_paying_only_for_its_ranges(
     # 4 merged ranges (A's overlapping shots are one) of 3 sources, against the sources whole.
     assert (plan.savings.ranges, plan.savings.sources) == (4, 3)
     assert plan.savings.whole_billed_s == pytest.approx(sum(LENGTHS.values()))
-    assert plan.savings.billed_s == pytest.approx((126 + 72 + 72 + 78) / RATE)
+    # Edited: the merged ranges with their handles and the dissolve's media, nothing else.
+    clips = [planned.clip for planned in plan.jobs if planned.clip is not None]
+    assert sum(clip.edit_seconds for clip in clips) == pytest.approx((126 + 72 + 72 + 78) / RATE)
+    # Billed: those, plus the frames each seam after a range's first segment is sent twice.
+    seams = sum(len(planned.segments) - 1 for planned in plan.jobs)
+    overlap = worker_settings.seams.overlap_frames
+    assert plan.savings.billed_s == pytest.approx((126 + 72 + 72 + 78 + seams * overlap) / RATE)
 
     store = ClipStore(redis.Redis.from_url(worker_settings.redis_url))
     clips = [wait_for_clip(store, clip.id, 240) for clip in result.clips]

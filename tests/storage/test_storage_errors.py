@@ -41,8 +41,8 @@ def test_docstring_tree_matches_the_classes() -> None:
         assert getattr(errors, name).__bases__[0].__name__ == parent
 
 
-def test_only_gone_deadline_and_refusals_are_not_retryable() -> None:
-    fatal = {"SourceGone", "DeadlinePassed", "S3Refused"}
+def test_only_gone_deadline_refusals_and_unsafe_outputs_are_not_retryable() -> None:
+    fatal = {"SourceGone", "DeadlinePassed", "S3Refused", "UnsafeOutput"}
     for name in documented_tree():
         assert getattr(errors, name).retryable is (name not in fatal)
 
