@@ -139,26 +139,48 @@ def _range(start: int, end: int, shots: Sequence[Shot]) -> SourceRange:
     return SourceRange(first.source, start, end, first.rate, first.media, reel, tuple(shots))
 
 
+def drop_frame(rate: float) -> bool:
+    """True for the NTSC rates (29.97, 59.94) whose timecode drops frame numbers to keep time."""
+    base = round(rate)
+    return base in (30, 60) and abs(rate - base) > 0.01
+
+
 def timecode(frames: int, rate: float) -> str:
-    """``frames`` of timecode at ``rate`` as ``HH:MM:SS:FF`` (non-drop-frame, nominal rate)."""
+    """``frames`` of timecode at ``rate`` as ``HH:MM:SS:FF``; drop-frame ``HH:MM:SS;FF`` at
+    29.97 and 59.94 (numbers 0 and 1, or 0-3, skipped each minute but every tenth), as an
+    NLE writes it."""
     base = round(rate)
     frames = max(0, frames)
+    separator = ":"
+    if drop_frame(rate):
+        drop = base // 15
+        tens, rest = divmod(frames, base * 600 - drop * 9)
+        skipped = drop * 9 * tens + (
+            drop * ((rest - drop) // (base * 60 - drop)) if rest > drop else 0
+        )
+        frames, separator = frames + skipped, ";"
     seconds, frame = divmod(frames, base)
     minutes, second = divmod(seconds, 60)
     hours, minute = divmod(minutes, 60)
-    return f"{hours % 24:02d}:{minute:02d}:{second:02d}:{frame:02d}"
+    return f"{hours % 24:02d}:{minute:02d}:{second:02d}{separator}{frame:02d}"
 
 
 def parse_timecode(text: str, rate: float) -> int | None:
-    """Frames of an ``HH:MM:SS:FF`` (or ``;FF``) timecode at ``rate``; None when malformed."""
-    match = re.fullmatch(r"(\d{1,2}):(\d{2}):(\d{2})[:;.](\d{2})", text.strip())
+    """Frames of an ``HH:MM:SS:FF`` timecode at ``rate`` (``;FF`` is drop-frame at 29.97 and
+    59.94); None when malformed."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2}):(\d{2})([:;.])(\d{2})", text.strip())
     if match is None:
         return None
-    hours, minutes, seconds, frames = (int(part) for part in match.groups())
+    hours, minutes, seconds, frames = (int(match.group(i)) for i in (1, 2, 3, 5))
     base = round(rate)
     if minutes > 59 or seconds > 59 or frames >= base:
         return None
-    return ((hours * 60 + minutes) * 60 + seconds) * base + frames
+    count = ((hours * 60 + minutes) * 60 + seconds) * base + frames
+    if match.group(4) != ":" and drop_frame(rate):
+        drop = base // 15
+        total_minutes = hours * 60 + minutes
+        count -= drop * (total_minutes - total_minutes // 10)
+    return count
 
 
 def item_key(source: str, start: int, end: int, rate: float) -> str:
@@ -170,7 +192,7 @@ def item_key(source: str, start: int, end: int, rate: float) -> str:
 
 
 def _compact(code: str) -> str:
-    return code.replace(":", "")
+    return code.replace(":", "").replace(";", "")
 
 
 @dataclass(frozen=True)

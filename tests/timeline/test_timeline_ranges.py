@@ -77,3 +77,24 @@ def test_savings_compare_the_ranges_with_the_sources_whole() -> None:
     savings = EditSavings(4, 3, 14.0, 4.0, 42.0, 9.0)
     assert round(savings.saved_fraction, 3) == round(1 - 4 / 9, 3)
     assert EditSavings(1, 1, 1.0, 1.0, 0.0, 0.0).saved_fraction == 0.0
+
+
+def test_ntsc_timecode_is_drop_frame_as_an_nle_writes_it() -> None:
+    ntsc = 30000 / 1001
+    # Frame numbers 0 and 1 are skipped each minute but every tenth: an hour is 107,892 frames.
+    known = {
+        0: "00:00:00;00",
+        1799: "00:00:59;29",
+        1800: "00:01:00;02",
+        17982: "00:10:00;00",
+        107892: "01:00:00;00",
+    }
+    for frames, code in known.items():
+        assert timecode(frames, ntsc) == code
+        assert parse_timecode(code, ntsc) == frames
+    assert all(parse_timecode(timecode(n, ntsc), ntsc) == n for n in range(0, 200_000, 997))
+    assert parse_timecode(timecode(4321, 60000 / 1001), 60000 / 1001) == 4321
+    # A colon means non-drop, whatever the rate; 30 and 25 are never drop-frame.
+    assert parse_timecode("01:00:00:00", ntsc) == 108000
+    assert timecode(1800, 30.0) == "00:01:00:00"
+    assert item_key("A.mov", 107892, 107940, ntsc) == "A_01000000-01000118"
