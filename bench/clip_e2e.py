@@ -75,11 +75,11 @@ def _submit_and_wait(source: Any, continuity: Continuity, job_seconds: float) ->
                             batch="clip-e2e", continuity=continuity)  # fmt: skip
     started = time.time()
     plan = plan_batch(str(source), options, settings, datetime.now(UTC), s3=s3)
-    result = enqueue_batch(plan, Ledger.from_settings(settings, client), BatchStore(client),
+    enqueue_batch(plan, Ledger.from_settings(settings, client), BatchStore(client),
                            lambda jobs: dispatch_jobs(app, jobs), datetime.now(UTC),
                            dispatch_clips=lambda clips: dispatch_clips(app, clips))  # fmt: skip
-    (clip,) = result.clips
     store = ClipStore(client)
+    (clip,) = store.batch_clips(plan.batch)
     done = _wait(store, clip.id, 60 * job_seconds)
     return _figures(done, started, time.time(), job_seconds, continuity)
 

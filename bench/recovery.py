@@ -93,7 +93,8 @@ class Run:
             now,
             dispatch_clips=lambda clips: dispatch_clips(self.app, clips),
         )
-        return batch, (result.clips[0].id if result.clips else None)
+        clips = ClipStore(self.client).batch_ids(batch) if result.clips else []
+        return batch, (clips[0] if clips else None)
 
     def wait_holder(self, subject: Callable[[], str | None], timeout_s: float) -> tuple[str, str]:
         """(subject, token) once a live worker holds the lease of ``subject()``."""

@@ -74,11 +74,11 @@ def _clip(source: Path, provider: ProviderName, batch: str, *, overlap: int, col
         overlap_frames=overlap, colour_match=colour,
     )  # fmt: skip
     plan = plan_batch(str(source), options, settings, datetime.now(UTC), s3=s3)
-    result = enqueue_batch(plan, Ledger(client), BatchStore(client),
+    enqueue_batch(plan, Ledger(client), BatchStore(client),
                            lambda jobs: dispatch_jobs(app, jobs), datetime.now(UTC),
                            dispatch_clips=lambda clips: dispatch_clips(app, clips))  # fmt: skip
-    (clip,) = result.clips
     store = ClipStore(client)
+    (clip,) = store.batch_clips(plan.batch)
     deadline = time.monotonic() + 1800
     while time.monotonic() < deadline:
         done = store.get(clip.id)

@@ -57,6 +57,9 @@ def print_plan(plan: BatchPlan) -> None:
     for problem in plan.problems:
         source = problem.source if problem.source and problem.source != problem.file else ""
         errors.print(f"[red]{shown(source)}[/] {shown(problem)}", highlight=False)
+    if plan.problem_count > len(plan.problems):
+        hidden = plan.problem_count - len(plan.problems)
+        errors.print(f"[red]... and {hidden} more problem(s)[/] ({plan.problem_count} in all)")
 
 
 def savings_line(savings: EditSavings) -> str:
@@ -69,18 +72,28 @@ def savings_line(savings: EditSavings) -> str:
     )
 
 
+CLIP_LINES = 50
+"""Clips the dry run describes one by one; the rest are counted (a library may hold thousands)."""
+
+
 def clip_lines(plan: BatchPlan) -> list[str]:
     """What the plan does with long sources: clips, segments, billed and dropped seconds."""
-    clips = [planned for planned in plan.jobs if planned.clip]
+    clips = segments = 0
+    billed = 0.0
+    described: list[str] = []
+    for planned in plan.jobs:
+        if planned.clip is None:
+            continue
+        clips += 1
+        segments += len(planned.segments)
+        billed += sum(job.source_seconds or 0.0 for job in planned.segments)
+        if len(described) < CLIP_LINES:
+            described.append(_clip_line(planned))
     if not clips:
         return []
-    segments = sum(len(planned.segments) for planned in clips)
-    billed = sum(job.source_seconds or 0.0 for planned in clips for job in planned.segments)
-    lines = [f"{len(clips)} clip(s) cut into {segments} segments: {segments} paid runs, "
-             f"{billed:.1f} s billed (each segment is one paid job)"]  # fmt: skip
-    for planned in clips:
-        lines.append(_clip_line(planned))
-    return lines
+    more = [f"  ... and {clips - len(described)} more clip(s)"] if clips > len(described) else []
+    return [f"{clips} clip(s) cut into {segments} segments: {segments} paid runs, "
+            f"{billed:.1f} s billed (each segment is one paid job)", *described, *more]  # fmt: skip
 
 
 def _clip_line(planned: PlannedJob) -> str:
@@ -107,9 +120,9 @@ def _clip_line(planned: PlannedJob) -> str:
 def print_result(result: EnqueueResult) -> None:
     """What was queued, what already existed, what was skipped."""
     console.print(
-        f"batch {shown(result.batch)}: {len(result.created)} job(s) queued, "
-        f"{len(result.existing)} already there ({len(result.redispatched)} re-sent), "
-        f"{len(result.skipped)} row(s) skipped"
-        + (f", {len(result.clips)} clip(s) sent to be cut" if result.clips else "")
+        f"batch {shown(result.batch)}: {result.created} job(s) queued, "
+        f"{result.existing} already there ({result.redispatched} re-sent), "
+        f"{result.skipped_count} row(s) skipped"
+        + (f", {result.clips} clip(s) sent to be cut" if result.clips else "")
     )
     console.print(f"follow it with: restyle status {shown(result.batch)} --watch")

@@ -15,7 +15,7 @@ by compare-and-set).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +38,7 @@ from media.plan import PlanError
 from media.probe import probe as probe_video
 from producer.checks import Problem
 from producer.clip_plan import segment_plan
-from producer.estimate import PlanSummary, job_cost, summarize
+from producer.estimate import PlanSummary, job_cost
 from producer.images import probe_image
 from producer.library import SourceLocator, expand_source
 from producer.manifest import ManifestError, ManifestProblems, errors_only, warnings_only
@@ -49,6 +49,8 @@ from producer.options import (
     batch_name,
     output_prefix,
 )
+from producer.plan_tally import PlanTally, ProblemList
+from producer.planned import Assembly, PlannedRows
 from producer.preflight import (
     DEFAULT_WORKERS,
     JobTemplate,
@@ -57,6 +59,7 @@ from producer.preflight import (
     Prober,
     Validator,
     renamed,
+    windows,
 )
 from producer.safety import Resolver, cached, guarded_client, resolve_host
 from producer.timelines.ranges import EditSavings
@@ -86,10 +89,13 @@ DispatchClips = Callable[[Sequence[Clip]], object]
 class PreflightFailed(SubmitError):
     """Rows failed preflight and ``skip_invalid`` was not given (or no row passed)."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[Problem], total: int | None = None) -> None:
         self.problems = list(problems)
-        lines = [f"{len(self.problems)} problem(s); nothing was queued"]
+        self.total = max(total or 0, len(self.problems))
+        lines = [f"{self.total} problem(s); nothing was queued"]
         lines.extend(str(problem) for problem in self.problems)
+        if self.total > len(self.problems):
+            lines.append(f"... and {self.total - len(self.problems)} more")
         super().__init__("\n".join(lines))
 
 
@@ -107,13 +113,18 @@ class BudgetExceeded(SubmitError):
 
 @dataclass(frozen=True)
 class BatchPlan:
-    """What submitting SOURCE would do: the jobs, the problems, cost and time."""
+    """What submitting SOURCE would do: the jobs, the problems, cost and time.
+
+    ``jobs`` streams from disk past a few hundred rows (`producer.planned`), so a plan of a
+    million rows is held in a few bytes per row; ``problems`` holds the first
+    `MAX_KEPT_PROBLEMS`, ``problem_count`` counts them all.
+    """
 
     batch: str
     source: str
     options: SubmitOptions
     output_prefix: str
-    jobs: list[PlannedJob]
+    jobs: PlannedRows
     problems: list[Problem]
     summary: PlanSummary
     warnings: list[str] = field(default_factory=list)
@@ -121,6 +132,9 @@ class BatchPlan:
     """A timeline SOURCE, marked with its items (OTIO JSON), kept with the batch."""
     savings: EditSavings | None = None
     """For a timeline: its ranges' billed seconds and cost against its sources whole."""
+    problem_count: int = 0
+    prompt_summary: str = ""
+    """The batch's one prompt, or how many distinct prompts it has."""
 
     @property
     def over_budget(self) -> bool:
@@ -131,14 +145,17 @@ class BatchPlan:
 
 @dataclass(frozen=True)
 class EnqueueResult:
-    """What `enqueue_batch` wrote: new jobs, jobs found from an earlier submit, rows skipped."""
+    """What `enqueue_batch` wrote: how many jobs were new, found from an earlier submit (and
+    re-sent), rows skipped, clips sent to be cut. Counts, not jobs: a batch may be huge; read
+    the jobs from the ledger."""
 
     batch: str
-    created: list[Job]
-    existing: list[Job]
-    redispatched: list[Job]
+    created: int
+    existing: int
+    redispatched: int
     skipped: list[Problem]
-    clips: list[Clip] = field(default_factory=list)
+    clips: int = 0
+    skipped_count: int = 0
 
 
 def plan_batch(
@@ -155,18 +172,16 @@ def plan_batch(
 ) -> BatchPlan:
     """Expand SOURCE and preflight every row; writes nothing but staged local files.
 
-    Raises `SourceError`, `ManifestProblems` (a manifest without a single good row) or
-    `InvalidOption` when there is nothing to plan. ``probe`` defaults to `media.probe.probe`
-    through a `guarded_client`; ``validate`` to the adapters' own checks.
+    Rows stream from the manifest through preflight to the plan's spool: memory does not grow
+    with the manifest. Raises `SourceError`, `ManifestProblems` (a manifest without a single
+    good row) or `InvalidOption` when there is nothing to plan. ``probe`` defaults to
+    `media.probe.probe` through a `guarded_client`; ``validate`` to the adapters' own checks.
     """
     name = batch_name(options.batch, source)
     prefix = output_prefix(options.output, settings)
     expanded = expand_source(
         source, s3, options.strict_columns, options.timeline, settings.manifest_max_bytes
     )
-    refusals = errors_only(expanded.errors)
-    if refusals and not expanded.rows:
-        raise ManifestProblems(refusals)
     resolve = cached(resolve)
     template = JobTemplate(
         batch=name,
@@ -175,6 +190,9 @@ def plan_batch(
         clip=options.clip_choices(settings.seams),
         qc=options.qc,
     )
+    specs, keys = _provider_facts(settings)
+    assembly, tally, problems = Assembly(), PlanTally(specs), ProblemList()
+    read = 0
     with ExitStack() as stack:
         http = stack.enter_context(_probe_client(settings, resolve))
         probe = probe or partial(probe_video, http=http)
@@ -183,35 +201,53 @@ def plan_batch(
         locator = SourceLocator(settings, s3, resolve)
         check = validate or _registry_validator(settings)
         preflight = Preflight(settings, locator, probe, check, workers, images)
-        report = preflight.run(
+        outcomes = preflight.stream(
             expanded.rows, options.defaults(), template, now, not options.dry_run
         )
-    problems = [*map(_problem_of, refusals), *report.problems]
-    billed = [job for planned in report.valid for job in planned.billed]
-    summary = summarize(billed, *_provider_facts(settings))
+        for outcome in outcomes:
+            read += 1
+            if isinstance(outcome, list):
+                problems.add(outcome)
+            elif (repeat := assembly.add(outcome)) is not None:
+                problems.add([repeat])
+            else:
+                tally.add(outcome)
+    refusals = errors_only(expanded.errors)
+    if refusals and not read:
+        raise ManifestProblems(refusals)
+    problems.add(map(_problem_of, refusals))
+    problems.total += expanded.found.error_count - len(refusals)
+    planned = assembly.rows()
+    summary = tally.summary(keys)
     return BatchPlan(
         batch=name,
         source=source,
         options=options,
         output_prefix=prefix,
-        jobs=report.valid,
-        problems=sorted(problems, key=lambda problem: problem.row or 0),
+        jobs=planned,
+        problems=problems.sorted(),
         summary=summary,
         warnings=[
             *map(str, warnings_only(expanded.errors)),
             *_warnings(summary, settings),
-            *retyped_warnings(report.valid),
+            *tally.retyped_warnings(),
         ],
         timeline=expanded.timeline,
-        savings=edit_savings(report.valid, settings) if expanded.timeline else None,
+        savings=edit_savings(planned, settings) if expanded.timeline else None,
+        problem_count=problems.total,
+        prompt_summary=tally.prompt_summary,
     )
 
 
-def edit_savings(planned: Sequence[PlannedJob], settings: Settings) -> EditSavings:
+def edit_savings(planned: Iterable[PlannedJob], settings: Settings) -> EditSavings:
     """Billed seconds and cost of ``planned`` against each distinct source edited whole (on
     the provider each row is priced on, without ``--max-seconds``)."""
     whole: dict[str, tuple[float, float]] = {}
+    billed: list[Job] = []
+    ranges = 0
     for row in planned:
+        ranges += 1
+        billed.extend(row.billed)
         spec = provider_spec(row.job.provider, settings)
         if row.job.source in whole:
             continue
@@ -221,28 +257,14 @@ def edit_savings(planned: Sequence[PlannedJob], settings: Settings) -> EditSavin
             continue
         cost = sum(job_cost(spec, plan.duration_s(segment)) for segment in plan.segments)
         whole[row.job.source] = (plan.billed_seconds, cost)
-    billed = [job for row in planned for job in row.billed]
     return EditSavings(
-        ranges=len(planned),
+        ranges=ranges,
         sources=len(whole),
         billed_s=sum(job.source_seconds or 0.0 for job in billed),
         cost_usd=sum(job.estimated_cost_usd for job in billed),
         whole_billed_s=sum(seconds for seconds, _ in whole.values()),
         whole_cost_usd=sum(cost for _, cost in whole.values()),
     )
-
-
-def retyped_warnings(planned: list[PlannedJob]) -> list[str]:
-    """One warning for S3 sources stored without a video type (pure)."""
-    found = sorted({job.retyped_from for job in planned if job.retyped_from})
-    if not found:
-        return []
-    count = sum(1 for job in planned if job.retyped_from)
-    return [
-        f"{count} S3 source(s) are stored as {', '.join(found)}, not a video type (boto3's "
-        "upload_file default): their URLs carry a video Content-Type instead, which Runway's "
-        "input check needs; upload with ExtraArgs={'ContentType': 'video/mp4'} to fix them"
-    ]
 
 
 def _probe_client(settings: Settings, resolve: Resolver) -> httpx.Client:
@@ -288,13 +310,17 @@ def check_plan(plan: BatchPlan) -> None:
     """Raise the `SubmitError` that stops ``plan`` from being enqueued, if any."""
     if plan.options.dry_run:
         raise InvalidOption("a dry-run plan staged nothing and cannot be enqueued")
-    if plan.problems and not plan.options.skip_invalid:
-        raise PreflightFailed(plan.problems)
+    if plan.problem_count and not plan.options.skip_invalid:
+        raise PreflightFailed(plan.problems, plan.problem_count)
     if not plan.jobs:
         raise PreflightFailed(plan.problems or [Problem(None, None, None, "no rows to run")])
     budget = plan.options.budget_usd
     if budget is not None and plan.summary.cost_usd > budget:
         raise BudgetExceeded(plan.summary.cost_usd, budget)
+
+
+ENQUEUE_CHUNK = 1000
+"""Jobs written to the ledger and dispatched at once."""
 
 
 def enqueue_batch(
@@ -307,37 +333,64 @@ def enqueue_batch(
     dispatch_clips: DispatchClips | None = None,
 ) -> EnqueueResult:
     """Write the batch, its jobs and its clips, then dispatch the new ones; refuses via
-    `check_plan`. Clips still CUTTING from an earlier submit are sent to the cutter again."""
+    `check_plan`. Clips still CUTTING from an earlier submit are sent to the cutter again.
+
+    Rows go in chunks of `ENQUEUE_CHUNK`, each written then dispatched, so a huge plan is never
+    held whole. Every check comes first: a plan is refused before anything is written. A crash
+    midway leaves the batch with the chunks written so far; the same submit again finds those
+    (job ids are a hash of batch and item) and writes the rest.
+    """
     check_plan(plan)
     created_batch = batch_store.create(batch_record(plan, now))
     if not created_batch and budget is not None and plan.options.budget_usd is not None:
         budget.set_limit(plan.batch, plan.options.budget_usd)
-    planned = (
-        plan.jobs if created_batch else unclaimed_names(plan.jobs, names_in(ledger, plan.batch))
+    taken = {} if created_batch else names_in(ledger, plan.batch)
+    clip_store = ClipStore(ledger.client)
+    created = existing = redispatched = clips = 0
+    for window in windows(plan.jobs, ENQUEUE_CHUNK):
+        planned = unclaimed_names(window, taken) if taken else window
+        cut = [row.clip for row in planned if row.clip is not None]
+        if cut:
+            if dispatch_clips is None:
+                raise InvalidOption(
+                    "this batch has long clips but no way to send them to the cutter"
+                )
+            _enqueue_clips(clip_store, cut, dispatch_clips)
+            clips += len(cut)
+        jobs = [row.job for row in planned if row.clip is None]
+        if not jobs:
+            continue
+        flags = ledger.add(jobs)
+        fresh = [job for job, new in zip(jobs, flags, strict=True) if new]
+        found = ledger.get_many([job.id for job, new in zip(jobs, flags, strict=True) if not new])
+        stalled = [job for job in found if job.state is JobState.QUEUED]
+        dispatch([*fresh, *stalled])
+        created, existing = created + len(fresh), existing + len(found)
+        redispatched += len(stalled)
+    skipping = plan.options.skip_invalid
+    return EnqueueResult(
+        plan.batch,
+        created,
+        existing,
+        redispatched,
+        plan.problems if skipping else [],
+        clips,
+        plan.problem_count if skipping else 0,
     )
-    clips = [row.clip for row in planned if row.clip is not None]
-    if clips:
-        if dispatch_clips is None:
-            raise InvalidOption("this batch has long clips but no way to send them to the cutter")
-        _enqueue_clips(ClipStore(ledger.client), clips, dispatch_clips)
-    jobs = [row.job for row in planned if row.clip is None]
-    flags = ledger.add(jobs)
-    created = [job for job, new in zip(jobs, flags, strict=True) if new]
-    existing = ledger.get_many([job.id for job, new in zip(jobs, flags, strict=True) if not new])
-    stalled = [job for job in existing if job.state is JobState.QUEUED]
-    dispatch([*created, *stalled])
-    skipped = plan.problems if plan.options.skip_invalid else []
-    return EnqueueResult(plan.batch, created, existing, stalled, skipped, clips)
 
 
 def names_in(ledger: Ledger, batch: str) -> dict[str, str]:
     """The output names already used in ``batch`` (from an earlier submit), with their items."""
     store = ClipStore(ledger.client)
-    jobs = ledger.get_many(ledger.batch_ids(batch))
-    names = {job.output_name: job.item for job in jobs if job.output_name and job.segment is None}
-    for clip in store.get_many(store.batch_ids(batch)):
-        if clip.output_name:
-            names[clip.output_name] = clip.item
+    names: dict[str, str] = {}
+    for ids in windows(ledger.batch_ids(batch), ENQUEUE_CHUNK):
+        for job in ledger.get_many(ids):
+            if job.output_name and job.segment is None:
+                names[job.output_name] = job.item
+    for ids in windows(store.batch_ids(batch), ENQUEUE_CHUNK):
+        for clip in store.get_many(ids):
+            if clip.output_name:
+                names[clip.output_name] = clip.item
     return names
 
 
@@ -362,13 +415,11 @@ def _enqueue_clips(store: ClipStore, clips: list[Clip], dispatch_clips: Dispatch
 def batch_record(plan: BatchPlan, now: datetime) -> Batch:
     """The `Batch` stored for ``plan``."""
     options = plan.options
-    prompts = {planned.job.request.prompt for planned in plan.jobs}
-    summary = next(iter(prompts)) if len(prompts) == 1 else f"{len(prompts)} prompts"
     return Batch(
         name=plan.batch,
         created_at=now,
         priority=options.priority,
-        prompt_summary=summary[:200],
+        prompt_summary=plan.prompt_summary[:200],
         providers=tuple(p.provider for p in plan.summary.providers),
         budget_usd=options.budget_usd,
         output_prefix=plan.output_prefix,

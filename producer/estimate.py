@@ -68,28 +68,47 @@ def provider_wall_s(jobs: int, spec: ProviderSpec, keys: int) -> float:
     return max(waves * spec.typical_duration_s, jobs / (spec.rate_per_s * keys))
 
 
+class SummaryTally:
+    """`summarize` a job at a time, for a plan too large to hold its jobs."""
+
+    def __init__(self) -> None:
+        self._counts: dict[ProviderName, int] = {}
+        self._costs: dict[ProviderName, float] = {}
+        self._seconds: dict[ProviderName, float] = {}
+
+    def add(self, job: Job, spec: ProviderSpec) -> None:
+        """Count ``job`` (``spec`` is its provider's)."""
+        name = job.provider
+        self._counts[name] = self._counts.get(name, 0) + 1
+        self._costs[name] = self._costs.get(name, 0.0) + job.estimated_cost_usd
+        edited = min(job.source_seconds or 0.0, spec.output_seconds)
+        self._seconds[name] = self._seconds.get(name, 0.0) + edited
+
+    def summary(
+        self, specs: Mapping[ProviderName, ProviderSpec], keys: Mapping[ProviderName, int]
+    ) -> PlanSummary:
+        """The plan of the jobs added so far."""
+        return PlanSummary(
+            tuple(
+                ProviderPlan(
+                    provider=name,
+                    jobs=count,
+                    cost_usd=round(self._costs[name], 4),
+                    wall_s=provider_wall_s(count, specs[name], keys.get(name, 0)),
+                    billed_seconds=round(self._seconds[name], 3),
+                )
+                for name, count in sorted(self._counts.items())
+            )
+        )
+
+
 def summarize(
     jobs: Iterable[Job],
     specs: Mapping[ProviderName, ProviderSpec],
     keys: Mapping[ProviderName, int],
 ) -> PlanSummary:
     """The plan of ``jobs``: ``specs`` and ``keys`` (key counts) for every provider they use."""
-    counts: dict[ProviderName, int] = {}
-    costs: dict[ProviderName, float] = {}
-    seconds: dict[ProviderName, float] = {}
+    tally = SummaryTally()
     for job in jobs:
-        counts[job.provider] = counts.get(job.provider, 0) + 1
-        costs[job.provider] = costs.get(job.provider, 0.0) + job.estimated_cost_usd
-        edited = min(job.source_seconds or 0.0, specs[job.provider].output_seconds)
-        seconds[job.provider] = seconds.get(job.provider, 0.0) + edited
-    plans = tuple(
-        ProviderPlan(
-            provider=name,
-            jobs=counts[name],
-            cost_usd=round(costs[name], 4),
-            wall_s=provider_wall_s(counts[name], specs[name], keys.get(name, 0)),
-            billed_seconds=round(seconds[name], 3),
-        )
-        for name in sorted(counts)
-    )
-    return PlanSummary(plans)
+        tally.add(job, specs[job.provider])
+    return tally.summary(specs, keys)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import mimetypes
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,12 +31,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from config.settings import Settings
 from producer.manifest import (
+    Findings,
     ManifestError,
     ManifestRow,
     manifest_format,
-    scan_manifest,
-    scan_manifest_bytes,
     size_problem,
+    stream_manifest,
+    stream_manifest_file,
 )
 from producer.safety import Resolver, UnreachableSource, UnsafeSource, check_url, resolve_host
 from producer.timelines.ranges import TimelineChoices, is_timeline_name
@@ -56,13 +58,22 @@ class SourceError(Exception):
 
 @dataclass(frozen=True)
 class Expanded:
-    """The rows SOURCE stands for, and the name problems are reported against."""
+    """The rows SOURCE stands for, and the name problems are reported against.
+
+    A manifest's ``rows`` stream from the file (read once, a line at a time); its problems and
+    warnings fill ``found`` as they go by, so read ``errors`` after the rows.
+    """
 
     name: str
-    rows: list[ManifestRow]
-    errors: list[ManifestError] = field(default_factory=list)
+    rows: Iterable[ManifestRow]
+    found: Findings = field(default_factory=Findings)
     timeline: str | None = None
     """A timeline SOURCE as OTIO JSON, each used clip marked with its item."""
+
+    @property
+    def errors(self) -> list[ManifestError]:
+        """The problems (the first `MAX_KEPT_ERRORS`) and warnings found so far, by line."""
+        return self.found.all
 
 
 @dataclass(frozen=True)
@@ -107,8 +118,11 @@ def expand_source(
         # OpenTimelineIO and its adapters load only for a timeline.
         from producer.timelines.reading import read_timeline
 
-        found = read_timeline(Path(source), timeline or TimelineChoices(), s3)
-        return Expanded(source, found.rows, found.errors, found.marked or None)
+        read = read_timeline(Path(source), timeline or TimelineChoices(), s3)
+        found = Findings()
+        for error in read.errors:
+            found.add(error)
+        return Expanded(source, read.rows, found, read.marked or None)
     return _expand_local(Path(source), strict_columns, max_bytes)
 
 
@@ -121,8 +135,9 @@ def _expand_local(path: Path, strict_columns: bool, max_bytes: int | None) -> Ex
     if not path.is_file():
         raise SourceError(f"{path}: no such file or folder")
     if manifest_format(path.name):
-        rows, errors = scan_manifest(path, strict_columns, max_bytes)
-        return Expanded(str(path), [_anchor(row, path.parent) for row in rows], errors)
+        found = Findings()
+        rows = stream_manifest_file(path, found, strict_columns, max_bytes)
+        return Expanded(str(path), (_anchor(row, path.parent) for row in rows), found)
     if is_video_name(path.name):
         return Expanded(str(path), _rows([str(path.resolve())]))
     raise SourceError(
@@ -133,22 +148,32 @@ def _expand_local(path: Path, strict_columns: bool, max_bytes: int | None) -> Ex
 def _expand_s3_manifest(
     s3: S3Client, uri: str, strict_columns: bool, max_bytes: int | None
 ) -> Expanded:
-    """A manifest stored in S3; its relative sources are keys beside it."""
+    """A manifest stored in S3, streamed; its relative sources are keys beside it."""
     bucket, key = parse_s3_uri(uri)
+    found = Findings()
     try:
         body = s3.get_object(Bucket=bucket, Key=key)
-        too_large = size_problem(uri, body["ContentLength"], max_bytes)
-        if too_large is not None:
-            body["Body"].close()
-            return Expanded(uri, [], [too_large])
-        data = body["Body"].read()
     except ClientError as exc:
         raise SourceError(f"cannot read {uri}: {_s3_reason(exc)}") from None
     except BotoCoreError as exc:
         raise SourceError(f"cannot read {uri}: {exc}") from None
-    rows, errors = scan_manifest_bytes(data, uri, strict_columns=strict_columns)
+    too_large = size_problem(uri, body["ContentLength"], max_bytes)
+    if too_large is not None:
+        body["Body"].close()
+        found.add(too_large)
+        return Expanded(uri, [], found)
+    lines = _s3_lines(uri, body["Body"].iter_lines(chunk_size=_CHUNK, keepends=True))
+    rows = stream_manifest(lines, uri, found, strict_columns=strict_columns)
     folder = uri.rsplit("/", 1)[0]
-    return Expanded(uri, [_beside(row, folder) for row in rows], errors)
+    return Expanded(uri, (_beside(row, folder) for row in rows), found)
+
+
+def _s3_lines(uri: str, lines: Iterator[bytes]) -> Iterator[bytes]:
+    """An S3 body's lines; a connection lost mid-read is a `SourceError` naming the manifest."""
+    try:
+        yield from lines
+    except BotoCoreError as exc:
+        raise SourceError(f"cannot read {uri}: {exc}") from None
 
 
 def _beside(row: ManifestRow, folder: str) -> ManifestRow:

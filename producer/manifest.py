@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import csv
 import difflib
-import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from config.settings import ProviderName
 from jobs.routes import AUTO, RouteError, parse_route, route_text
+from producer.seen import SeenLines
 
 COLUMNS: tuple[str, ...] = (
     "source",
@@ -128,22 +128,63 @@ def manifest_format(name: str) -> str | None:
     return MANIFEST_SUFFIXES.get(Path(name).suffix.lower())
 
 
+MAX_KEPT_ERRORS = 1000
+"""Problems a manifest keeps to report (one per row could be a million); the rest are counted."""
+
+
+@dataclass
+class Findings:
+    """A manifest's problems and warnings, filled while its rows stream by.
+
+    The first `MAX_KEPT_ERRORS` problems are kept in line order of discovery; ``error_count``
+    counts them all. Warnings (ignored columns) are few and all kept.
+    """
+
+    kept: int = MAX_KEPT_ERRORS
+    errors: list[ManifestError] = field(default_factory=list)
+    warnings: list[ManifestError] = field(default_factory=list)
+    error_count: int = 0
+
+    def add(self, error: ManifestError) -> None:
+        """Record ``error`` (a warning or a problem)."""
+        if error.warning:
+            self.warnings.append(error)
+            return
+        self.error_count += 1
+        if len(self.errors) < self.kept:
+            self.errors.append(error)
+
+    @property
+    def all(self) -> list[ManifestError]:
+        """Warnings and kept problems, sorted by line (whole-file ones first)."""
+        return sorted([*self.errors, *self.warnings], key=lambda e: (e.line or 0, e.field or ""))
+
+
 def read_manifest(path: Path, strict_columns: bool = False) -> list[ManifestRow]:
     """Parse the manifest at ``path``; raise `ManifestProblems` listing every problem."""
     return parse_manifest(path.read_bytes(), str(path), strict_columns=strict_columns)
 
 
+def stream_manifest_file(
+    path: Path, found: Findings, strict_columns: bool = False, max_bytes: int | None = None
+) -> Iterator[ManifestRow]:
+    """The good rows of the manifest at ``path``, read a line at a time; problems and warnings
+    go to ``found``. A file over ``max_bytes`` is one problem, found before any of it is read."""
+    too_large = size_problem(str(path), path.stat().st_size, max_bytes)
+    if too_large is not None:
+        found.add(too_large)
+        return
+    with path.open("rb") as handle:
+        yield from stream_manifest(handle, str(path), found, strict_columns=strict_columns)
+
+
 def scan_manifest(
     path: Path, strict_columns: bool = False, max_bytes: int | None = None
 ) -> tuple[list[ManifestRow], list[ManifestError]]:
-    """The good rows of the manifest at ``path``, the problems of the others, the warnings.
-
-    A file over ``max_bytes`` is one error, found before any of it is read.
-    """
-    too_large = size_problem(str(path), path.stat().st_size, max_bytes)
-    if too_large is not None:
-        return [], [too_large]
-    return scan_manifest_bytes(path.read_bytes(), str(path), strict_columns=strict_columns)
+    """The good rows of the manifest at ``path``, the problems of the others, the warnings."""
+    found = Findings()
+    rows = list(stream_manifest_file(path, found, strict_columns, max_bytes))
+    return rows, found.all
 
 
 def size_problem(name: str, size: int, max_bytes: int | None) -> ManifestError | None:
@@ -173,46 +214,94 @@ def scan_manifest_bytes(
     data: bytes, name: str, fmt: str | None = None, strict_columns: bool = False
 ) -> tuple[list[ManifestRow], list[ManifestError]]:
     """Good rows and every problem and warning, sorted by line (whole-file ones first)."""
+    found = Findings()
+    lines = data.splitlines(keepends=True)
+    rows = list(stream_manifest(lines, name, found, fmt, strict_columns))
+    return rows, found.all
+
+
+def stream_manifest(
+    lines: Iterable[bytes],
+    name: str,
+    found: Findings,
+    fmt: str | None = None,
+    strict_columns: bool = False,
+) -> Iterator[ManifestRow]:
+    """The good rows of a manifest given as raw lines, one at a time; its problems and
+    warnings go to ``found`` as they are met (the ignored-columns warning at the end).
+
+    Memory stays bounded whatever the manifest's size: a line is decoded, parsed and let go;
+    repeated keys are found in a table of hashes (`producer.seen`), not of keys.
+    """
     fmt = fmt or manifest_format(name)
     if fmt not in ("csv", "jsonl"):
-        return [], [ManifestError(name, None, None, "not a .csv or .jsonl manifest")]
-    text, errors = _decode(data, name)
-    if not text.strip() and not errors:
-        return [], [ManifestError(name, None, None, "the manifest is empty")]
+        found.add(ManifestError(name, None, None, "not a .csv or .jsonl manifest"))
+        return
+    bad_lines: set[int] = set()
+    text = _Decoded(lines, name, found, bad_lines)
     ignored: set[str] = set()
     records = (
         _csv_records(text, strict_columns, ignored)
         if fmt == "csv"
         else _jsonl_records(text, strict_columns, ignored)
     )
-    rows = _collect(records, name, errors, bad_lines={e.line for e in errors})
-    errors.extend(_ignored_warning(name, ignored))
-    return rows, sorted(errors, key=lambda e: (e.line or 0, e.field or ""))
+    rows = 0
+    for row in _collect(records, name, found, bad_lines):
+        rows += 1
+        yield row
+    if not rows and not found.error_count:
+        empty = not text.seen_text
+        message = "the manifest is empty" if empty else "the manifest has no rows"
+        found.add(ManifestError(name, None, None, message))
+    for warning in _ignored_warning(name, ignored):
+        found.add(warning)
 
 
-def _decode(data: bytes, name: str) -> tuple[str, list[ManifestError]]:
-    """Text with undecodable bytes replaced, and one error per line that held them."""
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    try:
-        return data.decode("utf-8"), []
-    except UnicodeDecodeError:
-        pass  # find every bad line, below: only then is the manifest copied line by line
-    errors = []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+class _Decoded:
+    """Lines as text, one at a time: each undecodable line is one problem (its bytes are
+    replaced and the line's row skipped), never a reason to hold the file whole."""
+
+    def __init__(
+        self, lines: Iterable[bytes], name: str, found: Findings, bad_lines: set[int]
+    ) -> None:
+        self._lines = lines
+        self._name = name
+        self._found = found
+        self._bad = bad_lines
+        self.seen_text = False
+
+    def __iter__(self) -> Iterator[str]:
+        number = 0
+        for chunk in self._lines:
+            # A file is read at b"\n"; a lone b"\r" (an old Mac export) ends a line too.
+            parts = chunk.splitlines(keepends=True) if b"\r" in chunk[:-2] else (chunk,)
+            for raw in parts:
+                number += 1
+                if number == 1:
+                    raw = raw.removeprefix(b"\xef\xbb\xbf")
+                yield self._text(number, raw)
+
+    def _text(self, number: int, raw: bytes) -> str:
         try:
-            raw.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             message = f"not valid UTF-8 (byte {exc.start + 1} of the line)"
-            errors.append(ManifestError(name, number, None, message))
-    return data.decode("utf-8", errors="replace"), errors
+            self._found.add(ManifestError(self._name, number, None, message))
+            self._bad.add(number)
+            text = raw.decode("utf-8", errors="replace")
+        if not self.seen_text and text.strip():
+            self.seen_text = True
+        return text
 
 
 Record = tuple[int, Mapping[str, Any] | _RowError]
 
 
-def _csv_records(text: str, strict: bool, ignored: set[str]) -> Iterator[Record]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _csv_records(text: _Decoded, strict: bool, ignored: set[str]) -> Iterator[Record]:
+    reader = csv.reader(iter(text))
     header = [cell.strip() for cell in next(reader, [])]
+    if not any(header) and not any(any(cell.strip() for cell in cells) for cells in reader):
+        return  # blank through to the end: the manifest is empty
     problems = _header_problems(header, strict)
     if problems:
         yield from ((1, _RowError(field, message)) for field, message in problems)
@@ -262,14 +351,17 @@ def _ignored_warning(name: str, ignored: set[str]) -> list[ManifestError]:
     return [ManifestError(name, None, None, message, warning=True)]
 
 
-def _jsonl_records(text: str, strict: bool, ignored: set[str]) -> Iterator[Record]:
-    for line, raw in enumerate(text.split("\n"), start=1):
+def _jsonl_records(text: _Decoded, strict: bool, ignored: set[str]) -> Iterator[Record]:
+    for line, raw in enumerate(text, start=1):
         if not raw.strip():
             continue
         try:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
             yield line, _RowError(None, f"not valid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        except RecursionError:
+            yield line, _RowError(None, "not valid JSON: nested too deeply")
             continue
         if not isinstance(value, dict):
             yield line, _RowError(None, "each line must be a JSON object")
@@ -288,29 +380,23 @@ def _known() -> str:
 
 
 def _collect(
-    records: Iterable[Record], name: str, errors: list[ManifestError], bad_lines: set[int | None]
-) -> list[ManifestRow]:
-    """Rows from records, appending to ``errors`` (including duplicate keys)."""
-    rows: list[ManifestRow] = []
-    first_line_of_key: dict[str, int] = {}
+    records: Iterable[Record], name: str, found: Findings, bad_lines: set[int]
+) -> Iterator[ManifestRow]:
+    """Rows from records, adding each problem (a repeated key included) to ``found``."""
+    keys = SeenLines()
     for line, record in records:
         if line in bad_lines:
             continue
         try:
             row = _row(line, record, name)
         except _RowError as exc:
-            errors.append(ManifestError(name, line, exc.field, exc.message))
+            found.add(ManifestError(name, line, exc.field, exc.message))
             continue
-        if row.key is not None and row.key in first_line_of_key:
-            message = f"duplicate key {row.key!r} (first on line {first_line_of_key[row.key]})"
-            errors.append(ManifestError(name, line, "key", message))
+        if row.key is not None and (first := keys.first(row.key, line)) is not None:
+            message = f"duplicate key {row.key!r} (first on line {first})"
+            found.add(ManifestError(name, line, "key", message))
             continue
-        if row.key is not None:
-            first_line_of_key[row.key] = line
-        rows.append(row)
-    if not rows and not errors:
-        errors.append(ManifestError(name, None, None, "the manifest has no rows"))
-    return rows
+        yield row
 
 
 def _row(line: int, record: Mapping[str, Any] | _RowError, name: str) -> ManifestRow:

@@ -10,11 +10,12 @@ per thing wrong with it; one row's problems never hide another's.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import islice
+from typing import TypeVar
 
 from config.catalogue import provider_spec
 from config.settings import ProviderName, Settings
@@ -56,11 +57,14 @@ from producer.single_flight import SingleFlight
 from producer.timelines.ranges import ResolvedRange, parse_timecode, resolve_range
 from providers.errors import InvalidRequest
 
+T = TypeVar("T")
 Prober = Callable[[str], VideoInfo]
 ImageProber = Callable[[str], ImageInfo]
 Validator = Callable[[ProviderName, EditRequest], None]
 
 DEFAULT_WORKERS = 8
+WINDOW_ROWS = 256
+"""Rows handed to the probe pool at once: enough to keep it busy, few enough to stay small."""
 INSPECTED_SOURCES = 4096
 """Distinct sources whose probe a preflight keeps (a repeat within them is not probed again)."""
 
@@ -101,19 +105,6 @@ class PlannedJob:
 
 
 @dataclass(frozen=True)
-class PreflightReport:
-    """The rows that can run and the problems of those that cannot."""
-
-    valid: list[PlannedJob]
-    problems: list[Problem]
-
-    @property
-    def ok(self) -> bool:
-        """True when every row passed."""
-        return not self.problems
-
-
-@dataclass(frozen=True)
 class _Inspected:
     located: Located | None
     video: VideoInfo | None
@@ -145,22 +136,23 @@ class Preflight:
         # each distinct source is located (hashed, staged, presigned) and probed once.
         self._inspected = SingleFlight(self._inspect_source, INSPECTED_SOURCES)
 
-    def run(
+    def stream(
         self,
-        rows: Sequence[ManifestRow],
+        rows: Iterable[ManifestRow],
         defaults: BatchDefaults,
         template: JobTemplate,
         now: datetime,
         stage: bool = True,
-    ) -> PreflightReport:
-        """Check every row; ``stage=False`` (a dry run) uploads no local file."""
+    ) -> Iterator[PlannedJob | list[Problem]]:
+        """Each row's outcome, in row order, checked a window at a time (a million-row
+        manifest is never held whole); ``stage=False`` (a dry run) uploads no local file."""
 
         def check(row: ManifestRow) -> PlannedJob | list[Problem]:
             return self._check(row, defaults, template, now, stage)
 
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            outcomes = list(pool.map(check, rows))
-        return assemble(outcomes)
+            for window in windows(rows, WINDOW_ROWS):
+                yield from pool.map(check, window)
 
     def _check(
         self,
@@ -442,37 +434,11 @@ def _unreported(found: list[FieldProblem], known: list[FieldProblem]) -> list[Fi
     return [(field, message) for field, message in found if field not in fields]
 
 
-def assemble(outcomes: Sequence[PlannedJob | list[Problem]]) -> PreflightReport:
-    """Split outcomes into valid jobs and problems; a repeated item is a problem too."""
-    valid: list[PlannedJob] = []
-    problems: list[Problem] = []
-    first_row: dict[str, int] = {}
-    for outcome in outcomes:
-        if isinstance(outcome, list):
-            problems.extend(outcome)
-            continue
-        item = outcome.job.item
-        if item in first_row:
-            message = f"same source and options as row {first_row[item]} (item {item})"
-            problems.append(
-                Problem(outcome.row, outcome.job.source, "source", message, outcome.file)
-            )
-            continue
-        first_row[item] = outcome.row
-        valid.append(outcome)
-    problems.sort(key=lambda problem: problem.row or 0)
-    return PreflightReport(unique_names(valid), problems)
-
-
-def unique_names(planned: list[PlannedJob]) -> list[PlannedJob]:
-    """Every row's output named after its source; where two rows of the batch share a name,
-    each of those falls back to its item (the name and a hash of the edit): a suffix only on
-    a real collision."""
-    counts = Counter(outcome.job.output_name for outcome in planned)
-    return [
-        outcome if counts[outcome.job.output_name] == 1 else renamed(outcome, outcome.job.item)
-        for outcome in planned
-    ]
+def windows(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    source = iter(items)
+    while window := list(islice(source, size)):
+        yield window
 
 
 def renamed(outcome: PlannedJob, name: str) -> PlannedJob:

@@ -33,6 +33,6 @@ def fire_schedule(schedule: str) -> str:
     )
     arm_schedule(current_app, found, now)
     log.info("schedule %s: batch %s, %d new jobs, %d already there, %d rows skipped",
-             schedule, result.batch, len(result.created), len(result.existing),
-             len(result.skipped), extra={"batch": result.batch})  # fmt: skip
+             schedule, result.batch, result.created, result.existing,
+             result.skipped_count, extra={"batch": result.batch})  # fmt: skip
     return result.batch

@@ -66,6 +66,10 @@ class ClipStore:
         """The ids of ``batch``'s clips, sorted."""
         return sorted(item.decode() for item in self.client.smembers(redis_keys.batch_clips(batch)))
 
+    def batch_clips(self, batch: str) -> list[Clip]:
+        """``batch``'s clips, by id (for a test or a small batch: each is read whole)."""
+        return self.get_many(self.batch_ids(batch))
+
     def stitch_claimed(self, clip_id: str) -> bool:
         """True once the ledger has handed out this clip's stitch."""
         return bool(self.client.hexists(redis_keys.clip(clip_id), "stitch"))

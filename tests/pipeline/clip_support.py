@@ -46,7 +46,8 @@ def clip_submitter(settings: Settings, s3: Any, celery_app: Any) -> Submit:
             lambda jobs: dispatch_jobs(celery_app, jobs), now,
             dispatch_clips=lambda clips: dispatch_clips(celery_app, clips),
         )  # fmt: skip
-        (clip,) = result.clips
+        assert result.clips == 1
+        (clip,) = ClipStore(client).batch_clips(plan.batch)
         return clip
 
     return run

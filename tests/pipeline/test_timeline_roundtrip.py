@@ -107,7 +107,8 @@ def test_an_edit_round_trips_paying_only_for_its_ranges(
     assert plan.savings.billed_s == pytest.approx((126 + 72 + 72 + 78 + seams * overlap) / RATE)
 
     store = ClipStore(redis.Redis.from_url(worker_settings.redis_url))
-    clips = [wait_for_clip(store, clip.id, 240) for clip in result.clips]
+    assert result.clips == 4
+    clips = [wait_for_clip(store, clip.id, 240) for clip in store.batch_clips(plan.batch)]
     assert [clip.state for clip in clips] == [ClipState.STORED] * 4
     ledger = Ledger(redis.Redis.from_url(worker_settings.redis_url))
     segments = ledger.get_many([job_id for clip in clips for job_id in clip.segment_ids()])

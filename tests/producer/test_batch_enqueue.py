@@ -71,17 +71,16 @@ def test_submitting_the_same_manifest_twice_creates_no_duplicate_jobs(
 ) -> None:
     dispatch = Dispatched()
     first = enqueue(plan(manifest, producer_settings, s3), redis_client, dispatch)
-    assert sorted(job.item for job in first.created) == ["alpha", "beta", "gamma"]
-    assert first.existing == []
+    assert (first.created, first.existing) == (3, 0)
 
     again = enqueue(plan(manifest, producer_settings, s3), redis_client, dispatch)
-    assert again.created == []
-    assert sorted(job.item for job in again.existing) == ["alpha", "beta", "gamma"]
+    assert (again.created, again.existing) == (0, 3)
 
     ledger = Ledger(redis_client)
-    assert len(ledger.batch_ids("lib")) == 3
+    jobs = ledger.get_many(ledger.batch_ids("lib"))
+    assert sorted(job.item for job in jobs) == ["alpha", "beta", "gamma"]
     assert ledger.batch_counts("lib")[JobState.QUEUED] == 3
-    assert sorted(dispatch.calls[0]) == sorted(job.id for job in first.created)
+    assert sorted(dispatch.calls[0]) == sorted(job.id for job in jobs)
     # still QUEUED: sent again, in case the first dispatch never reached the broker
     assert sorted(dispatch.calls[1]) == sorted(dispatch.calls[0])
 
@@ -90,12 +89,13 @@ def test_jobs_that_moved_on_are_not_dispatched_again(
     manifest: Path, producer_settings: Settings, s3: S3Client, redis_client: redis.Redis
 ) -> None:
     first = enqueue(plan(manifest, producer_settings, s3), redis_client, Dispatched())
-    moved = first.created[0]
+    assert first.created == 3
+    moved = Ledger(redis_client).get_many(Ledger(redis_client).batch_ids("lib"))[0]
     Ledger(redis_client).transition(moved.id, JobState.CANCELLED, expect={JobState.QUEUED}, now=NOW)
     dispatch = Dispatched()
     again = enqueue(plan(manifest, producer_settings, s3), redis_client, dispatch)
     assert moved.id not in dispatch.calls[0]
-    assert len(again.redispatched) == 2
+    assert again.redispatched == 2
 
 
 def test_a_batch_with_problems_writes_nothing(
@@ -121,9 +121,11 @@ def test_skip_invalid_enqueues_the_valid_rows_and_reports_the_rest(
         handle.write('{"source": "x.mp4", "seed": -4}\n')
     batch = plan(manifest, producer_settings, s3, skip_invalid=True)
     result = enqueue(batch, redis_client, Dispatched())
-    assert sorted(job.item for job in result.created) == ["alpha", "beta", "gamma"]
+    assert (result.created, result.skipped_count) == (3, 2)
     assert [(p.row, p.field) for p in result.skipped] == [(4, "source"), (5, "seed")]
-    assert len(Ledger(redis_client).batch_ids("lib")) == 3
+    ledger = Ledger(redis_client)
+    jobs = ledger.get_many(ledger.batch_ids("lib"))
+    assert sorted(job.item for job in jobs) == ["alpha", "beta", "gamma"]
 
 
 def test_skip_invalid_with_no_valid_row_still_fails(
@@ -211,13 +213,17 @@ def test_a_later_submit_never_takes_an_output_name_the_batch_already_uses(
     second.write_text(f"source,prompt\n{library}alpha.mp4,make it noir\n")
     dispatch = Dispatched()
 
-    one = enqueue(plan(first, producer_settings, s3, batch="names"), redis_client, dispatch)
-    two = enqueue(plan(second, producer_settings, s3, batch="names"), redis_client, dispatch)
-    again = enqueue(plan(first, producer_settings, s3, batch="names"), redis_client, dispatch)
+    ledger = Ledger(redis_client)
 
-    assert [job.output_name for job in one.created] == ["alpha"]
-    (other,) = two.created  # the same source, another edit: another item, another name
-    assert other.output_name == other.item and other.item.startswith("alpha-")
-    assert [job.output_name for job in again.existing if job.item == one.created[0].item] == [
-        "alpha"
-    ]
+    def names() -> dict[str, str | None]:
+        return {job.item: job.output_name for job in ledger.get_many(ledger.batch_ids("names"))}
+
+    one = enqueue(plan(first, producer_settings, s3, batch="names"), redis_client, dispatch)
+    ((item, name),) = names().items()
+    assert (one.created, name) == (1, "alpha")
+    two = enqueue(plan(second, producer_settings, s3, batch="names"), redis_client, dispatch)
+    # the same source, another edit: another item, another name
+    ((other, other_name),) = [(key, value) for key, value in names().items() if key != item]
+    assert two.created == 1 and other_name == other and other.startswith("alpha-")
+    again = enqueue(plan(first, producer_settings, s3, batch="names"), redis_client, dispatch)
+    assert (again.created, again.existing, names()[item]) == (0, 1, "alpha")

@@ -109,7 +109,7 @@ def test_bad_sources_and_options_are_refused_by_row_and_field(
     assert [planned.row for planned in plan.jobs] == [4]
     ((row, field, message),) = [(p.row, p.field, p.message) for p in zero.problems]
     assert (row, field) == (1, "max_seconds") and "must be positive" in message
-    assert zero.jobs == []
+    assert len(zero.jobs) == 0
 
 
 def variable_rate_prores(path: Path) -> Path:

@@ -110,8 +110,9 @@ def test_every_problem_of_every_row_is_reported_with_row_and_field(
     assert "same source and options as row 2" in messages[12]
     assert "unreachable" in messages[13]
     # A container the provider refuses is re-encoded by the cutter, not refused.
-    assert [planned.row for planned in plan.jobs] == [2, 6]
-    assert plan.jobs[1].clip is not None and plan.jobs[1].normalised == ("h264 MKV -> H.264 MP4",)
+    planned = list(plan.jobs)
+    assert [row.row for row in planned] == [2, 6]
+    assert planned[1].clip is not None and planned[1].normalised == ("h264 MKV -> H.264 MP4",)
     assert all(problem.source for problem in plan.problems if problem.row != 14)
 
 
@@ -120,7 +121,7 @@ def test_private_and_plain_http_sources_are_refused_unless_allowed(
 ) -> None:
     strict = producer_settings.model_copy(update={"allow_private_sources": False})
     presigned = plan_batch(f"{library}alpha.mp4", RUNWAY, producer_settings, NOW, s3=s3)
-    http_url = presigned.jobs[0].job.request.video_url
+    http_url = next(iter(presigned.jobs)).job.request.video_url
     manifest = write_csv(
         tmp_path / "m.csv",
         ["source", http_url, "https://127.0.0.1:9/a.mp4", "https://10.0.0.8/a.mp4"],

@@ -64,7 +64,7 @@ def test_a_row_no_configured_provider_accepts_is_refused_with_each_providers_rea
         prompt="snow", provider="runway,segmind,vibedream", batch="b2", max_price_per_second=0.2
     )
     plan = plan_batch(str(manifest), options, settings, NOW, s3=s3)
-    assert plan.jobs == []
+    assert len(plan.jobs) == 0
     found = [(p.row, p.field, p.message) for p in plan.problems]
     prefix = "no provider of runway,segmind,vibedream accepts the row; "
     assert found == [

@@ -126,7 +126,9 @@ def produced(
     ]
     assert Ledger(client).add(shorts) == [True, True]
     dispatch_jobs(app, shorts)
-    clips = {name: c for c in result.clips for name in ("a-long", "d-cancelled") if name in c.item}
+    assert result.clips == 2
+    batch_clips = ClipStore(client).batch_clips(plan.batch)
+    clips = {name: c for c in batch_clips for name in ("a-long", "d-cancelled") if name in c.item}
     ledger = Ledger(client)
     wait_until(
         lambda: batch_tally(ledger, plan.batch).done,
