@@ -7,6 +7,7 @@ words what changed for the dry run ("ProRes MOV -> H.264 MP4", "3840x2160 -> 192
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -47,6 +48,7 @@ class EncodeTarget:
         return self.placement.frame_width, self.placement.frame_height
 
 
+@functools.lru_cache(maxsize=256)
 def as_rate(fps: float | Fraction) -> Fraction:
     """``fps`` as an exact rate: 29.97 -> 30000/1001, 24.0 -> 24, 12.5 -> 25/2."""
     ntsc = Fraction(round(fps * RATE_DENOMINATOR / 1000) * 1000, RATE_DENOMINATOR)
@@ -74,6 +76,8 @@ def fitted_size(width: int, height: int, longest_side: int) -> tuple[int, int]:
     return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
 
 
+# Pure over frozen inputs: a library's rows repeat a few sources, and a plan asks per provider.
+@functools.lru_cache(maxsize=1024)
 def encode_target(
     info: VideoInfo,
     window: EditWindow,

@@ -17,7 +17,7 @@ from datetime import datetime
 from itertools import islice
 from typing import TypeVar
 
-from config.catalogue import provider_spec
+from config.catalogue import ProviderSpec, provider_spec
 from config.settings import ProviderName, Settings
 from jobs.clips.record import Clip
 from jobs.models import Event, Job, Priority, job_id_for
@@ -135,6 +135,12 @@ class Preflight:
         # A library names the same source in many rows (one clip, many prompts or ranges):
         # each distinct source is located (hashed, staged, presigned) and probed once.
         self._inspected = SingleFlight(self._inspect_source, INSPECTED_SOURCES)
+        # Each provider's catalogue entry with the user's overrides, built once per preflight.
+        self._specs = {name: provider_spec(name, settings) for name in ProviderName}
+        self._configured = [name for name in ProviderName if settings.provider(name).configured]
+
+    def _spec(self, name: ProviderName) -> ProviderSpec:
+        return self._specs[name]
 
     def stream(
         self,
@@ -162,7 +168,7 @@ class Preflight:
         now: datetime,
         stage: bool,
     ) -> PlannedJob | list[Problem]:
-        configured = [name for name in ProviderName if self.settings.provider(name).configured]
+        configured = self._configured
         options = merge_options(row, defaults, configured)
         inspected = self._inspect(row.source, stage)
         if isinstance(options, list):
@@ -205,7 +211,7 @@ class Preflight:
         media_start = edit.media_start
         if media_start is None:
             media_start = parse_timecode(video.timecode or "", edit.rate) or 0
-        window = provider_spec(provider, self.settings).window
+        window = self._spec(provider).window
         found = resolve_range(
             edit.start, edit.end, edit.rate, media_start, video.duration_s, window.min_seconds
         )
@@ -229,19 +235,19 @@ class Preflight:
         back silent; the stitch puts the sound back) or edited in a range (a timeline's shot,
         whose output carries the range's timecode), a clip of segments."""
         line, file = where
-        spec = provider_spec(job.provider, self.settings)
+        spec = self._spec(job.provider)
         simple = not (mend or video.variable_rate or video.has_audio or span is not None)
         whole = simple and not is_clip(video, spec, plan)
         if whole and not needs_conform(video, spec, job.request.aspect_ratio):
             # One job: only providers whose window takes the whole source in one run.
-            known = {name: provider_spec(name, self.settings) for name in job.route}
+            known = {name: self._spec(name) for name in job.route}
             fits = one_run_route(job.route, known, video.duration_s, template.clip.max_seconds)
             job = job.model_copy(update={"route": fits if len(fits) > 1 else ()})
             return PlannedJob(line, job, video, file=file)
         # A clip's segments share one provider and model, so its style stays one: they fail
         # over together, and only to providers that take the same cut (`clip_route`).
         names = [job.provider, *(name for name in job.route if name != job.provider)]
-        specs = [provider_spec(name, self.settings) for name in names]
+        specs = [self._spec(name) for name in names]
         clip = clip_of(job, video, specs, plan, template.clip)
         if span is not None:
             clip = clip.model_copy(
@@ -272,7 +278,7 @@ class Preflight:
             return None
         if span is None and problems:
             return None
-        spec = provider_spec(provider, self.settings)
+        spec = self._spec(provider)
         try:
             overlap = template.clip.seams.overlap_frames
             if span is not None:
@@ -345,9 +351,9 @@ class Preflight:
         """Why ``provider`` cannot take the row: no key, its own validation, the reference
         image, or its price over ``--max-price-per-second``. (A source outside its input limits
         is not a refusal: the cutter re-encodes it; see `_limit_problems`.)"""
-        spec = provider_spec(provider, self.settings)
+        spec = self._spec(provider)
         problems: list[FieldProblem] = []
-        if not self.settings.provider(provider).configured:
+        if provider not in self._configured:
             variable = f"RESTYLE_{provider.value.upper()}__API_KEYS"
             problems.append(("provider", f"{provider} has no API key: set {variable}"))
         if request is not None:
@@ -364,7 +370,7 @@ class Preflight:
         """How the source breaks the provider's input limits (the cutter can mend them all)."""
         if inspected.video is None or inspected.located is None:
             return []
-        spec = provider_spec(provider, self.settings)
+        spec = self._spec(provider)
         video = inspected.video
         size = video.size_bytes or inspected.located.size_bytes
         return limit_problems(spec, video.container, video.duration_s, size)
@@ -389,7 +395,7 @@ class Preflight:
     ) -> Job:
         item = item_key(row, options)
         name = output_stem(row)
-        specs = [provider_spec(name, self.settings) for name in route]
+        specs = [self._spec(name) for name in route]
         # The estimate (and the first budget reservation) is at the price the policy is likely
         # to pay, for the whole clip: the runs each provider's window needs, not one run
         # (`jobs.routes.quote`); the submit step re-prices a job that lands elsewhere.
