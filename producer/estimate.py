@@ -12,7 +12,7 @@ as long as its slowest provider.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from config.catalogue import ProviderSpec
@@ -100,15 +100,3 @@ class SummaryTally:
                 for name, count in sorted(self._counts.items())
             )
         )
-
-
-def summarize(
-    jobs: Iterable[Job],
-    specs: Mapping[ProviderName, ProviderSpec],
-    keys: Mapping[ProviderName, int],
-) -> PlanSummary:
-    """The plan of ``jobs``: ``specs`` and ``keys`` (key counts) for every provider they use."""
-    tally = SummaryTally()
-    for job in jobs:
-        tally.add(job, specs[job.provider])
-    return tally.summary(specs, keys)

@@ -178,15 +178,6 @@ def stream_manifest_file(
         yield from stream_manifest(handle, str(path), found, strict_columns=strict_columns)
 
 
-def scan_manifest(
-    path: Path, strict_columns: bool = False, max_bytes: int | None = None
-) -> tuple[list[ManifestRow], list[ManifestError]]:
-    """The good rows of the manifest at ``path``, the problems of the others, the warnings."""
-    found = Findings()
-    rows = list(stream_manifest_file(path, found, strict_columns, max_bytes))
-    return rows, found.all
-
-
 def size_problem(name: str, size: int, max_bytes: int | None) -> ManifestError | None:
     """The error of a manifest of ``size`` bytes over ``max_bytes`` (None: within it)."""
     if max_bytes is None or size <= max_bytes:

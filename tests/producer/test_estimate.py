@@ -10,7 +10,7 @@ from config.catalogue import CATALOGUE, Price, ProviderSpec, provider_spec
 from config.settings import ProviderName, Settings
 from jobs.models import Job
 from jobs.request import EditRequest
-from producer.estimate import job_cost, provider_wall_s, summarize
+from producer.estimate import SummaryTally, job_cost, provider_wall_s
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -85,7 +85,10 @@ def test_summary_groups_by_provider_and_takes_the_slowest_provider_as_wall_time(
     specs = {name: provider_spec(name, settings) for name in ProviderName}
     jobs = [job(ProviderName.RUNWAY, 0.75, f"r{i}") for i in range(5)]
     jobs += [job(ProviderName.SEGMIND, 1.125, f"s{i}") for i in range(3)]
-    summary = summarize(jobs, specs, {ProviderName.RUNWAY: 1, ProviderName.SEGMIND: 2})
+    tally = SummaryTally()
+    for one in jobs:
+        tally.add(one, specs[one.provider])
+    summary = tally.summary(specs, {ProviderName.RUNWAY: 1, ProviderName.SEGMIND: 2})
     by_name = {plan.provider: plan for plan in summary.providers}
     assert (by_name[ProviderName.RUNWAY].jobs, by_name[ProviderName.SEGMIND].jobs) == (5, 3)
     assert by_name[ProviderName.RUNWAY].cost_usd == pytest.approx(3.75)
@@ -99,5 +102,5 @@ def test_summary_groups_by_provider_and_takes_the_slowest_provider_as_wall_time(
 
 
 def test_an_empty_plan_costs_nothing_and_takes_no_time() -> None:
-    summary = summarize([], {}, {})
+    summary = SummaryTally().summary({}, {})
     assert (summary.jobs, summary.cost_usd, summary.wall_s) == (0, 0.0, 0.0)
