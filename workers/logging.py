@@ -34,6 +34,7 @@ from celery.signals import (
 
 from config.redaction import Redactor
 from config.settings import Settings
+from wire.text import visible
 
 CONTEXT_FIELDS = ("job_id", "batch", "provider", "remote_id", "state", "key_id", "task", "attempt")
 CHATTY_LOGGERS = ("httpx", "httpcore")
@@ -101,7 +102,41 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = record.exc_text
         if record.stack_info:
             line["stack"] = record.stack_info
-        return json.dumps(line, ensure_ascii=False, default=str)
+        # JSON escapes C0 controls itself; C1 controls (a lone 0x9b is CSI to some terminals),
+        # bidi overrides and zero-width characters become \u escapes too: same text when read
+        # back, inert when a `tail -f` shows it.
+        return _JSON_UNSAFE.sub(_json_escape, json.dumps(line, ensure_ascii=False, default=str))
+
+
+class TextFormatter(logging.Formatter):
+    """The plain-text format, with every control character of the message, the exception and
+    the stack shown as its escape (`wire.text.visible`): a provider's failure text carrying
+    ``ESC]52`` or ``ESC[2J`` is printed, never obeyed, and cannot forge a second log line."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        safe = logging.makeLogRecord(record.__dict__)
+        safe.msg, safe.args = visible(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        safe.exc_info = None
+        safe.exc_text = _visible_lines(record.exc_text) if record.exc_text else None
+        safe.stack_info = _visible_lines(record.stack_info) if record.stack_info else None
+        return super().format(safe)
+
+
+def _visible_lines(text: str) -> str:
+    """A traceback's lines kept as lines, each made visible."""
+    return "\n".join(visible(line) for line in text.split("\n"))
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 @contextmanager
@@ -131,7 +166,7 @@ def build_handler(settings: Settings, stream: TextIO | None = None) -> logging.H
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(TextFormatter())
     handler.set_name("restyle")
     return handler
 

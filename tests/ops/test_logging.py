@@ -195,3 +195,45 @@ def test_httpx_request_lines_are_left_out_unless_the_level_is_debug(
     request_lines = [line for line in lines(stream) if line["logger"] == "httpx"]
     assert [line["message"].startswith("HTTP Request: GET") for line in request_lines] == [True]
     assert "/loud" in request_lines[0]["message"] and RUNWAY_KEY not in stream.getvalue()
+
+
+HOSTILE = "render failed\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\nERROR forged line \u202eevil\x9b31m"
+
+
+def test_a_text_log_shows_a_provider_texts_escapes_instead_of_obeying_them(
+    settings: Settings,
+) -> None:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    stream = io.StringIO()
+    try:
+        configure_logging(settings.model_copy(update={"log_format": "text"}), stream=stream)
+        logging.getLogger("pipeline.polling").warning("provider said: %s", HOSTILE)
+        try:
+            raise RuntimeError(HOSTILE)
+        except RuntimeError:
+            logging.getLogger("pipeline.polling").exception("poll failed")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        logging.captureWarnings(False)
+    text = stream.getvalue()
+    assert not any(char in text for char in "\x1b\x07\x9b\u202e")
+    assert "\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2J\\x0aERROR forged line \\u202eevil\\x9b31m" in text
+    # The message stays one line; a traceback keeps its own lines, each made visible.
+    first, *rest = text.splitlines()
+    assert first.endswith(
+        "WARNING pipeline.polling provider said: render failed\\x1b]52;c;"
+        "cm0gLXJmIH4=\\x07\\x1b[2J\\x0aERROR forged line \\u202eevil\\x9b31m"
+    )
+    assert "RuntimeError: render failed\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2J" in rest
+
+
+def test_a_json_log_escapes_c1_and_bidi_characters_and_reads_back_the_same(
+    captured: io.StringIO,
+) -> None:
+    logging.getLogger("pipeline.polling").warning("provider said: %s", HOSTILE)
+    raw = captured.getvalue()
+    assert raw.count("\n") == 1 and not any(char in raw for char in "\x1b\x07\x9b\u202e")
+    (line,) = lines(captured)
+    assert line["message"] == f"provider said: {HOSTILE}"
