@@ -74,8 +74,11 @@ def cut_segments(
     ratio = target.fps / as_rate(plan.fps)
     spans = [_span(segment, ratio, folder) for segment in plan.segments]
     with open_media(source, http=http, timeout_s=timeout_s) as opened:
-        frames = _video_frames(opened.container, opened.where)
-        return _write(frames, spans, target, opened.where)
+        first = min(span.first for span in spans)
+        frames, origin, start = _frames_from(
+            opened.container, opened.where, float(first / target.fps), first
+        )
+        return _write(frames, spans, target, opened.where, (origin, start))
 
 
 def normalise_video(
@@ -105,11 +108,48 @@ def _span(segment: Segment, ratio: Fraction, folder: Path) -> Span:
 
 def _video_frames(container: Any, where: str) -> Iterator[Any]:
     """The decoded frames of the first video stream; refused before any file is written."""
+    return _decoded(container, _video_stream(container, where), where)
+
+
+def _video_stream(container: Any, where: str) -> Any:
     if not container.streams.video:
         raise ProbeError(where, "no video stream")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
-    return _decoded(container, stream, where)
+    return stream
+
+
+SEEK_AFTER_S = 4.0
+"""A range starting this far into its source is reached by a seek to a keyframe before it, not
+by decoding every frame up to it (a shot at minute 50 of an hour-long master)."""
+SEEK_MARGIN_S = 1.0
+"""How far before the range the seek aims, so the frames either side of its first are decoded
+and each output frame is the one decoding from the start would give."""
+
+
+def _frames_from(
+    container: Any, where: str, skip_s: float, first: int
+) -> tuple[Iterator[Any], float | None, int]:
+    """The source's frames from a keyframe before ``skip_s`` (seconds past its first frame),
+    with that first frame's time and the output frame they start at; from the start (None, 0)
+    for a range near it or a stream whose frames carry no time. A seek that lands past the
+    range (a file without a usable index) is undone: decoding restarts from the first frame."""
+    stream = _video_stream(container, where)
+    decoded = _decoded(container, stream, where)
+    if skip_s < SEEK_AFTER_S:
+        return decoded, None, 0
+    head = next(decoded, None)
+    if head is None or head.time is None:
+        return itertools.chain([head] if head is not None else [], decoded), None, 0
+    origin = float(head.time)
+    aim = origin + skip_s - SEEK_MARGIN_S
+    container.seek(round(aim / stream.time_base), stream=stream, backward=True)
+    sought = _decoded(container, stream, where)
+    landed = next(sought, None)
+    if landed is not None and landed.time is not None and float(landed.time) <= aim:
+        return itertools.chain([landed], sought), origin, first
+    container.seek(round(origin / stream.time_base), stream=stream, backward=True)
+    return _decoded(container, stream, where), None, 0
 
 
 def _decoded(container: Any, stream: Any, where: str) -> Iterator[Any]:
@@ -120,12 +160,18 @@ def _decoded(container: Any, stream: Any, where: str) -> Iterator[Any]:
 
 
 def _write(
-    frames: Iterator[Any], spans: Sequence[Span], target: EncodeTarget, where: str
+    frames: Iterator[Any],
+    spans: Sequence[Span],
+    target: EncodeTarget,
+    where: str,
+    sought: tuple[float | None, int] = (None, 0),
 ) -> list[CutSegment]:
     ordered = sorted(spans, key=lambda span: span.first)
     writer = writer_for(ordered, target)
+    origin, first = sought
     try:
-        for k, frame in constant_rate(frames, target.fps, ordered[-1].end):
+        timed = constant_rate(frames, target.fps, ordered[-1].end, origin=origin, first=first)
+        for k, frame in timed:
             if k < ordered[0].first:  # before an edited range (a timeline's shot)
                 continue
             picture = frame.reformat(width=target.width, height=target.height, format="yuv420p")

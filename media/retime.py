@@ -18,19 +18,30 @@ def frame_time(frame: Any, index: int, fps: Fraction) -> float:
     return float(at) if at is not None else float(index / fps)
 
 
-def constant_rate(frames: Iterable[Any], fps: Fraction, count: int) -> Iterator[tuple[int, Any]]:
-    """``(k, frame)`` for ``k`` in ``0..count-1``; times count from the first frame's.
+def constant_rate(
+    frames: Iterable[Any],
+    fps: Fraction,
+    count: int,
+    *,
+    origin: float | None = None,
+    first: int = 0,
+) -> Iterator[tuple[int, Any]]:
+    """``(k, frame)`` for ``k`` in ``first..count-1``; times count from ``origin`` (the first
+    frame's time when None).
 
-    When the input ends early its last frame is held to fill ``count``; when it is longer the
-    rest is never decoded. Yields nothing when ``frames`` is empty.
+    ``first`` and ``origin`` serve a decoder that sought into the source: its frames start at
+    a keyframe before ``first / fps`` past ``origin``, the source's own first frame, so output
+    frame ``k`` is the same as when decoding from the start. When the input ends early its last
+    frame is held to fill ``count``; when it is longer the rest is never decoded. Yields
+    nothing when ``frames`` is empty.
     """
     held: Any = None
     held_at = start = 0.0
-    k = 0
+    k = first
     for index, frame in enumerate(frames):
         at = frame_time(frame, index, fps)
         if held is None:
-            start = at
+            start = at if origin is None else origin
         else:
             middle = (held_at + at - 2 * start) / 2
             while k < count and k / fps < middle:

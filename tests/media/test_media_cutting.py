@@ -81,3 +81,56 @@ def test_an_all_intra_master_is_not_cut_into_all_keyframes(tmp_path: Path) -> No
             with av.open(str(piece.path)) as container:
                 packets = [p for p in container.demux(video=0) if p.size]
             assert sum(p.is_keyframe for p in packets) <= piece.frames // 10
+
+
+def keyframed(path: Path, seconds: float, fps: int, every_s: float) -> Path:
+    """Moving bars with a keyframe every ``every_s`` (an editor's master, seekable)."""
+    from media.samples import PATTERNS
+
+    with av.open(str(path), mode="w", format="mp4") as output:
+        video = output.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = 320, 180, "yuv420p"
+        video.options = {"preset": "ultrafast", "g": str(round(every_s * fps))}
+        for index in range(round(seconds * fps)):
+            image = av.VideoFrame.from_ndarray(PATTERNS["bars"](index, 320, 180), format="rgb24")
+            output.mux(video.encode(image.reformat(format="yuv420p")))
+        output.mux(video.encode(None))
+    return path
+
+
+def decoded_pixels(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="yuv420p") for frame in container.decode(video=0)]
+
+
+def test_a_range_deep_in_its_source_is_reached_by_a_seek_and_cut_to_the_same_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import media.cutting as cutting
+
+    source = keyframed(tmp_path / "master.mp4", seconds=16.0, fps=24, every_s=1.0)
+    window = GEN4_ALEPH.model_copy(update={"max_seconds": 2.0})
+    plan = plan_segments(16.0, 24.0, window, (), 3.0, start_s=10.5)
+    target = encode_target(probe(source), window)
+    times: list[float] = []
+    decoded = cutting._decoded
+
+    def counting(container: object, stream: object, where: str) -> object:
+        for frame in decoded(container, stream, where):
+            times.append(float(frame.time))
+            yield frame
+
+    monkeypatch.setattr(cutting, "_decoded", counting)
+    sought = cut_segments(source, plan, target, tmp_path / "sought")
+    # The first frame (for the source's start), then from the keyframe at 9 s, 1.5 s before.
+    assert times[0] == 0.0 and times[1] == 9.0 and len(times) < 24 * 5
+    assert_exact(source, plan, sought)
+
+    times.clear()
+    monkeypatch.setattr(cutting, "SEEK_AFTER_S", float("inf"))
+    whole = cut_segments(source, plan, target, tmp_path / "whole")
+    assert times[0] == 0.0 and len(times) > 24 * 13
+    for mine, theirs in zip(sought, whole, strict=True):
+        (mine_frames, their_frames) = (decoded_pixels(mine.path), decoded_pixels(theirs.path))
+        assert len(mine_frames) == len(their_frames) == mine.frames
+        assert all(np.array_equal(a, b) for a, b in zip(mine_frames, their_frames, strict=True))
