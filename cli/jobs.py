@@ -236,9 +236,12 @@ def cost_text(job: Job) -> str:
         text = f"${job.billed_cost_usd:.2f} billed (${job.estimated_cost_usd:.2f} estimated)"
     else:
         text = f"${job.estimated_cost_usd:.2f} estimated"
-    if job.provider_estimate_usd is not None:
-        text += f"; the provider said at most ${job.provider_estimate_usd:.2f}"
-    return text
+    most = job.provider_estimate_usd
+    if most is None:
+        return text
+    if job.remote_id is not None and job.billed_remote_id != job.remote_id:
+        return f"{text}; ${most:.2f} held in the budget: the provider's maximum, until its bill"
+    return f"{text}; the provider said at most ${most:.2f}"
 
 
 def _doubled(job: Job) -> str:
