@@ -221,6 +221,7 @@ def _facts(job: Job) -> list[tuple[str, str]]:
         ("failure", job.failure_kind and f"{job.failure_kind}: {job.failure_message}"),
         ("cost", cost_text(job)),
         ("paid twice?", job.possible_double_charges and _doubled(job)),
+        ("paid twice", job.extra_remote_ids and double_charge_text(job)),
         ("route", job.route and f"{','.join(job.route)} ({job.policy})"),
         ("QC re-runs", job.qc_reruns and f"{job.qc_reruns} (each a paid try)"),
         ("QC flagged", job.qc_flags and f"stored though it failed: {', '.join(job.qc_flags)}"),
@@ -242,6 +243,18 @@ def cost_text(job: Job) -> str:
     if job.remote_id is not None and job.billed_remote_id != job.remote_id:
         return f"{text}; ${most:.2f} held in the budget: the provider's maximum, until its bill"
     return f"{text}; the provider said at most ${most:.2f}"
+
+
+def double_charge_text(job: Job) -> str:
+    """What the provider's own callbacks said of the lost POSTs (pure)."""
+    parts = []
+    if job.double_charges_confirmed:
+        extra = f"{job.double_charges_confirmed} extra remote job(s), in the bill"
+        parts.append(f"confirmed: paid twice, ${job.double_charge_billed_usd:.2f} ({extra})")
+    cleared = len(job.extra_remote_ids) - job.double_charges_confirmed
+    if cleared:
+        parts.append(f"cleared: {cleared} extra remote job(s) billed $0.00")
+    return "; ".join(parts) + f" ({', '.join(job.extra_remote_ids)})"
 
 
 def _doubled(job: Job) -> str:

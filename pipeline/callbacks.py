@@ -60,14 +60,33 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def register(client: redis.Redis[bytes], job_id: str, ttl_s: int) -> str:
-    """A new token for ``job_id`` (replacing any older one); only its hash is stored."""
+_REGISTER = """
+local previous = redis.call('HGET', KEYS[1], 'h')
+if previous and ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], 'p:' .. previous, '1')
+end
+redis.call('HSET', KEYS[1], 'h', ARGV[1])
+redis.call('EXPIRE', KEYS[1], math.max(redis.call('TTL', KEYS[1]), tonumber(ARGV[2])))
+return 1
+"""
+
+
+def register(client: redis.Redis[bytes], job_id: str, ttl_s: int, keep: bool = False) -> str:
+    """A new token for ``job_id``; only its hash is stored. The older one is replaced, or with
+    ``keep`` stays valid as an earlier try's (``p:<hash>``): that try's POST may have created
+    a remote job whose callback is still to come (`pipeline.double_charges`)."""
     secret = secrets.token_urlsafe(SECRET_BYTES)
-    pipe = client.pipeline(transaction=True)
-    pipe.hset(redis_keys.callback(job_id), "h", _digest(secret))
-    pipe.expire(redis_keys.callback(job_id), ttl_s)
-    pipe.execute()
+    script = client.register_script(_REGISTER)
+    script(keys=[redis_keys.callback(job_id)], args=[_digest(secret), ttl_s, int(keep)])
     return f"{job_id}.{secret}"
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    """The job a callback token belongs to; ``current`` unless it is an earlier try's."""
+
+    job_id: str
+    current: bool = True
 
 
 ADOPTABLE = frozenset({JobState.SUBMITTING, JobState.RETRY_WAIT})
@@ -90,6 +109,21 @@ def job_of_token(client: redis.Redis[bytes], token: str) -> str | None:
     expected = stored if stored is not None else b"0" * 64
     matches = hmac.compare_digest(expected, _digest(secret).encode())
     return job_id if matches and stored is not None else None
+
+
+def owner_of_token(client: redis.Redis[bytes], token: str) -> TokenOwner | None:
+    """`job_of_token`, or else the job whose earlier try's token it is (kept by `register`);
+    None for a malformed, unknown or wrong token. An earlier token is found by the SHA-256 of
+    its secret, which is all that is stored: a guess finds nothing."""
+    job_id = job_of_token(client, token)
+    if job_id is not None:
+        return TokenOwner(job_id)
+    match = _TOKEN.match(token)
+    if match is None:
+        return None
+    job_id, secret = match.groups()
+    kept = client.hexists(redis_keys.callback(job_id), "p:" + _digest(secret))
+    return TokenOwner(job_id, current=False) if kept else None
 
 
 _SEEN = """
@@ -236,7 +270,10 @@ def with_callback(ctx: Context, job: Job, adapter: ProviderAdapter) -> ProviderA
     else:
         return adapter
     ttl = int(ctx.settings.job_deadline_s + ctx.settings.poll_max_interval_s) + 3600
-    token = register(ctx.redis, job.id, ttl)
+    # An OpenRouter re-send after a POST that may have created a job keeps that POST's token:
+    # its webhook, if it comes, is the provider's own word on a second charge.
+    keep = job.remote_possible and path == OPENROUTER_PATH
+    token = register(ctx.redis, job.id, max(ttl, DELIVERY_TTL_S) if keep else ttl, keep)
     bound = copy.copy(adapter)
     bound.callback_url = callback_url(public, token, path)
     return bound

@@ -100,6 +100,13 @@ def video_status(found: _Video, spec: ProviderSpec, now: datetime) -> RemoteStat
     return RemoteStatus(state=state, raw=raw, billed_cost_usd=bill if state.terminal else None)
 
 
+def parse_webhook(data: object, *, spec: ProviderSpec, now: datetime) -> tuple[str, RemoteStatus]:
+    """A webhook's body (the job as ``GET /videos/{id}`` shows it) -> its id and status;
+    ValueError (pydantic's) when it is no video job."""
+    found = _Video.model_validate(data)
+    return found.id, video_status(found, spec, now)
+
+
 def parse_poll(
     status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
 ) -> RemoteStatus:

@@ -22,16 +22,21 @@ from config.catalogue import provider_spec
 from config.settings import ProviderName
 from pipeline.callbacks import (
     Received,
+    TokenOwner,
     first_delivery,
     first_seen,
     forget,
     job_of_token,
+    owner_of_token,
     receive,
     task_is_ours,
 )
+from pipeline.double_charges import is_extra, record_extra
 from pipeline.webhooks import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
+from providers.base import RemoteStatus
 from providers.crun import parse_callback_body
 from providers.errors import ProviderFailure
+from providers.openrouter import parse_webhook
 from web.metrics import CALLBACKS
 from web.service import Service
 from web.views import service
@@ -138,8 +143,8 @@ async def crun_callback(request: Request) -> Response:
 
 def _openrouter(svc: Service, token: str, headers: dict[str, str], body: bytes) -> Response:
     """Verify one OpenRouter delivery and act on it; the answer to send back."""
-    job_id = job_of_token(svc.redis, token)
-    if job_id is None:
+    owner = owner_of_token(svc.redis, token)
+    if owner is None:
         CALLBACKS.labels("unknown_token").inc()
         return PlainTextResponse("not found", status_code=404)
     secret = svc.settings.openrouter_webhook_secret
@@ -158,20 +163,33 @@ def _openrouter(svc: Service, token: str, headers: dict[str, str], body: bytes) 
         return PlainTextResponse("delivery already received", status_code=409)
     # The signature proves OpenRouter sent this body to this job's own URL: the video it names
     # was made for this job's request, so no task lookup is needed before adopting it.
-    received = receive(
-        svc.ledger, job_id, _video_id(body), now, svc.poll_now, lambda job, remote_id: None
-    )
+    video = _video(svc, body, now)
+    received = _act(svc, owner, video, now)
     CALLBACKS.labels(received.outcome).inc()
     return JSONResponse({"outcome": received.outcome})
 
 
-def _video_id(body: bytes) -> str | None:
+def _act(svc: Service, owner: TokenOwner, video: tuple[str, RemoteStatus] | None,
+         now: datetime) -> Received:  # fmt: skip
+    """Wake or adopt (`receive`); or, on an earlier try's URL, record the extra paid video it
+    names (`pipeline.double_charges`)."""
+    job = None if owner.current or video is None else svc.ledger.get(owner.job_id)
+    if job is not None and video is not None and is_extra(job, video[0]):
+        return record_extra(svc.context(), job, video[0], video[1].billed_cost_usd, now)
+    remote_id = video[0] if video is not None else None
+    return receive(svc.ledger, owner.job_id, remote_id, now, svc.poll_now, lambda j, r: None)
+
+
+def _video(svc: Service, body: bytes, now: datetime) -> tuple[str, RemoteStatus] | None:
+    """The video id and status a delivery names, or None when the body is no video job."""
+    if nesting_depth(body) > MAX_DEPTH:
+        return None
     try:
         data: Any = json.loads(body)
-    except ValueError:
+        spec = provider_spec(ProviderName.OPENROUTER, svc.settings)
+        return parse_webhook(data, spec=spec, now=now)
+    except (ValueError, TypeError, RecursionError):
         return None
-    found = data.get("id") if isinstance(data, dict) else None
-    return found if isinstance(found, str) and found else None
 
 
 async def openrouter_callback(request: Request) -> Response:
