@@ -3,11 +3,12 @@
 A re-send after a lost answer is flagged possibly paid twice (`pipeline.ambiguity`). OpenRouter
 posts a finished job to the ``callback_url`` of the POST that created it, signed, with its
 ``usage.cost``; a re-send keeps the earlier try's URL valid (`pipeline.callbacks.register`), so
-a webhook on that URL naming a video the job does not use is OpenRouter saying the lost POST
-made a job: billed above $0 (or with no cost given) the flag is confirmed, at that bill; at $0
-it is cleared. Without such a webhook (OpenRouter retries for hours, `DELIVERY_TTL_S`) the flag
-stays a possibility: no webhook is no evidence. Runway offers nothing of the kind (no
-webhooks, no task listing, no idempotency): its flags stay possibilities.
+a webhook on that URL naming a video the job does not use, ended with its ``usage.cost``, is
+OpenRouter saying the lost POST made a job and what it cost: above $0 the flag is confirmed, at
+that bill; at $0 it is cleared (a delivery without a cost decides nothing). Without such a
+webhook (OpenRouter retries for hours, `DELIVERY_TTL_S`) the flag stays a possibility: no
+webhook is no evidence. Runway offers nothing of the kind (no webhooks, no task listing, no
+idempotency): its flags stay possibilities.
 """
 
 from __future__ import annotations
@@ -34,33 +35,30 @@ def is_extra(job: Job, remote_id: str) -> bool:
     return not (job.state is JobState.RETRY_WAIT and job.remote_id is None)
 
 
-def extra_note(remote_id: str, billed_usd: float | None) -> str:
+def extra_note(remote_id: str, billed_usd: float) -> str:
     """The history line of an extra remote job the provider named (pure)."""
     made = f"the provider's callback for an earlier POST whose answer was lost names {remote_id}"
     if billed_usd == 0:
         return f"{CLEARED}: {made}, billed $0.00"
-    if billed_usd is None:
-        return f"{CONFIRMED}: {made} (no bill given)"
     return f"{CONFIRMED}, ${billed_usd:.2f}: {made}, billed ${billed_usd:.2f}"
 
 
-def extra_changes(job: Job, remote_id: str, billed_usd: float | None) -> dict[str, Any]:
-    """The job's fields once the provider named an extra remote job (pure): the possibility
-    becomes a confirmed charge (or is cleared), its bill added to the job's."""
+def extra_changes(job: Job, remote_id: str, billed_usd: float) -> dict[str, Any]:
+    """The job's fields once the provider named an extra remote job and its bill (pure): the
+    possibility becomes a confirmed charge (or is cleared), the bill added to the job's."""
     changes: dict[str, Any] = {
         "extra_remote_ids": (*job.extra_remote_ids, remote_id),
         "possible_double_charges": max(job.possible_double_charges - 1, 0),
+        "billed_cost_usd": round((job.billed_cost_usd or 0.0) + billed_usd, 6),
     }
-    if billed_usd != 0:
+    if billed_usd > 0:
         changes["double_charges_confirmed"] = job.double_charges_confirmed + 1
-    if billed_usd is not None:
         changes["double_charge_billed_usd"] = round(job.double_charge_billed_usd + billed_usd, 6)
-        changes["billed_cost_usd"] = round((job.billed_cost_usd or 0.0) + billed_usd, 6)
     return changes
 
 
 def record_extra(
-    ctx: Context, job: Job, remote_id: str, billed_usd: float | None, now: datetime
+    ctx: Context, job: Job, remote_id: str, billed_usd: float, now: datetime
 ) -> Received:
     """Write the extra remote job on ``job`` and move the batch's spend to its bill."""
     flagged = job.possible_double_charges > 0
@@ -73,9 +71,8 @@ def record_extra(
     )
     if moved is None:
         return Received("ignored", "job moved")
-    if billed_usd is not None:
-        # A flagged re-send counted the lost POST at our estimate; the bill replaces it.
-        counted = job.estimated_cost_usd if flagged else 0.0
-        ctx.budget.bill(job.batch, Charge(str(job.provider), day_of(now)), counted, billed_usd)
+    # A flagged re-send counted the lost POST at our estimate; the bill replaces it.
+    counted = job.estimated_cost_usd if flagged else 0.0
+    ctx.budget.bill(job.batch, Charge(str(job.provider), day_of(now)), counted, billed_usd)
     outcome = "cleared" if billed_usd == 0 else "confirmed"
     return Received(outcome, f"remote id {remote_id}")

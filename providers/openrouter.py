@@ -100,11 +100,14 @@ def video_status(found: _Video, spec: ProviderSpec, now: datetime) -> RemoteStat
     return RemoteStatus(state=state, raw=raw, billed_cost_usd=bill if state.terminal else None)
 
 
-def parse_webhook(data: object, *, spec: ProviderSpec, now: datetime) -> tuple[str, RemoteStatus]:
-    """A webhook's body (the job as ``GET /videos/{id}`` shows it) -> its id and status;
-    ValueError (pydantic's) when it is no video job."""
+def webhook_cost(data: object) -> float | None:
+    """The ``usage.cost`` a webhook's body (the job as ``GET /videos/{id}`` shows it) bills for
+    its ended job; None while it runs or when it gives none. ValueError (pydantic's) when the
+    body is no video job."""
     found = _Video.model_validate(data)
-    return found.id, video_status(found, spec, now)
+    if not _STATES[found.status].terminal or found.usage is None:
+        return None
+    return found.usage.cost
 
 
 def parse_poll(

@@ -33,10 +33,9 @@ from pipeline.callbacks import (
 )
 from pipeline.double_charges import is_extra, record_extra
 from pipeline.webhooks import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
-from providers.base import RemoteStatus
 from providers.crun import parse_callback_body
 from providers.errors import ProviderFailure
-from providers.openrouter import parse_webhook
+from providers.openrouter import webhook_cost
 from web.metrics import CALLBACKS
 from web.service import Service
 from web.views import service
@@ -163,31 +162,41 @@ def _openrouter(svc: Service, token: str, headers: dict[str, str], body: bytes) 
         return PlainTextResponse("delivery already received", status_code=409)
     # The signature proves OpenRouter sent this body to this job's own URL: the video it names
     # was made for this job's request, so no task lookup is needed before adopting it.
-    video = _video(svc, body, now)
-    received = _act(svc, owner, video, now)
+    received = _act(svc, owner, _video_id(body), body, now)
     CALLBACKS.labels(received.outcome).inc()
     return JSONResponse({"outcome": received.outcome})
 
 
-def _act(svc: Service, owner: TokenOwner, video: tuple[str, RemoteStatus] | None,
-         now: datetime) -> Received:  # fmt: skip
-    """Wake or adopt (`receive`); or, on an earlier try's URL, record the extra paid video it
-    names (`pipeline.double_charges`)."""
+def _act(
+    svc: Service, owner: TokenOwner, video: str | None, body: bytes, now: datetime
+) -> Received:
+    """Wake or adopt (`receive`); or, on an earlier try's URL, record the extra paid ``video``
+    it names (`pipeline.double_charges`)."""
     job = None if owner.current or video is None else svc.ledger.get(owner.job_id)
-    if job is not None and video is not None and is_extra(job, video[0]):
-        return record_extra(svc.context(), job, video[0], video[1].billed_cost_usd, now)
-    remote_id = video[0] if video is not None else None
-    return receive(svc.ledger, owner.job_id, remote_id, now, svc.poll_now, lambda j, r: None)
+    if job is not None and video is not None and is_extra(job, video):
+        bill = _bill(body)
+        if bill is None:
+            return Received("ignored", "an earlier try's video, not ended: its end bills it")
+        return record_extra(svc.context(), job, video, bill, now)
+    return receive(svc.ledger, owner.job_id, video, now, svc.poll_now, lambda j, r: None)
 
 
-def _video(svc: Service, body: bytes, now: datetime) -> tuple[str, RemoteStatus] | None:
-    """The video id and status a delivery names, or None when the body is no video job."""
+def _video_id(body: bytes) -> str | None:
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        return None
+    found = data.get("id") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and found else None
+
+
+def _bill(body: bytes) -> float | None:
+    """The ``usage.cost`` of the finished video a delivery carries; None when it carries none
+    or is no readable video job."""
     if nesting_depth(body) > MAX_DEPTH:
         return None
     try:
-        data: Any = json.loads(body)
-        spec = provider_spec(ProviderName.OPENROUTER, svc.settings)
-        return parse_webhook(data, spec=spec, now=now)
+        return webhook_cost(json.loads(body))
     except (ValueError, TypeError, RecursionError):
         return None
 
