@@ -209,3 +209,30 @@ def test_a_cancelled_job_keeps_only_what_its_provider_bills(
     assert "nothing was reserved or spent" in ledger.require(waiting.id).events[-1].detail
     money = Budget(ledger.client).status(batch)
     assert (money.spent_usd, money.reserved_usd, money.ceiling_usd) == (0.0, 0.0, 0.0)
+
+
+def test_a_job_cancelled_while_running_at_runway_keeps_its_bill(
+    pipeline_stack: Stack,
+    worker_settings: Settings,
+    ledger: Ledger,
+    celery_app,
+    source_url: str,
+    emulator: httpx.Client,
+) -> None:
+    _runway_processing(emulator, 10.0)  # pending for 2 s, then running
+    job = make_job(worker_settings, unique_batch("cancel-run"), "running", ProviderName.RUNWAY,
+                   source_url)  # fmt: skip
+    assert ledger.add([job]) == [True]
+    dispatch_jobs(celery_app, [job])
+    wait_until(lambda: ledger.require(job.id).progress is not None, 30,
+               lambda: str(ledger.require(job.id)))  # fmt: skip
+
+    cancel_batch(Context.from_settings(worker_settings), job.batch, datetime.now(UTC))
+
+    cancelled = ledger.require(job.id)
+    charged = charges(emulator)["runway"]
+    # "Cancelling a RUNNING task does not refund": its cost is the bill, not Runway's maximum.
+    assert cancelled.state is JobState.CANCELLED
+    assert cancelled.billed_cost_usd == pytest.approx(charged) and 0 < charged < 8.40
+    money = Budget(ledger.client).status(job.batch)
+    assert (money.spent_usd, money.billed_usd, money.ceiling_usd) == (charged, charged, 0.0)
