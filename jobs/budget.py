@@ -71,7 +71,7 @@ class BudgetStatus:
 def spend_parts(spent_usd: float, billed_usd: float, ceiling_usd: float = 0.0) -> str:
     """``spent_usd`` told by basis, for status lines and the dashboard (pure)."""
     ceiling = f"${ceiling_usd:.2f} held at the providers' maxima, " if ceiling_usd > 0 else ""
-    estimated = spent_usd - billed_usd - ceiling_usd
+    estimated = max(spent_usd - billed_usd - ceiling_usd, 0.0)  # never "-0.00"
     return f"${billed_usd:.2f} billed, {ceiling}${estimated:.2f} estimated"
 
 
