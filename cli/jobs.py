@@ -241,7 +241,8 @@ def cost_text(job: Job) -> str:
     if most is None:
         return text
     if job.remote_id is not None and job.billed_remote_id != job.remote_id:
-        return f"{text}; ${most:.2f} held in the budget: the provider's maximum, until its bill"
+        until = "no bill came" if job.state.terminal else "until its bill"
+        return f"{text}; ${most:.2f} held in the budget: the provider's maximum, {until}"
     return f"{text}; the provider said at most ${most:.2f}"
 
 
