@@ -249,9 +249,14 @@ def cost_text(job: Job) -> str:
 def double_charge_text(job: Job) -> str:
     """What the provider's own callbacks said of the lost POSTs (pure)."""
     parts = []
-    if job.double_charges_confirmed:
-        extra = f"{job.double_charges_confirmed} extra remote job(s), in the bill"
+    confirmed = job.double_charges_confirmed
+    if confirmed and job.double_charge_billed_usd > 0:
+        extra = f"{confirmed} extra remote job(s), in the bill"
         parts.append(f"confirmed: paid twice, ${job.double_charge_billed_usd:.2f} ({extra})")
+    elif confirmed:
+        estimated = confirmed * job.estimated_cost_usd
+        parts.append(f"confirmed: paid twice, ${estimated:.2f} estimated ({confirmed} extra "
+                     "remote job(s); the provider gives no bill)")  # fmt: skip
     cleared = len(job.extra_remote_ids) - job.double_charges_confirmed
     if cleared:
         parts.append(f"cleared: {cleared} extra remote job(s) billed $0.00")

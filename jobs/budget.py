@@ -126,6 +126,13 @@ class Budget:
                   int(maximum_usd is not None), field],
         )  # fmt: skip
 
+    def count(self, batch: str, charge: Charge, amount_usd: float) -> None:
+        """Count ``amount_usd`` as spent, estimated, without a reservation: a paid job found
+        after the fact (`pipeline.double_charges`)."""
+        field = f"{charge.day}|{charge.provider}|estimated"
+        keys = [redis_keys.budget(batch), redis_keys.spend(batch)]
+        self._accept(keys=keys, args=[0, max(to_micros(amount_usd), 0), 0, field])
+
     def bill(self, batch: str, charge: Charge, counted_usd: float, billed_usd: float) -> None:
         """The provider billed ``billed_usd`` for a job counted at ``counted_usd`` (a maximum
         when ``charge.ceiling``): spent moves by the difference (down to nothing for a refund),

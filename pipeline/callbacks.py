@@ -143,9 +143,20 @@ def first_seen(client: redis.Redis[bytes], job_id: str, task_id: str, status: st
     return int(answer) == 1
 
 
+_FORGET = """
+local kept = false
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(field, 1, 2) == 'p:' then kept = true else redis.call('HDEL', KEYS[1], field) end
+end
+if not kept then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+
 def forget(client: redis.Redis[bytes], job_id: str) -> None:
-    """Kill ``job_id``'s token (and its seen callbacks): the job has ended."""
-    client.delete(redis_keys.callback(job_id))
+    """Kill ``job_id``'s token (and its seen callbacks): the job has ended. Earlier tries'
+    tokens kept by `register` live out their expiry: their callbacks may still be on the way."""
+    client.register_script(_FORGET)(keys=[redis_keys.callback(job_id)])
 
 
 def first_delivery(client: redis.Redis[bytes], idempotency_key: str) -> bool:
@@ -241,7 +252,8 @@ def owner_of_task(callback_url: str, owner_of_token: Callable[[str], str | None]
 
 def task_is_ours(ctx: Context, job: Job, remote_id: str) -> str | None:
     """Why crun's task ``remote_id`` may not be adopted by ``job``, or None when it may: it must
-    be known to the job's own key and have been created with the job's callback URL."""
+    be known to the job's own key and have been created with one of the job's callback URLs
+    (its current try's, or an earlier try's kept by `register`)."""
     if job.key_id is None:
         return "the job has no key to look the task up with"
     adapter = ctx.adapter(job.provider, job.key_id)
@@ -251,9 +263,14 @@ def task_is_ours(ctx: Context, job: Job, remote_id: str) -> str | None:
         created_with = adapter.task_callback_url(remote_id)
     except ProviderFailure as exc:
         return f"task {remote_id} could not be confirmed with the job's key: {exc}"
-    if owner_of_task(created_with, lambda token: job_of_token(ctx.redis, token)) != job.id:
+    if owner_of_task(created_with, lambda token: _any_owner(ctx.redis, token)) != job.id:
         return f"task {remote_id} was not created by this job"
     return None
+
+
+def _any_owner(client: redis.Redis[bytes], token: str) -> str | None:
+    owner = owner_of_token(client, token)
+    return None if owner is None else owner.job_id
 
 
 def with_callback(ctx: Context, job: Job, adapter: ProviderAdapter) -> ProviderAdapter:
@@ -270,9 +287,9 @@ def with_callback(ctx: Context, job: Job, adapter: ProviderAdapter) -> ProviderA
     else:
         return adapter
     ttl = int(ctx.settings.job_deadline_s + ctx.settings.poll_max_interval_s) + 3600
-    # An OpenRouter re-send after a POST that may have created a job keeps that POST's token:
-    # its webhook, if it comes, is the provider's own word on a second charge.
-    keep = job.remote_possible and path == OPENROUTER_PATH
+    # A re-send after a POST that may have created a job keeps that POST's token: its callback,
+    # if it comes, is the provider's own word on a second charge (`pipeline.double_charges`).
+    keep = job.remote_possible
     token = register(ctx.redis, job.id, max(ttl, DELIVERY_TTL_S) if keep else ttl, keep)
     bound = copy.copy(adapter)
     bound.callback_url = callback_url(public, token, path)

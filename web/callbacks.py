@@ -26,12 +26,11 @@ from pipeline.callbacks import (
     first_delivery,
     first_seen,
     forget,
-    job_of_token,
     owner_of_token,
     receive,
     task_is_ours,
 )
-from pipeline.double_charges import is_extra, record_extra
+from pipeline.double_charges import confirm_by_lookup, is_extra, record_extra
 from pipeline.webhooks import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 from providers.crun import parse_callback_body
 from providers.errors import ProviderFailure
@@ -98,11 +97,12 @@ def task_of(svc: Service, body: bytes) -> tuple[str, str] | None:
 
 
 def _handle(svc: Service, token: str, body: bytes) -> Received | None:
-    job_id = job_of_token(svc.redis, token)
-    if job_id is None:
+    owner = owner_of_token(svc.redis, token)
+    if owner is None:
         return None
+    job_id = owner.job_id
     job = svc.ledger.get(job_id)
-    if job is None or job.state.terminal:
+    if job is None or (job.state.terminal and owner.current):
         forget(svc.redis, job_id)  # the token dies with its job
         return None
     task = task_of(svc, body)
@@ -111,6 +111,8 @@ def _handle(svc: Service, token: str, body: bytes) -> Received | None:
     if not first_seen(svc.redis, job_id, *task):
         return Received("duplicate", "already received")
     ctx = svc.context()
+    if not owner.current and is_extra(job, task[0]):
+        return confirm_by_lookup(ctx, job, task[0], datetime.now(UTC))
     return receive(
         svc.ledger,
         job_id,
