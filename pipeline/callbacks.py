@@ -7,11 +7,14 @@ TaskInfo, whose answer is what counts), and polling stays as the backstop, at wi
 A job still in SUBMITTING without a remote id (its POST's answer was lost) gets the remote id
 the callback announces, so the job is not lost with its paid remote job, but only once crun
 itself says so: the task is looked up with the job's own key (another key's task is unknown
-there) and must have been created with this job's callback URL and current token
+there) and must have been created with this job's callback URL and one of its tokens
 (`task_is_ours`); a forged callback naming any other task is refused.
 
-A token dies with its job: once the job has ended, its callback hash is deleted and every
-callback is a 404. Repeats are dropped by (task id, status), not by the body's bytes, and a job
+Each paid try has its own token: a re-send after a POST that may have made a job keeps the
+earlier token valid (`register` with ``keep``), so that POST's callback, however late, can
+confirm a double charge (`pipeline.double_charges`). A token dies with its job: once the job has
+ended its current token is deleted and its callbacks are a 404; earlier tries' tokens live out
+their expiry. Repeats are dropped by (task id, status), not by the body's bytes, and a job
 keeps at most `MAX_SEEN` of them, in the same hash as its token, so a flood of altered bodies
 neither wakes a poll each nor adds a Redis key each.
 """
