@@ -18,6 +18,7 @@ from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
 from jobs.request import EditRequest
+from pipeline.callbacks import CALLING_BACK
 from pipeline.operations.rerunning import rerun_job, rerun_segment
 from producer.checks import control_problems, normal_whitespace
 from producer.tally import facts_of, rollup
@@ -264,9 +265,14 @@ def double_charge_text(job: Job) -> str:
 
 
 def _doubled(job: Job) -> str:
+    if job.provider in CALLING_BACK:
+        settles = "the lost POST's callback, if it comes, confirms or clears it"
+    else:
+        settles = f"{job.provider} offers no way to confirm or clear it"
     return (
         f"{job.possible_double_charges} re-send(s) after a lost answer: possibly paid twice, "
-        f"up to ${job.possible_double_charge_usd:.2f} more (counted in the batch's spend)"
+        f"up to ${job.possible_double_charge_usd:.2f} more (counted in the batch's spend); "
+        f"{settles}"
     )
 
 
