@@ -89,7 +89,7 @@ class Job(BaseModel):
     less those the provider's own figures have since confirmed or cleared."""
     extra_remote_ids: tuple[str, ...] = ()
     """Remote jobs a POST whose answer was lost created beside the one the job used, as the
-    provider itself named them (an OpenRouter webhook to that try's own URL)."""
+    provider itself named them (its callback to that try's own URL: `pipeline.double_charges`)."""
     double_charges_confirmed: int = 0
     """Of ``extra_remote_ids``, those the provider billed more than $0 (or sent no bill for):
     paid twice, for certain."""

@@ -1,4 +1,4 @@
-"""A possible second charge confirmed or cleared by the provider's own word (OpenRouter).
+"""A possible second charge confirmed or cleared by the provider's own word (OpenRouter, crun).
 
 A re-send after a lost answer is flagged possibly paid twice (`pipeline.ambiguity`). OpenRouter
 posts a finished job to the ``callback_url`` of the POST that created it, signed, with its
