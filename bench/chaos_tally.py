@@ -105,11 +105,17 @@ def unexplained_by_job(stats: dict[str, Any]) -> Counter[str]:
     return extra
 
 
+def flags_of(job: Job) -> int:
+    """A job's flagged extra payments: those still possible and those the provider named."""
+    return job.possible_double_charges + len(job.extra_remote_ids)
+
+
 def flagged_counts(found: Sequence[Job], stats: dict[str, Any]) -> tuple[int, int]:
-    """Jobs paid twice for one try whose every extra payment is flagged, and those with not."""
+    """Jobs paid twice for one try whose every extra payment is flagged (as possible, or as
+    confirmed by the provider's own callback), and those with not."""
     extra = unexplained_by_job(stats)
     doubled = [job for job in found if extra[job.id] > 0]
-    flagged = sum(1 for job in doubled if job.possible_double_charges >= extra[job.id])
+    flagged = sum(1 for job in doubled if flags_of(job) >= extra[job.id])
     return flagged, len(doubled) - flagged
 
 

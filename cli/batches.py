@@ -16,7 +16,7 @@ from cli.progress import watch
 from config.redaction import Redactor
 from config.settings import Settings
 from jobs.batches import BatchStore
-from jobs.budget import Budget
+from jobs.budget import Budget, spend_parts
 from jobs.clips.record import ClipState, Continuity, OutputSize
 from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
@@ -250,8 +250,8 @@ def status_lines(summary: StatusSummary) -> list[str]:
     limit = summary["budget_usd"]
     money = f"cost ${summary['cost_usd']:.2f} (estimates of the jobs providers accepted); "
     money += f"spent ${summary['spent_usd']:.2f}" + (f" of ${limit:.2f}" if limit else "")
-    billed_usd = summary["billed_usd"]
-    money += f" (${billed_usd:.2f} billed, ${summary['spent_usd'] - billed_usd:.2f} estimated)"
+    parts = spend_parts(summary["spent_usd"], summary["billed_usd"], summary["ceiling_usd"])
+    money += f" ({parts})"
     if summary["possible_double_charges"]:
         money += (
             f"; {summary['possible_double_charges']} possible double charge(s), "
@@ -286,6 +286,8 @@ class StatusSummary(TypedDict):
     budget_usd: float | None
     billed_usd: float
     """The part of ``spent_usd`` the providers billed; the rest is estimated."""
+    ceiling_usd: float
+    """The part of ``spent_usd`` counted at the most a provider said a running job may charge."""
     possible_double_charges: int
     possible_double_charge_usd: float
     stored_bytes: int
@@ -315,6 +317,7 @@ def status_summary(ledger: Ledger, budget: Budget, batch: str) -> StatusSummary:
         cost_usd=counted.cost_usd,
         spent_usd=money.spent_usd,
         billed_usd=money.billed_usd,
+        ceiling_usd=money.ceiling_usd,
         reserved_usd=money.reserved_usd,
         budget_usd=money.limit_usd,
         possible_double_charges=counted.double_charges,

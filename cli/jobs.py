@@ -18,6 +18,7 @@ from jobs.clips.store import ClipStore
 from jobs.ledger import Ledger
 from jobs.models import Job, Priority, job_id_for
 from jobs.request import EditRequest
+from pipeline.callbacks import CALLING_BACK
 from pipeline.operations.rerunning import rerun_job, rerun_segment
 from producer.checks import control_problems, normal_whitespace
 from producer.tally import facts_of, rollup
@@ -221,6 +222,7 @@ def _facts(job: Job) -> list[tuple[str, str]]:
         ("failure", job.failure_kind and f"{job.failure_kind}: {job.failure_message}"),
         ("cost", cost_text(job)),
         ("paid twice?", job.possible_double_charges and _doubled(job)),
+        ("paid twice", job.extra_remote_ids and double_charge_text(job)),
         ("route", job.route and f"{','.join(job.route)} ({job.policy})"),
         ("QC re-runs", job.qc_reruns and f"{job.qc_reruns} (each a paid try)"),
         ("QC flagged", job.qc_flags and f"stored though it failed: {', '.join(job.qc_flags)}"),
@@ -236,15 +238,41 @@ def cost_text(job: Job) -> str:
         text = f"${job.billed_cost_usd:.2f} billed (${job.estimated_cost_usd:.2f} estimated)"
     else:
         text = f"${job.estimated_cost_usd:.2f} estimated"
-    if job.provider_estimate_usd is not None:
-        text += f"; the provider said at most ${job.provider_estimate_usd:.2f}"
-    return text
+    most = job.provider_estimate_usd
+    if most is None:
+        return text
+    if job.remote_id is not None and job.billed_remote_id != job.remote_id:
+        until = "no bill came" if job.state.terminal else "until its bill"
+        return f"{text}; ${most:.2f} held in the budget: the provider's maximum, {until}"
+    return f"{text}; the provider said at most ${most:.2f}"
+
+
+def double_charge_text(job: Job) -> str:
+    """What the provider's own callbacks said of the lost POSTs (pure)."""
+    parts = []
+    confirmed = job.double_charges_confirmed
+    if confirmed and job.double_charge_billed_usd > 0:
+        extra = f"{confirmed} extra remote job(s), in the bill"
+        parts.append(f"confirmed: paid twice, ${job.double_charge_billed_usd:.2f} ({extra})")
+    elif confirmed:
+        estimated = confirmed * job.estimated_cost_usd
+        parts.append(f"confirmed: paid twice, ${estimated:.2f} estimated ({confirmed} extra "
+                     "remote job(s); the provider gives no bill)")  # fmt: skip
+    cleared = len(job.extra_remote_ids) - job.double_charges_confirmed
+    if cleared:
+        parts.append(f"cleared: {cleared} extra remote job(s) billed $0.00")
+    return "; ".join(parts) + f" ({', '.join(job.extra_remote_ids)})"
 
 
 def _doubled(job: Job) -> str:
+    if job.provider in CALLING_BACK:
+        settles = "the lost POST's callback, if it comes, confirms or clears it"
+    else:
+        settles = f"{job.provider} offers no way to confirm or clear it"
     return (
         f"{job.possible_double_charges} re-send(s) after a lost answer: possibly paid twice, "
-        f"up to ${job.possible_double_charge_usd:.2f} more (counted in the batch's spend)"
+        f"up to ${job.possible_double_charge_usd:.2f} more (counted in the batch's spend); "
+        f"{settles}"
     )
 
 

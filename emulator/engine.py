@@ -254,8 +254,13 @@ class Emulator:
         return now >= job.created_at + self.config.provider(job.provider).record_ttl_s
 
     def cancel(self, job: RemoteJob) -> bool:
-        """Cancel a live job (True) or delete a finished one (False)."""
-        return self.lifecycle.cancel(job)
+        """Cancel a live job (True, charged what its provider charges for it) or delete a
+        finished one (False)."""
+        cancelled = self.lifecycle.cancel(job)
+        wire = self.wires.get(job.provider)
+        if cancelled and wire is not None:
+            self._charge(job, wire.charge_at_finish(job))
+        return cancelled
 
     def output_urls(self, call: Call, job: RemoteJob) -> tuple[str, ...]:
         """Signed URLs of the job's output (empty until it succeeded)."""

@@ -93,6 +93,8 @@ class RemoteJob:
     """How long the rendered output is (what a per-second price bills)."""
     charged_usd: float = 0.0
     """What the emulator's ledger charged for this job (its bill)."""
+    cancelled_in: Phase | None = None
+    """The phase a cancel found the job in (Runway refunds a cancel before it runs only)."""
     prepared: bool = False
     due: bool = False
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)

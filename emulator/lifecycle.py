@@ -19,7 +19,7 @@ from config.catalogue import CATALOGUE
 from emulator.config import Drift
 from emulator.drift import look_for
 from emulator.fetch import FetchError, fetch_video
-from emulator.jobs import Cause, Phase, RemoteJob
+from emulator.jobs import Cause, Phase, RemoteJob, phase_at
 from emulator.pool import RenderPool
 from emulator.render import RenderError, seconds_of
 from emulator.store import JobStore
@@ -121,6 +121,7 @@ class Lifecycle:
             if handle is not None:
                 handle.cancel()
         job.timer = job.task = None
+        job.cancelled_in = phase_at(job, self.clock())
         self._close(job, Phase.CANCELLED)
         return True
 

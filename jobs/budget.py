@@ -2,7 +2,10 @@
 
 Amounts are kept in Redis as integer micro-dollars, so additions never drift. A reservation is
 refused when reserved + spent + amount would pass the batch's limit; a batch without a limit
-always reserves (its spending is still counted).
+always reserves (its spending is still counted). Our estimate is reserved before the POST; once
+the provider accepts, spent counts the most it said the job may charge where it said one
+(Runway's ``estimatedCost``, kept apart as ``ceiling``), else our estimate; the bill replaces
+either.
 """
 
 from __future__ import annotations
@@ -28,28 +31,48 @@ def to_usd(micros: int) -> float:
 
 
 @dataclass(frozen=True)
+class Charge:
+    """Whose money and when: the ``provider``, the UTC ``day`` (``YYYY-MM-DD``) it is counted
+    under, and whether the figure counted so far was the provider's maximum (``ceiling``)."""
+
+    provider: str
+    day: str
+    ceiling: bool = False
+
+
+@dataclass(frozen=True)
 class BudgetStatus:
     """A batch's money in USD; ``limit_usd`` None when it has no limit.
 
     ``spent_usd`` is the best figure: the provider's bill for every job that has one, the
-    estimate for the rest. ``billed_usd`` is the part of it the providers billed.
+    most the provider said it may charge for a job still running where it said one, our
+    estimate for the rest. ``billed_usd`` and ``ceiling_usd`` are those parts of it.
     """
 
     limit_usd: float | None
     reserved_usd: float
     spent_usd: float
     billed_usd: float = 0.0
+    ceiling_usd: float = 0.0
 
     @property
     def estimated_usd(self) -> float:
-        """The part of ``spent_usd`` that is still an estimate (no bill yet, or none given)."""
-        return round(self.spent_usd - self.billed_usd, 6)
+        """The part of ``spent_usd`` that is our estimate (no bill yet, or none given, and no
+        maximum from the provider)."""
+        return round(self.spent_usd - self.billed_usd - self.ceiling_usd, 6)
 
     @property
     def remaining_usd(self) -> float | None:
         if self.limit_usd is None:
             return None
         return self.limit_usd - self.reserved_usd - self.spent_usd
+
+
+def spend_parts(spent_usd: float, billed_usd: float, ceiling_usd: float = 0.0) -> str:
+    """``spent_usd`` told by basis, for status lines and the dashboard (pure)."""
+    ceiling = f"${ceiling_usd:.2f} held at the providers' maxima, " if ceiling_usd > 0 else ""
+    estimated = max(spent_usd - billed_usd - ceiling_usd, 0.0)  # never "-0.00"
+    return f"${billed_usd:.2f} billed, {ceiling}${estimated:.2f} estimated"
 
 
 class Budget:
@@ -59,6 +82,7 @@ class Budget:
         self.client = client
         self._reserve = load_script(client, "budget_reserve")
         self._settle = load_script(client, "budget_settle")
+        self._accept = load_script(client, "budget_accept")
 
     def set_limit(self, batch: str, limit_usd: float | None) -> None:
         """Set (or with None remove) the batch's limit."""
@@ -83,23 +107,44 @@ class Budget:
         """Give a reservation back (nothing was spent)."""
         self._settle(keys=[redis_keys.budget(batch)], args=[max(to_micros(amount_usd), 0), 0])
 
-    def record_estimate(self, batch: str, provider: str, day: str, amount_usd: float) -> None:
-        """Count ``amount_usd`` committed for a job ``provider`` accepted on ``day`` (UTC
-        ``YYYY-MM-DD``), for `restyle spend`."""
-        micros = to_micros(amount_usd)
-        if micros > 0:
-            self.client.hincrby(redis_keys.spend(batch), f"{day}|{provider}|estimated", micros)
-
-    def bill(
-        self, batch: str, provider: str, day: str, estimated_usd: float, billed_usd: float
+    def accept(
+        self,
+        batch: str,
+        charge: Charge,
+        estimated_usd: float,
+        maximum_usd: float | None = None,
     ) -> None:
-        """The provider billed ``billed_usd`` for a job whose ``estimated_usd`` was committed:
-        spent moves by the difference (down to nothing for a refund), in one transaction."""
-        estimated, billed = to_micros(estimated_usd), max(to_micros(billed_usd), 0)
+        """``charge.provider`` accepted a job (or may have) on ``charge.day``: its reservation of
+        ``estimated_usd`` becomes spent money, counted at ``maximum_usd`` where the provider
+        said the most it may charge, in one script (counted by provider and day for `restyle
+        spend` as well)."""
+        counted = estimated_usd if maximum_usd is None else maximum_usd
+        field = f"{charge.day}|{charge.provider}|estimated"
+        self._accept(
+            keys=[redis_keys.budget(batch), redis_keys.spend(batch)],
+            args=[max(to_micros(estimated_usd), 0), max(to_micros(counted), 0),
+                  int(maximum_usd is not None), field],
+        )  # fmt: skip
+
+    def count(self, batch: str, charge: Charge, amount_usd: float) -> None:
+        """Count ``amount_usd`` as spent, estimated, without a reservation: a paid job found
+        after the fact (`pipeline.double_charges`)."""
+        field = f"{charge.day}|{charge.provider}|estimated"
+        keys = [redis_keys.budget(batch), redis_keys.spend(batch)]
+        self._accept(keys=keys, args=[0, max(to_micros(amount_usd), 0), 0, field])
+
+    def bill(self, batch: str, charge: Charge, counted_usd: float, billed_usd: float) -> None:
+        """The provider billed ``billed_usd`` for a job counted at ``counted_usd`` (a maximum
+        when ``charge.ceiling``): spent moves by the difference (down to nothing for a refund),
+        in one transaction."""
+        estimated, billed = to_micros(counted_usd), max(to_micros(billed_usd), 0)
+        provider, day = charge.provider, charge.day
         spend = redis_keys.spend(batch)
         pipe = self.client.pipeline(transaction=True)
         pipe.hincrby(redis_keys.budget(batch), "spent", billed - estimated)
         pipe.hincrby(redis_keys.budget(batch), "billed", billed)
+        if charge.ceiling:
+            pipe.hincrby(redis_keys.budget(batch), "ceiling", -estimated)
         pipe.hincrby(spend, f"{day}|{provider}|billed", billed)
         pipe.hincrby(spend, f"{day}|{provider}|replaced", estimated)
         pipe.execute()
@@ -118,12 +163,13 @@ class Budget:
 
     def status(self, batch: str) -> BudgetStatus:
         """Limit, reserved and spent, in USD."""
-        limit, reserved, spent, billed = self.client.hmget(
-            redis_keys.budget(batch), "limit", "reserved", "spent", "billed"
+        limit, reserved, spent, billed, ceiling = self.client.hmget(
+            redis_keys.budget(batch), "limit", "reserved", "spent", "billed", "ceiling"
         )
         return BudgetStatus(
             limit_usd=None if limit is None else to_usd(int(limit)),
             reserved_usd=to_usd(int(reserved or 0)),
             spent_usd=to_usd(int(spent or 0)),
             billed_usd=to_usd(int(billed or 0)),
+            ceiling_usd=to_usd(int(ceiling or 0)),
         )

@@ -268,10 +268,25 @@ class Ledger:
 
         ``job``: the id, or the job as last read or written, as in `transition`.
         """
+        return self.note(job, expect=expect, now=now, detail=None, **changes)
+
+    def note(
+        self,
+        job: str | Job,
+        *,
+        expect: JobState,
+        now: datetime,
+        detail: str | None,
+        **changes: Any,
+    ) -> Job | None:
+        """`update`, with a history line ``detail`` (none when None): for what happens to a job
+        whatever its state, even a finished one (a late bill, say)."""
         for current in self._reads(job, lambda seen: seen.state is expect):
             if current is None or current.state is not expect:
                 return None
             new = advance(current, now, changes, None)
+            if detail is not None:
+                new = new.with_event(now, detail)
             outcome = self._write(current, new)
             if outcome != 0:
                 return new if outcome == 1 else None

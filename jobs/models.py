@@ -85,7 +85,16 @@ class Job(BaseModel):
     url_refreshes: int = 0
     """Fresh output URLs fetched after one expired before its copy (pipeline.refreshing)."""
     possible_double_charges: int = 0
-    """Re-sends made when an earlier POST may already have been paid (see pipeline.ambiguity)."""
+    """Re-sends made when an earlier POST may already have been paid (see pipeline.ambiguity),
+    less those the provider's own figures have since confirmed or cleared."""
+    extra_remote_ids: tuple[str, ...] = ()
+    """Remote jobs a POST whose answer was lost created beside the one the job used, as the
+    provider itself named them (its callback to that try's own URL: `pipeline.double_charges`)."""
+    double_charges_confirmed: int = 0
+    """Of ``extra_remote_ids``, those the provider billed more than $0 (or sent no bill for):
+    paid twice, for certain."""
+    double_charge_billed_usd: float = 0.0
+    """What the provider billed for ``extra_remote_ids`` (also counted in ``billed_cost_usd``)."""
     source_seconds: float | None = None
     clip_id: str | None = None
     segment: int | None = None
@@ -116,6 +125,14 @@ class Job(BaseModel):
     def spend_basis(self) -> str:
         """``billed`` when the provider's own figure is known, else ``estimated``."""
         return "estimated" if self.billed_cost_usd is None else "billed"
+
+    @property
+    def counted_usd(self) -> float:
+        """What the budget counts for the current remote job until its bill: the most the
+        provider said it may charge where it said one, else our estimate."""
+        if self.provider_estimate_usd is None:
+            return self.estimated_cost_usd
+        return self.provider_estimate_usd
 
     @property
     def possible_double_charge_usd(self) -> float:

@@ -48,7 +48,8 @@ def batch_records() -> str:
 
 def budget(batch: str) -> str:
     """Hash of a batch's money in micro-dollars: ``limit`` (absent: none), ``reserved``,
-    ``spent``."""
+    ``spent``, and the parts of ``spent`` that are bills (``billed``) and providers' maxima
+    (``ceiling``)."""
     return f"{PREFIX}budget:{batch}"
 
 
@@ -68,8 +69,9 @@ def watch() -> str:
 
 def spend(batch: str) -> str:
     """Hash of a batch's spend in micro-dollars by ``<day>|<provider>|<kind>``: ``estimated``
-    (committed at acceptance), ``billed`` (the provider's bills) and ``replaced`` (the
-    estimates those bills replaced). See `jobs.budget.Budget.bill`."""
+    (committed at acceptance: the provider's maximum where it said one, else ours), ``billed``
+    (the provider's bills) and ``replaced`` (the estimates those bills replaced). See
+    `jobs.budget.Budget.bill`."""
     return f"{PREFIX}spend:{batch}"
 
 

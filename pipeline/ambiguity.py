@@ -6,6 +6,8 @@ heard of. No provider documents honouring ``Idempotency-Key``, so a re-send can 
 charge. Where the provider can announce such a job (crun's callback URL names the job), the
 re-send waits for that first; everywhere else the job is re-sent and flagged as possibly paid
 twice: in its history and in ``Job.possible_double_charges``, which reports and budgets count.
+Where the lost POST's own callback comes later (crun, OpenRouter), it confirms or clears the
+flag (`pipeline.double_charges`); elsewhere (Runway and the other resellers) nothing can.
 """
 
 from __future__ import annotations

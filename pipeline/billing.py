@@ -3,16 +3,20 @@
 A job's estimate (the catalogue's price of the whole job) is reserved before its POST and
 counted as spent when the provider accepts it. Where the provider says more, its figures win:
 Runway answers a create with ``estimatedCost`` (the most the task may charge, kept on the job
-as `Job.provider_estimate_usd`) and a finished task with ``cost`` (the bill; 0 credits when it
-was refunded). The bill is written on the job once per remote job (`Job.billed_remote_id`), in
-its history, and the batch's spent money moves from the estimate to the bill (down to nothing
-for a refund), so status, reports, /metrics and `restyle spend` show what was really billed.
+as `Job.provider_estimate_usd`), and the batch counts that maximum from the moment of the
+answer, in the same step that takes the reservation back (`Budget.accept`), so the next submit
+of the batch sees it; a finished task carries ``cost`` (the bill; 0 credits when it was
+refunded). The bill is written on the job once per remote job (`Job.billed_remote_id`), in its
+history, and the batch's spent money moves from what was counted (`Job.counted_usd`) to the bill
+(down to nothing for a refund), so status, reports, /metrics and `restyle spend` show what was
+really billed.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from jobs.budget import Charge
 from jobs.models import Job
 from jobs.states import JobState
 from pipeline.context import Context
@@ -24,9 +28,12 @@ def day_of(now: datetime) -> str:
     return now.strftime("%Y-%m-%d")
 
 
-def accepted_spend(ctx: Context, job: Job, now: datetime, replayed: bool = False) -> None:
+def accepted_spend(
+    ctx: Context, job: Job, now: datetime, replayed: bool = False, maximum: float | None = None
+) -> None:
     """Turn the reservation of a POST the provider accepted (or may have: its answer was lost)
-    into money spent, counted by provider and day.
+    into money spent, counted by provider and day: ``maximum`` where the provider said the most
+    the job may charge, else the estimate.
 
     ``replayed``: the provider answered with the job the same Idempotency-Key created before,
     whose money was counted when that POST's answer was lost: the reservation goes back.
@@ -34,15 +41,18 @@ def accepted_spend(ctx: Context, job: Job, now: datetime, replayed: bool = False
     if replayed:
         ctx.budget.release(job.batch, job.estimated_cost_usd)
         return
-    ctx.budget.commit(job.batch, job.estimated_cost_usd)
-    ctx.budget.record_estimate(job.batch, str(job.provider), day_of(now), job.estimated_cost_usd)
+    charge = Charge(str(job.provider), day_of(now))
+    ctx.budget.accept(job.batch, charge, job.estimated_cost_usd, maximum)
 
 
-def bill_note(estimate_usd: float, billed_usd: float) -> str:
-    """The history line of a bill (pure)."""
+def bill_note(job: Job, billed_usd: float) -> str:
+    """The history line of ``job``'s bill (pure)."""
+    counted = f"${job.estimated_cost_usd:.2f} was estimated"
+    if job.provider_estimate_usd is not None:
+        counted += f", ${job.provider_estimate_usd:.2f} the provider's maximum"
     if billed_usd == 0:
-        return f"billed $0.00 (refunded; ${estimate_usd:.2f} was estimated)"
-    return f"billed ${billed_usd:.2f} by the provider (${estimate_usd:.2f} was estimated)"
+        return f"billed $0.00 (refunded; {counted})"
+    return f"billed ${billed_usd:.2f} by the provider ({counted})"
 
 
 def settle_bill(ctx: Context, job: Job, status: RemoteStatus, now: datetime) -> Job | None:
@@ -56,11 +66,12 @@ def settle_bill(ctx: Context, job: Job, status: RemoteStatus, now: datetime) -> 
         JobState.SUBMITTED,
         expect={JobState.SUBMITTED},
         now=now,
-        detail=bill_note(job.estimated_cost_usd, billed),
+        detail=bill_note(job, billed),
         billed_cost_usd=round((job.billed_cost_usd or 0.0) + billed, 6),
         billed_remote_id=job.remote_id,
     )
     if moved is None:
         return None
-    ctx.budget.bill(job.batch, str(job.provider), day_of(now), job.estimated_cost_usd, billed)
+    charge = Charge(str(job.provider), day_of(now), ceiling=job.provider_estimate_usd is not None)
+    ctx.budget.bill(job.batch, charge, job.counted_usd, billed)
     return moved

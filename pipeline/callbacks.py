@@ -7,11 +7,14 @@ TaskInfo, whose answer is what counts), and polling stays as the backstop, at wi
 A job still in SUBMITTING without a remote id (its POST's answer was lost) gets the remote id
 the callback announces, so the job is not lost with its paid remote job, but only once crun
 itself says so: the task is looked up with the job's own key (another key's task is unknown
-there) and must have been created with this job's callback URL and current token
+there) and must have been created with this job's callback URL and one of its tokens
 (`task_is_ours`); a forged callback naming any other task is refused.
 
-A token dies with its job: once the job has ended, its callback hash is deleted and every
-callback is a 404. Repeats are dropped by (task id, status), not by the body's bytes, and a job
+Each paid try has its own token: a re-send after a POST that may have made a job keeps the
+earlier token valid (`register` with ``keep``), so that POST's callback, however late, can
+confirm a double charge (`pipeline.double_charges`). A token dies with its job: once the job has
+ended its current token is deleted and its callbacks are a 404; earlier tries' tokens live out
+their expiry. Repeats are dropped by (task id, status), not by the body's bytes, and a job
 keeps at most `MAX_SEEN` of them, in the same hash as its token, so a flood of altered bodies
 neither wakes a poll each nor adds a Redis key each.
 """
@@ -60,14 +63,33 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def register(client: redis.Redis[bytes], job_id: str, ttl_s: int) -> str:
-    """A new token for ``job_id`` (replacing any older one); only its hash is stored."""
+_REGISTER = """
+local previous = redis.call('HGET', KEYS[1], 'h')
+if previous and ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], 'p:' .. previous, '1')
+end
+redis.call('HSET', KEYS[1], 'h', ARGV[1])
+redis.call('EXPIRE', KEYS[1], math.max(redis.call('TTL', KEYS[1]), tonumber(ARGV[2])))
+return 1
+"""
+
+
+def register(client: redis.Redis[bytes], job_id: str, ttl_s: int, keep: bool = False) -> str:
+    """A new token for ``job_id``; only its hash is stored. The older one is replaced, or with
+    ``keep`` stays valid as an earlier try's (``p:<hash>``): that try's POST may have created
+    a remote job whose callback is still to come (`pipeline.double_charges`)."""
     secret = secrets.token_urlsafe(SECRET_BYTES)
-    pipe = client.pipeline(transaction=True)
-    pipe.hset(redis_keys.callback(job_id), "h", _digest(secret))
-    pipe.expire(redis_keys.callback(job_id), ttl_s)
-    pipe.execute()
+    script = client.register_script(_REGISTER)
+    script(keys=[redis_keys.callback(job_id)], args=[_digest(secret), ttl_s, int(keep)])
     return f"{job_id}.{secret}"
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    """The job a callback token belongs to; ``current`` unless it is an earlier try's."""
+
+    job_id: str
+    current: bool = True
 
 
 ADOPTABLE = frozenset({JobState.SUBMITTING, JobState.RETRY_WAIT})
@@ -92,6 +114,21 @@ def job_of_token(client: redis.Redis[bytes], token: str) -> str | None:
     return job_id if matches and stored is not None else None
 
 
+def owner_of_token(client: redis.Redis[bytes], token: str) -> TokenOwner | None:
+    """`job_of_token`, or else the job whose earlier try's token it is (kept by `register`);
+    None for a malformed, unknown or wrong token. An earlier token is found by the SHA-256 of
+    its secret, which is all that is stored: a guess finds nothing."""
+    job_id = job_of_token(client, token)
+    if job_id is not None:
+        return TokenOwner(job_id)
+    match = _TOKEN.match(token)
+    if match is None:
+        return None
+    job_id, secret = match.groups()
+    kept = client.hexists(redis_keys.callback(job_id), "p:" + _digest(secret))
+    return TokenOwner(job_id, current=False) if kept else None
+
+
 _SEEN = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[2]) then return -2 end
@@ -109,9 +146,20 @@ def first_seen(client: redis.Redis[bytes], job_id: str, task_id: str, status: st
     return int(answer) == 1
 
 
+_FORGET = """
+local kept = false
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(field, 1, 2) == 'p:' then kept = true else redis.call('HDEL', KEYS[1], field) end
+end
+if not kept then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+
 def forget(client: redis.Redis[bytes], job_id: str) -> None:
-    """Kill ``job_id``'s token (and its seen callbacks): the job has ended."""
-    client.delete(redis_keys.callback(job_id))
+    """Kill ``job_id``'s token (and its seen callbacks): the job has ended. Earlier tries'
+    tokens kept by `register` live out their expiry: their callbacks may still be on the way."""
+    client.register_script(_FORGET)(keys=[redis_keys.callback(job_id)])
 
 
 def first_delivery(client: redis.Redis[bytes], idempotency_key: str) -> bool:
@@ -207,7 +255,8 @@ def owner_of_task(callback_url: str, owner_of_token: Callable[[str], str | None]
 
 def task_is_ours(ctx: Context, job: Job, remote_id: str) -> str | None:
     """Why crun's task ``remote_id`` may not be adopted by ``job``, or None when it may: it must
-    be known to the job's own key and have been created with the job's callback URL."""
+    be known to the job's own key and have been created with one of the job's callback URLs
+    (its current try's, or an earlier try's kept by `register`)."""
     if job.key_id is None:
         return "the job has no key to look the task up with"
     adapter = ctx.adapter(job.provider, job.key_id)
@@ -217,9 +266,14 @@ def task_is_ours(ctx: Context, job: Job, remote_id: str) -> str | None:
         created_with = adapter.task_callback_url(remote_id)
     except ProviderFailure as exc:
         return f"task {remote_id} could not be confirmed with the job's key: {exc}"
-    if owner_of_task(created_with, lambda token: job_of_token(ctx.redis, token)) != job.id:
+    if owner_of_task(created_with, lambda token: _any_owner(ctx.redis, token)) != job.id:
         return f"task {remote_id} was not created by this job"
     return None
+
+
+def _any_owner(client: redis.Redis[bytes], token: str) -> str | None:
+    owner = owner_of_token(client, token)
+    return None if owner is None else owner.job_id
 
 
 def with_callback(ctx: Context, job: Job, adapter: ProviderAdapter) -> ProviderAdapter:
@@ -236,7 +290,10 @@ def with_callback(ctx: Context, job: Job, adapter: ProviderAdapter) -> ProviderA
     else:
         return adapter
     ttl = int(ctx.settings.job_deadline_s + ctx.settings.poll_max_interval_s) + 3600
-    token = register(ctx.redis, job.id, ttl)
+    # A re-send after a POST that may have created a job keeps that POST's token: its callback,
+    # if it comes, is the provider's own word on a second charge (`pipeline.double_charges`).
+    keep = job.remote_possible
+    token = register(ctx.redis, job.id, max(ttl, DELIVERY_TTL_S) if keep else ttl, keep)
     bound = copy.copy(adapter)
     bound.callback_url = callback_url(public, token, path)
     return bound

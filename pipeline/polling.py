@@ -130,6 +130,7 @@ def _remote_failed(ctx: Context, job: Job, now: datetime, status: RemoteStatus) 
             detail=f"remote job failed with a retryable cause: {message}",
             client_request_id=next_id,
             remote_id=None,
+            provider_estimate_usd=None,  # the maximum of the remote job that ended
             remote_possible=False,
         )
         delay = ctx.timing.retry_delay(job.attempt, None)

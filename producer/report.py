@@ -49,6 +49,9 @@ class ReportRow(BaseModel):
     cost_basis: str = "estimated"
     possible_double_charges: int = 0
     possible_double_charge_usd: float = 0.0
+    confirmed_double_charges: int = 0
+    """Extra paid remote jobs the provider's own callback named (their bills are in the cost)."""
+    confirmed_double_charge_usd: float = 0.0
     source_seconds: float | None
     created_at: datetime
     submitted_at: datetime | None
@@ -105,6 +108,8 @@ def build_row(job: Job) -> ReportRow:
         cost_basis=job.spend_basis,
         possible_double_charges=job.possible_double_charges,
         possible_double_charge_usd=job.possible_double_charge_usd,
+        confirmed_double_charges=job.double_charges_confirmed,
+        confirmed_double_charge_usd=job.double_charge_billed_usd,
         source_seconds=job.source_seconds,
         created_at=job.created_at,
         submitted_at=job.submitted_at,

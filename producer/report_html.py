@@ -298,6 +298,7 @@ def details_html(row: ReportRow) -> str:
         ("sha256", row.sha256[:16] + "…" if row.sha256 else None),
         ("cost", f"${row.cost_usd:.2f} {row.cost_basis}" + _rerun_part(row)),
         ("possibly paid twice", _doubled(row)),
+        ("paid twice", _confirmed(row)),
         ("seams", seams_summary(row.seams)),
         ("queued", _duration(row.queue_s)),
         ("ran", _duration(row.run_s)),
@@ -355,6 +356,14 @@ def _duration(seconds: float | None) -> str | None:
     if seconds is None:
         return None
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _confirmed(row: ReportRow) -> str | None:
+    if not row.confirmed_double_charges:
+        return None
+    billed = row.confirmed_double_charge_usd
+    amount = f", ${billed:.2f} billed (in the cost)" if billed else " (no bill: estimated)"
+    return f"confirmed by the provider: {row.confirmed_double_charges}x{amount}"
 
 
 def _doubled(row: ReportRow) -> str | None:

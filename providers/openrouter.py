@@ -100,6 +100,16 @@ def video_status(found: _Video, spec: ProviderSpec, now: datetime) -> RemoteStat
     return RemoteStatus(state=state, raw=raw, billed_cost_usd=bill if state.terminal else None)
 
 
+def webhook_cost(data: object) -> float | None:
+    """The ``usage.cost`` a webhook's body (the job as ``GET /videos/{id}`` shows it) bills for
+    its ended job; None while it runs or when it gives none. ValueError (pydantic's) when the
+    body is no video job."""
+    found = _Video.model_validate(data)
+    if not _STATES[found.status].terminal or found.usage is None:
+        return None
+    return found.usage.cost
+
+
 def parse_poll(
     status: int, headers: Mapping[str, str], body: bytes, *, spec: ProviderSpec, now: datetime
 ) -> RemoteStatus:

@@ -22,16 +22,19 @@ from config.catalogue import provider_spec
 from config.settings import ProviderName
 from pipeline.callbacks import (
     Received,
+    TokenOwner,
     first_delivery,
     first_seen,
     forget,
-    job_of_token,
+    owner_of_token,
     receive,
     task_is_ours,
 )
+from pipeline.double_charges import confirm_by_lookup, is_extra, record_extra
 from pipeline.webhooks import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 from providers.crun import parse_callback_body
 from providers.errors import ProviderFailure
+from providers.openrouter import webhook_cost
 from web.metrics import CALLBACKS
 from web.service import Service
 from web.views import service
@@ -94,11 +97,12 @@ def task_of(svc: Service, body: bytes) -> tuple[str, str] | None:
 
 
 def _handle(svc: Service, token: str, body: bytes) -> Received | None:
-    job_id = job_of_token(svc.redis, token)
-    if job_id is None:
+    owner = owner_of_token(svc.redis, token)
+    if owner is None:
         return None
+    job_id = owner.job_id
     job = svc.ledger.get(job_id)
-    if job is None or job.state.terminal:
+    if job is None or (job.state.terminal and owner.current):
         forget(svc.redis, job_id)  # the token dies with its job
         return None
     task = task_of(svc, body)
@@ -107,6 +111,8 @@ def _handle(svc: Service, token: str, body: bytes) -> Received | None:
     if not first_seen(svc.redis, job_id, *task):
         return Received("duplicate", "already received")
     ctx = svc.context()
+    if not owner.current and is_extra(job, task[0]):
+        return confirm_by_lookup(ctx, job, task[0], datetime.now(UTC))
     return receive(
         svc.ledger,
         job_id,
@@ -138,8 +144,8 @@ async def crun_callback(request: Request) -> Response:
 
 def _openrouter(svc: Service, token: str, headers: dict[str, str], body: bytes) -> Response:
     """Verify one OpenRouter delivery and act on it; the answer to send back."""
-    job_id = job_of_token(svc.redis, token)
-    if job_id is None:
+    owner = owner_of_token(svc.redis, token)
+    if owner is None:
         CALLBACKS.labels("unknown_token").inc()
         return PlainTextResponse("not found", status_code=404)
     secret = svc.settings.openrouter_webhook_secret
@@ -158,11 +164,23 @@ def _openrouter(svc: Service, token: str, headers: dict[str, str], body: bytes) 
         return PlainTextResponse("delivery already received", status_code=409)
     # The signature proves OpenRouter sent this body to this job's own URL: the video it names
     # was made for this job's request, so no task lookup is needed before adopting it.
-    received = receive(
-        svc.ledger, job_id, _video_id(body), now, svc.poll_now, lambda job, remote_id: None
-    )
+    received = _act(svc, owner, _video_id(body), body, now)
     CALLBACKS.labels(received.outcome).inc()
     return JSONResponse({"outcome": received.outcome})
+
+
+def _act(
+    svc: Service, owner: TokenOwner, video: str | None, body: bytes, now: datetime
+) -> Received:
+    """Wake or adopt (`receive`); or, on an earlier try's URL, record the extra paid ``video``
+    it names (`pipeline.double_charges`)."""
+    job = None if owner.current or video is None else svc.ledger.get(owner.job_id)
+    if job is not None and video is not None and is_extra(job, video):
+        bill = _bill(body)
+        if bill is None:
+            return Received("ignored", "an earlier try's video, not ended: its end bills it")
+        return record_extra(svc.context(), job, video, bill, now)
+    return receive(svc.ledger, owner.job_id, video, now, svc.poll_now, lambda j, r: None)
 
 
 def _video_id(body: bytes) -> str | None:
@@ -172,6 +190,17 @@ def _video_id(body: bytes) -> str | None:
         return None
     found = data.get("id") if isinstance(data, dict) else None
     return found if isinstance(found, str) and found else None
+
+
+def _bill(body: bytes) -> float | None:
+    """The ``usage.cost`` of the finished video a delivery carries; None when it carries none
+    or is no readable video job."""
+    if nesting_depth(body) > MAX_DEPTH:
+        return None
+    try:
+        return webhook_cost(json.loads(body))
+    except (ValueError, TypeError, RecursionError):
+        return None
 
 
 async def openrouter_callback(request: Request) -> Response:

@@ -8,7 +8,8 @@ reports the same numbers and nothing is double counted by running two:
 - ``restyle_paid_jobs{provider}``: jobs a provider accepted (each paid once at least);
 - ``restyle_possible_double_payments{provider}``: jobs flagged as possibly paid twice;
 - ``restyle_spend_usd{batch,basis}``, ``restyle_budget_usd{batch}``: spend (``billed`` by the
-  providers, or ``estimated`` where no bill came) and limit;
+  providers, the ``maximum`` a provider said a running job may charge, or ``estimated`` where
+  neither came) and limit;
 - ``restyle_archived_bytes{provider}``: bytes of stored outputs;
 - ``restyle_limiter_in_flight{provider,key_id}``, ``restyle_limiter_cooldown_seconds{...}``,
   ``restyle_limiter_effective_rate{...}``: each key's limiter;
@@ -73,9 +74,11 @@ class JobCollector(Collector):
             status = budget.status(name)
             spend[(name, "billed")] = status.billed_usd
             spend[(name, "estimated")] = status.estimated_usd
+            spend[(name, "maximum")] = status.ceiling_usd
             if status.limit_usd is not None:
                 limits[(name,)] = status.limit_usd
-        # basis: what the providers billed, or (no bill yet, or none given) the estimate.
+        # basis: what the providers billed; the most a provider said a running job may charge;
+        # or (no bill yet, or none given) our estimate.
         yield _gauge("restyle_spend_usd", "USD spent with providers", ["batch", "basis"], spend)
         yield _gauge("restyle_budget_usd", "USD a batch may spend", ["batch"], limits)
         yield from limiter_metrics(svc)

@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from jobs.budget import spend_parts
 from jobs.clips.record import Clip, ClipState
 from jobs.failures import FailureKind
 from jobs.models import Job
@@ -84,8 +85,8 @@ def action(path: str, label: str, confirm: str, csrf: str, fields: str = "") -> 
 def _money(summary: dict[str, Any]) -> str:
     budget = summary["budget_usd"]
     spent = f"${summary['spent_usd']:.2f}" + (f" of ${budget:.2f}" if budget is not None else "")
-    billed = summary.get("billed_usd") or 0.0
-    spent += f" (${billed:.2f} billed, ${summary['spent_usd'] - billed:.2f} estimated)"
+    billed, ceiling = summary.get("billed_usd") or 0.0, summary.get("ceiling_usd") or 0.0
+    spent += f" ({spend_parts(summary['spent_usd'], billed, ceiling)})"
     if summary["double_charges"]:
         spent += f" ({summary['double_charges']} possibly paid twice)"
     return spent

@@ -118,6 +118,7 @@ class Summaries:
             "states": counted.jobs_by_state,
             "spent_usd": round(money.spent_usd, 4),
             "billed_usd": round(money.billed_usd, 4),
+            "ceiling_usd": round(money.ceiling_usd, 4),
             "reserved_usd": round(money.reserved_usd, 4),
             "budget_usd": money.limit_usd,
             "items_per_min": round(rate * 60, 2),

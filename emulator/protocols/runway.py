@@ -195,7 +195,7 @@ def task_json(emulator: Emulator, call: Call, job: RemoteJob) -> dict[str, Any]:
         code, failure = FAILURES[job.cause or Cause.GENERATION]
         body.update(failure=job.message or failure, failureCode=code, cost={"credits": 0})
     else:
-        body["cost"] = {"credits": 0}
+        body["cost"] = {"credits": task_credits(job)}
     return body
 
 
@@ -203,11 +203,16 @@ MAX_CREDITS = CREDITS_PER_SECOND * MAX_SECONDS
 
 
 def task_credits(job: RemoteJob) -> int:
-    """What a finished task costs: its output's seconds at aleph2's rate; a failed or cancelled
-    task is refunded in full (0)."""
-    if job.final is not Phase.SUCCEEDED:
+    """What a finished task costs: its output's seconds at aleph2's rate. A failed task is
+    refunded in full (0), a cancelled one too unless it was RUNNING ("Cancelling a RUNNING
+    task does not refund", the SDK's docstring)."""
+    paid = job.final is Phase.SUCCEEDED or (
+        job.final is Phase.CANCELLED and job.cancelled_in is Phase.RUNNING
+    )
+    if not paid:
         return 0
-    return round(CREDITS_PER_SECOND * min(job.output_seconds, MAX_SECONDS))
+    seconds = job.output_seconds or job.source_seconds
+    return round(CREDITS_PER_SECOND * min(seconds, MAX_SECONDS))
 
 
 def validation_error(exc: ValidationError) -> Response:

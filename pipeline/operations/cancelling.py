@@ -1,6 +1,14 @@
 """Cancel a job, a clip or a batch: a job still waiting is never submitted, a running one is
 cancelled at the provider where it can be; a clip is ended first, so no segment of it that
-finishes meanwhile starts a stitch, then each of its segments is cancelled as a job."""
+finishes meanwhile starts a stitch, then each of its segments is cancelled as a job.
+
+Money: a job is reserved for only while its POST is out, so one cancelled before submission
+holds nothing. One cancelled at the provider is read once more for its bill (Runway's cancelled
+task carries ``cost``: 0 when refunded), which replaces what the budget counted; without a bill
+it keeps what was counted (the provider's maximum where it said one, else our estimate),
+marked estimated. A job whose last POST's answer was lost keeps that POST's estimate: it may
+have been paid.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +18,10 @@ from datetime import datetime
 from jobs.clips.record import ClipState
 from jobs.models import Job
 from jobs.states import JobState
+from pipeline.billing import settle_bill
 from pipeline.context import Context
 from pipeline.operations.clips import cancel_clips
+from providers.adapter import ProviderAdapter
 from providers.base import Cancellable
 from providers.errors import ProviderFailure
 
@@ -31,7 +41,7 @@ def cancel_job(ctx: Context, job_id: str, now: datetime) -> str:
             JobState.CANCELLED,
             expect=NOT_YET_SUBMITTED,
             now=now,
-            detail="cancelled before submission",
+            detail=unsent_money_note(job),
         )
         return "cancelled before submission" if done else f"already {job.state}"
     if job.state is JobState.SUBMITTED:
@@ -79,11 +89,44 @@ def _cancel_remote(ctx: Context, job: Job, now: datetime) -> str:
     except ProviderFailure as exc:
         return f"cancel failed at {job.provider}: {exc.message}"
     ctx.limiter.release(job.provider, job.key_id, job.id)
-    done = ctx.ledger.transition(
-        job.id,
+    billed = _bill_after_cancel(ctx, adapter, job, now)
+    done = billed and ctx.ledger.transition(
+        billed.id,
         JobState.CANCELLED,
         expect={JobState.SUBMITTED},
         now=now,
-        detail=f"cancelled at {job.provider}",
+        detail=f"cancelled at {job.provider}; {cancelled_money_note(billed)}",
     )
     return "cancelled at the provider" if done else "cancelled at the provider; job had moved"
+
+
+def _bill_after_cancel(
+    ctx: Context, adapter: ProviderAdapter, job: Job, now: datetime
+) -> Job | None:
+    """``job`` with the bill its cancelled remote job carries where the provider reports one
+    (None: the job moved meanwhile)."""
+    assert job.remote_id is not None
+    try:
+        status = adapter.poll(job.remote_id, submitted_at=job.submitted_at)
+    except ProviderFailure:
+        return job  # no bill to read: what was counted stays, marked estimated
+    return settle_bill(ctx, job, status, now) if status.state.terminal else job
+
+
+def cancelled_money_note(job: Job) -> str:
+    """What a job cancelled at its provider cost, for its history (pure)."""
+    if job.billed_remote_id is not None and job.billed_remote_id == job.remote_id:
+        return f"billed ${job.billed_cost_usd or 0.0:.2f} in all"
+    return f"no bill: ${job.counted_usd:.2f} kept as spent, estimated"
+
+
+def unsent_money_note(job: Job) -> str:
+    """What a job cancelled before (re-)submission cost, for its history (pure)."""
+    if job.answer_lost:
+        return (
+            f"cancelled before re-sending; the last POST's answer was lost, so it may have been "
+            f"paid: ${job.estimated_cost_usd:.2f} kept as spent, estimated"
+        )
+    if job.attempt == 0:
+        return "cancelled before submission; nothing was reserved or spent for it"
+    return "cancelled before re-sending; nothing is reserved for it (earlier tries keep their cost)"

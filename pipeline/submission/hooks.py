@@ -246,7 +246,7 @@ class BudgetHook(SubmitHook):
     def after_accepted(
         self, ctx: Context, job: Job, now: datetime, remote: RemoteJob
     ) -> tuple[Handover, ...]:
-        accepted_spend(ctx, job, now, replayed=remote.replayed)
+        accepted_spend(ctx, job, now, remote.replayed, remote.estimated_cost_usd)
         return ()
 
     def after_refused(

@@ -37,6 +37,10 @@ def test_a_job_shows_its_cost_marked_billed_or_estimated() -> None:
     assert cost_text(job) == "$1.40 estimated"
     billed = job.model_copy(update={"billed_cost_usd": 0.0, "provider_estimate_usd": 8.4})
     assert cost_text(billed) == ("$0.00 billed ($1.40 estimated); the provider said at most $8.40")
+    running = job.model_copy(update={"provider_estimate_usd": 8.4, "remote_id": "t-1"})
+    assert cost_text(running) == (
+        "$1.40 estimated; $8.40 held in the budget: the provider's maximum, until its bill"
+    )
 
 
 def test_a_report_row_costs_the_bill_where_there_is_one() -> None:

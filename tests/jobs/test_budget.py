@@ -10,7 +10,7 @@ import redis
 from pydantic import ValidationError
 
 from jobs.batches import Batch, BatchStore
-from jobs.budget import Budget
+from jobs.budget import Budget, Charge, spend_parts
 
 
 @pytest.fixture
@@ -117,3 +117,25 @@ def test_creating_a_batch_is_idempotent_and_sets_its_budget_limit(
 def test_a_batch_name_unsafe_for_keys_and_paths_is_refused(name: str) -> None:
     with pytest.raises(ValidationError):
         Batch(name=name, created_at=datetime(2025, 1, 1, tzinfo=UTC))
+
+
+def test_an_accepted_job_counts_the_providers_maximum_until_its_bill_replaces_it(
+    budget: Budget,
+) -> None:
+    budget.set_limit("b", 10.0)
+    assert budget.reserve("b", 1.40)
+    budget.accept("b", Charge("runway", "2026-12-07"), 1.40, maximum_usd=8.40)
+
+    money = budget.status("b")
+    assert (money.reserved_usd, money.spent_usd, money.ceiling_usd) == (0.0, 8.40, 8.40)
+    assert not budget.reserve("b", 1.70)  # the next submit sees the maximum at once
+    budget.bill("b", Charge("runway", "2026-12-07", ceiling=True), 8.40, 1.12)
+
+    money = budget.status("b")
+    assert (money.spent_usd, money.billed_usd, money.ceiling_usd) == (1.12, 1.12, 0.0)
+    assert budget.spend_rows("b")[("2026-12-07", "runway")] == pytest.approx(
+        {"estimated": 8.40, "billed": 1.12, "replaced": 8.40}
+    )
+    assert spend_parts(9.52, 1.12, 8.40) == (
+        "$1.12 billed, $8.40 held at the providers' maxima, $0.00 estimated"
+    )

@@ -59,13 +59,15 @@ def web_settings(settings: Settings, **web: object) -> Settings:
     return settings.model_copy(update={"web": block, "public_url": "http://127.0.0.1:9"})
 
 
-def serve(settings: Settings, real_publishers: bool = False) -> Iterator[Served]:
+def serve(
+    settings: Settings, real_publishers: bool = False, port: int | None = None
+) -> Iterator[Served]:
     published = Published()
     if real_publishers:
         app = create_web_app(settings)
     else:
         app = create_web_app(settings, published.dispatch, published.poll)
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

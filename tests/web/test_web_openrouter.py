@@ -1,5 +1,6 @@
 """OpenRouter's signed webhooks at ``restyle web``: forged, stale and replayed deliveries are
-refused and change nothing; a good one wakes the job's poll once."""
+refused and change nothing; a good one wakes the job's poll once; one on an earlier try's URL
+naming another video confirms (or, billed $0, clears) a double charge."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import json
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import redis
 from pydantic import SecretStr
 
+from cli.jobs import double_charge_text
 from config.settings import ProviderName, Settings
+from jobs.budget import Budget, Charge
 from jobs.ledger import Ledger
 from jobs.models import Job
 from jobs.states import JobState
@@ -96,3 +100,43 @@ def test_openrouter_submissions_carry_a_callback_url_with_a_public_url_and_a_sec
     bound = with_callback(ctx, job, ctx.adapter(job.provider, key))
     assert isinstance(bound, OpenRouterAdapter) and bound.callback_url is not None
     assert bound.callback_url.startswith(f"https://r.example{OPENROUTER_PATH}{job.id}.")
+
+
+def _deliver(client: httpx.Client, token: str, body: dict[str, object]) -> httpx.Response:
+    raw = json.dumps(body).encode()
+    key = f"{body['id']}-{body['status']}"
+    return client.post(f"{OPENROUTER_PATH}{token}", content=raw, headers=_headers(raw, key))
+
+
+def test_an_earlier_tries_webhook_naming_another_video_confirms_or_clears_its_charge(
+    signed: Served,
+) -> None:
+    ledger, job, first = _submitted(signed)
+    # Two re-sends after lost answers, each counted at the estimate and keeping the earlier
+    # try's URL; then a re-send that does not keep it.
+    budget = Budget(ledger.client)
+    for _ in range(2):
+        budget.accept(job.batch, Charge("openrouter", "2026-12-07"), job.estimated_cost_usd)
+    second = register(ledger.client, job.id, 3600, keep=True)
+    third = register(ledger.client, job.id, 3600, keep=True)
+    flagged = ledger.update(job, expect=JobState.SUBMITTED, now=job.created_at,
+                            possible_double_charges=2)  # fmt: skip
+    assert flagged is not None
+    with signed.client(auth=False) as client:
+        paid = _deliver(client, first, {"id": "video-0", "status": "completed",
+                                        "usage": {"cost": 1.25}})  # fmt: skip
+        refunded = _deliver(client, second, {"id": "video-x", "status": "failed",
+                                             "usage": {"cost": 0}})  # fmt: skip
+        register(ledger.client, job.id, 3600)  # a new try after a clean end: not kept
+        dead = _deliver(client, third, {"id": "video-y", "status": "completed"})
+
+    assert (paid.json(), refunded.json()) == ({"outcome": "confirmed"}, {"outcome": "cleared"})
+    assert dead.status_code == 404
+    ended = ledger.require(job.id)
+    assert ended.extra_remote_ids == ("video-0", "video-x")
+    assert (ended.possible_double_charges, ended.double_charges_confirmed) == (0, 1)
+    assert ended.billed_cost_usd == ended.double_charge_billed_usd == 1.25
+    assert double_charge_text(ended).startswith("confirmed: paid twice, $1.25")
+    money = budget.status(job.batch)
+    assert (money.spent_usd, money.billed_usd) == (1.25, 1.25)  # the two estimates replaced
+    assert signed.published.polls == []  # neither video is the job's: no poll woken
