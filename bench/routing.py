@@ -145,6 +145,7 @@ def run(
         "paid_twice": len(submissions["duplicates"]),
         "jobs_by_provider": dict(Counter(job.provider.value for job in ended)),
         "status_gets_per_job": round(status_gets(stats) / max(len(ended), 1), 2),
+        "ledger_polls_per_job": round(sum(job.polls for job in ended) / max(len(ended), 1), 2),
         **routing_waves.waves(ended, remote, args.concurrency, started),
     }
 
