@@ -48,7 +48,9 @@ Admin API (JSON; `emulator.client.EmulatorAdmin` wraps it):
 - ``POST /_emulator/inject/maintenance`` ``{"provider" (omit: all), "duration_s",
   "retry_after" (default true)}``: crun answers 455, the others 503, with Retry-After (none when
   ``retry_after`` is false), until the window closes.
-- ``GET /_emulator/jobs``: every kept remote job (id, provider, key_id, state, idempotency_key).
+- ``GET /_emulator/jobs``: every kept remote job (id, provider, key_id, state, idempotency_key,
+  and its clock: ``created_at``, ``duration_s``, ``started_at`` and ``finished_at``, unix
+  seconds, null until it started or ended).
 
 Keys are never stored or shown: per-key knobs and stats use ``key_id`` (the first 12 hex digits
 of the key's SHA-256, as ``config.settings.key_id``).

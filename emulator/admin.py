@@ -211,6 +211,8 @@ class Admin:
                 "idempotency_key": job.idempotency_key,
                 "created_at": job.created_at,
                 "duration_s": job.duration_s,
+                "started_at": job.started_at,
+                "finished_at": job.finished_at,
             }
             for job in self.emulator.store
         ]

@@ -15,6 +15,7 @@ from pipeline.context import utcnow
 from pipeline.decisions import Step
 from pipeline.polling import poll_job
 from pipeline.submitting import submit_job
+from tasks.handing import submit_handed
 from tasks.messages import follow
 from tasks.runtime import context
 
@@ -37,8 +38,10 @@ def submit(self: Any, job_id: str) -> str:
 
 @shared_task(name="restyle.poll", bind=True, max_retries=None, **OUTAGE_RETRY)
 def poll(self: Any, job_id: str) -> str:
-    """Ask the provider once how the remote job is doing."""
-    return follow(self, poll_job(context(), job_id, utcnow()), job_id, Step.POLL)
+    """Ask the provider once how the remote job is doing; a job handed the slot it freed is
+    submitted here and now (`tasks.handing`)."""
+    decision = poll_job(context(), job_id, utcnow())
+    return follow(self, decision, job_id, Step.POLL, submit_now=submit_handed)
 
 
 @shared_task(name="restyle.archive", bind=True, max_retries=None, **OUTAGE_RETRY)

@@ -88,7 +88,7 @@ def test_uniform_job_times_get_few_polls_and_a_small_detection_delay() -> None:
 
     assert figures["mean_polls"] <= 8
     assert figures["mean_relative_delay"] <= 0.10
-    assert figures["max_polls"] <= 10
+    assert figures["max_polls"] <= 11  # 10, plus the poll aimed at the typical end
     assert figures["worst_relative_delay_after_first_poll"] <= 0.20 + 1e-9
     assert figures["worst_delay_s"] <= 0.20 * 180 + 1e-9
 
@@ -100,7 +100,7 @@ def test_job_times_peaked_at_the_typical_time_get_few_polls_and_a_small_delay() 
 
     assert figures["mean_polls"] <= 8
     assert figures["mean_relative_delay"] <= 0.10
-    assert figures["max_polls"] <= 10
+    assert figures["max_polls"] <= 11  # 10, plus the poll aimed at the typical end
 
 
 def test_a_job_far_slower_than_typical_polls_sparingly_at_the_cap() -> None:

@@ -80,7 +80,9 @@ def test_a_poll_delay_is_capped_and_never_passes_the_deadline(
     delay = next_poll_delay(polls, typical, elapsed, cap, remaining)
 
     assert 0.0 <= delay <= min(cap, remaining)
-    assert delay >= min(POLL_FLOOR_S, cap, remaining)
+    assert delay >= min(POLICY.min_countdown_s, cap, remaining)
+    if POLICY.typical_end_delay(typical, elapsed) is None:  # only the aimed poll comes sooner
+        assert delay >= min(POLL_FLOOR_S, cap, remaining)
 
 
 @given(st.integers(0, 50), positive, seconds, positive)
@@ -96,11 +98,41 @@ def test_the_interval_after_the_first_poll_grows_with_elapsed_time(
 ) -> None:
     first_at = 0.35 * typical
     later = max(elapsed, first_at)
+    # The one poll aimed at the typical end comes sooner by design (tested below).
+    unaimed = TimingPolicy(poll_cap_s=1e9, typical_end_margin=None)
 
-    sooner = next_poll_delay(3, typical, later, 1e9, 1e9)
-    afterwards = next_poll_delay(3, typical, later * 2 + 1, 1e9, 1e9)
+    sooner = unaimed.next_poll_delay(3, typical, later, 1e9)
+    afterwards = unaimed.next_poll_delay(3, typical, later * 2 + 1, 1e9)
 
     assert afterwards >= sooner
+
+
+def test_the_poll_that_would_cross_the_typical_end_lands_just_after_it() -> None:
+    """20 s jobs, polls every 2 s: the one at 19.1 s would see the end at 21.1 s; it comes at
+    20.2 s (1% past), below the 2 s floor, and the schedule goes on from there."""
+    policy = TimingPolicy(poll_cap_s=2.0)
+    end = 20.0 * (1 + 0.01)
+
+    assert policy.next_poll_delay(5, 20.0, 17.1, 3600.0) == 2.0
+    assert policy.next_poll_delay(6, 20.0, 19.1, 3600.0) == end - 19.1
+    assert policy.next_poll_delay(7, 20.0, end + 0.05, 3600.0) == 2.0
+    assert policy.next_poll_delay(6, 20.0, 20.15, 3600.0) == policy.min_countdown_s
+
+
+def test_the_aimed_poll_is_only_ever_sooner_and_can_be_turned_off() -> None:
+    """Long before the typical end the schedule is unchanged; a confirmed progress prediction
+    overrides the aim; ``typical_end_margin=None`` is the schedule without it."""
+    aimed, plain = TimingPolicy(), TimingPolicy(typical_end_margin=None)
+    confirmed = EndPrediction(150.0, resolved=True, confirmed=True)
+
+    assert aimed.next_poll_delay(3, 100.0, 50.0, 3600.0) == plain.next_poll_delay(
+        3, 100.0, 50.0, 3600.0
+    )
+    assert aimed.next_poll_delay(3, 100.0, 90.0, 3600.0) == 11.0
+    assert plain.next_poll_delay(3, 100.0, 90.0, 3600.0) == 18.0
+    assert aimed.next_poll_delay(3, 100.0, 90.0, 3600.0, confirmed) == plain.next_poll_delay(
+        3, 100.0, 90.0, 3600.0, confirmed
+    )
 
 
 def test_the_first_poll_aims_at_a_third_of_the_typical_time() -> None:
