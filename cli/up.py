@@ -223,13 +223,17 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 @contextmanager
-def stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM stops the stack like Ctrl-C does."""
+def stop_on_signals() -> Iterator[None]:
+    """SIGTERM stops the stack like Ctrl-C does, and Ctrl-C stops it even when this process
+    was started with SIGINT ignored (Python then leaves it ignored: a script's ``cmd &``
+    without job control starts its children so), which would leave the stack running."""
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def show(up: Up, env_path: Path) -> None:
@@ -256,7 +260,7 @@ def show(up: Up, env_path: Path) -> None:
 def run_up(options: UpOptions, ready: bool = True) -> int:
     """Start, serve until Ctrl-C or SIGTERM (or a service dies), stop; the exit status."""
     env_path = options.workdir / ENV_FILE
-    with stop_on_sigterm():
+    with stop_on_signals():
         try:
             up = start(options)
         except KeyboardInterrupt:
