@@ -3,6 +3,7 @@ submits a real clip that ends STORED, and Ctrl-C (SIGINT) leaves no process behi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -77,6 +78,8 @@ def test_up_serves_a_second_shell_and_stops_every_process_on_ctrl_c(tmp_path: Pa
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # its own group, as a terminal's Ctrl-C reaches a foreground job
+        # Started with SIGINT ignored, as a script's background job is: Ctrl-C must still stop it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         wait_for(env_file.exists, 240, "env file", up)
@@ -116,9 +119,22 @@ def test_up_serves_a_second_shell_and_stops_every_process_on_ctrl_c(tmp_path: Pa
         assert re.search(r'celery_task_runtime_bucket\{[^}]*name="restyle.submit"', scraped[0])
     finally:
         up.send_signal(signal.SIGINT)
-        out, _ = up.communicate(timeout=120)
+        try:
+            out, _ = up.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            kill_tree(up.pid)  # a stop that hangs must not leave a stack under the other tests
+            raise
     assert up.returncode == 0, out[-3000:]
     assert "restyle is up" in out and "every process restyle up started has stopped" in out
     _gone, alive = psutil.wait_procs(family, timeout=5)
     assert alive == [], f"left behind: {[p.pid for p in alive]}"
     assert not env_file.exists()
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and every process below it."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        root = psutil.Process(pid)
+        for process in [*root.children(recursive=True), root]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
