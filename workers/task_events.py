@@ -54,6 +54,7 @@ class Tally:
         self.lock = threading.Lock()
         self._store: TaskCounts | None = None
         self._pid = 0
+        self._stop = threading.Event()
 
     def add(self, metric: str, labels: tuple[str, ...], value: float = 1.0) -> None:
         with self.lock:
@@ -95,12 +96,19 @@ class Tally:
         self._pid, self._store = os.getpid(), None
         with self.lock:
             self.deltas.clear()  # the parent's, counted by the parent
-        threading.Thread(target=self._loop, name="task-counts", daemon=True).start()
-        atexit.register(self.flush)
+        self._stop = threading.Event()
+        threading.Thread(target=self._loop, args=(self._stop,), name="task-counts",
+                         daemon=True).start()  # fmt: skip
+        atexit.register(self.close)
 
-    def _loop(self) -> None:
-        while True:
-            time.sleep(FLUSH_S)
+    def close(self) -> None:
+        """Stop the flusher and write what is left (at exit and at worker shutdown)."""
+        self._stop.set()
+        self.flush()
+
+    def _loop(self, stop: threading.Event) -> None:
+        # A timed wait, not a sleep: shutdown ends the loop at once instead of mid-interval.
+        while not stop.wait(FLUSH_S):
             self.flush()
 
 
@@ -190,7 +198,7 @@ def _heartbeat(sender: Any = None, **_: Any) -> None:
 
 
 def _shutdown(sender: Any = None, **_: Any) -> None:
-    TALLY.flush()
+    TALLY.close()
     store = TALLY.store()
     hostname = getattr(sender, "hostname", None)
     if store is not None and hostname:
